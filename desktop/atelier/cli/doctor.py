@@ -1,0 +1,36 @@
+"""`atelier doctor`: onnxruntime version, providers, and a verified smoke run of every pack."""
+
+from __future__ import annotations
+
+import argparse
+
+from atelier.cli._output import engine_settings, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("doctor", help="check providers and every model pack")
+    parser.add_argument("--json", action="store_true", help="print a JSON object")
+    parser.add_argument("--no-smoke", action="store_true", help="verify files only, run no model")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from atelier.engine.doctor import doctor_report
+    from atelier.engine.runner import Engine
+
+    report = doctor_report(Engine(engine_settings()), smoke=not args.no_smoke)
+    if args.json:
+        print_json(report)
+    else:
+        print(f"onnxruntime {report['onnxruntime']}; providers: {', '.join(report['providers'])}")
+        for pack in report["packs"]:
+            state = "ok" if pack["verified"] and not pack["error"] else "FAILED"
+            device = f" on {pack['device']}" if pack["device"] else ""
+            print(f"  {pack['id']:<28} {pack['kind']:<10} {state}{device}")
+            if pack["error"]:
+                print(f"      {pack['error']}")
+            for fallback in pack["fallbacks"]:
+                print(f"      fell back: {fallback}")
+        for problem in report["problems"]:
+            print(f"  note: {problem}")
+    return 0 if all(p["verified"] and not p["error"] for p in report["packs"]) else 1

@@ -1,0 +1,1 @@
+"""Observable panel state (documents). Widgets subscribe to their signals and disconnect when closed."""

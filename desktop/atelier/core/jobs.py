@@ -1,0 +1,193 @@
+"""Jobs and the job queue, which is also the history of everything the user asked for.
+
+The queue is thread-safe, but its `notify_*` methods are meant to be called on one thread (the
+UI's main thread), so that its events reach listeners in order.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from psygnal import Signal
+
+from atelier.core.cancel import CancelToken
+from atelier.core.errors import AtelierError
+from atelier.core.progress import Progress
+from atelier.core.requests import Request, Result
+
+
+class JobState(enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    @property
+    def done(self) -> bool:
+        return self in (JobState.FINISHED, JobState.CANCELLED, JobState.FAILED)
+
+
+_job_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class Job:
+    request: Request
+    id: int = field(default_factory=lambda: next(_job_ids))
+    state: JobState = JobState.QUEUED
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    ended: float | None = None
+    progress: Progress | None = None
+    result: Result | None = None
+    error: str = ""  # the user-facing message when failed
+    notice: str = ""  # e.g. "retried on the CPU after CUDA failed"
+    cancel_token: CancelToken = field(default_factory=CancelToken, repr=False)
+
+    def nbytes(self) -> int:
+        return self.result.nbytes() if self.result is not None else 0
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started is None:
+            return None
+        return (self.ended or time.time()) - self.started
+
+
+class JobQueue:
+    """Ordered jobs, oldest first; finished ones are pruned beyond `max_jobs` or `max_bytes`."""
+
+    job_added = Signal(Job)
+    job_changed = Signal(Job)
+    job_removed = Signal(Job)
+
+    def __init__(self, max_jobs: int = 200, max_bytes: int = 512 * 1024 * 1024) -> None:
+        self.max_jobs = max_jobs
+        self.max_bytes = max_bytes
+        self._jobs: OrderedDict[int, Job] = OrderedDict()
+        self._lock = threading.RLock()
+
+    # -- queries -----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            return iter(list(self._jobs.values()))
+
+    def get(self, job_id: int) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def active(self) -> list[Job]:
+        with self._lock:
+            return [job for job in self._jobs.values() if not job.state.done]
+
+    def memory_bytes(self) -> int:
+        with self._lock:
+            return sum(job.nbytes() for job in self._jobs.values())
+
+    # -- changes -----------------------------------------------------------------------------
+    def enqueue(self, request: Request) -> tuple[Job, list[Job]]:
+        """Add a job; returns it and the jobs it superseded (already told to cancel)."""
+        superseded: list[Job] = []
+        job = Job(request)
+        with self._lock:
+            if request.supersedes:
+                for other in self._jobs.values():
+                    if (
+                        not other.state.done
+                        and other.request.kind == request.kind
+                        and other.request.origin == request.origin
+                    ):
+                        superseded.append(other)
+            self._jobs[job.id] = job
+        for other in superseded:
+            self.cancel(other.id, reason="superseded by a newer request")
+        self.job_added.emit(job)
+        self._prune()
+        return job, superseded
+
+    def cancel(self, job_id: int, reason: str = "cancelled") -> bool:
+        """Ask a job to stop. A queued job is cancelled at once; a running one when it next yields."""
+        job = self._jobs.get(job_id)
+        if job is None or job.state.done:
+            return False
+        job.cancel_token.cancel(reason)
+        if job.state is JobState.QUEUED:
+            self._finish(job, JobState.CANCELLED)
+        return True
+
+    def notify_started(self, job_id: int) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or job.state is not JobState.QUEUED:
+            return
+        job.state = JobState.RUNNING
+        job.started = time.time()
+        self.job_changed.emit(job)
+
+    def notify_progress(self, job_id: int, progress: Progress) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or job.state.done:
+            return
+        job.progress = progress
+        self.job_changed.emit(job)
+
+    def notify_finished(self, job_id: int, result: Result, notice: str = "") -> None:
+        job = self._jobs.get(job_id)
+        if job is None or job.state.done:
+            return
+        job.result = result
+        job.notice = notice
+        self._finish(job, JobState.FINISHED)
+        self._prune()
+
+    def notify_failed(self, job_id: int, error: BaseException | str) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or job.state.done:
+            return
+        if isinstance(error, AtelierError):
+            job.error = error.user_message()
+        else:
+            job.error = str(error)
+        self._finish(job, JobState.FAILED)
+
+    def notify_cancelled(self, job_id: int) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or job.state.done:
+            return
+        self._finish(job, JobState.CANCELLED)
+
+    def remove(self, job_id: int) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or not job.state.done:
+                return
+            del self._jobs[job_id]
+        self.job_removed.emit(job)
+
+    def clear_finished(self) -> None:
+        for job in [job for job in self if job.state.done]:
+            self.remove(job.id)
+
+    def _finish(self, job: Job, state: JobState) -> None:
+        job.state = state
+        job.ended = time.time()
+        self.job_changed.emit(job)
+
+    def _prune(self) -> None:
+        """Drop the oldest finished jobs while over the count or memory budget."""
+        while True:
+            with self._lock:
+                done = [job for job in self._jobs.values() if job.state.done]
+                over_count = len(self._jobs) > self.max_jobs
+                over_bytes = sum(job.nbytes() for job in self._jobs.values()) > self.max_bytes
+                if not done or not (over_count or over_bytes):
+                    return
+                oldest = done[0]
+            self.remove(oldest.id)

@@ -1,0 +1,111 @@
+"""Frozen request types (everything the engine needs for one job) and the results it returns.
+
+One module per task holds that task's request and result; this module holds what they share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class Lane(enum.Enum):
+    """Heavy jobs (images, text, melodies) run one at a time; light ones never wait behind them."""
+
+    HEAVY = "heavy"
+    LIGHT = "light"
+
+
+@dataclass(frozen=True)
+class Request:
+    """Base of every request. Subclasses are frozen dataclasses with a `kind` and a `lane`."""
+
+    kind: ClassVar[str] = "request"
+    lane: ClassVar[Lane] = Lane.HEAVY
+    # Which panel (or other caller) asked; with `supersedes`, a newer request of the same
+    # kind from the same origin cancels the one queued or running (live modes need this).
+    origin: str = field(default="", kw_only=True)
+    supersedes: bool = field(default=False, kw_only=True)
+
+    def summary(self) -> str:
+        """One line for the history list."""
+        return self.kind
+
+    def to_record(self) -> dict[str, Any]:
+        """The parameters as plain JSON-able values, for logs and provenance (arrays are described)."""
+        record: dict[str, Any] = {"kind": self.kind}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if hasattr(value, "shape") and hasattr(value, "dtype"):
+                record[f.name] = f"<array {tuple(value.shape)} {value.dtype}>"
+            elif isinstance(value, enum.Enum):
+                record[f.name] = value.value
+            elif isinstance(value, (tuple, list)):
+                record[f.name] = list(value)
+            else:
+                record[f.name] = value
+        return record
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """Which execution provider really ran, what was asked for, and why anything fell back."""
+
+    provider: str
+    requested: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()  # "CUDAExecutionProvider: <reason>" lines, in order
+
+    @property
+    def label(self) -> str:
+        return provider_label(self.provider)
+
+    @property
+    def fell_back(self) -> bool:
+        return bool(self.fallbacks)
+
+    def describe(self) -> str:
+        text = f"Running on {self.label}"
+        if self.fallbacks:
+            text += " (fell back: " + "; ".join(self.fallbacks) + ")"
+        return text
+
+
+NO_DEVICE = DeviceInfo(provider="none")
+
+_PROVIDER_LABELS = {
+    "TensorrtExecutionProvider": "GPU (TensorRT)",
+    "CUDAExecutionProvider": "GPU (CUDA)",
+    "MIGraphXExecutionProvider": "GPU (MIGraphX)",
+    "ROCMExecutionProvider": "GPU (ROCm)",
+    "DmlExecutionProvider": "GPU (DirectML)",
+    "CoreMLExecutionProvider": "Apple (CoreML)",
+    "OpenVINOExecutionProvider": "OpenVINO",
+    "CPUExecutionProvider": "CPU",
+    "none": "no model",
+}
+
+
+def provider_label(provider: str) -> str:
+    return _PROVIDER_LABELS.get(provider, provider)
+
+
+@dataclass(frozen=True)
+class Result:
+    """Base of every result: how long it took and on what."""
+
+    kind: ClassVar[str] = "result"
+    device: DeviceInfo = field(default=NO_DEVICE, kw_only=True)
+    seconds: float = field(default=0.0, kw_only=True)
+
+    def summary(self) -> str:
+        return self.kind
+
+    def nbytes(self) -> int:
+        """Approximate memory held, so the history can stay within its budget."""
+        total = 0
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            total += int(getattr(value, "nbytes", 0)) if hasattr(value, "nbytes") else len(str(value))
+        return total

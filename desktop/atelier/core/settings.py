@@ -1,0 +1,156 @@
+"""User settings: each field carries its description and default, so the dialog is built from them.
+
+Stored as JSON in the per-user config folder (platformdirs), with a schema version for migrations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from atelier.core.errors import SettingsError
+
+SCHEMA_VERSION = 1
+APP_NAME = "atelier"
+
+
+def setting(default: Any, description: str, label: str, choices: tuple[str, ...] = (), **extra: Any) -> Any:
+    """A dataclass field with the metadata the settings dialog needs."""
+    meta = {"description": description, "label": label, "choices": choices, **extra}
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class Settings:
+    device: str = setting(
+        "auto",
+        "Where models run. 'auto' picks the fastest GPU provider that loads and falls back to the CPU; "
+        "a provider name (e.g. CUDAExecutionProvider) asks for that one first.",
+        "Device",
+        choices=(
+            "auto",
+            "cpu",
+            "TensorrtExecutionProvider",
+            "CUDAExecutionProvider",
+            "MIGraphXExecutionProvider",
+            "ROCMExecutionProvider",
+            "DmlExecutionProvider",
+            "CoreMLExecutionProvider",
+            "OpenVINOExecutionProvider",
+        ),
+    )
+    threads: int = setting(
+        0,
+        "CPU threads per model run; 0 lets Atelier choose (all cores).",
+        "CPU threads",
+        minimum=0,
+        maximum=256,
+    )
+    models_folder: str = setting(
+        "",
+        "An extra folder searched for model packs (besides the bundled and per-user ones).",
+        "Models folder",
+        kind="folder",
+    )
+    output_folder: str = setting(
+        "",
+        "Where exported and generated files go by default; empty means your Pictures folder.",
+        "Output folder",
+        kind="folder",
+    )
+    memory_budget_mb: int = setting(
+        4096,
+        "Loaded models beyond this size are unloaded, least recently used first.",
+        "Model memory budget (MB)",
+        minimum=256,
+        maximum=262144,
+    )
+    theme: str = setting(
+        "system", "Colour theme of the window.", "Theme", choices=("system", "light", "dark")
+    )
+
+    @classmethod
+    def field_info(cls) -> list[dataclasses.Field[Any]]:
+        return list(dataclasses.fields(cls))
+
+    def validated(self) -> Settings:
+        """Check every value against its metadata; raise SettingsError naming the bad one."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            meta = f.metadata
+            if not isinstance(value, type(f.default)):
+                raise SettingsError(
+                    f"Setting '{f.name}' must be a {type(f.default).__name__}, not {value!r}."
+                )
+            if meta.get("choices") and value not in meta["choices"]:
+                raise SettingsError(f"Setting '{f.name}' must be one of {', '.join(meta['choices'])}.")
+            if "minimum" in meta and not meta["minimum"] <= value <= meta["maximum"]:
+                raise SettingsError(
+                    f"Setting '{f.name}' must be between {meta['minimum']} and {meta['maximum']}."
+                )
+        return self
+
+
+def config_dir() -> Path:
+    override = os.environ.get("ATELIER_CONFIG_DIR")
+    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def data_dir() -> Path:
+    override = os.environ.get("ATELIER_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def cache_dir() -> Path:
+    override = os.environ.get("ATELIER_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def settings_path() -> Path:
+    return config_dir() / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
+    """Read settings; unknown or invalid values fall back to defaults and are reported, never fatal."""
+    path = path or settings_path()
+    problems: list[str] = []
+    if not path.exists():
+        return Settings(), problems
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        return Settings(), [f"Could not read {path} ({exc}); using defaults."]
+    values = raw.get("values", {})
+    settings = Settings()
+    names = {f.name for f in dataclasses.fields(Settings)}
+    for name, value in values.items():
+        if name not in names:
+            problems.append(f"Ignored unknown setting '{name}'.")
+            continue
+        candidate = dataclasses.replace(settings, **{name: value})
+        try:
+            candidate.validated()
+        except SettingsError as exc:
+            problems.append(f"{exc} Using the default.")
+            continue
+        settings = candidate
+    return settings, problems
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    path = path or settings_path()
+    settings.validated()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"schema_version": SCHEMA_VERSION, "values": dataclasses.asdict(settings)}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    tmp.replace(path)  # atomic, so a crash never leaves half a settings file
+    return path

@@ -1,0 +1,5 @@
+"""The engine: model packs, execution-provider choice with fallback, sessions, and one module per task.
+
+Imports core, onnxruntime and numpy; never Qt. `atelier.engine.runner.Engine.run` is the single
+entry point the worker calls.
+"""

@@ -1,0 +1,36 @@
+"""What every panel is given: a way to submit jobs, the queue (history), settings, shared documents.
+
+Panels see the runner only through `JobSubmitter`, so they never import the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from atelier.core.documents.lyric import LyricDocument
+from atelier.core.documents.palette import PaletteDocument
+from atelier.core.jobs import Job, JobQueue
+from atelier.core.requests import Request
+from atelier.core.session_store import SessionStore
+from atelier.core.settings import Settings
+
+
+class JobSubmitter(Protocol):
+    def submit(self, request: Request) -> Job: ...
+
+    def cancel(self, job_id: int) -> bool: ...
+
+    def pack_summaries(self) -> list[dict[str, str]]: ...
+
+
+@dataclass
+class AppContext:
+    runner: JobSubmitter
+    queue: JobQueue
+    settings: Settings
+    session: SessionStore
+    palette: PaletteDocument = field(
+        default_factory=lambda: PaletteDocument(["#1b2a41", "#324a5f", "#c9a227", "#e8dab2", "#b23a48"])
+    )
+    lyric: LyricDocument = field(default_factory=LyricDocument)

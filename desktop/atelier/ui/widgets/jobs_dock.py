@@ -1,0 +1,160 @@
+"""The Jobs/History dock: every job with its state, progress, time and device; cancel and recall."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from atelier.core.jobs import Job, JobQueue, JobState
+from atelier.ui.widgets.images import qimage_from_array
+
+_STATE_MARKS = {
+    JobState.QUEUED: "⏳ queued",
+    JobState.RUNNING: "▶ running",
+    JobState.FINISHED: "✓ done",
+    JobState.CANCELLED: "■ cancelled",
+    JobState.FAILED: "✗ failed",
+}
+
+
+class JobsWidget(QWidget):
+    cancel_requested = Signal(int)
+    recall_requested = Signal(object)  # the Job whose parameters go back into its panel
+
+    def __init__(self, queue: JobQueue, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.queue = queue
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Job", "State", "Progress", "Time", "Device"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setColumnWidth(0, 230)
+        self.tree.setColumnWidth(1, 90)
+        self.tree.setColumnWidth(2, 70)
+        self.tree.setColumnWidth(3, 60)
+        self.tree.itemSelectionChanged.connect(self._show_selected)
+        self.detail = QLabel("Select a job to see its result.")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail.setMinimumHeight(72)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.cancel_button = QPushButton("Cancel job")
+        self.cancel_button.clicked.connect(self._cancel_selected)
+        self.recall_button = QPushButton("Recall settings")
+        self.recall_button.setToolTip("Put this job's parameters back into its panel")
+        self.recall_button.clicked.connect(self._recall_selected)
+        clear = QPushButton("Clear finished")
+        clear.clicked.connect(self.queue.clear_finished)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.recall_button)
+        buttons.addStretch(1)
+        buttons.addWidget(clear)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.tree, 3)
+        layout.addLayout(buttons)
+        layout.addWidget(self.detail, 1)
+        self._items: dict[int, QTreeWidgetItem] = {}
+        for job in queue:
+            self._on_added(job)
+        queue.job_added.connect(self._on_added)
+        queue.job_changed.connect(self._on_changed)
+        queue.job_removed.connect(self._on_removed)
+        self._update_buttons()
+
+    def close_widget(self) -> None:
+        self.queue.job_added.disconnect(self._on_added)
+        self.queue.job_changed.disconnect(self._on_changed)
+        self.queue.job_removed.disconnect(self._on_removed)
+
+    def _on_added(self, job: Job) -> None:
+        item = QTreeWidgetItem()
+        item.setData(0, Qt.ItemDataRole.UserRole, job.id)
+        self._items[job.id] = item
+        self.tree.insertTopLevelItem(0, item)  # newest first
+        self._fill(item, job)
+
+    def _on_changed(self, job: Job) -> None:
+        item = self._items.get(job.id)
+        if item is not None:
+            self._fill(item, job)
+            if item.isSelected():
+                self._show_selected()
+
+    def _on_removed(self, job: Job) -> None:
+        item = self._items.pop(job.id, None)
+        if item is not None:
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
+
+    def _fill(self, item: QTreeWidgetItem, job: Job) -> None:
+        item.setText(0, f"#{job.id} {job.request.summary()}")
+        item.setText(1, _STATE_MARKS[job.state])
+        if job.state is JobState.RUNNING and job.progress is not None:
+            item.setText(2, f"{job.progress.fraction * 100:.0f}%")
+        elif job.state is JobState.FINISHED:
+            item.setText(2, "100%")
+        else:
+            item.setText(2, "")
+        seconds = job.seconds
+        item.setText(3, f"{seconds:.2f}s" if seconds is not None else "")
+        if job.result is not None:
+            item.setText(4, job.result.device.label + (" ⚠" if job.result.device.fell_back else ""))
+            item.setToolTip(4, job.result.device.describe())
+        if job.state is JobState.FAILED:
+            item.setToolTip(1, job.error)
+        self._update_buttons()
+
+    def selected_job(self) -> Job | None:
+        items = self.tree.selectedItems()
+        if not items:
+            return None
+        return self.queue.get(int(items[0].data(0, Qt.ItemDataRole.UserRole)))
+
+    def _update_buttons(self) -> None:
+        job = self.selected_job()
+        self.cancel_button.setEnabled(job is not None and not job.state.done)
+        self.recall_button.setEnabled(job is not None)
+
+    def _cancel_selected(self) -> None:
+        job = self.selected_job()
+        if job is not None:
+            self.cancel_requested.emit(job.id)
+
+    def _recall_selected(self) -> None:
+        job = self.selected_job()
+        if job is not None:
+            self.recall_requested.emit(job)
+
+    def _show_selected(self) -> None:
+        self._update_buttons()
+        job = self.selected_job()
+        if job is None:
+            self.detail.setText("Select a job to see its result.")
+            self.detail.setPixmap(QPixmap())
+            return
+        preview = getattr(job.result, "preview_image", None) if job.result is not None else None
+        if callable(preview):
+            array = preview()
+            if array is not None:
+                pixmap = QPixmap.fromImage(qimage_from_array(array))
+                self.detail.setPixmap(pixmap.scaledToHeight(96, Qt.TransformationMode.SmoothTransformation))
+                return
+        lines = [job.request.summary(), f"State: {job.state.value}"]
+        if job.result is not None:
+            lines.append(job.result.summary())
+            lines.append(job.result.device.describe())
+        if job.error:
+            lines.append(job.error)
+        if job.notice:
+            lines.append("Note: " + job.notice)
+        self.detail.setText("\n".join(lines))
