@@ -1,0 +1,52 @@
+"""Colour line art with a palette (and optional colour hints) using the bundled colorizer pack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from atelier.core.documents.palette import normalise_hex
+from atelier.core.errors import InvalidRequestError
+from atelier.core.requests import Lane, Request, Result
+
+
+@dataclass(frozen=True)
+class ColorizeRequest(Request):
+    kind = "colorize"
+    lane = Lane.HEAVY
+    lines: np.ndarray = field(compare=False, repr=False)  # HxW or HxWx{3,4} uint8; dark = ink
+    palette: tuple[str, ...] = ()  # '#rrggbb', 3..8 colours
+    hints: np.ndarray | None = field(default=None, compare=False, repr=False)  # HxWx4 RGBA, alpha>0 = hint
+    count: int = 1  # variations
+    seed: int = 0
+    preview: bool = False  # live mode: a fast low-resolution pass
+    pack_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.lines, np.ndarray) or self.lines.dtype != np.uint8 or self.lines.ndim not in (2, 3):
+            raise InvalidRequestError("The line art must be an 8-bit greyscale or colour image.")
+        if not 3 <= len(self.palette) <= 8:
+            raise InvalidRequestError(f"Colorize needs a palette of 3 to 8 colours (got {len(self.palette)}).")
+        object.__setattr__(self, "palette", tuple(normalise_hex(c) for c in self.palette))
+        if self.hints is not None and self.hints.shape[:2] != self.lines.shape[:2]:
+            raise InvalidRequestError("The hints layer must be the same size as the line art.")
+        if not 1 <= self.count <= 16:
+            raise InvalidRequestError(f"Count must be between 1 and 16 (got {self.count}).")
+
+    def summary(self) -> str:
+        return f"Colorize {self.lines.shape[1]}x{self.lines.shape[0]} with {len(self.palette)} colours"
+
+
+@dataclass(frozen=True)
+class ColorizeResult(Result):
+    kind = "colorize"
+    images: tuple[np.ndarray, ...] = field(compare=False, repr=False)  # each HxWx3 uint8
+    palettes: tuple[tuple[str, ...], ...] = ()  # the palette (order) used for each image
+    pack_id: str = ""
+
+    def preview_image(self) -> np.ndarray:
+        return self.images[0]
+
+    def summary(self) -> str:
+        return f"{len(self.images)} colorized image(s)"
