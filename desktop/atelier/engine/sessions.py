@@ -87,7 +87,13 @@ class SessionPool:
             config.device, self._available(), self.degraded, pack.providers
         )
         path = pack.component_path(role)
-        opened = open_session(str(path), candidates, config.threads, skipped, self._factory)
+        threads = config.threads
+        # A pack may cap its CPU threads: a model this small (one GRU step per note) loses more
+        # to waking a thread pool than it gains, and much more on a busy machine.
+        cap = int(pack.extra.get("max_threads", 0) or 0)
+        if cap > 0:
+            threads = min(cap, threads) if threads > 0 else cap
+        opened = open_session(str(path), candidates, threads, skipped, self._factory)
         size = sum(p.stat().st_size for p in path.parent.iterdir() if p.is_file()) if path.is_file() else 0
         loaded = LoadedSession(key, opened.session, opened.device, size)
         with self._lock:

@@ -1,0 +1,40 @@
+"""16-bit PCM WAV files with the standard library (no extra dependency for a simple format)."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from atelier.core.errors import InputFileError
+
+
+def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
+    """`audio`: float [frames] or [frames, channels] in -1..1."""
+    target = Path(path)
+    samples = np.asarray(audio, np.float32)
+    if samples.ndim == 1:
+        samples = samples[:, None]
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    try:
+        with wave.open(str(target), "wb") as handle:
+            handle.setnchannels(samples.shape[1])
+            handle.setsampwidth(2)
+            handle.setframerate(int(sample_rate))
+            handle.writeframes(pcm.tobytes())
+    except OSError as exc:
+        raise InputFileError(f"Cannot write the WAV file {target} ({exc}).") from exc
+    return target
+
+
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """float32 [frames, channels] and the sample rate."""
+    with wave.open(str(path), "rb") as handle:
+        if handle.getsampwidth() != 2:
+            raise InputFileError(f"{path} is not a 16-bit WAV file.")
+        frames = handle.readframes(handle.getnframes())
+        channels = handle.getnchannels()
+        rate = handle.getframerate()
+    data = np.frombuffer(frames, "<i2").astype(np.float32) / 32767.0
+    return data.reshape(-1, channels), rate

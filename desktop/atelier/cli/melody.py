@@ -1,0 +1,80 @@
+"""`atelier melody --lyrics-file song.txt --out song.mid`: a melody for the words, as MIDI (and WAV)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from atelier.cli._output import engine_settings, print_json
+from atelier.core.errors import InputFileError
+from atelier.core.music import METERS, MODES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("melody", help="write a melody for a lyric, as MIDI (and WAV)")
+    parser.add_argument("--lyrics-file", required=True, help="the lyric, a UTF-8 text file")
+    parser.add_argument("--key", default="C", help="tonic: C, C#, Db, D, ... (default C)")
+    parser.add_argument("--mode", default="major", choices=MODES)
+    parser.add_argument("--meter", default="4/4", choices=METERS)
+    parser.add_argument("--tempo", type=float, default=96.0, help="beats per minute (default 96)")
+    parser.add_argument("--instrument", type=int, default=0, help="General MIDI programme 0-127 (0 = piano)")
+    parser.add_argument("--temperature", type=float, default=0.9, help="0.05-2; higher is more adventurous")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, help="where to write the MIDI file")
+    parser.add_argument("--wav", help="also render the melody to this WAV file")
+    parser.add_argument("--json", action="store_true", help="print JSON (includes the notes)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from atelier.audio.midi import write_midi
+    from atelier.audio.wav import write_wav
+    from atelier.core.requests.melody import (
+        MelodyAudioRequest,
+        MelodyAudioResult,
+        MelodyRequest,
+        MelodyResult,
+    )
+    from atelier.engine.runner import Engine
+
+    path = Path(args.lyrics_file)
+    try:
+        lyrics = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"Cannot read the lyric {path} ({exc}).") from exc
+    request = MelodyRequest(
+        lyrics=lyrics,
+        key=args.key,
+        mode=args.mode,
+        meter=args.meter,
+        tempo=args.tempo,
+        program=args.instrument,
+        temperature=args.temperature,
+        seed=args.seed,
+        origin="cli",
+    )
+    engine = Engine(engine_settings())
+    result = engine.run_to_end(request)
+    assert isinstance(result, MelodyResult)
+    melody = result.variations[0]
+    write_midi(melody, args.out)
+    summary = {
+        "out": args.out,
+        "wav": None,
+        "device": result.device.provider,
+        "fallbacks": list(result.device.fallbacks),
+        "seconds": round(result.seconds, 4),
+        "summary": result.summary(),
+        "duration_seconds": round(melody.duration_seconds, 3),
+    }
+    if args.wav:
+        audio = engine.run_to_end(MelodyAudioRequest(melody=melody, origin="cli"))
+        assert isinstance(audio, MelodyAudioResult)
+        write_wav(args.wav, audio.audio, audio.sample_rate)
+        summary["wav"] = args.wav
+    if args.json:
+        print_json({**summary, "melody": melody.to_dict()})
+    else:
+        extra = f" and {args.wav}" if args.wav else ""
+        print(f"{result.summary()} -> {args.out}{extra} ({result.device.describe()}, {result.seconds:.2f}s)")
+    return 0
