@@ -48,3 +48,8 @@ def write_midi(melody: Melody, path: str | Path) -> Path:
     except OSError as exc:
         raise InputFileError(f"Cannot write the MIDI file {target} ({exc}).") from exc
     return target
+
+
+def instrument_names() -> list[str]:
+    """The 128 General MIDI programme names, programme 0 first."""
+    return [pretty_midi.program_to_instrument_name(program) for program in range(128)]
