@@ -57,6 +57,16 @@ class PlannedNote:
     action: str  # "sample", "copy" (pitch of note `ref`), "vary" (towards note `ref`), "keep"
     ref: int = -1
     kept_pitch: int = 0
+    song_end: bool = False  # must be the tonic: the last note, or the note the last one repeats
+
+
+def mark_song_end(notes: list[PlannedNote]) -> list[PlannedNote]:
+    """The song ends on the tonic; when its last line repeats an earlier one, so does that one."""
+    index = len(notes) - 1
+    while index >= 0:
+        notes[index].song_end = True
+        index = notes[index].ref if notes[index].action in ("copy", "vary") else -1
+    return notes
 
 
 def check_pack(pack: Pack) -> tuple[int, int]:
@@ -132,7 +142,7 @@ def plan_notes(
         end = cursor + rhythm.length(meter)
         spans.append((cursor, end))
         cursor = end
-    return notes, spans
+    return mark_song_end(notes), spans
 
 
 def plan_regeneration(base: Melody, line: int) -> list[PlannedNote]:
@@ -164,7 +174,7 @@ def plan_regeneration(base: Melody, line: int) -> list[PlannedNote]:
                 line_first_note[first_target] + index - line_first_note[note.line],
             )
         notes.append(planned)
-    return notes
+    return mark_song_end(notes)
 
 
 def allowed_tokens(mode: str, tonic: int) -> np.ndarray:
@@ -224,8 +234,7 @@ def sample_pitches(
         else:
             mask = allowed.copy()
             if note.phrase_end:
-                song_end = index == len(notes) - 1
-                mask &= tonic_only if song_end else stable
+                mask &= tonic_only if note.song_end else stable
                 if not mask.any():
                     mask = allowed.copy()
             scores = log_probs.astype(np.float64) / request.temperature

@@ -1,0 +1,126 @@
+"""The melody task with the committed atelier-melody pack: one note per syllable, in the key,
+phrases ending on stable degrees, repeated choruses repeated, one line regenerated alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from atelier.core.errors import PackError
+from atelier.core.music import MODE_SCALES, STABLE_DEGREES, tonic_pitch_class
+from atelier.core.prosody import parse_lyric
+from atelier.core.requests.melody import MelodyRequest, MelodyResult
+from atelier.engine.packs import discover, search_roots, verify
+from atelier.engine.runner import Engine
+from atelier.engine.tasks.melody import check_pack
+
+LYRIC = """[Verse]
+I walked along the river in the evening light
+The city humming softly like a lullaby
+
+[Chorus]
+Sing it to me, sing it slow
+Everywhere the river goes
+
+[Verse]
+I heard your voice across the water late at night
+The lanterns swaying gently on the quay
+
+[Chorus]
+Sing it to me, sing it slow
+Everywhere the river goes
+"""
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine()
+
+
+def run(engine: Engine, **values: object) -> MelodyResult:
+    result = engine.run_to_end(MelodyRequest(lyrics=LYRIC, **values))  # type: ignore[arg-type]
+    assert isinstance(result, MelodyResult)
+    return result
+
+
+def test_committed_pack_verifies_and_matches_this_token_layout() -> None:
+    catalog = discover(search_roots())
+    packs = catalog.of_kind("melody")
+    assert packs, "the atelier-melody pack must be committed in models/melody"
+    pack = packs[0]
+    verify(pack)
+    layers, hidden = check_pack(pack)
+    assert layers >= 1 and hidden >= 16
+    assert sum(f.size for f in pack.files) <= 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize(("key", "mode", "meter"), [("C", "major", "4/4"), ("A", "minor", "3/4"), ("D", "dorian", "6/8")])
+def test_one_note_per_syllable_in_scale_with_stable_phrase_ends(engine: Engine, key: str, mode: str, meter: str) -> None:
+    melody = run(engine, key=key, mode=mode, meter=meter, seed=5).variations[0]
+    syllables = [s.text for section in parse_lyric(LYRIC) for line in section.lines for s in line.syllables]
+    assert [n.syllable for n in melody.notes] == syllables
+    tonic = tonic_pitch_class(key)
+    scale = MODE_SCALES[mode]
+    assert all((n.pitch - tonic) % 12 in scale for n in melody.notes)
+    assert all(55 <= n.pitch <= 81 for n in melody.notes)
+    for line in range(len(melody.lines)):
+        last = melody.notes_of_line(line)[-1]
+        assert (last.pitch - tonic) % 12 in STABLE_DEGREES
+    assert (melody.notes[-1].pitch - tonic) % 12 == 0  # the song ends on the tonic
+    starts = [n.start for n in melody.notes]
+    assert starts == sorted(starts)
+    assert melody.meter == meter and melody.key == key
+
+
+def test_repeated_chorus_repeats_its_melody(engine: Engine) -> None:
+    melody = run(engine, seed=11).variations[0]
+    first = [n.pitch for n in melody.notes_of_line(2)] + [n.pitch for n in melody.notes_of_line(3)]
+    again = [n.pitch for n in melody.notes_of_line(6)] + [n.pitch for n in melody.notes_of_line(7)]
+    assert first == again
+    assert [name for name, _, _ in melody.sections] == ["Verse 1", "Chorus 1", "Verse 2", "Chorus 2"]
+
+
+def test_seed_reproduces_and_variations_differ(engine: Engine) -> None:
+    one = run(engine, seed=3, variations=3)
+    two = run(engine, seed=3, variations=3)
+    assert one.variations == two.variations
+    pitch_lists = {tuple(n.pitch for n in m.notes) for m in one.variations}
+    assert len(pitch_lists) == 3
+    assert one.device.provider == "CPUExecutionProvider"
+
+
+def test_regenerating_a_line_keeps_every_other_note(engine: Engine) -> None:
+    base = run(engine, seed=2).variations[0]
+    changed_lines: set[int] = set()
+    for seed in range(10, 14):
+        result = run(engine, seed=seed, regenerate_line=2, base=base)
+        new = result.variations[0]
+        assert [(n.start, n.duration, n.syllable) for n in new.notes] == [
+            (n.start, n.duration, n.syllable) for n in base.notes
+        ]
+        changed_lines |= {a.line for a, b in zip(base.notes, new.notes, strict=True) if a.pitch != b.pitch}
+        # The chorus line and its repeat change together; nothing else does.
+        assert [n.pitch for n in new.notes_of_line(2)] == [n.pitch for n in new.notes_of_line(6)]
+    assert changed_lines == {2, 6}
+
+
+def test_low_temperature_picks_the_likeliest_notes(engine: Engine) -> None:
+    base = run(engine, seed=2).variations[0]
+
+    def line_tunes(temperature: float) -> set[tuple[int, ...]]:
+        tunes = set()
+        for seed in range(20, 24):
+            new = run(engine, seed=seed, regenerate_line=0, base=base, temperature=temperature).variations[0]
+            tunes.add(tuple(n.pitch for n in new.notes_of_line(0)))
+        return tunes
+
+    assert len(line_tunes(0.05)) == 1  # nearly greedy: the seed no longer matters
+    assert len(line_tunes(1.5)) > 1
+
+
+def test_a_pack_for_another_token_layout_is_refused(engine: Engine) -> None:
+    from dataclasses import replace
+
+    pack = engine.catalog.of_kind("melody")[0]
+    broken = replace(pack, extra={**pack.extra, "tokens": {**pack.extra["tokens"], "pitch_low": -5}})
+    with pytest.raises(PackError, match="token layout"):
+        check_pack(broken)
