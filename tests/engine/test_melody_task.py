@@ -53,8 +53,12 @@ def test_committed_pack_verifies_and_matches_this_token_layout() -> None:
     assert sum(f.size for f in pack.files) <= 10 * 1024 * 1024
 
 
-@pytest.mark.parametrize(("key", "mode", "meter"), [("C", "major", "4/4"), ("A", "minor", "3/4"), ("D", "dorian", "6/8")])
-def test_one_note_per_syllable_in_scale_with_stable_phrase_ends(engine: Engine, key: str, mode: str, meter: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "mode", "meter"), [("C", "major", "4/4"), ("A", "minor", "3/4"), ("D", "dorian", "6/8")]
+)
+def test_one_note_per_syllable_in_scale_with_stable_phrase_ends(
+    engine: Engine, key: str, mode: str, meter: str
+) -> None:
     melody = run(engine, key=key, mode=mode, meter=meter, seed=5).variations[0]
     syllables = [s.text for section in parse_lyric(LYRIC) for line in section.lines for s in line.syllables]
     assert [n.syllable for n in melody.notes] == syllables

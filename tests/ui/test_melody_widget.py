@@ -1,0 +1,214 @@
+"""MelodyWidget with a real job runner and the committed melody pack (offscreen Qt)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import mido
+import pytest
+from PySide6.QtGui import QColor
+
+from atelier.core.jobs import JobQueue
+from atelier.core.session_store import SessionStore
+from atelier.core.settings import Settings
+from atelier.ui.context import AppContext
+from atelier.ui.widgets.melody import MelodyWidget
+from atelier.ui.widgets.piano_roll import CURRENT_COLOR
+from atelier.ui.worker import JobRunner
+
+REPO = Path(__file__).resolve().parents[2]
+SONG = "[Verse]\nI walked along the river\nThe city humming softly\n\n[Chorus]\nSing it to me, sing it slow\n"
+
+
+@pytest.fixture
+def widget(qtbot, isolated_dirs: Path) -> Iterator[MelodyWidget]:  # type: ignore[no-untyped-def]
+    queue, settings = JobQueue(), Settings()
+    runner = JobRunner(queue, settings)
+    context = AppContext(runner=runner, queue=queue, settings=settings, session=SessionStore())
+    context.lyric.set_text(SONG)
+    melody_widget = MelodyWidget(context)
+    qtbot.addWidget(melody_widget)
+    melody_widget.resize(1100, 560)
+    melody_widget.show()
+    yield melody_widget
+    melody_widget.close_widget()
+    runner.shutdown()
+
+
+def generate(qtbot, widget: MelodyWidget) -> None:  # type: ignore[no-untyped-def]
+    widget.generate_button.click()
+    qtbot.waitUntil(lambda: widget.melody is not None, timeout=60000)
+
+
+def test_generate_shows_each_syllable_under_its_note(qtbot, widget: MelodyWidget) -> None:  # type: ignore[no-untyped-def]
+    assert widget.melody is None and not widget.export_midi_button.isEnabled()
+    generate(qtbot, widget)
+    melody = widget.melody
+    assert melody is not None
+    assert [n.syllable for n in melody.notes][:4] == ["I", "walked", "a", "long"]
+    assert widget.roll.melody is melody
+    assert widget.range.count() == 1 + len(melody.sections) + len(melody.lines)
+    assert widget.play_button.isEnabled() == widget.sound_ok
+    if not widget.sound_ok:
+        assert "No sound" in widget.sound_label.text()
+    # The highlighted (playing) note is drawn in the highlight colour.
+    widget.roll.set_current(3)
+    image = widget.roll.grab().toImage()
+    rect = widget.roll.note_rect(3)
+    assert QColor(image.pixel(int(rect.center().x()), int(rect.center().y()))) == CURRENT_COLOR
+
+
+def test_variations_and_regenerating_one_line(qtbot, widget: MelodyWidget) -> None:  # type: ignore[no-untyped-def]
+    widget.variation_count.setValue(3)
+    generate(qtbot, widget)
+    assert len(widget.variations) == 3
+    assert len(widget.variation_buttons.buttons()) == 3
+    widget.choose_variation(2)
+    assert widget.roll.melody is widget.variations[2]
+    before = widget.melody
+    assert before is not None
+    widget.roll.set_selected_line(1)
+    widget.roll.line_clicked.emit(1)
+    assert widget.regenerate_button.isEnabled() and widget.regenerate_button.text() == "Regenerate line 2"
+    for _ in range(4):  # a new seed each press; a few presses surely change the line
+        widget.regenerate_button.click()
+        qtbot.waitUntil(lambda: not widget.pending_jobs(), timeout=60000)
+        after = widget.melody
+        assert after is not None and after is not before
+        if [n.pitch for n in after.notes_of_line(1)] != [n.pitch for n in before.notes_of_line(1)]:
+            break
+    else:
+        pytest.fail("regenerating line 2 never changed it")
+    assert widget.current_variation == 2
+    assert [n.pitch for n in after.notes_of_line(0)] == [n.pitch for n in before.notes_of_line(0)]
+    assert [n.pitch for n in after.notes_of_line(2)] == [n.pitch for n in before.notes_of_line(2)]
+
+
+def test_export_midi_and_wav(qtbot, widget: MelodyWidget, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    generate(qtbot, widget)
+    widget.export_midi(str(tmp_path / "song.mid"))
+    midi = mido.MidiFile(str(tmp_path / "song.mid"))
+    lyrics = [m.text for track in midi.tracks for m in track if m.type == "lyrics"]
+    assert len(lyrics) == len(widget.melody.notes)  # type: ignore[union-attr]
+    widget.export_wav(str(tmp_path / "song.wav"))
+    qtbot.waitUntil(lambda: (tmp_path / "song.wav").exists(), timeout=60000)
+    assert "Saved" in widget.status.text()
+
+
+def test_tempo_and_instrument_apply_without_regenerating(qtbot, widget: MelodyWidget) -> None:  # type: ignore[no-untyped-def]
+    generate(qtbot, widget)
+    pitches = [n.pitch for n in widget.melody.notes]  # type: ignore[union-attr]
+    widget.tempo.setValue(140)
+    widget.instrument.setCurrentIndex(73)
+    assert widget.melody is not None
+    assert widget.melody.tempo == 140 and widget.melody.program == 73
+    assert [n.pitch for n in widget.melody.notes] == pitches
+
+
+def test_state_round_trip_and_words_changed_hint(qtbot, widget: MelodyWidget) -> None:  # type: ignore[no-untyped-def]
+    widget.key.setCurrentText("E")
+    widget.mode.setCurrentText("minor")
+    generate(qtbot, widget)
+    state = json.loads(json.dumps(widget.save_state()))
+    widget.restore_state({})
+    widget.restore_state(state)
+    assert widget.melody is not None and widget.melody.key == "E" and widget.melody.mode == "minor"
+    assert widget.key.currentText() == "E"
+    widget.context.lyric.set_text(SONG + "\nOne more line\n")
+    assert "words changed" in widget.status.text()
+    widget.context.lyric.set_text("")
+    assert not widget.generate_button.isEnabled()
+
+
+def test_close_widget_disconnects(qtbot, isolated_dirs: Path) -> None:  # type: ignore[no-untyped-def]
+    queue, settings = JobQueue(), Settings()
+    runner = JobRunner(queue, settings)
+    context = AppContext(runner=runner, queue=queue, settings=settings, session=SessionStore())
+    lyric_before, queue_before = len(context.lyric.changed), len(queue.job_changed)
+    melody_widget = MelodyWidget(context)
+    qtbot.addWidget(melody_widget)
+    assert len(context.lyric.changed) == lyric_before + 1
+    melody_widget.close_widget()
+    assert len(context.lyric.changed) == lyric_before
+    assert len(queue.job_changed) == queue_before
+    assert not melody_widget.timer.isActive()
+    runner.shutdown()
+
+
+PLAYBACK_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    from PySide6.QtWidgets import QApplication
+    from atelier.core.jobs import JobQueue
+    from atelier.core.session_store import SessionStore
+    from atelier.core.settings import Settings
+    from atelier.ui.context import AppContext
+    from atelier.ui.widgets.melody import MelodyWidget
+    from atelier.ui.worker import JobRunner
+
+    app = QApplication([])
+    queue, settings = JobQueue(), Settings()
+    runner = JobRunner(queue, settings)
+    context = AppContext(runner=runner, queue=queue, settings=settings, session=SessionStore())
+    context.lyric.set_text(sys.argv[1])
+    widget = MelodyWidget(context)
+    widget.tempo.setValue(60)
+    widget.generate()
+
+    def wait(condition, seconds):
+        deadline = time.time() + seconds
+        while not condition() and time.time() < deadline:
+            app.processEvents()
+            time.sleep(0.005)
+        return condition()
+
+    wait(lambda: widget.melody is not None, 60)
+    widget.play_button.click()
+    wait(lambda: widget.player.playing, 30)
+    seen = set()
+    started = widget.player.playing
+    while widget.player.playing:
+        app.processEvents()
+        if widget.roll.current is not None:
+            seen.add(widget.roll.current)
+        time.sleep(0.002)
+    wait(lambda: not widget.timer.isActive(), 5)
+    print(json.dumps({"sound_ok": widget.sound_ok, "play_enabled": widget.play_button.isEnabled(),
+                      "started": started, "highlighted": sorted(seen), "notes": len(widget.melody.notes),
+                      "cleared": widget.roll.current is None}))
+    widget.close_widget()
+    runner.shutdown()
+    """
+)
+
+
+def test_play_highlights_the_playing_notes_on_a_null_device(tmp_path: Path) -> None:
+    try:
+        import sounddevice  # noqa: F401
+    except OSError:
+        pytest.skip("PortAudio (libportaudio2) is not installed")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text("pcm.!default { type null }\nctl.!default { type hw card 0 }\n")
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "PYTHONPATH": str(REPO / "desktop"),
+        "QT_QPA_PLATFORM": "offscreen",
+        "ATELIER_CONFIG_DIR": str(tmp_path / "config"),
+        "ATELIER_DATA_DIR": str(tmp_path / "data"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", PLAYBACK_SCRIPT, SONG], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["sound_ok"] and report["play_enabled"] and report["started"]
+    assert len(report["highlighted"]) >= 3  # the highlight moved along the notes
+    assert report["cleared"]
