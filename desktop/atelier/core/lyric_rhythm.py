@@ -53,7 +53,7 @@ def line_rhythm(syllables: tuple[Syllable, ...], meter: Meter, seed: int = 0) ->
         return LineRhythm((), (), 0)
     bars = bars_for(count, meter)
     slots = int(bars * meter.bar_quarters / SLOT)
-    strengths = [meter.strength(i * SLOT) for i in range(slots)]
+    strengths = meter.slot_strengths(SLOT, slots)
     # A little seeded noise lets variations choose between equally good rhythms.
     rng = random.Random(seed)
     noise = [[rng.random() * 0.15 for _ in range(slots)] for _ in range(count)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 # Semitones of each mode's scale above its tonic.
 MODE_SCALES: dict[str, tuple[int, ...]] = {
@@ -74,15 +75,31 @@ class Meter:
 
     def strength(self, position: Fraction) -> int:
         """3 on the downbeat, 2 on the mid-bar beat, 1 on other beats, 0 between beats."""
-        position = Fraction(position) % self.bar_quarters
-        if position == 0:
-            return 3
-        beat, remainder = divmod(position, self.beat_quarters)
-        if remainder != 0:
-            return 0
-        if self.beats >= 2 and self.beats % 2 == 0 and beat == self.beats // 2:
-            return 2
-        return 1
+        return _beat_strength(self, Fraction(position) % self.bar_quarters)
+
+    def slot_strengths(self, slot: Fraction, count: int) -> list[int]:
+        """Strengths of `count` grid positions `slot` apart, from a downbeat."""
+        per_bar = _bar_strengths(self, slot)
+        return [per_bar[i % len(per_bar)] for i in range(count)]
+
+
+# Cached: rhythm planning and sampling ask for the same few positions thousands of times, and
+# Fraction arithmetic is slow enough to matter in the 100 ms budget for a song.
+@lru_cache(maxsize=4096)
+def _beat_strength(meter: Meter, position: Fraction) -> int:
+    if position == 0:
+        return 3
+    beat, remainder = divmod(position, meter.beat_quarters)
+    if remainder != 0:
+        return 0
+    if meter.beats >= 2 and meter.beats % 2 == 0 and beat == meter.beats // 2:
+        return 2
+    return 1
+
+
+@lru_cache(maxsize=64)
+def _bar_strengths(meter: Meter, slot: Fraction) -> tuple[int, ...]:
+    return tuple(meter.strength(i * slot) for i in range(int(meter.bar_quarters / slot)))
 
 
 METERS: tuple[str, ...] = ("4/4", "3/4", "2/4", "6/8", "9/8", "12/8", "3/8")
@@ -113,9 +130,13 @@ DURATION_COUNT = len(DURATIONS)
 STRENGTH_COUNT = 4
 
 
+_DURATION_VALUES = tuple(float(d) for d in DURATIONS)
+
+
+@lru_cache(maxsize=1024)
 def duration_class(quarters: Fraction | float) -> int:
     value = float(quarters)
-    return min(range(DURATION_COUNT), key=lambda i: abs(float(DURATIONS[i]) - value))
+    return min(range(DURATION_COUNT), key=lambda i: abs(_DURATION_VALUES[i] - value))
 
 
 # Pitch tokens: semitones from the tonic placed in the octave from middle C (C4..B4).

@@ -202,57 +202,63 @@ def sample_pitches(
     """
     batch = len(rngs)
     notes = plans[0]
+    count = len(notes)
     tonic = tonic_pitch_class(request.key)
+    base = tonic_midi(tonic) + PITCH_LOW  # MIDI number of token 0
     allowed = allowed_tokens(request.mode, tonic)
     relative = np.arange(PITCH_COUNT) + PITCH_LOW
-    stable = np.isin(relative % 12, list(STABLE_DEGREES)) & np.isin(relative % 12, MODE_SCALES[request.mode])
-    tonic_only = relative % 12 == 0
+    in_scale = np.isin(relative % 12, MODE_SCALES[request.mode])
+    stable_mask = allowed & np.isin(relative % 12, list(STABLE_DEGREES)) & in_scale
+    tonic_mask = allowed & (relative % 12 == 0)
+    # Log-space biases over (previous token, next token): leaps past MAX_LEAP are ruled out,
+    # leaps past a fifth cost LEAP_PENALTY; the start token allows anything.
+    leap = np.abs(np.arange(PITCH_COUNT)[:, None] - np.arange(PITCH_COUNT)[None, :])
+    leap_bias = np.where(leap > MAX_LEAP, -np.inf, np.where(leap > 7, -LEAP_PENALTY, 0.0))
+    leap_bias = np.vstack([leap_bias, np.zeros((1, PITCH_COUNT))])  # row START_TOKEN
+    # All random draws up front: Gumbel noise turns argmax into a draw from softmax(scores).
+    gumbel = np.stack([-np.log(-np.log(rng.uniform(1e-12, 1.0, (count, PITCH_COUNT)))) for rng in rngs])
     last_sampled = max((i for i, n in enumerate(notes) if n.action != "keep"), default=-1)
-    tokens = np.zeros((batch, len(notes)), np.int64)
+    tokens = np.zeros((batch, count), np.int64)
     previous = np.full(batch, START_TOKEN, np.int64)
     mode_feed = np.full(batch, MODE_IDS[request.mode], np.int64)
     meter_feed = np.full(batch, meter_id(meter), np.int64)
     # The rhythm's features for every note of every variation, computed once.
     durations = np.array([[duration_class(n.duration) for n in plan] for plan in plans], np.int64)
     strengths = np.array([[meter.strength(n.start) for n in plan] for plan in plans], np.int64)
+    phrase_ends = np.array([[int(n.phrase_end) for n in notes]] * batch, np.int64)
+    rows = np.arange(batch)
     for index, note in enumerate(notes[: last_sampled + 1]):
         feeds = {
             "prev_pitch": previous,
             "duration": durations[:, index],
             "strength": strengths[:, index],
-            "phrase_end": np.full(batch, int(note.phrase_end), np.int64),
+            "phrase_end": phrase_ends[:, index],
             "mode": mode_feed,
             "meter": meter_feed,
             "hidden": hidden,
         }
         log_probs, hidden = run_step(feeds)
         if note.action == "keep":
-            token = note.kept_pitch - tonic_midi(tonic) - PITCH_LOW
-            tokens[:, index] = int(np.clip(token, 0, PITCH_COUNT - 1))
+            tokens[:, index] = int(np.clip(note.kept_pitch - base, 0, PITCH_COUNT - 1))
         elif note.action == "copy":
             tokens[:, index] = tokens[:, note.ref]
         else:
-            mask = allowed.copy()
+            mask = allowed
             if note.phrase_end:
-                mask &= tonic_only if note.song_end else stable
+                mask = tonic_mask if note.song_end else stable_mask
                 if not mask.any():
-                    mask = allowed.copy()
-            scores = log_probs.astype(np.float64) / request.temperature
-            for b in range(batch):
-                row = np.where(mask, scores[b], -np.inf)
-                if previous[b] != START_TOKEN:
-                    leap = np.abs(np.arange(PITCH_COUNT) - previous[b])
-                    row = np.where(leap > MAX_LEAP, -np.inf, row) if (leap[mask] <= MAX_LEAP).any() else row
-                    row = row - LEAP_PENALTY * (leap > 7)
-                if note.action == "vary":
-                    row[tokens[b, note.ref]] += VARY_PULL
-                # Gumbel-max draws from softmax(row) with one vectorised call.
-                gumbel = -np.log(-np.log(rngs[b].uniform(1e-12, 1.0, PITCH_COUNT)))
-                tokens[b, index] = int(np.argmax(row + gumbel))
+                    mask = allowed
+            scores = np.where(mask, log_probs / request.temperature, -np.inf) + leap_bias[previous]
+            if note.action == "vary":
+                scores[rows, tokens[:, note.ref]] += VARY_PULL
+            # A leap rule that leaves nothing allowed (a far previous note) is dropped.
+            stuck = ~np.isfinite(scores).any(axis=1)
+            if stuck.any():
+                scores[stuck] = np.where(mask, log_probs[stuck] / request.temperature, -np.inf)
+            tokens[:, index] = np.argmax(scores + gumbel[:, index], axis=1)
         previous = tokens[:, index].copy()
-    for index in range(last_sampled + 1, len(notes)):
-        note = notes[index]
-        tokens[:, index] = note.kept_pitch - tonic_midi(tonic) - PITCH_LOW
+    for index in range(last_sampled + 1, count):
+        tokens[:, index] = notes[index].kept_pitch - base
     return tokens
 
 
