@@ -82,10 +82,38 @@ def export_pack(weights: Path, config: ModelConfig, folder: Path = HERE) -> Path
         "hidden_shape": [config.layers, config.hidden],
         "max_threads": 1,
     }
+    check_parity(model, target, config)
     write_manifest(folder, meta, [ONNX_NAME])
     size = target.stat().st_size
     print(f"wrote {target} ({size / 1e6:.2f} MB) and pack.json")
     return target
+
+
+def check_parity(model: MelodyModel, path: Path, config: ModelConfig, steps: int = 24) -> None:
+    """The ONNX step model, run note by note with 3 rows, must match the torch sequence model."""
+    import numpy as np
+    import onnxruntime as ort
+
+    generator = torch.Generator().manual_seed(0)
+    batch = 3
+
+    def tokens(high: int) -> torch.Tensor:
+        return torch.randint(0, high, (batch, steps), generator=generator)
+
+    inputs = [tokens(38), tokens(9), tokens(4), tokens(2)]
+    mode, meter = tokens(4)[:, :1], tokens(7)[:, :1]
+    with torch.no_grad():
+        logits, _ = model(*inputs, mode, meter)
+        expected = torch.log_softmax(logits, dim=-1).numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    hidden = np.zeros((config.layers, batch, config.hidden), np.float32)
+    for t in range(steps):
+        feeds = {name: inputs[i][:, t].numpy() for i, name in enumerate(INPUTS[:4])}
+        feeds |= {"mode": mode[:, 0].numpy(), "meter": meter[:, 0].numpy(), "hidden": hidden}
+        log_probs, hidden = session.run(None, feeds)
+        error = float(np.abs(log_probs - expected[:, t]).max())
+        if error > 1e-3:
+            raise SystemExit(f"ONNX step model differs from torch at step {t} by {error}")
 
 
 def main() -> None:
