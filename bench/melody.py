@@ -98,22 +98,30 @@ def main() -> None:
     peer_render = timed(lambda _: midi.synthesize(fs=44100), max(5, args.runs // 3))
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"melody: 16 bars, {notes} notes, {melody.duration_seconds:.1f} s of music; "
-          f"{args.runs} runs; CPU, 1 thread; load average {load:.1f} on {os.cpu_count()} cores")
+    print(
+        f"melody: 16 bars, {notes} notes, {melody.duration_seconds:.1f} s of music; "
+        f"{args.runs} runs; CPU, 1 thread; load average {load:.1f} on {os.cpu_count()} cores"
+    )
     g50, g95 = percentiles(ours_generate)
-    print(f"generate (Atelier, GRU on ONNX Runtime): p50 {g50:.1f} ms, p95 {g95:.1f} ms "
-          f"(goal p50 <= 100 ms: {'met' if g50 <= 100 else 'NOT met'})")
+    print(
+        f"generate (Atelier, GRU on ONNX Runtime): p50 {g50:.1f} ms, p95 {g95:.1f} ms "
+        f"(goal p50 <= 100 ms: {'met' if g50 <= 100 else 'NOT met'})"
+    )
     if peer_generate is not None:
         p50, p95 = percentiles(peer_generate)
-        print(f"generate (peer: 3-gram sampler, same note count): p50 {p50:.1f} ms, p95 {p95:.1f} ms; "
-              f"ratio Atelier/peer p50 {g50 / p50:.2f}x")
+        print(
+            f"generate (peer: 3-gram sampler, same note count): p50 {p50:.1f} ms, p95 {p95:.1f} ms; "
+            f"ratio Atelier/peer p50 {g50 / p50:.2f}x"
+        )
     else:
         print("generate peer skipped: run models/melody/prepare_data.py first for the 3-gram's counts")
     r50, r95 = percentiles(ours_render)
     s50, s95 = percentiles(peer_render)
     print(f"render (Atelier, tinysoundfont + TimGM6mb): p50 {r50:.1f} ms, p95 {r95:.1f} ms")
-    print(f"render (peer: pretty_midi.synthesize, sine waves): p50 {s50:.1f} ms, p95 {s95:.1f} ms; "
-          f"ratio Atelier/peer p50 {r50 / s50:.2f}x")
+    print(
+        f"render (peer: pretty_midi.synthesize, sine waves): p50 {s50:.1f} ms, p95 {s95:.1f} ms; "
+        f"ratio Atelier/peer p50 {r50 / s50:.2f}x"
+    )
     print(f"pretty_midi {pretty_midi.__version__ if hasattr(pretty_midi, '__version__') else ''}".strip())
 
 

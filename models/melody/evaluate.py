@@ -27,8 +27,8 @@ from atelier.core.music import (
     MODES,
     PITCH_COUNT,
     PITCH_LOW,
-    START_TOKEN,
     STABLE_DEGREES,
+    START_TOKEN,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -248,7 +248,8 @@ def main() -> None:
     }
     (HERE / "eval_results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"test: {len(test)} tunes, {count} notes")
-    print(f"NLL/note: model {model_nll:.3f}, 3-gram {trigram_nll:.3f} ({results['nll_reduction_vs_trigram']:.1%} lower)")
+    reduction = results["nll_reduction_vs_trigram"]
+    print(f"NLL/note: model {model_nll:.3f}, 3-gram {trigram_nll:.3f} ({reduction:.1%} lower)")
     print("| melodies | in scale | phrase ends on a stable degree | pitch range (semitones, mean / median) |")
     print("| --- | --- | --- | --- |")
     for name, stats in results["sampled"].items():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "models" / "melody"))
 
-from abc_reader import parse_key, read_abc  # noqa: E402
+from abc_reader import parse_key, read_abc
 
 TUNE = """X:1
 T:Test tune
