@@ -102,23 +102,34 @@ class StepModel:
 
 # -- the 3-gram baseline -------------------------------------------------------------------------
 class TrigramModel:
-    """Linear interpolation of 3-, 2- and 1-gram pitch-token models with add-k smoothing."""
+    """Linear interpolation of 3-, 2- and 1-gram pitch-token models with add-k smoothing.
 
-    def __init__(self, tunes: list[Tune], k: float = 0.1) -> None:
+    With `rhythm=True` every context also holds the note's beat strength and phrase-end flag,
+    the rhythm inputs the GRU gets, so the comparison isolates what the GRU adds beyond them.
+    """
+
+    def __init__(self, tunes: list[Tune], k: float = 0.1, rhythm: bool = False) -> None:
         self.k = k
-        self.tri: dict[tuple[int, int], Counter[int]] = defaultdict(Counter)
-        self.bi: dict[int, Counter[int]] = defaultdict(Counter)
-        self.uni: Counter[int] = Counter()
+        self.rhythm = rhythm
+        self.tri: dict[tuple[int, ...], Counter[int]] = defaultdict(Counter)
+        self.bi: dict[tuple[int, ...], Counter[int]] = defaultdict(Counter)
+        self.uni: dict[tuple[int, ...], Counter[int]] = defaultdict(Counter)
         for rows, _, _ in tunes:
-            sequence = [START_TOKEN, START_TOKEN, *rows[:, 0].tolist()]
-            for a, b, c in zip(sequence, sequence[1:], sequence[2:], strict=False):
-                self.tri[(a, b)][c] += 1
-                self.bi[b][c] += 1
-                self.uni[c] += 1
-        self.total = sum(self.uni.values())
+            for a, b, c, extra in self.contexts(rows):
+                self.tri[(a, b, *extra)][c] += 1
+                self.bi[(b, *extra)][c] += 1
+                self.uni[extra][c] += 1
         self.weights = (0.6, 0.3, 0.1)
 
-    def distribution(self, a: int, b: int) -> np.ndarray:
+    def contexts(self, rows: np.ndarray) -> list[tuple[int, int, int, tuple[int, ...]]]:
+        sequence = [START_TOKEN, START_TOKEN, *rows[:, 0].tolist()]
+        out = []
+        for t in range(len(rows)):
+            extra = (int(rows[t, 2]), int(rows[t, 3])) if self.rhythm else ()
+            out.append((sequence[t], sequence[t + 1], sequence[t + 2], extra))
+        return out
+
+    def distribution(self, a: int, b: int, extra: tuple[int, ...] = ()) -> np.ndarray:
         def smoothed(counter: Counter[int] | None) -> np.ndarray:
             counts = np.full(PITCH_COUNT, self.k)
             if counter:
@@ -127,14 +138,17 @@ class TrigramModel:
             return counts / counts.sum()
 
         w3, w2, w1 = self.weights
-        return w3 * smoothed(self.tri.get((a, b))) + w2 * smoothed(self.bi.get(b)) + w1 * smoothed(self.uni)
+        return (
+            w3 * smoothed(self.tri.get((a, b, *extra)))
+            + w2 * smoothed(self.bi.get((b, *extra)))
+            + w1 * smoothed(self.uni.get(extra))
+        )
 
     def nll(self, tunes: list[Tune]) -> tuple[float, int]:
         total, count = 0.0, 0
         for rows, _, _ in tunes:
-            sequence = [START_TOKEN, START_TOKEN, *rows[:, 0].tolist()]
-            for a, b, c in zip(sequence, sequence[1:], sequence[2:], strict=False):
-                total -= math.log(self.distribution(a, b)[c])
+            for a, b, c, extra in self.contexts(rows):
+                total -= math.log(self.distribution(a, b, extra)[c])
                 count += 1
         return total / count, count
 
@@ -151,8 +165,9 @@ class TrigramModel:
         out = []
         for rows, _, _ in tunes:
             a, b, tokens = START_TOKEN, START_TOKEN, []
-            for _ in range(len(rows)):
-                c = int(rng.choice(PITCH_COUNT, p=self.distribution(a, b)))
+            for t in range(len(rows)):
+                extra = (int(rows[t, 2]), int(rows[t, 3])) if self.rhythm else ()
+                c = int(rng.choice(PITCH_COUNT, p=self.distribution(a, b, extra)))
                 tokens.append(c)
                 a, b = b, c
             out.append(np.array(tokens))
@@ -227,22 +242,33 @@ def main() -> None:
     model = StepModel(HERE)
     trigram = TrigramModel(train)
     trigram.tune_weights(valid)
+    rhythm_trigram = TrigramModel(train, rhythm=True)
+    rhythm_trigram.tune_weights(valid)
     model_nll, count = model.nll(test)
     trigram_nll, _ = trigram.nll(test)
+    rhythm_trigram_nll, _ = rhythm_trigram.nll(test)
     rng = np.random.default_rng(args.seed)
     real = [rows[:, 0] for rows, _, _ in test]
     samples = {
         "held-out tunes": real,
         "GRU (this model)": model.sample(test, rng),
         "3-gram": trigram.sample(test, rng),
+        "3-gram + beat strength, phrase end": rhythm_trigram.sample(test, rng),
         "random walk": random_walk(test, rng),
     }
     results = {
         "test_tunes": len(test),
         "test_notes": count,
-        "nll_per_note": {"model": model_nll, "trigram": trigram_nll, "uniform": math.log(PITCH_COUNT)},
+        "nll_per_note": {
+            "model": model_nll,
+            "trigram": trigram_nll,
+            "trigram_with_rhythm": rhythm_trigram_nll,
+            "uniform": math.log(PITCH_COUNT),
+        },
         "nll_reduction_vs_trigram": 1 - model_nll / trigram_nll,
+        "nll_reduction_vs_trigram_with_rhythm": 1 - model_nll / rhythm_trigram_nll,
         "trigram_weights": list(trigram.weights),
+        "trigram_with_rhythm_weights": list(rhythm_trigram.weights),
         "sampled": {name: melody_stats(test, pitches) for name, pitches in samples.items()},
         "lyric_alignment": lyric_alignment(),
     }
@@ -250,6 +276,10 @@ def main() -> None:
     print(f"test: {len(test)} tunes, {count} notes")
     reduction = results["nll_reduction_vs_trigram"]
     print(f"NLL/note: model {model_nll:.3f}, 3-gram {trigram_nll:.3f} ({reduction:.1%} lower)")
+    reduction = results["nll_reduction_vs_trigram_with_rhythm"]
+    print(
+        f"NLL/note: 3-gram with beat strength and phrase end {rhythm_trigram_nll:.3f} ({reduction:.1%} lower)"
+    )
     print("| melodies | in scale | phrase ends on a stable degree | pitch range (semitones, mean / median) |")
     print("| --- | --- | --- | --- |")
     for name, stats in results["sampled"].items():
