@@ -212,7 +212,7 @@ def lyric_alignment() -> dict[str, float]:
     """The app's lyric pipeline: where do stressed syllables land?"""
     from atelier.core.lyric_rhythm import line_rhythm
     from atelier.core.music import parse_meter
-    from atelier.core.prosody import PRIMARY, parse_lyric
+    from atelier.core.lyric_syllables import PRIMARY, parse_lyric
 
     lyric = (HERE / "eval_lyric.txt").read_text(encoding="utf-8")
     results: dict[str, float] = {}

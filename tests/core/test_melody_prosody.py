@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atelier.core.prosody import (
+from atelier.core.lyric_syllables import (
     PRIMARY,
     UNSTRESSED,
     estimate_syllables,

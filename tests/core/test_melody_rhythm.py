@@ -9,7 +9,7 @@ import pytest
 from atelier.core.errors import InvalidRequestError
 from atelier.core.lyric_rhythm import line_rhythm
 from atelier.core.music import Meter, duration_class, parse_meter, pitch_token, token_midi
-from atelier.core.prosody import PRIMARY, line_syllables, parse_lyric
+from atelier.core.lyric_syllables import PRIMARY, line_syllables, parse_lyric
 from atelier.core.requests.melody import Melody, MelodyNote, MelodyRequest
 from atelier.core.song_form import LineSource, plan_song
 

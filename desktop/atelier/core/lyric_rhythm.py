@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from atelier.core.music import Meter
-from atelier.core.prosody import PRIMARY, SECONDARY, Syllable
+from atelier.core.lyric_syllables import PRIMARY, SECONDARY, Syllable
 
 SLOT = Fraction(1, 2)  # grid step in quarter notes (an eighth note)
 

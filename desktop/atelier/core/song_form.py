@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from atelier.core.prosody import LyricLine, Section
+from atelier.core.lyric_syllables import LyricLine, Section
 
 
 class LineSource(enum.Enum):

@@ -9,7 +9,7 @@ import numpy as np
 
 from atelier.core.errors import InvalidRequestError
 from atelier.core.music import METERS, MODES, parse_meter, tonic_pitch_class
-from atelier.core.prosody import parse_lyric
+from atelier.core.lyric_syllables import parse_lyric
 from atelier.core.requests import Lane, Request, Result
 
 MAX_VARIATIONS = 8

@@ -32,7 +32,7 @@ from atelier.core.music import (
     tonic_pitch_class,
 )
 from atelier.core.progress import Progress
-from atelier.core.prosody import parse_lyric
+from atelier.core.lyric_syllables import parse_lyric
 from atelier.core.requests import DeviceInfo
 from atelier.core.requests.melody import Melody, MelodyNote, MelodyRequest, MelodyResult
 from atelier.core.song_form import LineSource, PlannedLine, plan_song

@@ -37,7 +37,7 @@ from atelier.audio.player import AudioPlayer, output_device
 from atelier.audio.wav import write_wav
 from atelier.core.jobs import Job, JobState
 from atelier.core.music import KEYS, METERS, MODES
-from atelier.core.prosody import parse_lyric
+from atelier.core.lyric_syllables import parse_lyric
 from atelier.core.requests import Request, Result
 from atelier.core.requests.melody import (
     MAX_VARIATIONS,
