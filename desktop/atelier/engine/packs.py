@@ -181,9 +181,7 @@ def verify(pack: Pack, cache: HashCache | None = None) -> None:
                 f"Pack '{pack.id}': {item.path} is {target.stat().st_size} bytes, the manifest says {item.size}."
             )
         if cache.sha256(target) != item.sha256:
-            raise PackVerificationError(
-                f"Pack '{pack.id}': {item.path} does not match its sha256 (damaged?)."
-            )
+            raise PackVerificationError(f"Pack '{pack.id}': {item.path} does not match its sha256 (damaged?).")
     for item in pack.files:
         if item.path.endswith(".onnx"):
             target = safe_join(pack.folder, item.path)

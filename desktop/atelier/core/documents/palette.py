@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from psygnal import Signal
@@ -40,7 +41,6 @@ class PaletteDocument:
     def restore(self, data: dict[str, object]) -> None:
         colors = data.get("colors", [])
         if isinstance(colors, list):
-            try:
+            # A damaged session file keeps the default palette rather than failing start-up.
+            with contextlib.suppress(InvalidRequestError):
                 self.set_colors([str(c) for c in colors])
-            except InvalidRequestError:
-                pass  # a damaged session file keeps the default palette rather than failing start-up
