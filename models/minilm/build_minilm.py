@@ -5,7 +5,7 @@ the graph (so the runtime needs only onnxruntime + tokenizers), int8-quantized w
 stay within cosine 0.99 of fp32. The pack goes to `<cache>/packs/minilm-<hash of inputs>/`, so a new
 package version (or a change to this recipe) builds a new pack and an old one is never reused wrongly.
 
-Run: python models/minilm/build_minilm.py [--out DIR] [--fp32]   (needs the `build` extra: torch, transformers)
+Run: python models/minilm/build_minilm.py [--out DIR] [--fp32]   (needs the `build` extra)
 Atelier runs it by itself the first time a palette is made from text.
 """
 
@@ -94,7 +94,7 @@ def export_onnx(model_dir: Path, out: Path) -> None:
     bert = BertModel(config, add_pooling_layer=False)
     state = load_file(str(model_dir / "model.safetensors"))
     state = {k.removeprefix("bert."): v for k, v in state.items() if not k.startswith("pooler.")}
-    missing, unexpected = bert.load_state_dict(state, strict=False)
+    missing, _unexpected = bert.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing:
         raise RuntimeError(f"weights missing from model.safetensors: {missing[:5]}")
@@ -161,7 +161,7 @@ def build(out_root: Path, report: Report = print, allow_int8: bool = True) -> Pa
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             int8 = work / "model-int8.onnx"
-            # Per-channel weights: per-tensor int8 fell to cosine 0.965 on these sentences, per-channel keeps > 0.99.
+            # Per-channel weights: per-tensor int8 fell to cosine 0.965 here; per-channel keeps > 0.99.
             quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
             quantized = np.asarray(embed(int8, work / "tokenizer.json", CHECK_SENTENCES))
             cosine = float((reference * quantized).sum(1).min())

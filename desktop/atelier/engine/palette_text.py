@@ -65,7 +65,7 @@ def load_index(pack: Pack, embed_texts: Embedder) -> ColorIndex:
         vectors = {"names": embed_texts(list(names.names)), "moods": embed_texts(phrases)}
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **vectors)
+        np.savez(tmp, names=vectors["names"], moods=vectors["moods"])
         tmp.replace(path)
     anchor_hex = [c for m in mood_list for c in m.colors]
     anchor_names = [m.mood for m in mood_list for _ in m.colors]

@@ -1,4 +1,4 @@
-"""Palette files: export to .gpl, .ase, .aco, .css, .json and a .png swatch strip; import .gpl/.ase/.aco/.json.
+"""Palette files: export .gpl, .ase, .aco, .css, .json and a .png swatch strip; import .gpl/.ase/.aco/.json.
 
 Readers check everything before returning, so a malformed file raises InputFileError naming what is
 wrong and the caller's palette is never half-replaced.

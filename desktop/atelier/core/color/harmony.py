@@ -34,9 +34,8 @@ def harmony(base: str, mode: str, count: int, seed: int = 0) -> list[str]:
         raise InvalidRequestError(f"Unknown harmony '{mode}'; use one of {', '.join(HARMONY_MODES)}.")
     color = Color(base).convert("oklch")
     rng = random.Random(seed)
-    lightness, chroma, hue = color["lightness"], color["chroma"], color.get("hue", nans=False)
+    chroma, hue = color["chroma"], color.get("hue", nans=False)
     if mode == "shades":
-        keys = [color]
         low, high = 0.18, 0.95
         span = [low + (high - low) * i / max(1, count - 1) for i in range(count)]
         jitter = 0.03 if seed else 0.0
