@@ -18,6 +18,8 @@ from atelier.core.errors import InvalidRequestError
 SAMPLE_PIXELS = 250_000
 ACCENT_BOOST = 5.0  # weight multiplier per unit of OKLab chroma (vivid colours reach ~1.0 + 5 * 0.3)
 ITERATIONS = 16
+ACCENT_DISTANCE = 0.12  # OKLab distance from every centre at which a colour counts as unrepresented
+ACCENT_MIN_SHARE = 0.001  # ...if it holds at least this share of the (chroma-weighted) picture
 
 
 def rgba_pixels(image: np.ndarray, sample: int = SAMPLE_PIXELS) -> np.ndarray:
@@ -74,21 +76,60 @@ def weighted_kmeans(
             centres.append(points[rng.choice(len(points), p=score / score.sum())])
     centre_array = np.array(centres, np.float64)
     n_fixed = len(fixed)
+    centre_array = _lloyd(points, weights, centre_array, n_fixed, iterations)
+    centre_array = _rescue_accents(points, weights, centre_array, n_fixed, iterations)
+    labels = _nearest(points, centre_array)
+    totals = np.bincount(labels, weights=weights, minlength=count)
+    return centre_array, totals
+
+
+def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    return np.argmin(((points[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+
+
+def _lloyd(
+    points: np.ndarray, weights: np.ndarray, centres: np.ndarray, n_fixed: int, iterations: int
+) -> np.ndarray:
+    centres = centres.copy()
     for _ in range(iterations):
-        labels = np.argmin(((points[:, None, :] - centre_array[None]) ** 2).sum(-1), axis=1)
+        labels = _nearest(points, centres)
         moved = False
-        for k in range(n_fixed, count):
+        for k in range(n_fixed, len(centres)):
             member = labels == k
             total = weights[member].sum()
             if total > 0:
                 new = (points[member] * weights[member, None]).sum(0) / total
-                moved |= bool(np.abs(new - centre_array[k]).max() > 1e-5)
-                centre_array[k] = new
+                moved |= bool(np.abs(new - centres[k]).max() > 1e-5)
+                centres[k] = new
         if not moved:
             break
-    labels = np.argmin(((points[:, None, :] - centre_array[None]) ** 2).sum(-1), axis=1)
-    totals = np.bincount(labels, weights=weights, minlength=count)
-    return centre_array, totals
+    return centres
+
+
+def _rescue_accents(
+    points: np.ndarray, weights: np.ndarray, centres: np.ndarray, n_fixed: int, iterations: int
+) -> np.ndarray:
+    """Give a cluster to a distinct colour that no centre is near (a small accent k-means merged away),
+    taking it from the centre that costs least to lose (low weight, close to another centre)."""
+    total_weight = weights.sum()
+    for _ in range(len(centres)):
+        distance = np.sqrt(((points[:, None, :] - centres[None]) ** 2).sum(-1).min(1))
+        far = distance > ACCENT_DISTANCE
+        if weights[far].sum() < ACCENT_MIN_SHARE * total_weight or len(centres) - n_fixed < 2:
+            break
+        seed_point = points[far][np.argmax(weights[far] * distance[far])]
+        group = far & (np.sqrt(((points - seed_point) ** 2).sum(1)) < ACCENT_DISTANCE)
+        accent = (points[group] * weights[group, None]).sum(0) / weights[group].sum()
+        labels = _nearest(points, centres)
+        totals = np.bincount(labels, weights=weights, minlength=len(centres))
+        gaps = np.sqrt(((centres[:, None, :] - centres[None]) ** 2).sum(-1))
+        np.fill_diagonal(gaps, np.inf)
+        cost = totals * gaps.min(1) ** 2
+        cost[:n_fixed] = np.inf
+        centres = centres.copy()
+        centres[int(np.argmin(cost))] = accent
+        centres = _lloyd(points, weights, centres, n_fixed, iterations)
+    return centres
 
 
 def extract_palette(

@@ -23,6 +23,7 @@ MOOD_SHARPNESS = 0.035  # softmax temperature over mood similarities: the best-m
 MOOD_KEEP = 0.08  # moods whose softmax weight is below this contribute nothing
 ANCHOR_BONUS = 0.12  # hand-picked scene colours beat a colour name of equal similarity
 NAME_WEIGHT = 0.9
+ANCHOR_RANK_DECAY = 0.02  # a mood lists its most characteristic colours first; small palettes take those
 
 Embedder = Callable[[list[str]], np.ndarray]
 
@@ -36,6 +37,7 @@ class ColorIndex:
     mood_of_phrase: np.ndarray  # phrase -> mood index
     anchors: ColorTable  # every mood colour
     mood_of_anchor: np.ndarray  # anchor -> mood index
+    anchor_rank: np.ndarray  # position of the anchor in its mood's list
 
 
 def index_key(pack: Pack) -> str:
@@ -77,6 +79,7 @@ def load_index(pack: Pack, embed_texts: Embedder) -> ColorIndex:
         mood_of_phrase=mood_of_phrase,
         anchors=table_from_hex(anchor_names, anchor_hex),
         mood_of_anchor=np.array([i for i, m in enumerate(mood_list) for _ in m.colors]),
+        anchor_rank=np.array([r for m in mood_list for r in range(len(m.colors))]),
     )
 
 
@@ -108,7 +111,9 @@ def palette_for_vector(
     anchor_weight = weights[index.mood_of_anchor]
     anchor_scores = np.where(
         anchor_weight >= MOOD_KEEP,
-        similarity[index.mood_of_anchor] + ANCHOR_BONUS * np.sqrt(anchor_weight),
+        similarity[index.mood_of_anchor]
+        + ANCHOR_BONUS * np.sqrt(anchor_weight)
+        - ANCHOR_RANK_DECAY * index.anchor_rank,
         -np.inf,
     )
     name_scores = NAME_WEIGHT * (index.name_vectors @ vector)

@@ -28,7 +28,7 @@ class ColorTable:
     names: tuple[str, ...]
     hexes: tuple[str, ...]
     oklab: np.ndarray  # Nx3
-    cielab: np.ndarray  # Nx3 (D50), for CIEDE2000
+    cielab: np.ndarray  # Nx3 (D65), for CIEDE2000
 
 
 @dataclass(frozen=True)

@@ -194,13 +194,18 @@ def from_gpl(data: bytes) -> PaletteFile:
     return _finish(colors, names, title, ".gpl")
 
 
+def _cmyk(c: float, m: float, y: float, k: float) -> str:
+    """Device CMYK without a profile, as swatch files mean it (no ICC profile is stored)."""
+    return _hex(*(255 * (1 - v) * (1 - k) for v in (c, m, y)))
+
+
 def _ase_color(model: bytes, reader: _Reader) -> str:
     if model == b"RGB ":
         r, g, b = reader.unpack(">fff")
         return _hex(r * 255, g * 255, b * 255)
     if model == b"CMYK":
-        values = reader.unpack(">ffff")
-        return Color("cmyk", list(values)).convert("srgb").to_string(hex=True, fit=True)
+        c, m, y, k = reader.unpack(">ffff")
+        return _cmyk(c, m, y, k)
     if model == b"LAB ":
         lightness, a, b = reader.unpack(">fff")
         return Color("lab", [lightness * 100, a, b]).convert("srgb").to_string(hex=True, fit=True)
@@ -243,8 +248,8 @@ def _aco_color(space: int, values: tuple[int | float, ...]) -> str:
             .to_string(hex=True, fit=True)
         )
     if space == 2:
-        cmyk = [1 - v / 65535 for v in (w, x, y, _z)]  # Photoshop stores 0 = 100% ink
-        return Color("cmyk", cmyk).convert("srgb").to_string(hex=True, fit=True)
+        c, m, ye, k = (1 - v / 65535 for v in (w, x, y, _z))  # Photoshop stores 0 = 100% ink
+        return _cmyk(c, m, ye, k)
     if space == 7:
         a = x - 65536 if x > 32767 else x
         b = y - 65536 if y > 32767 else y

@@ -26,7 +26,7 @@ _LMS_TO_OKLAB = np.array(
 )
 _OKLAB_TO_LMS = np.linalg.inv(_LMS_TO_OKLAB)
 _LMS_TO_RGB = np.linalg.inv(_RGB_TO_LMS)
-# linear sRGB -> XYZ (D65), then Bradford to D50, which is coloraide's default CIELab white.
+# linear sRGB -> XYZ (D65); CIELab with a D65 white, as coloraide's CIEDE2000 uses ('lab-d65').
 _RGB_TO_XYZ_D65 = np.array(
     [
         [0.41239079926595934, 0.357584339383878, 0.1804807884018343],
@@ -34,14 +34,7 @@ _RGB_TO_XYZ_D65 = np.array(
         [0.01933081871559182, 0.11919477979462598, 0.9505321522496607],
     ]
 )
-_D65_TO_D50 = np.array(
-    [
-        [1.0479297925449969, 0.022946870601609652, -0.05019226628920524],
-        [0.02962780877005599, 0.9904344267538799, -0.017073799063418826],
-        [-0.009243040646204504, 0.015055191490298152, 0.7518742814281371],
-    ]
-)
-_WHITE_D50 = np.array([0.3457 / 0.3585, 1.0, (1 - 0.3457 - 0.3585) / 0.3585])
+_WHITE_D65 = np.array([0.3127 / 0.3290, 1.0, (1 - 0.3127 - 0.3290) / 0.3290])
 
 
 def hex_to_rgb(colors: list[str] | tuple[str, ...]) -> np.ndarray:
@@ -78,9 +71,9 @@ def oklab_to_rgb(lab: np.ndarray) -> np.ndarray:
 
 
 def rgb_to_cielab(rgb8: np.ndarray) -> np.ndarray:
-    """...x3 uint8 sRGB -> ...x3 CIELab (D50, as coloraide's 'lab'), for CIEDE2000."""
-    xyz = srgb_to_linear(rgb8) @ _RGB_TO_XYZ_D65.T @ _D65_TO_D50.T
-    t = xyz / _WHITE_D50
+    """...x3 uint8 sRGB -> ...x3 CIELab (D65, coloraide's 'lab-d65'), for CIEDE2000."""
+    xyz = srgb_to_linear(rgb8) @ _RGB_TO_XYZ_D65.T
+    t = xyz / _WHITE_D65
     eps, kappa = 216 / 24389, 24389 / 27
     f = np.where(t > eps, np.cbrt(t), (kappa * t + 16) / 116)
     return np.stack(
