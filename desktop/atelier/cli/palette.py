@@ -7,16 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
-import numpy as np
-
 from atelier.cli._output import engine_settings, print_json
-from atelier.core.errors import InputFileError
-
-# Decoding a 100-megapixel photo at full size needs ~400 MB; the palette needs far fewer pixels.
-MAX_DECODE_SIDE = 2048
+from atelier.core.picture_io import read_picture
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,26 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--export", metavar="FILE", help="also write .gpl, .ase, .aco, .css, .json or .png")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=run)
-
-
-def read_picture(path: str) -> np.ndarray:
-    """A picture as grey, RGB or RGBA uint8, decoded at a reduced size when it is very large."""
-    from PIL import Image
-
-    if not Path(path).is_file():
-        raise InputFileError(f"No image at {path}.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.draft("RGB", (MAX_DECODE_SIDE, MAX_DECODE_SIDE))  # JPEG: decode at 1/2..1/8 scale
-                if max(image.size) > MAX_DECODE_SIDE:
-                    image.thumbnail((MAX_DECODE_SIDE, MAX_DECODE_SIDE), Image.Resampling.BOX)
-                has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-                mode = "RGBA" if has_alpha else "L" if image.mode in ("L", "I", "I;16", "1") else "RGB"
-                return np.asarray(image.convert(mode))
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise InputFileError(f"Cannot read {path} as an image ({exc}).") from exc
 
 
 def run(args: argparse.Namespace) -> int:
