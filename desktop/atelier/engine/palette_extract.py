@@ -17,7 +17,8 @@ from atelier.core.errors import InvalidRequestError
 
 SAMPLE_PIXELS = 250_000
 ACCENT_BOOST = 5.0  # weight multiplier per unit of OKLab chroma (vivid colours reach ~1.0 + 5 * 0.3)
-ITERATIONS = 16
+ITERATIONS = 20
+RESTARTS = 3
 ACCENT_DISTANCE = 0.12  # OKLab distance from every centre at which a colour counts as unrepresented
 ACCENT_MIN_SHARE = 0.001  # ...if it holds at least this share of the (chroma-weighted) picture
 
@@ -58,50 +59,69 @@ def weighted_kmeans(
     seed: int,
     fixed: np.ndarray | None = None,
     iterations: int = ITERATIONS,
+    restarts: int = RESTARTS,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Centres (count x 3) and their total weights; the first len(fixed) centres never move."""
+    """Centres (count x 3) and their total weights; the first len(fixed) centres never move.
+
+    k-means++ seeding, a few restarts (the lowest weighted inertia wins), then accent rescue.
+    """
     rng = np.random.default_rng(seed)
     fixed = np.zeros((0, 3)) if fixed is None else np.asarray(fixed, np.float64)
-    centres = list(fixed)
-    probabilities = weights / weights.sum()
-    if not centres:
-        centres.append(points[rng.choice(len(points), p=probabilities)])
-    # k-means++ seeding, weighted by the bin weights.
-    while len(centres) < count:
-        distance = np.min(((points[:, None, :] - np.array(centres)[None]) ** 2).sum(-1), axis=1)
-        score = distance * weights
-        if score.sum() <= 0:
-            centres.append(points[rng.integers(len(points))])
-        else:
-            centres.append(points[rng.choice(len(points), p=score / score.sum())])
-    centre_array = np.array(centres, np.float64)
     n_fixed = len(fixed)
-    centre_array = _lloyd(points, weights, centre_array, n_fixed, iterations)
-    centre_array = _rescue_accents(points, weights, centre_array, n_fixed, iterations)
-    labels = _nearest(points, centre_array)
-    totals = np.bincount(labels, weights=weights, minlength=count)
-    return centre_array, totals
+    best: tuple[float, np.ndarray] | None = None
+    for _ in range(restarts):
+        centres = _seed_centres(points, weights, count, fixed, rng)
+        centres = _lloyd(points, weights, centres, n_fixed, iterations)
+        inertia = float((weights * _distances(points, centres).min(1)).sum())
+        if best is None or inertia < best[0]:
+            best = (inertia, centres)
+    assert best is not None
+    centres = _rescue_accents(points, weights, best[1], n_fixed, iterations)
+    totals = np.bincount(_distances(points, centres).argmin(1), weights=weights, minlength=count)
+    return centres, totals
 
 
-def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    return np.argmin(((points[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+def _seed_centres(
+    points: np.ndarray, weights: np.ndarray, count: int, fixed: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    centres = list(fixed)
+    if not centres:
+        centres.append(points[rng.choice(len(points), p=weights / weights.sum())])
+    nearest = _distances(points, np.array(centres)).min(1)
+    while len(centres) < count:
+        score = nearest * weights
+        index = (
+            rng.choice(len(points), p=score / score.sum()) if score.sum() > 0 else rng.integers(len(points))
+        )
+        centres.append(points[index])
+        nearest = np.minimum(nearest, ((points - points[index]) ** 2).sum(1))
+    return np.array(centres, np.float64)
+
+
+def _distances(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Squared distances N x K through one matrix product (much faster than broadcasting N x K x 3)."""
+    squared = (points**2).sum(1)[:, None] - 2 * points @ centres.T + (centres**2).sum(1)[None]
+    return np.maximum(squared, 0.0)
 
 
 def _lloyd(
     points: np.ndarray, weights: np.ndarray, centres: np.ndarray, n_fixed: int, iterations: int
 ) -> np.ndarray:
     centres = centres.copy()
+    k = len(centres)
     for _ in range(iterations):
-        labels = _nearest(points, centres)
-        moved = False
-        for k in range(n_fixed, len(centres)):
-            member = labels == k
-            total = weights[member].sum()
-            if total > 0:
-                new = (points[member] * weights[member, None]).sum(0) / total
-                moved |= bool(np.abs(new - centres[k]).max() > 1e-5)
-                centres[k] = new
-        if not moved:
+        labels = _distances(points, centres).argmin(1)
+        totals = np.bincount(labels, weights=weights, minlength=k)
+        sums = np.stack(
+            [np.bincount(labels, weights=weights * points[:, d], minlength=k) for d in range(3)], 1
+        )
+        update = totals > 0
+        update[:n_fixed] = False
+        new = centres.copy()
+        new[update] = sums[update] / totals[update, None]
+        moved = float(np.abs(new - centres).max()) if k else 0.0
+        centres = new
+        if moved < 1e-5:
             break
     return centres
 
@@ -112,17 +132,16 @@ def _rescue_accents(
     """Give a cluster to a distinct colour that no centre is near (a small accent k-means merged away),
     taking it from the centre that costs least to lose (low weight, close to another centre)."""
     total_weight = weights.sum()
-    for _ in range(len(centres)):
-        distance = np.sqrt(((points[:, None, :] - centres[None]) ** 2).sum(-1).min(1))
+    for _ in range(max(1, len(centres) // 4)):
+        distance = np.sqrt(_distances(points, centres).min(1))
         far = distance > ACCENT_DISTANCE
         if weights[far].sum() < ACCENT_MIN_SHARE * total_weight or len(centres) - n_fixed < 2:
             break
         seed_point = points[far][np.argmax(weights[far] * distance[far])]
         group = far & (np.sqrt(((points - seed_point) ** 2).sum(1)) < ACCENT_DISTANCE)
         accent = (points[group] * weights[group, None]).sum(0) / weights[group].sum()
-        labels = _nearest(points, centres)
-        totals = np.bincount(labels, weights=weights, minlength=len(centres))
-        gaps = np.sqrt(((centres[:, None, :] - centres[None]) ** 2).sum(-1))
+        totals = np.bincount(_distances(points, centres).argmin(1), weights=weights, minlength=len(centres))
+        gaps = np.sqrt(_distances(centres, centres))
         np.fill_diagonal(gaps, np.inf)
         cost = totals * gaps.min(1) ** 2
         cost[:n_fixed] = np.inf

@@ -5,6 +5,7 @@ import and export. The palette is the shared PaletteDocument, so the Sketch pane
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,9 @@ class PalettePanel(Panel):
         self.harmony_button = QPushButton("Harmony")
         self.harmony_button.clicked.connect(self.from_harmony)
         self.regenerate_button = QPushButton("⟳ Regenerate")
-        self.regenerate_button.setToolTip("New colours for the unlocked swatches, from the same source (Space)")
+        self.regenerate_button.setToolTip(
+            "New colours for the unlocked swatches, from the same source (Space)"
+        )
         self.regenerate_button.clicked.connect(self.regenerate)
         self.undo_button = QToolButton()
         self.undo_button.setText("↶ Undo")
@@ -237,7 +240,7 @@ class PalettePanel(Panel):
         needed = self.strip.flow.heightForWidth(width) if self.strip.swatches else 60
         self.strip_scroll.setFixedHeight(min(max(needed, 60) + 6, 560))
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_strip()
 
@@ -257,7 +260,8 @@ class PalettePanel(Panel):
     def _show_base(self) -> None:
         self.base_button.setText(self.base_color)
         self.base_button.setStyleSheet(
-            f"background:{self.base_color}; color:{ink_for(self.base_color)}; padding:4px 8px; border-radius:4px;"
+            f"background:{self.base_color}; color:{ink_for(self.base_color)};"
+            " padding:4px 8px; border-radius:4px;"
         )
 
     # -- making palettes ----------------------------------------------------------------------
@@ -316,7 +320,12 @@ class PalettePanel(Panel):
         count = self.count.value()
         try:
             request = PaletteFromImageRequest(
-                image=image, count=count, seed=seed, locked=self._locked_for(count), label=label, origin="palette"
+                image=image,
+                count=count,
+                seed=seed,
+                locked=self._locked_for(count),
+                label=label,
+                origin="palette",
             )
         except AtelierError as exc:
             show_error(self, exc)
@@ -338,7 +347,9 @@ class PalettePanel(Panel):
     def from_sketch(self) -> Job | None:
         image = self.sketch_image()
         if image is None:
-            show_error(self, InvalidRequestError("The Sketch panel has no picture yet; open or draw one first."))
+            show_error(
+                self, InvalidRequestError("The Sketch panel has no picture yet; open or draw one first.")
+            )
             return None
         return self.from_image(image, "the sketch")
 
@@ -352,7 +363,12 @@ class PalettePanel(Panel):
         count = self.count.value()
         mode = str(self.mode.currentData())
         request = HarmonyRequest(
-            base=self.base_color, mode=mode, count=count, seed=seed, locked=self._locked_for(count), origin="palette"
+            base=self.base_color,
+            mode=mode,
+            count=count,
+            seed=seed,
+            locked=self._locked_for(count),
+            origin="palette",
         )
         return self._run(request, {"kind": "harmony", "base": self.base_color, "mode": mode})
 
@@ -495,10 +511,8 @@ class PalettePanel(Panel):
         index = self.mode.findData(panel.get("mode"))
         if index >= 0:
             self.mode.setCurrentIndex(index)
-        try:
+        with contextlib.suppress(InvalidRequestError):  # a damaged session keeps the current base
             self.base_color = normalise_hex(str(panel.get("base", self.base_color)))
-        except InvalidRequestError:
-            pass
         self._show_base()
         if isinstance(panel.get("tab"), int):
             self.checks.setCurrentIndex(panel["tab"])

@@ -72,7 +72,9 @@ class SwatchWidget(QFrame):
     hex_entered = Signal(int, str)
     lock_toggled = Signal(int, bool)
 
-    def __init__(self, index: int, color: str, name: str, locked: bool, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, index: int, color: str, name: str, locked: bool, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.index = index
         self.color = color
@@ -118,7 +120,7 @@ class SwatchWidget(QFrame):
         if text.lower().lstrip("#") != self.color.lstrip("#"):
             self.hex_entered.emit(self.index, text)
 
-    def eventFilter(self, watched: object, event: object) -> bool:  # noqa: N802 (Qt name)
+    def eventFilter(self, watched: object, event: object) -> bool:
         if watched is self.chip and isinstance(event, QMouseEvent):
             kind = event.type()
             if kind == QMouseEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
@@ -188,15 +190,15 @@ class SwatchStripWidget(QWidget):
                 best, best_distance = swatch.index, distance
         return best
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasFormat(MIME):
             event.acceptProposedAction()
 
-    def dragMoveEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
+    def dragMoveEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasFormat(MIME):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt name)
+    def dropEvent(self, event: QDropEvent) -> None:
         if not event.mimeData().hasFormat(MIME):
             return
         source = int(bytes(event.mimeData().data(MIME).data()).decode())
