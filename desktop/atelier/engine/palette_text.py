@@ -23,6 +23,8 @@ MOOD_SHARPNESS = 0.035  # softmax temperature over mood similarities: the best-m
 MOOD_KEEP = 0.08  # moods whose softmax weight is below this contribute nothing
 ANCHOR_BONUS = 0.12  # hand-picked scene colours beat a colour name of equal similarity
 NAME_WEIGHT = 0.9
+SHORTLIST_MIN = 160
+SHORTLIST_PER_COLOUR = 16
 ANCHOR_RANK_DECAY = 0.02  # a mood lists its most characteristic colours first; small palettes take those
 
 Embedder = Callable[[list[str]], np.ndarray]
@@ -122,7 +124,13 @@ def palette_for_vector(
     cielab = np.concatenate([locked_table.cielab, index.anchors.cielab, index.names.cielab])
     oklab = np.concatenate([locked_table.oklab, index.anchors.oklab, index.names.oklab])
     hexes = [c for _, c in locked] + list(index.anchors.hexes) + list(index.names.hexes)
-    keep = np.isfinite(scores)
+    # Only the most relevant candidates compete (the rest would never be picked); this keeps the
+    # greedy pick's CIEDE2000 work small enough for a palette per keystroke.
+    shortlist = max(SHORTLIST_MIN, SHORTLIST_PER_COLOUR * count)
+    ranked = np.argsort(-np.where(np.isfinite(scores), scores, -1e9), kind="stable")
+    keep = np.zeros(len(scores), bool)
+    keep[ranked[:shortlist]] = True
+    keep &= np.isfinite(scores)
     keep[: len(locked)] = True
     positions = np.flatnonzero(keep)
     picked = pick_diverse(

@@ -6,6 +6,7 @@ import and export. The palette is the shared PaletteDocument, so the Sketch pane
 from __future__ import annotations
 
 import contextlib
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,8 @@ class PalettePanel(Panel):
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         export_menu = QMenu(self.export_button)
         for fmt in EXPORT_FORMATS:
-            export_menu.addAction(FORMAT_LABELS[fmt], lambda f=fmt: self.export_dialog(f))
+            action = export_menu.addAction(FORMAT_LABELS[fmt])
+            action.triggered.connect(partial(self.export_dialog, fmt))
         self.export_button.setMenu(export_menu)
         actions = QHBoxLayout()
         actions.addWidget(QLabel("Harmony from"))
@@ -452,7 +454,7 @@ class PalettePanel(Panel):
         self.doc.set_colors(list(loaded.colors), names, source={"kind": "import", "path": Path(path).name})
         return True
 
-    def export_dialog(self, fmt: str) -> None:
+    def export_dialog(self, fmt: str, _checked: bool = False) -> None:
         folder = self.context.settings.output_folder or str(Path.home())
         suggested = str(Path(folder) / f"palette.{fmt}")
         path, _ = QFileDialog.getSaveFileName(self, "Export palette", suggested, FORMAT_LABELS[fmt])
