@@ -21,7 +21,7 @@ from atelier.engine.packs import Pack
 
 MOOD_SHARPNESS = 0.035  # softmax temperature over mood similarities: the best-matching moods dominate
 MOOD_KEEP = 0.08  # moods whose softmax weight is below this contribute nothing
-ANCHOR_BONUS = 0.12  # hand-picked scene colours beat a colour name of equal similarity
+ANCHOR_BONUS = 0.25  # scene colours beat a colour name of equal similarity, the best mood's most
 NAME_WEIGHT = 0.9
 SHORTLIST_MIN = 160
 SHORTLIST_PER_COLOUR = 16
@@ -114,7 +114,7 @@ def palette_for_vector(
     anchor_scores = np.where(
         anchor_weight >= MOOD_KEEP,
         similarity[index.mood_of_anchor]
-        + ANCHOR_BONUS * np.sqrt(anchor_weight)
+        + ANCHOR_BONUS * anchor_weight / weights.max()
         - ANCHOR_RANK_DECAY * index.anchor_rank,
         -np.inf,
     )

@@ -42,7 +42,9 @@ class PaletteFromTextRequest(Request):
     locked: tuple[tuple[int, str], ...] = ()
 
     def __post_init__(self) -> None:
-        text = " ".join(str(self.text).split())
+        # Lines are kept: a lyric is embedded line by line and the lines' meanings averaged.
+        lines = (" ".join(line.split()) for line in str(self.text).splitlines())
+        text = "\n".join(line for line in lines if line)
         if not text:
             raise InvalidRequestError(
                 "Describe a mood or scene (e.g. 'stormy sea at dusk'); the text is empty."

@@ -46,10 +46,12 @@ def run_text_palette(request: PaletteFromTextRequest, context: TaskContext) -> T
         with _index_lock:
             _indexes[key] = index
     lines = [line.strip() for line in request.text.splitlines() if line.strip()]
-    vectors, device = embed(context.pool, pack, lines, cancel)
-    colors, moods = palette_for_vector(
-        index, text_vector(vectors), request.count, request.seed, request.locked
-    )
+    # One line: its embedding. Several (a lyric): the whole text (its first 128 tokens) and the mean
+    # of the lines count equally, so one vivid line cannot outvote the song's overall mood.
+    texts = lines if len(lines) == 1 else [" ".join(lines), *lines]
+    vectors, device = embed(context.pool, pack, texts, cancel)
+    vector = vectors[0] if len(lines) == 1 else text_vector(np.stack([vectors[0], text_vector(vectors[1:])]))
+    colors, moods = palette_for_vector(index, vector, request.count, request.seed, request.locked)
     return PaletteResult(
         colors=tuple(colors),
         names=tuple(nearest_names(colors)),
