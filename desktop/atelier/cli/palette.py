@@ -54,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
         request = HarmonyRequest(
             base=args.base, mode=args.harmony, count=args.count, seed=args.seed, origin="cli"
         )
-    if not args.json and args.text is not None:
+    from atelier.engine.text_embedding import built_pack
+
+    if args.text is not None and built_pack() is None:
         print(
             "atelier: making the palette (the first time builds the text model, about a minute)…",
             file=sys.stderr,

@@ -97,9 +97,13 @@ def _tokenizer(path: str) -> Tokenizer:
 
 
 def embed(
-    pool: SessionPool, pack: Pack, texts: list[str], cancel: CancelToken, batch: int = 64
+    pool: SessionPool, pack: Pack, texts: list[str], cancel: CancelToken, batch: int = 1
 ) -> tuple[np.ndarray, DeviceInfo]:
-    """L2-normalised embeddings (N x 384) of `texts`."""
+    """L2-normalised embeddings (N x 384) of `texts`.
+
+    One text per run by default: with the dynamically quantized pack, padding rows in a batch change
+    the activation ranges and so every row's embedding; alone, each text matches the fp32 model.
+    """
     tokenizer = _tokenizer(str(pack.component_path("tokenizer")))
     outputs: list[np.ndarray] = []
     device = DeviceInfo(provider="none")
@@ -115,3 +119,16 @@ def embed(
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def smoke(pool: SessionPool, pack: Pack) -> str:
+    """Doctor's check for a text-embedding pack: two real sentences give unit vectors that differ."""
+    vectors, device = embed(pool, pack, ["a calm blue sea", "a burning red fire"], CancelToken())
+    norms = np.linalg.norm(vectors, axis=1)
+    if (
+        vectors.shape[0] != 2
+        or not np.allclose(norms, 1.0, atol=1e-3)
+        or float(vectors[0] @ vectors[1]) > 0.95
+    ):
+        raise PackError(f"Pack '{pack.id}' gives wrong embeddings (norms {norms.round(3).tolist()}).")
+    return device.provider
