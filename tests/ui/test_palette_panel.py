@@ -129,3 +129,22 @@ def test_from_lyric_needs_words_and_session_round_trip(qtbot, panel: PalettePane
     panel.restore_state(state)
     assert panel.text.text() == "sea" and panel.count.value() == 7
     assert panel.doc.is_favourite()
+
+
+@pytest.mark.slow
+def test_text_and_lyric_palettes_with_the_real_model(qtbot, panel: PalettePanel) -> None:
+    from atelier.engine.text_embedding import built_pack
+
+    if built_pack() is None:
+        pytest.importorskip("torch")
+    panel.count.setValue(5)
+    panel.text.setText("autumn forest")
+    with qtbot.waitSignal(panel.doc.changed, timeout=300000):
+        panel.text_button.click()
+    qtbot.waitUntil(lambda: not panel.progress.isVisible(), timeout=5000)
+    assert panel.doc.source == {"kind": "text", "text": "autumn forest", "label": "text"}
+    assert "autumn forest" in panel.status.text()
+    panel.context.lyric.set_text("Grey rain on the window\nCold streets and empty rooms")
+    with qtbot.waitSignal(panel.doc.changed, timeout=60000):
+        panel.lyric_button.click()
+    assert panel.doc.source["label"] == "lyric" and len(panel.doc.colors) == 5
