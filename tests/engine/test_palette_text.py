@@ -7,7 +7,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from palette_families import families
+from tests.engine.palette_families import families
 
 from atelier.core.color.spaces import delta_e_2000, hex_to_rgb, rgb_to_cielab
 from atelier.core.errors import InvalidRequestError

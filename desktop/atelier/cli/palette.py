@@ -13,7 +13,7 @@ from atelier.cli._output import engine_settings, print_json
 from atelier.core.picture_io import read_picture
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "palette", help="make a colour palette from a mood text, an image or a rule"
     )
