@@ -7,13 +7,13 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from tests.engine.palette_families import families
 
 from atelier.core.color.spaces import delta_e_2000, hex_to_rgb, rgb_to_cielab
 from atelier.core.errors import InvalidRequestError
 from atelier.core.requests.palette import PaletteFromTextRequest, PaletteResult
 from atelier.engine.runner import Engine
 from atelier.engine.text_embedding import built_pack
+from tests.engine.palette_families import families
 
 PROMPTS = json.loads((Path(__file__).parent / "palette_prompts.json").read_text())["prompts"]
 
