@@ -108,6 +108,8 @@ def write_hf_config(source: Path, target: Path) -> None:
 
 
 def run_builder(model_dir: Path, weights: Path, out: Path, work: Path, precision: str = "int4") -> None:
+    """onnxruntime-genai's builder: config and tokenizer from `model_dir`, weights from `weights`
+    (an F32 GGUF, or the same Hugging Face folder); tests build a tiny Llama through this too."""
     command = [
         sys.executable,
         "-m",

@@ -49,9 +49,75 @@ def line_syllables(line: str) -> int:
 # One-syllable function words the dictionary marks stressed but which a line almost never
 # stresses ("I WAIT for the MORNing"), as scansion reads them.
 FUNCTION_WORDS = frozenset(
-    """a an the and or but nor so yet for of to in on at by from with as than that if is am are was
-    were be been i you he she it we they me him her us them my your his its our their this these
-    those do does did has have had can could will would shall should may might must not no""".split()
+    (
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "so",
+        "yet",
+        "for",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "from",
+        "with",
+        "as",
+        "than",
+        "that",
+        "if",
+        "is",
+        "am",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "i",
+        "you",
+        "he",
+        "she",
+        "it",
+        "we",
+        "they",
+        "me",
+        "him",
+        "her",
+        "us",
+        "them",
+        "my",
+        "your",
+        "his",
+        "its",
+        "our",
+        "their",
+        "this",
+        "these",
+        "those",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "can",
+        "could",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "may",
+        "might",
+        "must",
+        "not",
+        "no",
+    )
 )
 
 
@@ -182,3 +248,8 @@ def section_spans(text: str) -> list[tuple[str, int, int]]:
             end -= 1
         spans.append((name, start, end))
     return spans
+
+
+def dictionary_ready() -> bool:
+    """Whether the CMU dictionary is loaded (after that, analysis is a few look-ups per line)."""
+    return pronouncing.pronunciations is not None

@@ -21,7 +21,6 @@ from atelier.engine.providers import CPU, DegradedProviders, choose_providers, d
 GENAI_PROVIDER_NAMES = {
     "CUDAExecutionProvider": "cuda",
     "DmlExecutionProvider": "dml",
-    "OpenVINOExecutionProvider": "OpenVINO",
 }
 # Model.device_type -> onnxruntime provider name, so DeviceInfo reads the same as for sessions.
 _DEVICE_TYPES = {
@@ -40,7 +39,6 @@ def genai_available() -> list[str]:
     for provider, probe in (
         ("CUDAExecutionProvider", "is_cuda_available"),
         ("DmlExecutionProvider", "is_dml_available"),
-        ("OpenVINOExecutionProvider", "is_openvino_available"),
     ):
         try:
             if getattr(og, probe)():

@@ -59,7 +59,7 @@ def line_problem(line: str, accepted: list[str], original: str = "") -> str:
     """Why a generated line is rejected ('' when it is fine)."""
     if not line:
         return "empty"
-    if "<|" in line or line.startswith("[") or line.endswith(":"):
+    if "<|" in line or "[" in line or line.endswith(":"):
         return "markup"
     if _CHATTER_RE.match(line):
         return "chatter"
