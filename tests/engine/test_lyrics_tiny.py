@@ -19,7 +19,7 @@ from atelier.engine.packs import discover
 from atelier.engine.runner import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from llm_builders import TINY_PACK_ID, build_tiny_llama, genai_copy_without_manifest  # noqa: E402
+from llm_builders import TINY_PACK_ID, build_tiny_llama, genai_copy_without_manifest
 
 
 @pytest.fixture(scope="module")

