@@ -9,6 +9,7 @@ a 135M model does not count lines reliably, and with this the output always has 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Generator
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atelier.core.requests.lyrics import FORM_LINES, LyricRequest
+
+log = logging.getLogger(__name__)
 
 SYSTEM = (
     "You are a songwriter and poet. You write vivid, concrete lines in plain words, "
@@ -35,7 +38,12 @@ SCHEME_HINTS = {
     "free": "rhyme is optional",
 }
 MAX_LINE_CHARS = 90
-RETRIES_PER_LINE = 4
+# Small models write prose; a lyric line ends at a clause break once it has a few words, and is
+# cut at a word limit otherwise (the cut is what the model then sees, so it keeps lines short).
+MIN_BREAK_WORDS = 4
+MAX_LINE_WORDS = 11
+_BREAK_RE = re.compile(r"[,.;!?…]+(?=\s|$)")
+RETRIES_PER_LINE = 6
 PREVIEW_EVERY = 3  # tokens between streamed previews
 _CHATTER_RE = re.compile(
     r"^(sure|here('s| is| are)|certainly|i hope|note|title|this (song|poem)|verse|chorus|bridge|"
@@ -49,17 +57,41 @@ def normalise(line: str) -> str:
     return re.sub(r"[^a-z0-9 ]", "", line.lower()).strip()
 
 
+_BRACKETED_RE = re.compile(r"\[[^\]]*\]?|\([^)]*\)?|[\[\]{}()]")
+_LABEL_RE = re.compile(
+    r"^\s*(intro|verse|pre-chorus|chorus|bridge|outro|hook|refrain)\s*\d*\s*[:\-–]\s*", re.IGNORECASE
+)
+
+
 def clean_line(raw: str) -> str:
-    line = _BULLET_RE.sub("", raw.strip())
-    line = line.strip().strip('"“”').strip()
-    return line
+    """The line without list bullets, quotes, stage directions in brackets or a 'Chorus:' label."""
+    line = _BRACKETED_RE.sub(" ", raw)
+    line = _LABEL_RE.sub("", line)
+    line = re.sub(r"\s{2,}", " ", line)
+    line = _BULLET_RE.sub("", line.strip())
+    line = line.strip().strip('"“”*_').strip().rstrip(",;-—").rstrip()
+    return line[:1].upper() + line[1:]
+
+
+def line_end(pending: str) -> str | None:
+    """Where the line being sampled ends: at a newline; at a clause break (comma, full stop, ...)
+    once it has MIN_BREAK_WORDS words; or after MAX_LINE_WORDS words. None while it goes on."""
+    if "\n" in pending:
+        return pending.split("\n", 1)[0]
+    for match in _BREAK_RE.finditer(pending):
+        if len(pending[: match.start()].split()) >= MIN_BREAK_WORDS:
+            return pending[: match.end()]
+    words = pending.split()
+    if len(words) > MAX_LINE_WORDS:
+        return " ".join(words[:MAX_LINE_WORDS])
+    return None
 
 
 def line_problem(line: str, accepted: list[str], original: str = "") -> str:
     """Why a generated line is rejected ('' when it is fine)."""
     if not line:
         return "empty"
-    if "<|" in line or "[" in line or line.endswith(":"):
+    if "<|" in line or "[" in line or "]" in line or line.endswith(":"):
         return "markup"
     if _CHATTER_RE.match(line):
         return "chatter"
@@ -228,8 +260,9 @@ class LineWriter:
                 return pending if pending.strip() else None
             piece = stream.decode(int(self.generator.get_next_tokens()[0]))
             pending += piece
-            if "\n" in pending:
-                return pending.split("\n", 1)[0]
+            ended = line_end(pending)
+            if ended is not None:
+                return ended
             if len(pending) > MAX_LINE_CHARS:
                 return pending  # a runaway line: stop spending tokens on it (rejected as too long)
             since_preview += 1
@@ -243,6 +276,7 @@ class LineWriter:
         for attempt in range(RETRIES_PER_LINE + 1):
             raw = yield from self._sample_raw_line()
             if raw is None:
+                log.debug("end of sequence at attempt %d", attempt)
                 # End of sequence before the shape is complete: resample unless it keeps insisting.
                 self.generator.rewind_to(start)
                 if attempt == RETRIES_PER_LINE:
@@ -251,6 +285,8 @@ class LineWriter:
             line = clean_line(raw)
             problem = line_problem(line, accepted, original)
             last_chance = attempt == RETRIES_PER_LINE
+            if problem:
+                log.debug("line rejected (%s): %r", problem, raw)
             if problem and not (last_chance and problem in ("too long", "chatter")):
                 # Rewind the KV cache to the line's start; the sampler's state has moved on, so the
                 # retry differs, and the same seed still gives the same text on every run.
