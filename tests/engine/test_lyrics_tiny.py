@@ -130,3 +130,23 @@ def test_line_guard_rejects_chatter_repeats_and_markup() -> None:
         "Chorus",
         "Bridge",
     ]
+
+
+def test_asking_for_a_gpu_that_is_not_there_says_so(tiny_pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATELIER_MODELS", str(tiny_pack))
+    LANGUAGE_MODELS.unload()
+    engine = Engine(Settings(threads=1, device="CUDAExecutionProvider"))
+    result = engine.run_to_end(song(max_tokens=16))
+    assert isinstance(result, LyricResult)
+    assert result.device.provider == "CPUExecutionProvider"
+    assert result.device.fell_back and "CUDA" in result.device.fallbacks[0]
+    LANGUAGE_MODELS.unload()
+
+
+def test_doctor_smoke_runs_the_language_model(tiny_pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from atelier.engine.doctor import doctor_report
+
+    monkeypatch.setenv("ATELIER_MODELS", str(tiny_pack))
+    report = doctor_report(Engine(Settings(threads=1)))
+    entry = next(p for p in report["packs"] if p["id"] == TINY_PACK_ID)
+    assert entry["verified"] and entry["device"] == "CPUExecutionProvider" and entry["error"] is None

@@ -10,11 +10,12 @@ from atelier.core.progress import Progress
 from atelier.core.requests import DeviceInfo, provider_label
 from atelier.core.requests.lyrics import LyricRequest, LyricResult
 from atelier.engine import smollm2
+from atelier.engine.doctor import smoke_test
 from atelier.engine.genai import LANGUAGE_MODELS, LoadedLanguageModel
 from atelier.engine.lyric_writer import LineWriter, Sampling, Written, chat_prompt, write
 from atelier.engine.packs import Pack
 from atelier.engine.providers import CPU, first_line
-from atelier.engine.runner import TaskContext, TaskGenerator, task
+from atelier.engine.runner import Engine, TaskContext, TaskGenerator, task
 
 LLM_KIND = "llm"
 
@@ -99,3 +100,21 @@ def _with_progress(
         except StopIteration as stop:
             return stop.value
         yield Progress(min(writer.stats.generated_tokens, total), total, message, preview=preview)
+
+
+@smoke_test(LLM_KIND)
+def smoke_llm(engine: Engine, pack: Pack) -> str:
+    """`atelier doctor`: load the language model and sample two tokens; returns the provider used."""
+    import onnxruntime_genai as og
+
+    settings = engine.settings
+    loaded = LANGUAGE_MODELS.load(pack, settings.device, settings.threads, engine.pool.degraded)
+    params = og.GeneratorParams(loaded.model)
+    params.set_search_options(max_length=16, do_sample=False)
+    generator = og.Generator(loaded.model, params)
+    generator.append_tokens(loaded.tokenizer.encode("Hello"))
+    for _ in range(2):
+        generator.generate_next_token()
+    engine.pool.last_device = loaded.device
+    LANGUAGE_MODELS.unload()  # doctor checks every pack; do not keep this one in memory
+    return loaded.device.provider
