@@ -270,7 +270,7 @@ class LineWriter:
                 since_preview = 0
                 yield self.text + pending
 
-    def line(self, accepted: list[str], original: str = "") -> LineStream:
+    def line(self, accepted: list[str], original: str = "", prefix: str = "") -> LineStream:
         """One accepted line (also appended, with its newline), or None when the model is done."""
         start = self.generator.token_count()
         for attempt in range(RETRIES_PER_LINE + 1):
@@ -295,7 +295,7 @@ class LineWriter:
             if len(line) > MAX_LINE_CHARS:
                 line = line[:MAX_LINE_CHARS].rsplit(" ", 1)[0]  # end on a whole word
             self.generator.rewind_to(start)  # re-append the cleaned line, so the model sees what we keep
-            self.force(line + "\n")
+            self.force(prefix + line + "\n")
             yield self.text
             return line
         return None
@@ -349,10 +349,12 @@ def write(request: LyricRequest, writer: LineWriter) -> Generator[Preview, None,
         elif request.mode in ("brainstorm", "rewrite"):
             count = request.alternatives if request.mode == "rewrite" else request.lines
             for number in range(1, count + 1):
-                writer.force(f"{number}. ")
-                line = yield from writer.line(accepted, original=request.line)
+                # No trailing space: BPE vocabularies attach the space to the next word, and a
+                # forced "1. " makes the model continue with digits ("12 Minute ...").
+                writer.force(f"{number}.")
+                line = yield from writer.line(accepted, original=request.line, prefix=" ")
                 if line is None:
-                    writer.text = writer.text.rsplit(f"{number}. ", 1)[0]
+                    writer.text = writer.text.rsplit(f"{number}.", 1)[0]
                     break
                 accepted.append(line)
                 items.append(line)
