@@ -4,7 +4,6 @@ onnxruntime-genai builder path as the bundled SmolLM2 (cached by its inputs)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,7 @@ from atelier.engine.genai import LANGUAGE_MODELS
 from atelier.engine.lyric_writer import clean_line, line_problem, section_labels
 from atelier.engine.packs import discover
 from atelier.engine.runner import Engine
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from llm_builders import TINY_PACK_ID, build_tiny_llama, genai_copy_without_manifest
+from tests.llm_builders import TINY_PACK_ID, build_tiny_llama, genai_copy_without_manifest
 
 
 @pytest.fixture(scope="module")

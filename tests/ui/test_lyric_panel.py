@@ -3,7 +3,6 @@ from a tiny real language model, Stop, insert/replace, import/export and the ses
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +14,7 @@ from atelier.core.settings import Settings, cache_dir
 from atelier.ui.context import AppContext
 from atelier.ui.panels.lyric import LyricPanel
 from atelier.ui.worker import JobRunner
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from llm_builders import TINY_PACK_ID, build_tiny_llama
+from tests.llm_builders import TINY_PACK_ID, build_tiny_llama
 
 SONG = (
     "[Verse]\nRain on the window, taps like a drum\nI wait for the morning, I wait for the sun\n\n"
