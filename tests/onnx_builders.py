@@ -23,7 +23,8 @@ def scale_model(factor: float = 2.0, slow_repeats: int = 0) -> onnx.ModelProto:
     nodes.append(helper.make_node("Identity", [last], ["y"]))
     shape = [None, 512] if slow_repeats else [None, None]
     graph = helper.make_graph(
-        nodes, "scale",
+        nodes,
+        "scale",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)],
         inits,
@@ -33,8 +34,9 @@ def scale_model(factor: float = 2.0, slow_repeats: int = 0) -> onnx.ModelProto:
     return model
 
 
-def write_pack(folder: Path, model: onnx.ModelProto, pack_id: str = "tiny", kind: str = "tiny",
-               external: bool = False) -> Path:
+def write_pack(
+    folder: Path, model: onnx.ModelProto, pack_id: str = "tiny", kind: str = "tiny", external: bool = False
+) -> Path:
     """A pack folder with model.onnx and a manifest holding real sha256s."""
     import sys
 
@@ -44,13 +46,26 @@ def write_pack(folder: Path, model: onnx.ModelProto, pack_id: str = "tiny", kind
     folder.mkdir(parents=True, exist_ok=True)
     files = ["model.onnx"]
     if external:
-        onnx.save(model, str(folder / "model.onnx"), save_as_external_data=True,
-                  all_tensors_to_one_file=True, location="model.data", size_threshold=0)
+        onnx.save(
+            model,
+            str(folder / "model.onnx"),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location="model.data",
+            size_threshold=0,
+        )
         files.append("model.data")
     else:
         onnx.save(model, str(folder / "model.onnx"))
-    meta = {"id": pack_id, "name": pack_id, "kind": kind, "version": "1", "licence": "MIT",
-            "source": "built by the test", "components": {"model": "model.onnx"}}
+    meta = {
+        "id": pack_id,
+        "name": pack_id,
+        "kind": kind,
+        "version": "1",
+        "licence": "MIT",
+        "source": "built by the test",
+        "components": {"model": "model.onnx"},
+    }
     write_manifest(folder, meta, files)
     return folder
 

@@ -347,9 +347,7 @@ def read_abc(text: str) -> Iterator[Tune]:
             unit = Fraction(int(match.group(1)), int(match.group(2))) if match else Fraction(1, 8)
         else:
             unit = (
-                Fraction(1, 16)
-                if meter is not None and meter.numerator / meter.denominator < 0.75
-                else Fraction(1, 8)
+                Fraction(1, 16) if meter is not None and meter.numerator / meter.denominator < 0.75 else Fraction(1, 8)
             )
         reader = _TuneReader(header.get("T", ""), key, meter, unit)
         reader.tune.key = header["K"].split()[0] if header["K"].split() else ""

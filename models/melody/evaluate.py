@@ -211,8 +211,8 @@ def melody_stats(tunes: list[Tune], pitches: list[np.ndarray]) -> dict[str, floa
 def lyric_alignment() -> dict[str, float]:
     """The app's lyric pipeline: where do stressed syllables land?"""
     from atelier.core.lyric_rhythm import line_rhythm
-    from atelier.core.music import parse_meter
     from atelier.core.lyric_syllables import PRIMARY, parse_lyric
+    from atelier.core.music import parse_meter
 
     lyric = (HERE / "eval_lyric.txt").read_text(encoding="utf-8")
     results: dict[str, float] = {}
@@ -277,9 +277,7 @@ def main() -> None:
     reduction = results["nll_reduction_vs_trigram"]
     print(f"NLL/note: model {model_nll:.3f}, 3-gram {trigram_nll:.3f} ({reduction:.1%} lower)")
     reduction = results["nll_reduction_vs_trigram_with_rhythm"]
-    print(
-        f"NLL/note: 3-gram with beat strength and phrase end {rhythm_trigram_nll:.3f} ({reduction:.1%} lower)"
-    )
+    print(f"NLL/note: 3-gram with beat strength and phrase end {rhythm_trigram_nll:.3f} ({reduction:.1%} lower)")
     print("| melodies | in scale | phrase ends on a stable degree | pitch range (semitones, mean / median) |")
     print("| --- | --- | --- | --- |")
     for name, stats in results["sampled"].items():

@@ -107,9 +107,7 @@ def main() -> None:
                 kept += 1
                 assert tune.meter is not None
                 mode = MODE_IDS.get(tune.mode, MODE_IDS["other"])
-                meta.append(
-                    (mode, meter_id(tune.meter), collection_index, split_of(collection, seen, tune.title))
-                )
+                meta.append((mode, meter_id(tune.meter), collection_index, split_of(collection, seen, tune.title)))
                 tokens.append(rows)
         counts[collection] = [seen, kept, sum(len(t) for t in tokens[len(tokens) - kept :])]
     offsets = np.cumsum([0] + [len(t) for t in tokens]).astype(np.int64)

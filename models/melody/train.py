@@ -64,9 +64,7 @@ def load_split(path: Path, split: int) -> dict[str, np.ndarray]:
     return out
 
 
-def batch_tensors(
-    data: dict[str, np.ndarray], index: np.ndarray, device: torch.device
-) -> dict[str, torch.Tensor]:
+def batch_tensors(data: dict[str, np.ndarray], index: np.ndarray, device: torch.device) -> dict[str, torch.Tensor]:
     return {k: torch.as_tensor(v[index], device=device) for k, v in data.items()}
 
 

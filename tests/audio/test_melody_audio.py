@@ -23,9 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def melody_of(notes: list[tuple[int, float, float, str]], **values: object) -> Melody:
-    built = tuple(
-        MelodyNote(pitch, start, duration, text, 0, 2, True) for pitch, start, duration, text in notes
-    )
+    built = tuple(MelodyNote(pitch, start, duration, text, 0, 2, True) for pitch, start, duration, text in notes)
     end = max(n.end for n in built)
     return Melody(notes=built, lines=("la",), line_spans=((0.0, end),), **values)  # type: ignore[arg-type]
 

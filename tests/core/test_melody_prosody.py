@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from atelier.core import prosody
 from atelier.core.lyric_syllables import (
     PRIMARY,
     UNSTRESSED,
-    estimate_syllables,
     line_syllables,
     parse_lyric,
     section_label,
@@ -21,14 +21,16 @@ def test_dictionary_words_get_their_syllables_and_stress() -> None:
     assert word_stresses("light") == (PRIMARY,)
 
 
-def test_unknown_words_are_estimated_from_vowel_groups() -> None:
-    assert estimate_syllables("glimmerous") == 3
-    assert estimate_syllables("blorptastic") == 3
-    assert estimate_syllables("zingle") == 2  # -le after a consonant is sung
-    assert estimate_syllables("flonked") == 1  # -ed after k is not
-    assert estimate_syllables("snoke") == 1  # silent final e
+def test_unknown_words_are_estimated_like_the_lyric_panel_counts_them() -> None:
+    for word in ("glimmerous", "blorptastic", "zorblefrank", "snoke"):
+        assert len(word_stresses(word)) == prosody.syllables(word)
     assert word_stresses("zorblefrank")[0] == PRIMARY
     assert len(word_stresses("zorblefrank")) == 3
+
+
+def test_one_syllable_per_count_of_the_lyric_panel() -> None:
+    line = "Everywhere the glimmerous river goes tonight"
+    assert len(line_syllables(line)) == prosody.line_syllables(line)
 
 
 def test_words_are_cut_into_displayable_syllables() -> None:
@@ -52,6 +54,8 @@ def test_sections_from_labels_and_blank_lines() -> None:
     assert [len(s.lines) for s in sections] == [2, 1, 1]
     assert section_label("(Pre-Chorus)") == "prechorus"
     assert section_label("I sing a verse of love") is None
+    assert section_label("[Hook 2]") == "hook"
+    assert section_label("[Outro: fade]") == "outro"
 
 
 def test_a_lyric_without_words_has_no_sections() -> None:

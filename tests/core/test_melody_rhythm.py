@@ -8,8 +8,8 @@ import pytest
 
 from atelier.core.errors import InvalidRequestError
 from atelier.core.lyric_rhythm import line_rhythm
-from atelier.core.music import Meter, duration_class, parse_meter, pitch_token, token_midi
 from atelier.core.lyric_syllables import PRIMARY, line_syllables, parse_lyric
+from atelier.core.music import Meter, duration_class, parse_meter, pitch_token, token_midi
 from atelier.core.requests.melody import Melody, MelodyNote, MelodyRequest
 from atelier.core.song_form import LineSource, plan_song
 
@@ -40,9 +40,7 @@ def test_one_note_per_syllable_in_whole_bars_with_stress_on_strong_beats(meter_n
         rhythm = line_rhythm(syllables, meter)
         assert len(rhythm.starts) == len(syllables) == len(rhythm.durations)
         assert list(rhythm.starts) == sorted(set(rhythm.starts))
-        for start, duration, following in zip(
-            rhythm.starts, rhythm.durations, [*rhythm.starts[1:], None], strict=True
-        ):
+        for start, duration, following in zip(rhythm.starts, rhythm.durations, [*rhythm.starts[1:], None], strict=True):
             assert duration > 0
             if following is not None:
                 assert start + duration <= following
@@ -103,9 +101,7 @@ def test_request_validation_says_what_to_change() -> None:
 
 def test_melody_round_trips_through_a_dict_and_finds_notes_by_time() -> None:
     notes = (MelodyNote(60, 0.0, 1.0, "mel", 0, 2), MelodyNote(62, 1.0, 1.0, "o", 0, 0, False))
-    melody = Melody(
-        notes=notes, lines=("melo",), line_spans=((0.0, 4.0),), tempo=120, sections=(("Verse", 0, 0),)
-    )
+    melody = Melody(notes=notes, lines=("melo",), line_spans=((0.0, 4.0),), tempo=120, sections=(("Verse", 0, 0),))
     assert Melody.from_dict(melody.to_dict()) == melody
     assert melody.sung_text(0) == "mel-"
     assert melody.note_at(0.6) == 1  # 120 bpm: a quarter is half a second

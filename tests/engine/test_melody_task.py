@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from atelier.core.errors import PackError
-from atelier.core.music import MODE_SCALES, STABLE_DEGREES, tonic_pitch_class
 from atelier.core.lyric_syllables import parse_lyric
+from atelier.core.music import MODE_SCALES, STABLE_DEGREES, tonic_pitch_class
 from atelier.core.requests.melody import MelodyRequest, MelodyResult
 from atelier.engine.packs import discover, search_roots, verify
 from atelier.engine.runner import Engine

@@ -7,8 +7,8 @@ from pathlib import Path
 import pretty_midi
 
 from atelier.core.errors import InputFileError
-from atelier.core.music import parse_meter, tonic_pitch_class
 from atelier.core.lyric_syllables import UNSTRESSED
+from atelier.core.music import parse_meter, tonic_pitch_class
 from atelier.core.requests.melody import Melody
 
 # MIDI key signatures are major or minor only; a modal key uses its parent scale's signature.

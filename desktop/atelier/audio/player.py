@@ -68,9 +68,7 @@ class AudioPlayer:
         if data.ndim == 1:
             data = np.repeat(data[:, None], 2, axis=1)
         start = max(0, min(len(data), round(start_seconds * sample_rate)))
-        end = (
-            len(data) if end_seconds is None else max(start, min(len(data), round(end_seconds * sample_rate)))
-        )
+        end = len(data) if end_seconds is None else max(start, min(len(data), round(end_seconds * sample_rate)))
         with self._lock:
             self._audio, self._rate, self._frame, self._end = data, sample_rate, start, end
             self._loop = (start, end) if loop and end > start else None

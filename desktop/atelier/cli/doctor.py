@@ -7,7 +7,7 @@ import argparse
 from atelier.cli._output import engine_settings, print_json
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("doctor", help="check providers and every model pack")
     parser.add_argument("--json", action="store_true", help="print a JSON object")
     parser.add_argument("--no-smoke", action="store_true", help="verify files only, run no model")

@@ -7,7 +7,7 @@ import argparse
 from atelier.cli._output import engine_settings, print_json, read_image
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("lineart", help="trace line art from a picture")
     parser.add_argument("--image", required=True, help="the picture (PNG, JPEG, ...)")
     parser.add_argument("--sensitivity", type=float, default=0.5, help="0..1, higher keeps fainter edges")

@@ -7,7 +7,7 @@ import argparse
 from atelier.cli._output import engine_settings, print_json
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("models", help="list or verify model packs")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, help_text in (("list", "list the packs found"), ("verify", "check every pack file's sha256")):
@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action.set_defaults(handler=run_list if name == "list" else run_verify)
 
 
-def _catalog():  # type: ignore[no-untyped-def]
+def _catalog():
     from atelier.engine.packs import discover, search_roots
 
     return discover(search_roots(engine_settings().models_folder))

@@ -77,7 +77,7 @@ class JobQueue:
     def __len__(self) -> int:
         return len(self._jobs)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         with self._lock:
             return iter(list(self._jobs.values()))
 

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from fractions import Fraction
 
-from atelier.core.music import Meter
 from atelier.core.lyric_syllables import PRIMARY, SECONDARY, Syllable
+from atelier.core.music import Meter
 
 SLOT = Fraction(1, 2)  # grid step in quarter notes (an eighth note)
 

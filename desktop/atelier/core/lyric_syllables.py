@@ -1,4 +1,4 @@
-"""Syllables and stresses of lyric lines (CMU dictionary via `pronouncing`), and song sections.
+"""Syllables and stresses of lyric lines, as sung: one entry per syllable with its text and stress.
 
 Used by the melody generator: one note per syllable, stressed syllables on strong beats.
 Words the dictionary lacks get an estimate from their vowel groups and English's habit of
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import pronouncing
+
+from atelier.core import prosody
 
 # Stress levels as the CMU dictionary writes them, reordered so larger means stronger.
 UNSTRESSED, SECONDARY, PRIMARY = 0, 1, 2
@@ -68,29 +70,17 @@ class Section:
         return "\n".join(line.key for line in self.lines)
 
 
-def estimate_syllables(word: str) -> int:
-    """Vowel groups, minus a silent final e (but not -le after a consonant): 'rhythm' is 1, fine."""
-    lower = word.lower().replace("'", "")
-    count = len(_VOWEL_GROUP.findall(lower))
-    silent_e = lower.endswith("e") and not lower.endswith(("le", "ee", "ie", "ye"))
-    vowel_le = lower.endswith("le") and len(lower) > 2 and lower[-3] in "aeiouy"
-    if (silent_e or vowel_le) and count > 1:
-        count -= 1
-    sounded_ending = ("tes", "des", "ses", "ces", "ges", "zes", "ted", "ded")
-    if lower.endswith(("es", "ed")) and count > 1 and not lower.endswith(sounded_ending):
-        count -= 1
-    return max(1, count)
-
-
 @lru_cache(maxsize=4096)
 def word_stresses(word: str) -> tuple[int, ...]:
     """One stress level per syllable of `word`."""
     lower = word.lower()
-    phones = pronouncing.phones_for_word(lower)
-    if phones:
-        stresses = tuple(_CMU_STRESS[c] for c in pronouncing.stresses(phones[0]))
+    # The Lyric panel's prosody module does the dictionary look-up and the estimate for unknown
+    # words, so the melody has exactly as many notes as the panel counts syllables.
+    pronunciation = prosody.phones(lower)
+    if pronunciation:
+        stresses = tuple(_CMU_STRESS[c] for c in pronouncing.stresses(pronunciation))
     else:
-        count = estimate_syllables(lower)
+        count = prosody.estimate_syllables(lower)
         stresses = (PRIMARY,) + (UNSTRESSED,) * (count - 1)
     if len(stresses) == 1:
         return (UNSTRESSED,) if lower in FUNCTION_WORDS else (PRIMARY,)
@@ -132,11 +122,18 @@ def line_syllables(text: str) -> tuple[Syllable, ...]:
 
 
 def section_label(line: str) -> str | None:
-    """'[Chorus]', 'Chorus:', 'Verse 2' -> 'chorus' / 'verse'; None for a sung line."""
+    """'[Chorus]', 'Chorus:', 'Verse 2' -> 'chorus' / 'verse'; None for a sung line.
+
+    Any bracketed marker the Lyric panel treats as a section ('[Hook 2]') is one here too.
+    """
     match = _LABEL.match(line)
-    if not match:
+    if match:
+        return match.group(1).lower().replace("-", "")
+    marker = prosody.is_section(line)
+    if marker is None:
         return None
-    return match.group(1).lower().replace("-", "")
+    words = marker.lower().split()
+    return words[0] if words else None
 
 
 def parse_lyric(text: str) -> tuple[Section, ...]:

@@ -123,9 +123,7 @@ def meter_id(meter: Meter) -> int:
 
 
 # Note lengths in quarter notes; a duration is stored as the nearest of these.
-DURATIONS: tuple[Fraction, ...] = tuple(
-    Fraction(x) for x in ("1/4", "1/3", "1/2", "3/4", "1", "3/2", "2", "3", "4")
-)
+DURATIONS: tuple[Fraction, ...] = tuple(Fraction(x) for x in ("1/4", "1/3", "1/2", "3/4", "1", "3/2", "2", "3", "4"))
 DURATION_COUNT = len(DURATIONS)
 STRENGTH_COUNT = 4
 

@@ -24,9 +24,7 @@ class SessionStore:
                 self._sections = loaded if isinstance(loaded, dict) else {}
             except (OSError, ValueError) as exc:
                 # Keep the damaged file for the user; start with an empty session.
-                self.problem = (
-                    f"The saved session {self.path} could not be read ({exc}); it was kept as .bad."
-                )
+                self.problem = f"The saved session {self.path} could not be read ({exc}); it was kept as .bad."
                 self.path.replace(self.path.with_suffix(".bad"))
 
     def section(self, name: str) -> dict[str, Any]:

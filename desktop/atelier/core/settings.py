@@ -71,9 +71,7 @@ class Settings:
         minimum=256,
         maximum=262144,
     )
-    theme: str = setting(
-        "system", "Colour theme of the window.", "Theme", choices=("system", "light", "dark")
-    )
+    theme: str = setting("system", "Colour theme of the window.", "Theme", choices=("system", "light", "dark"))
 
     @classmethod
     def field_info(cls) -> list[dataclasses.Field[Any]]:
@@ -85,15 +83,11 @@ class Settings:
             value = getattr(self, f.name)
             meta = f.metadata
             if not isinstance(value, type(f.default)):
-                raise SettingsError(
-                    f"Setting '{f.name}' must be a {type(f.default).__name__}, not {value!r}."
-                )
+                raise SettingsError(f"Setting '{f.name}' must be a {type(f.default).__name__}, not {value!r}.")
             if meta.get("choices") and value not in meta["choices"]:
                 raise SettingsError(f"Setting '{f.name}' must be one of {', '.join(meta['choices'])}.")
             if "minimum" in meta and not meta["minimum"] <= value <= meta["maximum"]:
-                raise SettingsError(
-                    f"Setting '{f.name}' must be between {meta['minimum']} and {meta['maximum']}."
-                )
+                raise SettingsError(f"Setting '{f.name}' must be between {meta['minimum']} and {meta['maximum']}.")
         return self
 
 

@@ -76,9 +76,7 @@ def doctor_report(engine: Engine, smoke: bool = True) -> dict[str, Any]:
             entry["verified"] = True
             if smoke:
                 entry["device"] = _SMOKE.get(pack.kind, generic_smoke)(engine, pack)
-                entry["fallbacks"] = (
-                    list(engine.pool.last_device.fallbacks) if engine.pool.last_device else []
-                )
+                entry["fallbacks"] = list(engine.pool.last_device.fallbacks) if engine.pool.last_device else []
         except AtelierError as exc:
             entry["error"] = exc.user_message()
         except Exception as exc:  # a smoke run that crashes is exactly what doctor must report

@@ -181,9 +181,7 @@ def verify(pack: Pack, cache: HashCache | None = None) -> None:
                 f"Pack '{pack.id}': {item.path} is {target.stat().st_size} bytes, the manifest says {item.size}."
             )
         if cache.sha256(target) != item.sha256:
-            raise PackVerificationError(
-                f"Pack '{pack.id}': {item.path} does not match its sha256 (damaged?)."
-            )
+            raise PackVerificationError(f"Pack '{pack.id}': {item.path} does not match its sha256 (damaged?).")
     for item in pack.files:
         if item.path.endswith(".onnx"):
             target = safe_join(pack.folder, item.path)
@@ -215,7 +213,55 @@ def search_roots(extra_folder: str = "") -> list[Path]:
     for entry in os.environ.get("ATELIER_MODELS", "").split(os.pathsep):
         if entry.strip():
             roots.append(Path(entry.strip()).expanduser())
+    roots.append(cache_dir() / "packs")  # packs converted on first use (last: a user's pack wins)
     return roots
+
+
+GENAI_CONFIG = "genai_config.json"
+
+
+def genai_folder_pack(folder: Path, cache: HashCache | None = None) -> Pack:
+    """An onnxruntime-genai model folder (genai_config.json + ONNX, as Microsoft and others publish
+    Phi, Qwen and Llama exports) without a manifest, as a pack of kind `llm`.
+
+    Its manifest is generated into the cache the first time the folder is seen (trust on first
+    use): later, a file whose bytes changed fails verification like in any other pack; a folder
+    whose file list changed (another model put there) gets a new manifest.
+    """
+    files = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    generated = cache_dir() / "genai-manifests" / f"{key}.json"
+    try:
+        raw = json.loads(generated.read_text(encoding="utf-8"))
+        listed = raw["files"] if [f["path"] for f in raw["files"]] == files else None
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = None
+    if listed is None:
+        cache = cache or HashCache()
+        listed = [
+            {"path": f, "sha256": cache.sha256(folder / f), "size": (folder / f).stat().st_size}
+            for f in files
+        ]
+        generated.parent.mkdir(parents=True, exist_ok=True)
+        generated.write_text(json.dumps({"folder": str(folder), "files": listed}, indent=1), encoding="utf-8")
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in folder.name.lower())
+    return Pack(
+        id=f"genai-{slug}",
+        name=folder.name,
+        kind="llm",
+        version="0",
+        licence="see the model folder",
+        source=str(folder),
+        folder=folder,
+        files=tuple(PackFile(str(f["path"]), str(f["sha256"]), int(f["size"])) for f in listed),
+        providers=("CUDAExecutionProvider", "DmlExecutionProvider"),
+        components={"model": GENAI_CONFIG},
+        extra={"runtime": "onnxruntime-genai", "generated_manifest": str(generated)},
+    )
 
 
 @dataclass
@@ -244,11 +290,12 @@ def discover(roots: Iterable[Path]) -> PackCatalog:
         candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir())]
         candidates += [q for p in candidates[1:] for q in sorted(p.iterdir()) if q.is_dir()]
         for folder in candidates:
-            if not any((folder / name).exists() for name in MANIFEST_NAMES):
+            has_manifest = any((folder / name).exists() for name in MANIFEST_NAMES)
+            if not has_manifest and not (folder / GENAI_CONFIG).is_file():
                 continue
             try:
-                pack = read_manifest(folder)
-            except PackError as exc:
+                pack = read_manifest(folder) if has_manifest else genai_folder_pack(folder)
+            except (PackError, OSError) as exc:
                 catalog.problems.append(str(exc))
                 continue
             if pack.id in catalog.packs:

@@ -113,4 +113,4 @@ class Engine:
             try:
                 next(generator)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                return stop.value

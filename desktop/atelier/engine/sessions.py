@@ -83,9 +83,7 @@ class SessionPool:
             verify(pack, self._hashes)  # never load a file whose sha256 does not match its manifest
             self._verified.add((pack.id, str(pack.folder)))
         config = self._config()
-        candidates, skipped = choose_providers(
-            config.device, self._available(), self.degraded, pack.providers
-        )
+        candidates, skipped = choose_providers(config.device, self._available(), self.degraded, pack.providers)
         path = pack.component_path(role)
         threads = config.threads
         # A pack may cap its CPU threads: a model this small (one GRU step per note) loses more
@@ -140,9 +138,9 @@ class SessionPool:
         except ORT_ERRORS as exc:
             cancel.raise_if_cancelled()  # terminate raises Fail too; that is a cancel, not a fault
             reason = first_line(exc)
-            if "out of memory" in reason.lower() or "bad_alloc" in reason.lower():
-                if loaded.device.provider == CPU:
-                    raise OutOfMemoryError(f"The model ran out of memory: {reason}.") from exc
+            out_of_memory = "out of memory" in reason.lower() or "bad_alloc" in reason.lower()
+            if out_of_memory and loaded.device.provider == CPU:
+                raise OutOfMemoryError(f"The model ran out of memory: {reason}.") from exc
             if loaded.device.provider == CPU:
                 raise
             provider = loaded.device.provider

@@ -25,11 +25,7 @@ def display_problem(environ: dict[str, str] | None = None, platform: str = sys.p
             "xvfb-run -a atelier   (Debian/Ubuntu: sudo apt-get install xvfb). "
             "The command-line tools work without a display: atelier --help"
         )
-    if (
-        env.get("DISPLAY")
-        and not env.get("WAYLAND_DISPLAY")
-        and ctypes.util.find_library("xcb-cursor") is None
-    ):
+    if env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY") and ctypes.util.find_library("xcb-cursor") is None:
         return (
             "Qt's X11 plugin needs system libraries that are missing (libxcb-cursor0 and friends). "
             f"Install them with: sudo apt-get install {XCB_PACKAGES}"

@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
-        self.tabs.setCurrentIndex(int(store.value("tab", 0)))
+        self.tabs.setCurrentIndex(int(str(store.value("tab", 0))))
         for name, panel in self.panels.items():
             panel.restore_state(self.context.session.section(name))
 

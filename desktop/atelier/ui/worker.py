@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import AtelierError, CancelledError
 from atelier.core.jobs import Job, JobQueue, JobState
-from atelier.core.progress import Progress
 from atelier.core.requests import DeviceInfo, Lane, Request, Result
 from atelier.core.settings import Settings
 from atelier.engine.providers import choose_providers
@@ -29,18 +30,26 @@ _STOP = object()
 
 
 class LaneThread(QThread):
-    """Runs jobs of one lane in order. Signals are emitted from this thread and queued to the GUI."""
+    """Runs jobs of one lane in order.
 
-    job_started = Signal(int)
-    job_progress = Signal(int, object)
-    job_finished = Signal(int, object)
-    job_failed = Signal(int, object)
-    job_cancelled = Signal(int)
+    Events go into one thread-safe outbox shared by both lanes and only a parameterless `wake`
+    signal crosses threads, so the GUI thread applies events in the order they happened and no
+    Python object depends on Qt's cross-thread argument marshalling.
+    """
 
-    def __init__(self, lane: Lane, engine: Engine, parent: QObject | None = None) -> None:
+    wake = Signal()
+
+    def __init__(
+        self,
+        lane: Lane,
+        engine: Engine,
+        outbox: queue.SimpleQueue[tuple[str, int, Any]],
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.lane = lane
         self.engine = engine
+        self.outbox = outbox
         self.setObjectName(f"atelier-{lane.value}-lane")
         self._jobs: queue.Queue[object] = queue.Queue()
 
@@ -50,7 +59,13 @@ class LaneThread(QThread):
     def stop(self) -> None:
         self._jobs.put(_STOP)
 
+    def _post(self, event: str, job_id: int, payload: Any = None) -> None:
+        self.outbox.put((event, job_id, payload))
+        self.wake.emit()
+
     def run(self) -> None:
+        # Python sees a QThread as an anonymous "Dummy" thread; name it for logs and tests.
+        threading.current_thread().name = self.objectName()
         while True:
             item = self._jobs.get()
             if item is _STOP:
@@ -60,23 +75,22 @@ class LaneThread(QThread):
 
     def _run_job(self, job_id: int, request: Request, cancel: CancelToken) -> None:
         if cancel.cancelled:
-            self.job_cancelled.emit(job_id)
+            self._post("cancelled", job_id)
             return
-        self.job_started.emit(job_id)
+        self._post("started", job_id)
         generator = self.engine.run(request, cancel)
         try:
             while True:
-                progress = next(generator)
-                self.job_progress.emit(job_id, progress)
+                self._post("progress", job_id, next(generator))
         except StopIteration as stop:
-            self.job_finished.emit(job_id, stop.value)
+            self._post("finished", job_id, stop.value)
         except CancelledError:
-            self.job_cancelled.emit(job_id)
+            self._post("cancelled", job_id)
         except AtelierError as exc:
-            self.job_failed.emit(job_id, exc)
+            self._post("failed", job_id, exc)
         except Exception as exc:  # a bug or an unexpected runtime error must not kill the lane
             log.error("Job %s failed:\n%s", job_id, traceback.format_exc())
-            self.job_failed.emit(job_id, AtelierError(f"Unexpected error: {exc}", "Details are in the log."))
+            self._post("failed", job_id, AtelierError(f"Unexpected error: {exc}", "Details are in the log."))
 
 
 class JobRunner(QObject):
@@ -95,15 +109,12 @@ class JobRunner(QObject):
         self.queue = job_queue
         self.engine = engine_factory(settings)
         self._lanes: dict[Lane, LaneThread] = {}
+        self._outbox: queue.SimpleQueue[tuple[str, int, Any]] = queue.SimpleQueue()
         for lane in Lane:
-            thread = LaneThread(lane, self.engine, self)
-            # Bound methods of this QObject (which lives on the GUI thread) make the connections
+            thread = LaneThread(lane, self.engine, self._outbox, self)
+            # A bound method of this QObject (which lives on the GUI thread) makes the connection
             # queued, so the JobQueue is only ever changed on the GUI thread.
-            thread.job_started.connect(self._on_started)
-            thread.job_progress.connect(self._on_progress)
-            thread.job_finished.connect(self._on_finished)
-            thread.job_failed.connect(self._on_failed)
-            thread.job_cancelled.connect(self._on_cancelled)
+            thread.wake.connect(self._drain)
             thread.start()
             self._lanes[lane] = thread
 
@@ -115,17 +126,23 @@ class JobRunner(QObject):
     def cancel(self, job_id: int) -> bool:
         return self.queue.cancel(job_id)
 
-    def _on_started(self, job_id: int) -> None:
-        self.queue.notify_started(job_id)
-
-    def _on_progress(self, job_id: int, progress: Progress) -> None:
-        self.queue.notify_progress(job_id, progress)
-
-    def _on_failed(self, job_id: int, error: AtelierError) -> None:
-        self.queue.notify_failed(job_id, error)
-
-    def _on_cancelled(self, job_id: int) -> None:
-        self.queue.notify_cancelled(job_id)
+    def _drain(self) -> None:
+        """Apply every event the lanes have posted, in order (one wake may carry several)."""
+        while True:
+            try:
+                event, job_id, payload = self._outbox.get_nowait()
+            except queue.Empty:
+                return
+            if event == "started":
+                self.queue.notify_started(job_id)
+            elif event == "progress":
+                self.queue.notify_progress(job_id, payload)
+            elif event == "finished":
+                self._on_finished(job_id, payload)
+            elif event == "failed":
+                self.queue.notify_failed(job_id, payload)
+            elif event == "cancelled":
+                self.queue.notify_cancelled(job_id)
 
     def _on_finished(self, job_id: int, result: Result) -> None:
         device: DeviceInfo = result.device
@@ -168,6 +185,7 @@ class JobRunner(QObject):
             thread.stop()
         for thread in self._lanes.values():
             thread.wait(timeout_ms)
+        self._drain()  # apply the last events (e.g. "cancelled") so the history is final
 
     def is_idle(self) -> bool:
         return not any(job.state in (JobState.QUEUED, JobState.RUNNING) for job in self.queue)

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from atelier.core.errors import InvalidRequestError
-from atelier.core.music import METERS, MODES, parse_meter, tonic_pitch_class
 from atelier.core.lyric_syllables import parse_lyric
+from atelier.core.music import METERS, MODES, parse_meter, tonic_pitch_class
 from atelier.core.requests import Lane, Request, Result
 
 MAX_VARIATIONS = 8
@@ -98,8 +98,7 @@ class Melody:
             "lines": list(self.lines),
             "line_spans": [list(span) for span in self.line_spans],
             "notes": [
-                [n.pitch, n.start, n.duration, n.syllable, n.line, n.stress, n.first_of_word]
-                for n in self.notes
+                [n.pitch, n.start, n.duration, n.syllable, n.line, n.stress, n.first_of_word] for n in self.notes
             ],
         }
 
@@ -157,22 +156,17 @@ class MelodyRequest(Request):
         if not 30 <= self.tempo <= 260:
             raise InvalidRequestError(f"Tempo must be between 30 and 260 beats a minute (got {self.tempo}).")
         if not 0 <= self.program <= 127:
-            raise InvalidRequestError(
-                f"The instrument must be a General MIDI programme 0-127 (got {self.program})."
-            )
+            raise InvalidRequestError(f"The instrument must be a General MIDI programme 0-127 (got {self.program}).")
         if not 0.05 <= self.temperature <= 2.0:
             raise InvalidRequestError(f"Temperature must be between 0.05 and 2 (got {self.temperature}).")
         if not 1 <= self.variations <= MAX_VARIATIONS:
-            raise InvalidRequestError(
-                f"Variations must be between 1 and {MAX_VARIATIONS} (got {self.variations})."
-            )
+            raise InvalidRequestError(f"Variations must be between 1 and {MAX_VARIATIONS} (got {self.variations}).")
         if self.regenerate_line >= 0:
             if self.base is None:
                 raise InvalidRequestError("To regenerate one line, generate a melody first.")
             if self.regenerate_line >= len(self.base.lines):
                 raise InvalidRequestError(
-                    f"Line {self.regenerate_line + 1} does not exist; "
-                    f"the melody has {len(self.base.lines)} lines."
+                    f"Line {self.regenerate_line + 1} does not exist; the melody has {len(self.base.lines)} lines."
                 )
 
     def summary(self) -> str:

@@ -18,8 +18,6 @@ def run_lineart(request: LineArtRequest, context: TaskContext) -> TaskGenerator:
     image = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])
     sensitivity = np.array([request.sensitivity], np.float32)
     yield Progress(1, 2, "Tracing lines")
-    (lines,), device = context.pool.run(
-        pack, "model", {"image": image, "sensitivity": sensitivity}, context.cancel
-    )
+    (lines,), device = context.pool.run(pack, "model", {"image": image, "sensitivity": sensitivity}, context.cancel)
     out = np.clip(lines[0, 0] * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return LineArtResult(lines=out, device=device)

@@ -15,6 +15,7 @@ import numpy as np
 
 from atelier.core.errors import PackError
 from atelier.core.lyric_rhythm import LineRhythm, line_rhythm
+from atelier.core.lyric_syllables import parse_lyric
 from atelier.core.music import (
     DURATIONS,
     MODE_IDS,
@@ -32,7 +33,6 @@ from atelier.core.music import (
     tonic_pitch_class,
 )
 from atelier.core.progress import Progress
-from atelier.core.lyric_syllables import parse_lyric
 from atelier.core.requests import DeviceInfo
 from atelier.core.requests.melody import Melody, MelodyNote, MelodyRequest, MelodyResult
 from atelier.core.song_form import LineSource, PlannedLine, plan_song
@@ -73,9 +73,7 @@ def check_pack(pack: Pack) -> tuple[int, int]:
     """The GRU state shape; refuse a pack whose token layout differs from this version's."""
     tokens = pack.extra.get("tokens", {})
     expected = {"pitch_low": PITCH_LOW, "pitch_high": PITCH_HIGH, "start_token": START_TOKEN}
-    if any(tokens.get(k) != v for k, v in expected.items()) or tokens.get("durations") != [
-        str(d) for d in DURATIONS
-    ]:
+    if any(tokens.get(k) != v for k, v in expected.items()) or tokens.get("durations") != [str(d) for d in DURATIONS]:
         raise PackError(f"Pack '{pack.id}' was built for another melody token layout than this Atelier.")
     layers, hidden = pack.extra.get("hidden_shape", (0, 0))
     return int(layers), int(hidden)
@@ -123,9 +121,7 @@ def plan_notes(
             zip(planned.line.syllables, rhythm.starts, rhythm.durations, strict=True)
         ):
             ref = first_note_of_line[planned.ref] + position if planned.ref >= 0 else -1
-            action = {LineSource.NEW: "sample", LineSource.COPY: "copy", LineSource.VARY: "vary"}[
-                planned.source
-            ]
+            action = {LineSource.NEW: "sample", LineSource.COPY: "copy", LineSource.VARY: "vary"}[planned.source]
             notes.append(
                 PlannedNote(
                     cursor + start,
@@ -266,9 +262,7 @@ def sample_pitches(
 def run_melody(request: MelodyRequest, context: TaskContext) -> TaskGenerator:
     pack = context.pack_of_kind("melody", request.pack_id)
     layers, size = check_pack(pack)
-    meter = parse_meter(
-        request.base.meter if request.base and request.regenerate_line >= 0 else request.meter
-    )
+    meter = parse_meter(request.base.meter if request.base and request.regenerate_line >= 0 else request.meter)
     yield Progress(0, 3, "Fitting the words to a rhythm")
     variations = request.variations
     if request.regenerate_line >= 0:
@@ -277,8 +271,7 @@ def run_melody(request: MelodyRequest, context: TaskContext) -> TaskGenerator:
         lines = list(request.base.lines)
         sections = request.base.sections
         spans = [
-            (Fraction(a).limit_denominator(48), Fraction(b).limit_denominator(48))
-            for a, b in request.base.line_spans
+            (Fraction(a).limit_denominator(48), Fraction(b).limit_denominator(48)) for a, b in request.base.line_spans
         ]
     else:
         planned_lines = plan_song(parse_lyric(request.lyrics))
@@ -299,10 +292,7 @@ def run_melody(request: MelodyRequest, context: TaskContext) -> TaskGenerator:
 
     # Variations share the actions (sample/copy/keep) note by note, so they run as one batch;
     # each rhythm is fed per variation through the notes' own durations and beat strengths.
-    rngs = [
-        np.random.default_rng([request.seed, v, max(0, request.regenerate_line) + 1])
-        for v in range(variations)
-    ]
+    rngs = [np.random.default_rng([request.seed, v, max(0, request.regenerate_line) + 1]) for v in range(variations)]
     hidden = np.zeros((layers, variations, size), np.float32)
     tokens = sample_pitches(plans, request, meter, rngs, run_step, hidden)
     yield Progress(2, 3, "Writing the melody")

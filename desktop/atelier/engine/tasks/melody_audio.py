@@ -15,6 +15,4 @@ SYNTH_DEVICE = DeviceInfo(provider="tinysoundfont")
 def run_melody_audio(request: MelodyAudioRequest, context: TaskContext) -> TaskGenerator:
     yield Progress(0, 1, "Rendering the melody")
     audio = render_melody(request.melody, request.sample_rate)
-    return MelodyAudioResult(
-        audio=audio, sample_rate=request.sample_rate, melody=request.melody, device=SYNTH_DEVICE
-    )
+    return MelodyAudioResult(audio=audio, sample_rate=request.sample_rate, melody=request.melody, device=SYNTH_DEVICE)

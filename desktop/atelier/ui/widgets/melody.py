@@ -36,8 +36,8 @@ from atelier.audio.midi import instrument_names, write_midi
 from atelier.audio.player import AudioPlayer, output_device
 from atelier.audio.wav import write_wav
 from atelier.core.jobs import Job, JobState
-from atelier.core.music import KEYS, METERS, MODES
 from atelier.core.lyric_syllables import parse_lyric
+from atelier.core.music import KEYS, METERS, MODES
 from atelier.core.requests import Request, Result
 from atelier.core.requests.melody import (
     MAX_VARIATIONS,
@@ -219,9 +219,7 @@ class MelodyWidget(QWidget):
     def _on_lyric_changed(self, text: str) -> None:
         self._update_buttons()
         if self.melody is not None and text != self._generated_from:
-            self.status.setText(
-                "The words changed since this melody was made: generate again to follow them."
-            )
+            self.status.setText("The words changed since this melody was made: generate again to follow them.")
 
     def _set_variations(self, variations: tuple[Melody, ...], keep_index: int = 0) -> None:
         self.stop()

@@ -1,0 +1,85 @@
+"""`atelier palette --text "stormy sea at dusk" --count 6` or `--image photo.jpg`: make a palette.
+
+Prints the colours with their names (or JSON with --json) and can write any export format (--export).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from atelier.cli._output import engine_settings, print_json
+from atelier.core.picture_io import read_picture
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "palette", help="make a colour palette from a mood text, an image or a rule"
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="a mood or scene, e.g. 'stormy sea at dusk'")
+    source.add_argument("--image", help="a picture to take the dominant colours from")
+    source.add_argument(
+        "--harmony", metavar="MODE", help="a harmony rule from --base (analogous, triad, ...)"
+    )
+    parser.add_argument("--base", default="#c0392b", help="base colour for --harmony (#rrggbb)")
+    parser.add_argument("--count", type=int, default=6, help="number of colours, 3 to 12 (default 6)")
+    parser.add_argument("--seed", type=int, default=0, help="another seed gives another palette")
+    parser.add_argument("--export", metavar="FILE", help="also write .gpl, .ase, .aco, .css, .json or .png")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from atelier.core.color.formats import PaletteFile, export_file
+    from atelier.core.requests import Request
+    from atelier.core.requests.palette import (
+        HarmonyRequest,
+        PaletteFromImageRequest,
+        PaletteFromTextRequest,
+        PaletteResult,
+    )
+    from atelier.engine.runner import Engine
+
+    request: Request
+    if args.text is not None:
+        request = PaletteFromTextRequest(text=args.text, count=args.count, seed=args.seed, origin="cli")
+    elif args.image is not None:
+        picture = read_picture(args.image)
+        request = PaletteFromImageRequest(
+            image=picture, count=args.count, seed=args.seed, label=Path(args.image).name, origin="cli"
+        )
+    else:
+        request = HarmonyRequest(
+            base=args.base, mode=args.harmony, count=args.count, seed=args.seed, origin="cli"
+        )
+    from atelier.engine.text_embedding import built_pack
+
+    if args.text is not None and built_pack() is None:
+        print(
+            "atelier: making the palette (the first time builds the text model, about a minute)…",
+            file=sys.stderr,
+        )
+    result = Engine(engine_settings()).run_to_end(request)
+    assert isinstance(result, PaletteResult)
+    data = result.to_json()
+    if args.export:
+        title = args.text or (Path(args.image).stem if args.image else f"{args.harmony} from {args.base}")
+        written = export_file(PaletteFile(result.colors, result.names, title), args.export, result.source)
+        data["export"] = str(written)
+    if args.json:
+        print_json(data)
+        return 0
+    colour_terminal = sys.stdout.isatty()
+    for color, name in zip(result.colors, result.names, strict=True):
+        block = ""
+        if colour_terminal:
+            r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+            block = f"\x1b[48;2;{r};{g};{b}m    \x1b[0m "
+        print(f"{block}{color}  {name}")
+    if result.detail:
+        print(result.detail)
+    if args.export:
+        print(f"Wrote {data['export']}")
+    return 0

@@ -1,0 +1,332 @@
+"""Palette files: export .gpl, .ase, .aco, .css, .json and a .png swatch strip; import .gpl/.ase/.aco/.json.
+
+Readers check everything before returning, so a malformed file raises InputFileError naming what is
+wrong and the caller's palette is never half-replaced.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from coloraide import Color
+
+from atelier.core.errors import InputFileError
+
+EXPORT_FORMATS = ("gpl", "ase", "aco", "css", "json", "png")
+IMPORT_FORMATS = ("gpl", "ase", "aco", "json")
+MAX_IMPORTED = 64  # palettes beyond this are libraries, not palettes; the first ones are kept
+
+
+@dataclass(frozen=True)
+class PaletteFile:
+    colors: tuple[str, ...]
+    names: tuple[str, ...]
+    title: str = "Atelier palette"
+
+
+def _rgb(hex_color: str) -> tuple[int, int, int]:
+    return int(hex_color[1:3], 16), int(hex_color[3:5], 16), int(hex_color[5:7], 16)
+
+
+def _hex(r: float, g: float, b: float) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(max(0, min(255, round(v))) for v in (r, g, b)))
+
+
+def _names(palette: PaletteFile) -> list[str]:
+    return [
+        palette.names[i] if i < len(palette.names) and palette.names[i] else f"Colour {i + 1}"
+        for i in range(len(palette.colors))
+    ]
+
+
+# -- export -----------------------------------------------------------------------------------
+def to_gpl(palette: PaletteFile) -> bytes:
+    lines = ["GIMP Palette", f"Name: {palette.title}", f"Columns: {min(len(palette.colors), 16)}", "#"]
+    for color, name in zip(palette.colors, _names(palette), strict=True):
+        r, g, b = _rgb(color)
+        lines.append(f"{r:3d} {g:3d} {b:3d}\t{name}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _utf16(text: str) -> bytes:
+    return text.encode("utf-16-be") + b"\x00\x00"
+
+
+def to_ase(palette: PaletteFile) -> bytes:
+    blocks = []
+    for color, name in zip(palette.colors, _names(palette), strict=True):
+        r, g, b = _rgb(color)
+        body = struct.pack(">H", len(name) + 1) + _utf16(name)
+        body += b"RGB " + struct.pack(">fff", r / 255, g / 255, b / 255) + struct.pack(">H", 2)  # 2 = normal
+        blocks.append(struct.pack(">HI", 0x0001, len(body)) + body)
+    return b"ASEF" + struct.pack(">HHI", 1, 0, len(blocks)) + b"".join(blocks)
+
+
+def to_aco(palette: PaletteFile) -> bytes:
+    """Version 1 (values) followed by version 2 (values + names), as Photoshop writes it."""
+    v1 = struct.pack(">HH", 1, len(palette.colors))
+    v2 = struct.pack(">HH", 2, len(palette.colors))
+    for color, name in zip(palette.colors, _names(palette), strict=True):
+        entry = struct.pack(">HHHHH", 0, *(v * 257 for v in _rgb(color)), 0)
+        v1 += entry
+        v2 += entry + struct.pack(">I", len(name) + 1) + _utf16(name)
+    return v1 + v2
+
+
+def to_css(palette: PaletteFile) -> bytes:
+    lines = [f"/* {palette.title} (Atelier) */", ":root {"]
+    for index, (color, name) in enumerate(zip(palette.colors, _names(palette), strict=True), start=1):
+        safe = name.replace("*/", "")
+        lines.append(f"  --palette-{index}: {color}; /* {safe} */")
+    lines.append("}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def to_json(palette: PaletteFile, source: str = "") -> bytes:
+    data = {
+        "title": palette.title,
+        "colors": [{"hex": c, "name": n} for c, n in zip(palette.colors, _names(palette), strict=True)],
+        "source": source,
+    }
+    return (json.dumps(data, indent=2) + "\n").encode("utf-8")
+
+
+def to_png(palette: PaletteFile, swatch: int = 120, height: int = 120) -> bytes:
+    from PIL import Image
+
+    strip = Image.new("RGB", (swatch * len(palette.colors), height))
+    for index, color in enumerate(palette.colors):
+        strip.paste(_rgb(color), (index * swatch, 0, (index + 1) * swatch, height))
+    buffer = io.BytesIO()
+    strip.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def export_bytes(palette: PaletteFile, fmt: str, source: str = "") -> bytes:
+    writers = {"gpl": to_gpl, "ase": to_ase, "aco": to_aco, "css": to_css, "png": to_png}
+    if fmt == "json":
+        return to_json(palette, source)
+    if fmt not in writers:
+        raise InputFileError(f"Cannot export '.{fmt}'; use one of {', '.join(EXPORT_FORMATS)}.")
+    return writers[fmt](palette)
+
+
+def format_of(path: str | Path) -> str:
+    return Path(path).suffix.lower().lstrip(".")
+
+
+def export_file(palette: PaletteFile, path: str | Path, source: str = "") -> Path:
+    target = Path(path)
+    data = export_bytes(palette, format_of(target), source)
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        raise InputFileError(f"Cannot write {target} ({exc.strerror or exc}).") from exc
+    return target
+
+
+# -- import -----------------------------------------------------------------------------------
+class _Reader:
+    """Big-endian binary reader that turns running off the end into a clear error."""
+
+    def __init__(self, data: bytes, what: str) -> None:
+        self.data, self.pos, self.what = data, 0, what
+
+    def take(self, size: int) -> bytes:
+        if size < 0 or self.pos + size > len(self.data):
+            raise InputFileError(f"This {self.what} file is cut short or damaged (at byte {self.pos}).")
+        chunk = self.data[self.pos : self.pos + size]
+        self.pos += size
+        return chunk
+
+    def unpack(self, fmt: str) -> tuple[int | float, ...]:
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))
+
+    def utf16(self, chars: int) -> str:
+        raw = self.take(chars * 2)
+        try:
+            return raw.decode("utf-16-be").rstrip("\x00")
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"This {self.what} file has a damaged colour name.") from exc
+
+    @property
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+
+def _finish(colors: list[str], names: list[str], title: str, what: str) -> PaletteFile:
+    if not colors:
+        raise InputFileError(f"This {what} file has no colours in it.")
+    return PaletteFile(tuple(colors[:MAX_IMPORTED]), tuple(names[:MAX_IMPORTED]), title)
+
+
+_GPL_LINE = re.compile(r"^\s*(\d{1,3})\s+(\d{1,3})\s+(\d{1,3})(?:\s+(.*))?$")
+
+
+def from_gpl(data: bytes) -> PaletteFile:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputFileError("This .gpl file is not UTF-8 text.") from exc
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "GIMP Palette":
+        raise InputFileError("This is not a GIMP palette: the first line must be 'GIMP Palette'.")
+    colors, names, title = [], [], "Imported palette"
+    for number, line in enumerate(lines[1:], start=2):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("Name:"):
+            title = stripped[5:].strip() or title
+            continue
+        if stripped.startswith("Columns:"):
+            continue
+        match = _GPL_LINE.match(line)
+        if not match or any(int(match.group(i)) > 255 for i in (1, 2, 3)):
+            raise InputFileError(f"Line {number} of this .gpl file is not 'R G B name' with values 0-255.")
+        colors.append(_hex(*(int(match.group(i)) for i in (1, 2, 3))))
+        names.append((match.group(4) or "").strip())
+    return _finish(colors, names, title, ".gpl")
+
+
+def _cmyk(c: float, m: float, y: float, k: float) -> str:
+    """Device CMYK without a profile, as swatch files mean it (no ICC profile is stored)."""
+    return _hex(*(255 * (1 - v) * (1 - k) for v in (c, m, y)))
+
+
+def _ase_color(model: bytes, reader: _Reader) -> str:
+    if model == b"RGB ":
+        r, g, b = reader.unpack(">fff")
+        return _hex(r * 255, g * 255, b * 255)
+    if model == b"CMYK":
+        c, m, y, k = reader.unpack(">ffff")
+        return _cmyk(c, m, y, k)
+    if model == b"LAB ":
+        lightness, a, b = reader.unpack(">fff")
+        return Color("lab", [lightness * 100, a, b]).convert("srgb").to_string(hex=True, fit=True)
+    if model == b"Gray":
+        (grey,) = reader.unpack(">f")
+        return _hex(grey * 255, grey * 255, grey * 255)
+    raise InputFileError(f"This .ase file uses an unknown colour model {model!r}.")
+
+
+def from_ase(data: bytes) -> PaletteFile:
+    reader = _Reader(data, ".ase")
+    if reader.take(4) != b"ASEF":
+        raise InputFileError("This is not an Adobe swatch exchange (.ase) file: it must start with 'ASEF'.")
+    major, _minor, count = reader.unpack(">HHI")
+    if major != 1:
+        raise InputFileError(f"This .ase file is version {major}; Atelier reads version 1.")
+    colors, names = [], []
+    for _ in range(int(count)):
+        kind, length = reader.unpack(">HI")
+        block = _Reader(reader.take(int(length)), ".ase")
+        if kind != 0x0001:
+            continue  # group start/end blocks carry only a name
+        (name_chars,) = block.unpack(">H")
+        name = block.utf16(int(name_chars))
+        colors.append(_ase_color(block.take(4), block))
+        names.append(name)
+    if reader.remaining:
+        raise InputFileError("This .ase file has data after its last block (damaged?).")
+    return _finish(colors, names, "Imported palette", ".ase")
+
+
+def _aco_color(space: int, values: tuple[int | float, ...]) -> str:
+    w, x, y, _z = (int(v) for v in values)
+    if space == 0:
+        return _hex(w / 257, x / 257, y / 257)
+    if space == 1:
+        return (
+            Color("hsv", [w / 65535 * 360, x / 65535, y / 65535])
+            .convert("srgb")
+            .to_string(hex=True, fit=True)
+        )
+    if space == 2:
+        c, m, ye, k = (1 - v / 65535 for v in (w, x, y, _z))  # Photoshop stores 0 = 100% ink
+        return _cmyk(c, m, ye, k)
+    if space == 7:
+        a = x - 65536 if x > 32767 else x
+        b = y - 65536 if y > 32767 else y
+        return Color("lab", [w / 100, a / 100, b / 100]).convert("srgb").to_string(hex=True, fit=True)
+    if space == 8:
+        grey = 255 - w / 10000 * 255
+        return _hex(grey, grey, grey)
+    raise InputFileError(f"This .aco file uses colour space {space}, which Atelier cannot read.")
+
+
+def from_aco(data: bytes) -> PaletteFile:
+    reader = _Reader(data, ".aco")
+    version, count = reader.unpack(">HH")
+    if version not in (1, 2):
+        raise InputFileError("This is not a Photoshop swatch (.aco) file: its version must be 1 or 2.")
+    colors, names = [], []
+    for _ in range(int(count)):
+        space, *values = reader.unpack(">HHHHH")
+        colors.append(_aco_color(int(space), tuple(values)))
+        names.append("")
+        if version == 2:
+            (chars,) = reader.unpack(">I")
+            names[-1] = reader.utf16(int(chars))
+    if version == 1 and reader.remaining:
+        v2_version, v2_count = reader.unpack(">HH")
+        if v2_version != 2 or v2_count != count:
+            raise InputFileError("This .aco file's second (named) section does not match its first.")
+        for index in range(int(count)):
+            space, *values = reader.unpack(">HHHHH")
+            colors[index] = _aco_color(int(space), tuple(values))
+            (chars,) = reader.unpack(">I")
+            names[index] = reader.utf16(int(chars))
+    if reader.remaining:
+        raise InputFileError("This .aco file has data after its last colour (damaged?).")
+    return _finish(colors, names, "Imported palette", ".aco")
+
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+
+
+def from_json(data: bytes) -> PaletteFile:
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InputFileError(f"This .json file is not valid JSON ({exc}).") from exc
+    title = "Imported palette"
+    if isinstance(raw, dict):
+        title = str(raw.get("title") or title)
+        raw = raw.get("colors")
+    if not isinstance(raw, list):
+        raise InputFileError("A palette .json must be a list of colours or an object with a 'colors' list.")
+    colors, names = [], []
+    for index, item in enumerate(raw, start=1):
+        value, name = (
+            (item, "")
+            if isinstance(item, str)
+            else ((item.get("hex"), item.get("name", "")) if isinstance(item, dict) else (None, ""))
+        )
+        match = _HEX.match(value.strip()) if isinstance(value, str) else None
+        if not match:
+            raise InputFileError(f"Colour {index} in this .json file is not '#rrggbb' (or {{'hex': ...}}).")
+        colors.append("#" + match.group(1).lower())
+        names.append(str(name or ""))
+    return _finish(colors, names, title, ".json")
+
+
+def import_bytes(data: bytes, fmt: str) -> PaletteFile:
+    readers = {"gpl": from_gpl, "ase": from_ase, "aco": from_aco, "json": from_json}
+    if fmt not in readers:
+        raise InputFileError(f"Cannot import '.{fmt}' files; use one of {', '.join(IMPORT_FORMATS)}.")
+    return readers[fmt](data)
+
+
+def import_file(path: str | Path) -> PaletteFile:
+    source = Path(path)
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"Cannot read {source} ({exc.strerror or exc}).") from exc
+    return import_bytes(data, format_of(source))

@@ -1,0 +1,129 @@
+"""Palette requests (from a mood text, from an image, from a harmony rule) and the palette result.
+
+Every request carries `locked` swatches, (slot, '#rrggbb') pairs kept in place while the other slots
+are regenerated, and a `seed`, so regenerate is "the same request with a new seed".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from atelier.core.color.harmony import HARMONY_MODES
+from atelier.core.documents.palette import normalise_hex
+from atelier.core.errors import InvalidRequestError
+from atelier.core.requests import Lane, Request, Result
+
+MIN_COUNT, MAX_COUNT = 3, 12
+MAX_TEXT_CHARS = 4000
+
+
+def _check_common(count: int, locked: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+    if not isinstance(count, int) or not MIN_COUNT <= count <= MAX_COUNT:
+        raise InvalidRequestError(f"A palette has {MIN_COUNT} to {MAX_COUNT} colours (got {count}).")
+    cleaned = []
+    for slot, color in locked:
+        if not 0 <= int(slot) < count:
+            raise InvalidRequestError(f"Locked swatch {slot + 1} is outside a {count}-colour palette.")
+        cleaned.append((int(slot), normalise_hex(color)))
+    if len({slot for slot, _ in cleaned}) != len(cleaned):
+        raise InvalidRequestError("Two locked swatches share one slot.")
+    return tuple(sorted(cleaned))
+
+
+@dataclass(frozen=True)
+class PaletteFromTextRequest(Request):
+    kind = "palette-text"
+    lane = Lane.LIGHT
+    text: str
+    count: int = 6
+    seed: int = 0
+    locked: tuple[tuple[int, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        # Lines are kept: a lyric is embedded line by line and the lines' meanings averaged.
+        lines = (" ".join(line.split()) for line in str(self.text).splitlines())
+        text = "\n".join(line for line in lines if line)
+        if not text:
+            raise InvalidRequestError(
+                "Describe a mood or scene (e.g. 'stormy sea at dusk'); the text is empty."
+            )
+        object.__setattr__(self, "text", text[:MAX_TEXT_CHARS])
+        object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked)))
+
+    def summary(self) -> str:
+        short = self.text if len(self.text) <= 40 else self.text[:39] + "…"
+        return f"Palette of {self.count} from “{short}”"
+
+
+@dataclass(frozen=True)
+class PaletteFromImageRequest(Request):
+    kind = "palette-image"
+    lane = Lane.LIGHT
+    image: np.ndarray = field(compare=False, repr=False)  # HxW, HxWx3 or HxWx4 uint8
+    count: int = 6
+    seed: int = 0
+    locked: tuple[tuple[int, str], ...] = ()
+    label: str = "image"  # what the image is (a file name, "sketch"), for the history
+
+    def __post_init__(self) -> None:
+        image = self.image
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+            raise InvalidRequestError("The picture must be an 8-bit image.")
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
+            raise InvalidRequestError(f"The picture must be grey, RGB or RGBA (got shape {image.shape}).")
+        if image.shape[0] < 1 or image.shape[1] < 1:
+            raise InvalidRequestError("The picture is empty.")
+        object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked)))
+
+    def summary(self) -> str:
+        return f"Palette of {self.count} from {self.label} ({self.image.shape[1]}x{self.image.shape[0]})"
+
+
+@dataclass(frozen=True)
+class HarmonyRequest(Request):
+    kind = "palette-harmony"
+    lane = Lane.LIGHT
+    base: str
+    mode: str = "analogous"
+    count: int = 5
+    seed: int = 0
+    locked: tuple[tuple[int, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base", normalise_hex(self.base))
+        if self.mode not in HARMONY_MODES:
+            raise InvalidRequestError(
+                f"Unknown harmony '{self.mode}'; use one of {', '.join(HARMONY_MODES)}."
+            )
+        object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked)))
+
+    def summary(self) -> str:
+        return f"{self.mode.capitalize()} palette of {self.count} from {self.base}"
+
+
+@dataclass(frozen=True)
+class PaletteResult(Result):
+    kind = "palette"
+    colors: tuple[str, ...]
+    names: tuple[str, ...]
+    source: str  # "text", "image" or "harmony"
+    detail: str = ""  # e.g. the moods the text matched
+
+    def preview_image(self) -> np.ndarray:
+        strip = np.zeros((24, 24 * len(self.colors), 3), np.uint8)
+        for index, color in enumerate(self.colors):
+            strip[:, index * 24 : (index + 1) * 24] = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+        return strip
+
+    def summary(self) -> str:
+        return " ".join(self.colors)
+
+    def to_json(self) -> dict[str, object]:
+        """The CLI's JSON: colours with names, the source and the time taken."""
+        return {
+            "colors": [{"hex": c, "name": n} for c, n in zip(self.colors, self.names, strict=True)],
+            "source": self.source,
+            "seconds": round(self.seconds, 4),
+        }

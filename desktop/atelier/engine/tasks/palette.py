@@ -1,0 +1,84 @@
+"""Palette tasks: from a mood text (MiniLM embeddings), from an image (OKLab k-means), from a harmony rule."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from atelier.core.color.harmony import harmony
+from atelier.core.color.names import nearest_names
+from atelier.core.progress import Progress
+from atelier.core.requests import NO_DEVICE
+from atelier.core.requests.palette import (
+    HarmonyRequest,
+    PaletteFromImageRequest,
+    PaletteFromTextRequest,
+    PaletteResult,
+)
+from atelier.engine.palette_extract import extract_palette
+from atelier.engine.palette_text import ColorIndex, load_index, palette_for_vector, text_vector
+from atelier.engine.runner import TaskContext, TaskGenerator, task
+from atelier.engine.text_embedding import build_text_pack, embed, find_text_pack
+
+# One colour index per text-model pack, shared by every job in this process.
+_indexes: dict[str, ColorIndex] = {}
+_index_lock = threading.Lock()
+
+
+@task(PaletteFromTextRequest)
+def run_text_palette(request: PaletteFromTextRequest, context: TaskContext) -> TaskGenerator:
+    pack = find_text_pack(context.catalog)
+    if pack is None:
+        yield Progress(0, 3, "Building the text model (first use)…")
+        pack = build_text_pack(report=lambda message: None)
+    cancel = context.cancel
+    key = f"{pack.id}@{pack.folder}"
+    with _index_lock:
+        index = _indexes.get(key)
+    if index is None:
+        yield Progress(1, 3, "Indexing colour names (first use)…")
+
+        def embed_texts(texts: list[str]) -> np.ndarray:
+            return embed(context.pool, pack, texts, cancel)[0]
+
+        index = load_index(pack, embed_texts)
+        with _index_lock:
+            _indexes[key] = index
+    lines = [line.strip() for line in request.text.splitlines() if line.strip()]
+    # One line: its embedding. Several (a lyric): the whole text (its first 128 tokens) and the mean
+    # of the lines count equally, so one vivid line cannot outvote the song's overall mood.
+    texts = lines if len(lines) == 1 else [" ".join(lines), *lines]
+    vectors, device = embed(context.pool, pack, texts, cancel)
+    vector = vectors[0] if len(lines) == 1 else text_vector(np.stack([vectors[0], text_vector(vectors[1:])]))
+    colors, moods = palette_for_vector(index, vector, request.count, request.seed, request.locked)
+    return PaletteResult(
+        colors=tuple(colors),
+        names=tuple(nearest_names(colors)),
+        source="text",
+        detail="Matched: " + ", ".join(moods) if moods else "",
+        device=device,
+    )
+
+
+@task(PaletteFromImageRequest)
+def run_image_palette(request: PaletteFromImageRequest, context: TaskContext) -> TaskGenerator:
+    yield Progress(0, 1, "Finding the dominant colours")
+    colors = extract_palette(request.image, request.count, request.seed, request.locked)
+    return PaletteResult(
+        colors=tuple(colors), names=tuple(nearest_names(colors)), source="image", device=NO_DEVICE
+    )
+
+
+@task(HarmonyRequest)
+def run_harmony(request: HarmonyRequest, context: TaskContext) -> TaskGenerator:
+    yield Progress(0, 1, f"{request.mode.capitalize()} harmony")
+    free = request.count - len(request.locked)
+    generated = harmony(request.base, request.mode, request.count, request.seed) if free > 0 else []
+    locked_colors = {c for _, c in request.locked}
+    fill = iter([c for c in generated if c not in locked_colors] + generated)
+    slots: dict[int, str] = dict(request.locked)
+    colors = [slots[i] if i in slots else next(fill) for i in range(request.count)]
+    return PaletteResult(
+        colors=tuple(colors), names=tuple(nearest_names(colors)), source="harmony", device=NO_DEVICE
+    )

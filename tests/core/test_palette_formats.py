@@ -1,0 +1,101 @@
+"""Palette files round-trip through every format; malformed files are clear errors."""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from atelier.core.color.formats import (
+    EXPORT_FORMATS,
+    IMPORT_FORMATS,
+    PaletteFile,
+    export_bytes,
+    export_file,
+    import_bytes,
+    import_file,
+)
+from atelier.core.errors import InputFileError
+
+PALETTE = PaletteFile(
+    ("#1b2a41", "#324a5f", "#c9a227", "#e8dab2", "#b23a48", "#000000", "#ffffff"),
+    ("navy night", "slate", "gold", "sand", "berry", "black", "white – ünïcode"),
+    "Test palette",
+)
+
+
+@pytest.mark.parametrize("fmt", IMPORT_FORMATS)
+def test_round_trip(fmt: str, tmp_path: Path) -> None:
+    path = export_file(PALETTE, tmp_path / f"p.{fmt}")
+    loaded = import_file(path)
+    assert loaded.colors == PALETTE.colors
+    assert loaded.names == PALETTE.names
+
+
+def test_css_and_png_exports() -> None:
+    css = export_bytes(PALETTE, "css").decode()
+    assert "--palette-1: #1b2a41;" in css and css.count("--palette-") == 7
+    png = Image.open(io.BytesIO(export_bytes(PALETTE, "png")))
+    assert png.size == (7 * 120, 120)
+    assert png.getpixel((60, 60)) == (0x1B, 0x2A, 0x41) and png.getpixel((6 * 120 + 5, 5)) == (255, 255, 255)
+    assert set(EXPORT_FORMATS) >= set(IMPORT_FORMATS)
+
+
+def test_reads_files_written_by_other_tools() -> None:
+    gpl = b"GIMP Palette\nName: Other\nColumns: 2\n#\n255   0   0\tRed\n  0 128 255 Sky blue\n\n"
+    loaded = import_bytes(gpl, "gpl")
+    assert loaded.colors == ("#ff0000", "#0080ff") and loaded.names == ("Red", "Sky blue")
+    assert loaded.title == "Other"
+    # A version-1-only .aco (no names) with an RGB and a greyscale entry.
+    aco = (
+        struct.pack(">HH", 1, 2)
+        + struct.pack(">5H", 0, 65535, 0, 0, 0)
+        + struct.pack(">5H", 8, 10000, 0, 0, 0)
+    )
+    assert import_bytes(aco, "aco").colors == ("#ff0000", "#000000")
+    # An .ase with a group and a CMYK swatch.
+    name = "C".encode("utf-16-be") + b"\0\0"
+    body = struct.pack(">H", 2) + name + b"CMYK" + struct.pack(">ffff", 0, 0, 0, 1) + struct.pack(">H", 2)
+    group = struct.pack(">H", 2) + name
+    data = b"ASEF" + struct.pack(">HHI", 1, 0, 3)
+    data += struct.pack(">HI", 0xC001, len(group)) + group
+    data += struct.pack(">HI", 0x0001, len(body)) + body
+    data += struct.pack(">HI", 0xC002, 0)
+    assert import_bytes(data, "ase").colors == ("#000000",)
+    assert import_bytes(b'["#ABCDEF", {"hex": "123456", "name": "x"}]', "json").colors == (
+        "#abcdef",
+        "#123456",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data", "message"),
+    [
+        ("gpl", b"not a palette", "GIMP palette"),
+        ("gpl", b"GIMP Palette\n300 0 0 Too red\n", "Line 2"),
+        ("gpl", b"GIMP Palette\n# only comments\n", "no colours"),
+        ("ase", b"ASEX" + bytes(8), "ASEF"),
+        ("ase", export_bytes(PALETTE, "ase")[:-7], "cut short"),
+        ("ase", export_bytes(PALETTE, "ase") + b"junk", "after its last"),
+        ("aco", struct.pack(">HH", 9, 1), "version"),
+        ("aco", export_bytes(PALETTE, "aco")[:30], "cut short"),
+        ("aco", struct.pack(">HH", 1, 1) + struct.pack(">5H", 99, 0, 0, 0, 0), "colour space 99"),
+        ("json", b"{not json", "not valid JSON"),
+        ("json", b'{"colors": ["#12345"]}', "Colour 1"),
+        ("json", b'{"colours": []}', "'colors' list"),
+        ("txt", b"", "Cannot import"),
+    ],
+)
+def test_malformed_files_are_clear_errors(fmt: str, data: bytes, message: str) -> None:
+    with pytest.raises(InputFileError, match=message):
+        import_bytes(data, fmt)
+
+
+def test_missing_file_and_unknown_export(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="Cannot read"):
+        import_file(tmp_path / "missing.gpl")
+    with pytest.raises(InputFileError, match="Cannot export"):
+        export_file(PALETTE, tmp_path / "p.bmp")

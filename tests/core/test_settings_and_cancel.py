@@ -1,0 +1,74 @@
+"""Settings round trip and validation; cancel token callbacks; session store robustness."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from atelier.core.cancel import CancelToken
+from atelier.core.errors import CancelledError, SettingsError
+from atelier.core.session_store import SessionStore
+from atelier.core.settings import SCHEMA_VERSION, Settings, load_settings, save_settings
+
+
+def test_every_setting_has_description_and_label() -> None:
+    for f in Settings.field_info():
+        assert f.metadata["description"] and f.metadata["label"], f.name
+
+
+def test_settings_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    save_settings(Settings(device="cpu", threads=2), path)
+    payload = json.loads(path.read_text())
+    assert payload["schema_version"] == SCHEMA_VERSION
+    loaded, problems = load_settings(path)
+    assert problems == []
+    assert loaded.device == "cpu" and loaded.threads == 2
+
+
+def test_bad_values_fall_back_with_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"schema_version": 1, "values": {"device": "quantum", "threads": 4, "x": 1}}))
+    loaded, problems = load_settings(path)
+    assert loaded.device == "auto" and loaded.threads == 4
+    assert any("device" in p for p in problems) and any("unknown setting 'x'" in p for p in problems)
+    path.write_text("{not json")
+    loaded, problems = load_settings(path)
+    assert loaded == Settings() and "using defaults" in problems[0]
+
+
+def test_validation_names_the_field() -> None:
+    with pytest.raises(SettingsError, match="threads"):
+        Settings(threads=-1).validated()
+
+
+def test_cancel_token_runs_callbacks_once_and_from_other_threads() -> None:
+    token = CancelToken()
+    calls: list[str] = []
+    unsubscribe = token.on_cancel(lambda: calls.append("a"))
+    token.on_cancel(lambda: calls.append("b"))
+    unsubscribe()
+    worker = threading.Thread(target=token.cancel, args=("stopped",))
+    worker.start()
+    worker.join()
+    token.cancel("again")
+    assert calls == ["b"] and token.reason == "stopped"
+    with pytest.raises(CancelledError):
+        token.raise_if_cancelled()
+    late: list[int] = []
+    token.on_cancel(lambda: late.append(1))
+    assert late == [1]
+
+
+def test_damaged_session_is_kept_aside(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    store.set_section("lyric", {"text": "hello"})
+    store.save()
+    assert SessionStore(tmp_path).section("lyric") == {"text": "hello"}
+    (tmp_path / "session.json").write_text("{broken")
+    damaged = SessionStore(tmp_path)
+    assert damaged.section("lyric") == {} and "kept as .bad" in damaged.problem
+    assert (tmp_path / "session.bad").read_text() == "{broken"

@@ -1,0 +1,85 @@
+"""`atelier palette` end to end, as a user runs it (a subprocess with the real engine)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from atelier.core.color.formats import import_file
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def atelier(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "desktop")}
+    return subprocess.run(
+        [sys.executable, "-m", "atelier", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+def check_schema(data: dict, count: int, source: str) -> None:
+    assert set(data) >= {"colors", "source", "seconds"}
+    assert data["source"] == source and isinstance(data["seconds"], float)
+    assert len(data["colors"]) == count
+    for item in data["colors"]:
+        assert set(item) == {"hex", "name"}
+        assert len(item["hex"]) == 7 and item["hex"].startswith("#") and item["name"]
+
+
+def test_image_palette_json_and_export(tmp_path: Path) -> None:
+    picture = np.zeros((60, 90, 3), np.uint8)
+    picture[:, :30] = (200, 40, 40)
+    picture[:, 30:60] = (40, 160, 60)
+    picture[:, 60:] = (30, 60, 200)
+    Image.fromarray(picture).save(tmp_path / "photo.png")
+    out = atelier(
+        "palette",
+        "--image",
+        str(tmp_path / "photo.png"),
+        "--count",
+        "3",
+        "--json",
+        "--export",
+        str(tmp_path / "p.ase"),
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    check_schema(data, 3, "image")
+    assert import_file(tmp_path / "p.ase").colors == tuple(c["hex"] for c in data["colors"])
+
+
+@pytest.mark.slow
+def test_text_palette_json(tmp_path: Path) -> None:
+    pytest.importorskip("torch")  # the first run builds the text model
+    out = atelier("palette", "--text", "stormy sea at dusk", "--count", "6", "--seed", "2", "--json")
+    assert out.returncode == 0, out.stderr
+    check_schema(json.loads(out.stdout), 6, "text")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--text", "sea", "--count", "13"], "3 to 12"),
+        (["--text", "  "], "empty"),
+        (["--image", "/no/such/photo.jpg"], "No image at"),
+        (["--image", __file__], "Cannot read"),
+        (["--harmony", "triad", "--base", "#12", "--count", "5"], "not a colour"),
+    ],
+)
+def test_errors_are_one_clear_line(args: list[str], message: str) -> None:
+    out = atelier("palette", *args)
+    assert out.returncode == 1
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_harmony_human_output() -> None:
+    out = atelier("palette", "--harmony", "complementary", "--base", "#336699", "--count", "4")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].startswith("#336699")

@@ -1,0 +1,72 @@
+"""Engine.run on the bundled line-art pack: progress, result, cancel, and doctor's report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from atelier.core.cancel import CancelToken
+from atelier.core.errors import CancelledError, InvalidRequestError
+from atelier.core.progress import Progress
+from atelier.core.requests.lineart import LineArtRequest, LineArtResult
+from atelier.core.settings import Settings
+from atelier.engine.doctor import doctor_report
+from atelier.engine.runner import Engine
+
+
+def square_picture() -> np.ndarray:
+    image = np.full((64, 80, 4), 255, np.uint8)
+    image[16:48, 20:60, :3] = 30
+    image[:4, :, 3] = 0  # a transparent strip must read as white paper, not a line
+    return image
+
+
+def test_lineart_traces_the_square_edges() -> None:
+    engine = Engine(Settings(threads=1))
+    generator = engine.run(LineArtRequest(image=square_picture()), CancelToken())
+    progress = []
+    while True:
+        try:
+            progress.append(next(generator))
+        except StopIteration as stop:
+            result = stop.value
+            break
+    assert all(isinstance(p, Progress) for p in progress) and len(progress) == 2
+    assert isinstance(result, LineArtResult)
+    lines = result.lines
+    assert lines.shape == (64, 80)
+    assert lines[16, 40] < 128 and lines[32, 20] < 128  # ink on the edges
+    assert lines[32, 40] > 250 and lines[2, 40] > 250 and lines[60, 5] > 250  # paper inside and out
+    assert result.device.provider == "CPUExecutionProvider" and result.seconds > 0
+
+
+def test_sensitivity_changes_the_amount_of_ink() -> None:
+    engine = Engine(Settings(threads=1))
+    rng = np.random.default_rng(0)
+    picture = (rng.random((64, 64, 3)) * 40 + 100).astype(np.uint8)
+    faint = engine.run_to_end(LineArtRequest(image=picture, sensitivity=0.0))
+    strong = engine.run_to_end(LineArtRequest(image=picture, sensitivity=1.0))
+    assert isinstance(faint, LineArtResult) and isinstance(strong, LineArtResult)
+    assert strong.lines.mean() < faint.lines.mean() - 5
+
+
+def test_cancelled_before_start_raises() -> None:
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(CancelledError):
+        Engine(Settings(threads=1)).run_to_end(LineArtRequest(image=square_picture()), token)
+
+
+def test_unknown_request_type_is_a_clear_error() -> None:
+    from atelier.core.requests import Request
+
+    with pytest.raises(InvalidRequestError, match="No engine task"):
+        Engine().run_to_end(Request())
+
+
+def test_doctor_reports_every_pack_with_device() -> None:
+    report = doctor_report(Engine(Settings(threads=1)))
+    assert report["onnxruntime"] and "CPUExecutionProvider" in report["providers"]
+    lineart = next(p for p in report["packs"] if p["id"] == "atelier-lineart")
+    assert lineart["verified"] is True and lineart["error"] is None
+    assert lineart["device"] == "CPUExecutionProvider"

@@ -1,0 +1,109 @@
+"""The window opens with every panel, jobs run through the real worker off the GUI thread, cancel works."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QDockWidget
+
+from atelier.core.jobs import JobState
+from atelier.core.requests.lineart import LineArtRequest
+from tests.ui.conftest import LightProbeRequest, ProbeRequest, ProbeResult
+
+
+def test_window_has_every_panel_jobs_dock_and_device_label(window) -> None:
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert titles == ["Sketch", "Lyric", "Palette"]
+    assert isinstance(window.jobs_dock, QDockWidget) and window.jobs_dock.isVisible()
+    assert "CPU" in window.device_label.text()
+
+
+def test_job_runs_on_a_worker_thread_and_shows_in_history(window, qtbot) -> None:
+    job = window.runner.submit(ProbeRequest(steps=3, step_seconds=0.01, origin="test"))
+    qtbot.waitUntil(lambda: job.state is JobState.FINISHED, timeout=5000)
+    assert isinstance(job.result, ProbeResult)
+    assert job.result.is_main_thread is False and job.result.thread_name == "atelier-heavy-lane"
+    item = window.jobs._items[job.id]
+    assert "done" in item.text(1) and item.text(2) == "100%"
+
+
+def test_light_jobs_do_not_wait_behind_heavy_ones(window, qtbot) -> None:
+    heavy = window.runner.submit(ProbeRequest(steps=100, step_seconds=0.05))
+    qtbot.waitUntil(lambda: heavy.state is JobState.RUNNING, timeout=5000)
+    light = window.runner.submit(LightProbeRequest())
+    qtbot.waitUntil(lambda: light.state is JobState.FINISHED, timeout=3000)
+    assert heavy.state is JobState.RUNNING
+    assert light.result.thread_name == "atelier-light-lane"
+    window.runner.cancel(heavy.id)
+    qtbot.waitUntil(lambda: heavy.state is JobState.CANCELLED, timeout=3000)
+
+
+def test_cancel_running_and_queued_jobs(window, qtbot) -> None:
+    running = window.runner.submit(ProbeRequest(steps=200, step_seconds=0.02))
+    queued = window.runner.submit(ProbeRequest(steps=1))
+    qtbot.waitUntil(lambda: running.state is JobState.RUNNING, timeout=5000)
+    window.jobs.tree.setCurrentItem(window.jobs._items[running.id])
+    assert window.jobs.cancel_button.isEnabled()
+    window.jobs.cancel_button.click()
+    window.runner.cancel(queued.id)
+    qtbot.waitUntil(lambda: running.state is JobState.CANCELLED, timeout=3000)
+    assert queued.state is JobState.CANCELLED
+    assert "cancelled" in window.jobs._items[running.id].text(1)
+
+
+def test_supersede_keeps_only_the_newest_live_request(window, qtbot) -> None:
+    first = window.runner.submit(ProbeRequest(steps=100, step_seconds=0.02, origin="sketch", supersedes=True))
+    qtbot.waitUntil(lambda: first.state is JobState.RUNNING, timeout=5000)
+    second = window.runner.submit(ProbeRequest(steps=2, origin="sketch", supersedes=True))
+    qtbot.waitUntil(lambda: second.state is JobState.FINISHED, timeout=5000)
+    assert first.state is JobState.CANCELLED
+
+
+def test_sketch_panel_traces_line_art_through_the_worker(window, qtbot) -> None:
+    panel = window.panels["sketch"]
+    picture = np.full((48, 48, 4), 255, np.uint8)
+    picture[10:38, 10:38, :3] = 0
+    panel.set_picture(picture)
+    panel.trace()
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=10000)
+    assert panel.result.shape == (48, 48) and panel.result[10, 24] < 128
+    assert "CPU" in window.device_label.text() and "not used yet" not in window.device_label.text()
+    job = window.queue.get(max(j.id for j in window.queue))
+    assert job is not None and job.request.kind == "lineart" and isinstance(job.request, LineArtRequest)
+
+
+def test_failed_job_is_shown_with_its_message(window, qtbot) -> None:
+    from atelier.core.requests import Request
+
+    job = window.runner.submit(Request())  # no task handles it: fails with a clear message
+    qtbot.waitUntil(lambda: job.state is JobState.FAILED, timeout=3000)
+    assert "No engine task handles" in job.error
+    assert "failed" in window.jobs._items[job.id].text(1)
+
+
+def test_session_text_survives_a_restart(qtbot, isolated_dirs) -> None:
+    from atelier.core.settings import Settings
+    from atelier.ui.main_window import MainWindow
+
+    first = MainWindow(Settings(threads=1))
+    qtbot.addWidget(first)
+    first.panels["lyric"].editor.setPlainText("Rain on the window\nlight in the hall")
+    first.close()
+    second = MainWindow(Settings(threads=1))
+    qtbot.addWidget(second)
+    assert second.panels["lyric"].editor.toPlainText().startswith("Rain on the window")
+    assert second.context.lyric.text.startswith("Rain on the window")
+    second.close()
+
+
+def test_settings_dialog_is_built_from_metadata(window, qtbot) -> None:
+    from atelier.core.settings import Settings
+    from atelier.ui.dialogs.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert set(dialog.values()) == {f.name for f in Settings.field_info()}
+    dialog._editors["device"].setCurrentText("cpu")
+    dialog._accept()
+    assert dialog.result_settings is not None and dialog.result_settings.device == "cpu"
+    window.apply_settings(dialog.result_settings)
+    assert window.runner.engine.settings.device == "cpu"
