@@ -12,6 +12,7 @@ from pathlib import Path
 
 import mido
 import pytest
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
 
 from atelier.core.jobs import JobQueue
@@ -39,6 +40,8 @@ def widget(qtbot, isolated_dirs: Path) -> Iterator[MelodyWidget]:  # type: ignor
     yield melody_widget
     melody_widget.close_widget()
     runner.shutdown()
+    assert all(thread.isFinished() for thread in runner.threads()), "worker threads still running"
+    assert not [t for t in melody_widget.findChildren(QTimer) if t.isActive()], "timers left running"
 
 
 def generate(qtbot, widget: MelodyWidget) -> None:  # type: ignore[no-untyped-def]
