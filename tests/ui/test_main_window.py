@@ -107,3 +107,13 @@ def test_settings_dialog_is_built_from_metadata(window, qtbot) -> None:
     assert dialog.result_settings is not None and dialog.result_settings.device == "cpu"
     window.apply_settings(dialog.result_settings)
     assert window.runner.engine.settings.device == "cpu"
+
+
+def test_lyric_panel_hosts_the_melody_widget(window) -> None:
+    from atelier.ui.widgets.melody import MelodyWidget
+
+    lyric = window.panels["lyric"]
+    tabs = [lyric.bottom_tabs.tabText(i) for i in range(lyric.bottom_tabs.count())]
+    assert tabs == ["Suggestions", "Melody"]
+    assert isinstance(lyric.melody, MelodyWidget)
+    assert "melody" in lyric.save_state()

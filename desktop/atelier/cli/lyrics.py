@@ -12,14 +12,10 @@ from atelier.core.cancel import CancelToken
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     from atelier.core.requests.lyrics import BRAINSTORM_KINDS, MODES, POEM_FORMS, RHYME_SCHEMES
 
-    parser = subparsers.add_parser(
-        "lyrics", help="write lyrics, a poem or ideas with the local language model"
-    )
+    parser = subparsers.add_parser("lyrics", help="write lyrics, a poem or ideas with the local language model")
     parser.add_argument("--prompt", default="", help="the theme or idea (for continue: the text to continue)")
     parser.add_argument("--mode", default="song", choices=MODES)
-    parser.add_argument(
-        "--sections", default="Verse,Chorus,Verse,Chorus", help="song sections, comma-separated"
-    )
+    parser.add_argument("--sections", default="Verse,Chorus,Verse,Chorus", help="song sections, comma-separated")
     parser.add_argument("--lines-per-section", type=int, default=4)
     parser.add_argument("--mood", default="")
     parser.add_argument("--pov", default="", help="point of view, e.g. 'first person'")

@@ -14,15 +14,11 @@ from atelier.core.picture_io import read_picture
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "palette", help="make a colour palette from a mood text, an image or a rule"
-    )
+    parser = subparsers.add_parser("palette", help="make a colour palette from a mood text, an image or a rule")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="a mood or scene, e.g. 'stormy sea at dusk'")
     source.add_argument("--image", help="a picture to take the dominant colours from")
-    source.add_argument(
-        "--harmony", metavar="MODE", help="a harmony rule from --base (analogous, triad, ...)"
-    )
+    source.add_argument("--harmony", metavar="MODE", help="a harmony rule from --base (analogous, triad, ...)")
     parser.add_argument("--base", default="#c0392b", help="base colour for --harmony (#rrggbb)")
     parser.add_argument("--count", type=int, default=6, help="number of colours, 3 to 12 (default 6)")
     parser.add_argument("--seed", type=int, default=0, help="another seed gives another palette")
@@ -51,9 +47,7 @@ def run(args: argparse.Namespace) -> int:
             image=picture, count=args.count, seed=args.seed, label=Path(args.image).name, origin="cli"
         )
     else:
-        request = HarmonyRequest(
-            base=args.base, mode=args.harmony, count=args.count, seed=args.seed, origin="cli"
-        )
+        request = HarmonyRequest(base=args.base, mode=args.harmony, count=args.count, seed=args.seed, origin="cli")
     from atelier.engine.text_embedding import built_pack
 
     if args.text is not None and built_pack() is None:

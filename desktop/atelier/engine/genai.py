@@ -78,9 +78,7 @@ class LanguageModels:
         self._loaded: LoadedLanguageModel | None = None
         self._verified: set[str] = set()
 
-    def load(
-        self, pack: Pack, preference: str, threads: int, degraded: DegradedProviders
-    ) -> LoadedLanguageModel:
+    def load(self, pack: Pack, preference: str, threads: int, degraded: DegradedProviders) -> LoadedLanguageModel:
         import onnxruntime_genai as og
 
         key = (pack.id, str(pack.folder), preference, threads)

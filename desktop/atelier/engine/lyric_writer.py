@@ -329,9 +329,7 @@ def write(request: LyricRequest, writer: LineWriter) -> Generator[Preview, None,
     try:
         if request.mode == "song":
             written_sections: dict[str, list[str]] = {}
-            for index, (name, label) in enumerate(
-                zip(request.sections, section_labels(request.sections), strict=True)
-            ):
+            for index, (name, label) in enumerate(zip(request.sections, section_labels(request.sections), strict=True)):
                 writer.force(("\n" if index else "") + f"[{label}]\n")
                 if "chorus" in name.lower() and name in written_sections:
                     # A chorus comes back word for word, as in songs; it is forced, not resampled.

@@ -242,10 +242,7 @@ def genai_folder_pack(folder: Path, cache: HashCache | None = None) -> Pack:
         listed = None
     if listed is None:
         cache = cache or HashCache()
-        listed = [
-            {"path": f, "sha256": cache.sha256(folder / f), "size": (folder / f).stat().st_size}
-            for f in files
-        ]
+        listed = [{"path": f, "sha256": cache.sha256(folder / f), "size": (folder / f).stat().st_size} for f in files]
         generated.parent.mkdir(parents=True, exist_ok=True)
         generated.write_text(json.dumps({"folder": str(folder), "files": listed}, indent=1), encoding="utf-8")
     slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in folder.name.lower())

@@ -90,9 +90,7 @@ def _seed_centres(
     nearest = _distances(points, np.array(centres)).min(1)
     while len(centres) < count:
         score = nearest * weights
-        index = (
-            rng.choice(len(points), p=score / score.sum()) if score.sum() > 0 else rng.integers(len(points))
-        )
+        index = rng.choice(len(points), p=score / score.sum()) if score.sum() > 0 else rng.integers(len(points))
         centres.append(points[index])
         nearest = np.minimum(nearest, ((points - points[index]) ** 2).sum(1))
     return np.array(centres, np.float64)
@@ -104,17 +102,13 @@ def _distances(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return np.maximum(squared, 0.0)
 
 
-def _lloyd(
-    points: np.ndarray, weights: np.ndarray, centres: np.ndarray, n_fixed: int, iterations: int
-) -> np.ndarray:
+def _lloyd(points: np.ndarray, weights: np.ndarray, centres: np.ndarray, n_fixed: int, iterations: int) -> np.ndarray:
     centres = centres.copy()
     k = len(centres)
     for _ in range(iterations):
         labels = _distances(points, centres).argmin(1)
         totals = np.bincount(labels, weights=weights, minlength=k)
-        sums = np.stack(
-            [np.bincount(labels, weights=weights * points[:, d], minlength=k) for d in range(3)], 1
-        )
+        sums = np.stack([np.bincount(labels, weights=weights * points[:, d], minlength=k) for d in range(3)], 1)
         update = totals > 0
         update[:n_fixed] = False
         new = centres.copy()

@@ -133,9 +133,7 @@ def palette_for_vector(
     keep &= np.isfinite(scores)
     keep[: len(locked)] = True
     positions = np.flatnonzero(keep)
-    picked = pick_diverse(
-        scores[positions], cielab[positions], oklab[positions], count, list(range(len(locked))), seed
-    )
+    picked = pick_diverse(scores[positions], cielab[positions], oklab[positions], count, list(range(len(locked))), seed)
     new_colors = [hexes[positions[i]] for i in picked[len(locked) :]]
     result: list[str | None] = [None] * count
     for slot, color in locked:

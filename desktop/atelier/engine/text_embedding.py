@@ -73,8 +73,7 @@ def build_text_pack(report: Callable[[str], None]) -> Pack:
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
         raise PackNotFoundError(
             "The text model has not been built yet and building it needs torch and transformers.",
-            "Install the build extra (pip install -e '.[build]'), or put a 'text-embedding' pack in a models "
-            "folder.",
+            "Install the build extra (pip install -e '.[build]'), or put a 'text-embedding' pack in a models folder.",
         )
     module = _build_module()
     with _build_lock:
@@ -125,10 +124,6 @@ def smoke(pool: SessionPool, pack: Pack) -> str:
     """Doctor's check for a text-embedding pack: two real sentences give unit vectors that differ."""
     vectors, device = embed(pool, pack, ["a calm blue sea", "a burning red fire"], CancelToken())
     norms = np.linalg.norm(vectors, axis=1)
-    if (
-        vectors.shape[0] != 2
-        or not np.allclose(norms, 1.0, atol=1e-3)
-        or float(vectors[0] @ vectors[1]) > 0.95
-    ):
+    if vectors.shape[0] != 2 or not np.allclose(norms, 1.0, atol=1e-3) or float(vectors[0] @ vectors[1]) > 0.95:
         raise PackError(f"Pack '{pack.id}' gives wrong embeddings (norms {norms.round(3).tolist()}).")
     return device.provider

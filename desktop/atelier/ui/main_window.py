@@ -22,6 +22,8 @@ from atelier.ui.widgets.jobs_dock import JobsWidget
 from atelier.ui.worker import JobRunner
 
 AUTOSAVE_MS = 30_000
+# Jobs whose origin is a widget inside a panel are recalled by that panel.
+RECALL_PANEL_FOR_ORIGIN = {"melody": "lyric"}
 
 
 class MainWindow(QMainWindow):
@@ -124,7 +126,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(device.describe(), 20000)
 
     def _recall(self, job: Job) -> None:
-        panel = self.panels.get(job.request.origin)
+        origin = job.request.origin
+        panel = self.panels.get(RECALL_PANEL_FOR_ORIGIN.get(origin, origin))
         recall = getattr(panel, "recall", None)
         if panel is None or recall is None:
             self.statusBar().showMessage("This job's panel cannot recall its settings.", 5000)

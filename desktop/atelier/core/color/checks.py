@@ -54,9 +54,7 @@ class Roles:
                 "darken the text or lighten the background."
             )
         if self.accent_contrast < 3.0:
-            notes.append(
-                f"Accent on background is {self.accent_contrast:.2f}:1, below 3:1 for large text/UI."
-            )
+            notes.append(f"Accent on background is {self.accent_contrast:.2f}:1, below 3:1 for large text/UI.")
         return notes
 
 
@@ -79,9 +77,7 @@ def suggest_roles(colors: list[str]) -> Roles:
 def roles_for(colors: list[str], background: str, text: str, accent: str | None = None) -> Roles:
     others = [c for c in colors if c not in (background, text)] or [text]
     if accent is None:
-        accent = max(
-            others, key=lambda c: Color(c).convert("oklch")["chroma"] + 0.02 * contrast(background, c)
-        )
+        accent = max(others, key=lambda c: Color(c).convert("oklch")["chroma"] + 0.02 * contrast(background, c))
     return Roles(background, text, accent, contrast(background, text), contrast(background, accent))
 
 
@@ -89,10 +85,7 @@ def simulate(colors: list[str], kind: str) -> list[str]:
     """The palette as seen with `kind` ('protanopia', 'deuteranopia' or 'tritanopia')."""
     for label, name, method in CVD_KINDS:
         if label == kind:
-            return [
-                Color(c).filter(name, method=method).convert("srgb").to_string(hex=True, fit=True)
-                for c in colors
-            ]
+            return [Color(c).filter(name, method=method).convert("srgb").to_string(hex=True, fit=True) for c in colors]
     raise ValueError(f"Unknown colour-vision deficiency '{kind}'.")
 
 

@@ -57,9 +57,7 @@ def named_colors() -> ColorTable:
 @cache
 def moods() -> tuple[Mood, ...]:
     raw = json.loads((resources_dir() / "colors" / "moods.json").read_text(encoding="utf-8"))
-    return tuple(
-        Mood(m["mood"], tuple(m.get("also", ())), tuple(c.lower() for c in m["colors"])) for m in raw["moods"]
-    )
+    return tuple(Mood(m["mood"], tuple(m.get("also", ())), tuple(c.lower() for c in m["colors"])) for m in raw["moods"])
 
 
 def data_files() -> list[Path]:

@@ -242,11 +242,7 @@ def _aco_color(space: int, values: tuple[int | float, ...]) -> str:
     if space == 0:
         return _hex(w / 257, x / 257, y / 257)
     if space == 1:
-        return (
-            Color("hsv", [w / 65535 * 360, x / 65535, y / 65535])
-            .convert("srgb")
-            .to_string(hex=True, fit=True)
-        )
+        return Color("hsv", [w / 65535 * 360, x / 65535, y / 65535]).convert("srgb").to_string(hex=True, fit=True)
     if space == 2:
         c, m, ye, k = (1 - v / 65535 for v in (w, x, y, _z))  # Photoshop stores 0 = 100% ink
         return _cmyk(c, m, ye, k)

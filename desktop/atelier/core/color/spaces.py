@@ -76,9 +76,7 @@ def rgb_to_cielab(rgb8: np.ndarray) -> np.ndarray:
     t = xyz / _WHITE_D65
     eps, kappa = 216 / 24389, 24389 / 27
     f = np.where(t > eps, np.cbrt(t), (kappa * t + 16) / 116)
-    return np.stack(
-        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1
-    )
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
 
 
 def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
@@ -104,9 +102,7 @@ def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     lp_mean = (l1 + l2) / 2
     cp_mean = (c1p + c2p) / 2
     hsum = h1p + h2p
-    hp_mean = np.where(
-        np.abs(h1p - h2p) <= 180, hsum / 2, np.where(hsum < 360, (hsum + 360) / 2, (hsum - 360) / 2)
-    )
+    hp_mean = np.where(np.abs(h1p - h2p) <= 180, hsum / 2, np.where(hsum < 360, (hsum + 360) / 2, (hsum - 360) / 2))
     hp_mean = np.where(c1p * c2p == 0, hsum, hp_mean)
     t = (
         1

@@ -99,12 +99,8 @@ class PaletteDocument:
         """Replace the palette as one undoable edit. A `source` marks a new palette (generated or
         imported): it is remembered in the recent list and regenerate uses it."""
         normalised = [normalise_hex(c) for c in colors][:MAX_COLORS]
-        new_names = _fit(
-            list(names) if names is not None else self._names_for(normalised), len(normalised), ""
-        )
-        new_locks = _fit(
-            list(locks) if locks is not None else self._locks_for(normalised), len(normalised), False
-        )
+        new_names = _fit(list(names) if names is not None else self._names_for(normalised), len(normalised), "")
+        new_locks = _fit(list(locks) if locks is not None else self._locks_for(normalised), len(normalised), False)
         new = PaletteSnapshot(tuple(normalised), tuple(new_names), tuple(new_locks))
         if source is not None:
             self.source = dict(source)
@@ -119,10 +115,7 @@ class PaletteDocument:
 
     def _names_for(self, colors: list[str]) -> list[str]:
         # Keep a name only where the colour at that slot did not change.
-        return [
-            self._names[i] if i < len(self._colors) and self._colors[i] == c else ""
-            for i, c in enumerate(colors)
-        ]
+        return [self._names[i] if i < len(self._colors) and self._colors[i] == c else "" for i, c in enumerate(colors)]
 
     def _locks_for(self, colors: list[str]) -> list[bool]:
         return [self._locks[i] if i < len(self._locks) else False for i in range(len(colors))]
@@ -156,9 +149,7 @@ class PaletteDocument:
 
     def remove(self, index: int) -> None:
         keep = [i for i in range(len(self._colors)) if i != index]
-        self.set_colors(
-            [self._colors[i] for i in keep], [self._names[i] for i in keep], [self._locks[i] for i in keep]
-        )
+        self.set_colors([self._colors[i] for i in keep], [self._names[i] for i in keep], [self._locks[i] for i in keep])
 
     # -- undo / redo -------------------------------------------------------------------------
     def _push_undo(self) -> None:

@@ -46,9 +46,7 @@ class PaletteFromTextRequest(Request):
         lines = (" ".join(line.split()) for line in str(self.text).splitlines())
         text = "\n".join(line for line in lines if line)
         if not text:
-            raise InvalidRequestError(
-                "Describe a mood or scene (e.g. 'stormy sea at dusk'); the text is empty."
-            )
+            raise InvalidRequestError("Describe a mood or scene (e.g. 'stormy sea at dusk'); the text is empty.")
         object.__setattr__(self, "text", text[:MAX_TEXT_CHARS])
         object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked)))
 
@@ -94,9 +92,7 @@ class HarmonyRequest(Request):
     def __post_init__(self) -> None:
         object.__setattr__(self, "base", normalise_hex(self.base))
         if self.mode not in HARMONY_MODES:
-            raise InvalidRequestError(
-                f"Unknown harmony '{self.mode}'; use one of {', '.join(HARMONY_MODES)}."
-            )
+            raise InvalidRequestError(f"Unknown harmony '{self.mode}'; use one of {', '.join(HARMONY_MODES)}.")
         object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked)))
 
     def summary(self) -> str:

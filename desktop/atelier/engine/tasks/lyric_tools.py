@@ -16,9 +16,7 @@ from atelier.engine.runner import TaskContext, TaskGenerator, task
 
 @task(RhymeRequest)
 def run_rhymes(request: RhymeRequest, context: TaskContext) -> TaskGenerator:
-    return RhymeResult(
-        word=request.word.strip().lower(), rhymes=tuple(find_rhymes(request.word, request.limit))
-    )
+    return RhymeResult(word=request.word.strip().lower(), rhymes=tuple(find_rhymes(request.word, request.limit)))
     yield  # a generator like every task, though it reports no progress
 
 

@@ -65,9 +65,7 @@ def run_text_palette(request: PaletteFromTextRequest, context: TaskContext) -> T
 def run_image_palette(request: PaletteFromImageRequest, context: TaskContext) -> TaskGenerator:
     yield Progress(0, 1, "Finding the dominant colours")
     colors = extract_palette(request.image, request.count, request.seed, request.locked)
-    return PaletteResult(
-        colors=tuple(colors), names=tuple(nearest_names(colors)), source="image", device=NO_DEVICE
-    )
+    return PaletteResult(colors=tuple(colors), names=tuple(nearest_names(colors)), source="image", device=NO_DEVICE)
 
 
 @task(HarmonyRequest)
@@ -79,6 +77,4 @@ def run_harmony(request: HarmonyRequest, context: TaskContext) -> TaskGenerator:
     fill = iter([c for c in generated if c not in locked_colors] + generated)
     slots: dict[int, str] = dict(request.locked)
     colors = [slots[i] if i in slots else next(fill) for i in range(request.count)]
-    return PaletteResult(
-        colors=tuple(colors), names=tuple(nearest_names(colors)), source="harmony", device=NO_DEVICE
-    )
+    return PaletteResult(colors=tuple(colors), names=tuple(nearest_names(colors)), source="harmony", device=NO_DEVICE)

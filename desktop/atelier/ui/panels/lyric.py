@@ -46,12 +46,14 @@ from atelier.core.requests.lyrics import (
     RhymeRequest,
     RhymeResult,
 )
+from atelier.core.requests.melody import MelodyRequest
 from atelier.core.rhymes import group_by_syllables
 from atelier.ui.context import AppContext
 from atelier.ui.errors import show_error
 from atelier.ui.panels.base import Panel
 from atelier.ui.widgets.lyric_controls import LyricControlsWidget
 from atelier.ui.widgets.lyric_editor import LyricEditorWidget
+from atelier.ui.widgets.melody import MelodyWidget
 
 ANALYSIS_DELAY_MS = 150
 RHYME_DELAY_MS = 350
@@ -150,6 +152,8 @@ class LyricPanel(Panel):
         self.bottom_tabs = QTabWidget()
         self.bottom_tabs.setObjectName("lyric-bottom-tabs")
         self.bottom_tabs.addTab(suggestions_tab, "Suggestions")
+        self.melody = MelodyWidget(context)
+        self.bottom_tabs.addTab(self.melody, "Melody")
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(editor_column)
@@ -262,9 +266,7 @@ class LyricPanel(Panel):
         self.rhyme_title.setText(f"Rhymes for “{result.word}” (most common first; click to insert)")
         for kind in ("perfect", "near"):
             for syllables, group in group_by_syllables([r for r in result.rhymes if r.kind == kind]).items():
-                header = QTreeWidgetItem(
-                    [f"{kind.capitalize()} · {syllables} syllable{'s' * (syllables > 1)}"]
-                )
+                header = QTreeWidgetItem([f"{kind.capitalize()} · {syllables} syllable{'s' * (syllables > 1)}"])
                 header.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 for rhyme in group:
                     item = QTreeWidgetItem([rhyme.word])
@@ -298,9 +300,7 @@ class LyricPanel(Panel):
         except AtelierError as exc:
             show_error(self, exc)
             return
-        self._rewrite_target = (
-            (cursor.blockNumber(), self._current_line()) if request.mode == "rewrite" else None
-        )
+        self._rewrite_target = (cursor.blockNumber(), self._current_line()) if request.mode == "rewrite" else None
         self._suggestion_mode = request.mode
         self.suggestion.clear()
         self.alternatives.clear()
@@ -462,6 +462,7 @@ class LyricPanel(Panel):
             "cursor": self.editor.textCursor().position(),
             "controls": self.controls.state(),
             "suggestion": self.suggestion.toPlainText(),
+            "melody": self.melody.save_state(),
         }
 
     def restore_state(self, state: dict[str, Any]) -> None:
@@ -476,13 +477,19 @@ class LyricPanel(Panel):
         controls = state.get("controls")
         if isinstance(controls, dict):
             self.controls.restore(controls)
+        melody = state.get("melody")
+        if isinstance(melody, dict):
+            self.melody.restore_state(melody)
         suggestion = state.get("suggestion")
         if isinstance(suggestion, str) and suggestion:
             self.suggestion.setPlainText(suggestion)
             self._set_suggestion_buttons(True)
 
     def recall(self, job: Job) -> None:
-        if isinstance(job.request, LyricRequest):
+        if isinstance(job.request, MelodyRequest):
+            self.melody.recall(job.request)
+            self.bottom_tabs.setCurrentWidget(self.melody)
+        elif isinstance(job.request, LyricRequest):
             self.controls.recall(job.request)
             if isinstance(job.result, LyricResult):
                 self.suggestion.setPlainText(job.result.text)
@@ -493,4 +500,5 @@ class LyricPanel(Panel):
         self._rhyme_timer.stop()
         if self._writing_job is not None:
             self.context.runner.cancel(self._writing_job)
+        self.melody.close_widget()
         super().close_panel()

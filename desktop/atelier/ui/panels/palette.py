@@ -114,9 +114,7 @@ class PalettePanel(Panel):
         self.harmony_button = QPushButton("Harmony")
         self.harmony_button.clicked.connect(self.from_harmony)
         self.regenerate_button = QPushButton("⟳ Regenerate")
-        self.regenerate_button.setToolTip(
-            "New colours for the unlocked swatches, from the same source (Space)"
-        )
+        self.regenerate_button.setToolTip("New colours for the unlocked swatches, from the same source (Space)")
         self.regenerate_button.clicked.connect(self.regenerate)
         self.undo_button = QToolButton()
         self.undo_button.setText("↶ Undo")
@@ -262,8 +260,7 @@ class PalettePanel(Panel):
     def _show_base(self) -> None:
         self.base_button.setText(self.base_color)
         self.base_button.setStyleSheet(
-            f"background:{self.base_color}; color:{ink_for(self.base_color)};"
-            " padding:4px 8px; border-radius:4px;"
+            f"background:{self.base_color}; color:{ink_for(self.base_color)}; padding:4px 8px; border-radius:4px;"
         )
 
     # -- making palettes ----------------------------------------------------------------------
@@ -349,9 +346,7 @@ class PalettePanel(Panel):
     def from_sketch(self) -> Job | None:
         image = self.sketch_image()
         if image is None:
-            show_error(
-                self, InvalidRequestError("The Sketch panel has no picture yet; open or draw one first.")
-            )
+            show_error(self, InvalidRequestError("The Sketch panel has no picture yet; open or draw one first."))
             return None
         return self.from_image(image, "the sketch")
 

@@ -73,9 +73,7 @@ class SwatchWidget(QFrame):
     hex_entered = Signal(int, str)
     lock_toggled = Signal(int, bool)
 
-    def __init__(
-        self, index: int, color: str, name: str, locked: bool, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, index: int, color: str, name: str, locked: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.index = index
         self.color = color
