@@ -5,6 +5,9 @@ The genai builder refuses Q4_1 tensors, so the GGUF is first dequantized to F32 
 package's numpy dequantizer; config.json and tokenizer.json come from the GGUF's own metadata
 (transformers' GGUF reader), so nothing is downloaded. The output layer (tied to the embeddings)
 stays 8-bit (`algo_config=rtn_last`): all-int4 garbles words more often on a model this small.
+Measured with models/smollm2/perplexity.py (one fixed paragraph, 104 tokens; the F32 reference is
+itself dequantized from Q4_1): F32 25.8 (544 MB), int8 25.9 (271 MB), all-int4 31.8 (90 MB),
+int4 + int8 output layer 29.2 (104 MB, chosen: int4's speed at half of int4's quality loss).
 
     python models/smollm2/build_smollm2.py --out DIR     # prints PROGRESS lines, writes DIR/pack.json
 
