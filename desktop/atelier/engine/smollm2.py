@@ -91,8 +91,12 @@ def ensure_pack(cancel: CancelToken) -> Generator[Progress, None, Pack]:
         finally:
             unsubscribe()
             if process.poll() is None:
-                process.kill()
+                process.kill()  # also when the job is dropped mid-build (GeneratorExit here)
                 process.wait()
+            if process.returncode != 0:
+                # A terminated child cannot clean up its temporary build folder; do it here.
+                for leftover in folder.parent.glob("smollm2-build-*"):
+                    shutil.rmtree(leftover, ignore_errors=True)
         if cancel.cancelled:
             raise CancelledError(f"Job {cancel.reason}.")
         if code != 0 or not (folder / "pack.json").is_file():
