@@ -179,3 +179,23 @@ def test_cli_rhymes_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["word"] == "heart"
     assert data["rhymes"][0] == {"word": "part", "syllables": 1, "kind": "perfect"}
     assert {"perfect", "near"} >= {r["kind"] for r in data["rhymes"]}
+
+
+def test_song_lines_follow_the_rhyme_scheme(engine: Engine) -> None:
+    """Without help a 135M model almost never rhymes (1 of 24 AABB couplets in a trial); the
+    last word of a line that should rhyme is resampled among rhyming words."""
+    from atelier.engine.lyric_writer import last_word, rhymes
+
+    rhymed = total = 0
+    for seed, theme in enumerate(("rain on a city window", "leaving home")):
+        request = LyricRequest(
+            mode="song", prompt=theme, sections=("Verse",), lines_per_section=4, rhyme_scheme="AABB", seed=seed
+        )
+        result = engine.run_to_end(request)
+        assert isinstance(result, LyricResult)
+        lines = content_lines(result.text)
+        assert len(lines) == 4
+        for first, second in ((0, 1), (2, 3)):
+            total += 1
+            rhymed += rhymes(last_word(lines[second]), lines[first])
+    assert rhymed >= total // 2, f"only {rhymed} of {total} couplets rhyme"

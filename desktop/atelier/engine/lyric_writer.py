@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from atelier.core.prosody import near_key, rhyme_key
 from atelier.core.requests.lyrics import FORM_LINES, LyricRequest
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,15 @@ MIN_BREAK_WORDS = 4
 MAX_LINE_WORDS = 11
 _BREAK_RE = re.compile(r"[,.;!?…]+(?=\s|$)")
 RETRIES_PER_LINE = 6
-PREVIEW_EVERY = 3  # tokens between streamed previews
+PREVIEW_EVERY = 3
+RHYME_TRIES = 8  # resamples of a line's last word to meet the rhyme scheme
+RHYME_WORD_TOKENS = 4
+# Which earlier line of a 4-line group each line rhymes with (None: free), per scheme.
+RHYME_PARTNERS = {
+    "AABB": (None, 0, None, 2),
+    "ABAB": (None, None, 0, 1),
+    "ABCB": (None, None, None, 1),
+}  # tokens between streamed previews
 _CHATTER_RE = re.compile(
     r"^(sure|here('s| is| are)|certainly|i hope|note|title|this (song|poem)|verse|chorus|bridge|"
     r"pre-chorus|outro|intro|as an ai|i('m| am) (sorry|happy))\b",
@@ -85,6 +94,20 @@ def line_end(pending: str) -> str | None:
     if len(words) > MAX_LINE_WORDS:
         return " ".join(words[:MAX_LINE_WORDS])
     return None
+
+
+def last_word(line: str) -> str:
+    words = re.findall(r"[A-Za-z']+", line)
+    return words[-1].lower().strip("'") if words else ""
+
+
+def rhymes(word: str, target: str) -> bool:
+    """Perfect or near rhyme by the CMU dictionary (the same test as the editor's rhyme letters)."""
+    word, target = word.lower(), last_word(target)
+    if not word or not target or word == target:
+        return False
+    key, other = rhyme_key(word), rhyme_key(target)
+    return bool(key and other and (key == other or near_key(key) == near_key(other)))
 
 
 def line_problem(line: str, accepted: list[str], original: str = "") -> str:
@@ -233,6 +256,7 @@ class LineWriter:
         self.max_length = int(options["max_length"])
         self.generator.append_tokens(prompt_ids)
         self.text = ""  # everything after the prompt: forced and accepted sampled text
+        self._rhyme_cache: dict[str, list[int]] = {}
 
     def force(self, text: str) -> None:
         ids = self.tokenizer.encode(text)
@@ -270,8 +294,13 @@ class LineWriter:
                 since_preview = 0
                 yield self.text + pending
 
-    def line(self, accepted: list[str], original: str = "", prefix: str = "") -> LineStream:
-        """One accepted line (also appended, with its newline), or None when the model is done."""
+    def line(
+        self, accepted: list[str], original: str = "", prefix: str = "", rhyme_with: str = "", reserve: int = 0
+    ) -> LineStream:
+        """One accepted line (also appended, with its newline), or None when the model is done.
+
+        With `rhyme_with`, a line whose last word does not rhyme gets its last word resampled a few
+        times (a handful of tokens each, never eating into `reserve`, the tokens later lines need)."""
         start = self.generator.token_count()
         for attempt in range(RETRIES_PER_LINE + 1):
             raw = yield from self._sample_raw_line()
@@ -294,11 +323,79 @@ class LineWriter:
                 continue
             if len(line) > MAX_LINE_CHARS:
                 line = line[:MAX_LINE_CHARS].rsplit(" ", 1)[0]  # end on a whole word
+            if rhyme_with and not rhymes(last_word(line), rhyme_with):
+                line = self._rhyme_ending(start, prefix, line, rhyme_with, accepted, reserve)
             self.generator.rewind_to(start)  # re-append the cleaned line, so the model sees what we keep
             self.force(prefix + line + "\n")
             yield self.text
             return line
         return None
+
+    def _rhyme_ending(self, start: int, prefix: str, line: str, target: str, accepted: list[str], reserve: int) -> str:
+        """Re-sample the line's last word among words that rhyme with `target`: the model's own
+        scores decide which rhyme fits (logits of every other token are masked for that one step)."""
+        import numpy as np
+
+        words = line.rstrip(",.;!?… ").split()
+        candidates = self._rhyme_tokens(target)
+        if len(words) < 4 or not candidates:
+            return line
+        stem = " ".join(words[:-1])
+        text_before = self.text
+        banned: set[int] = set()
+        for _ in range(RHYME_TRIES):
+            allowed = [token for token in candidates if token not in banned]
+            if not allowed or self.stats.generated_tokens + RHYME_WORD_TOKENS + reserve > self.sampling.max_tokens:
+                break
+            self.generator.rewind_to(start)
+            self.force(prefix + stem)
+            self.text = text_before
+            logits = self.generator.get_logits()
+            masked = np.full_like(logits, -1e9)
+            masked[..., allowed] = logits[..., allowed]
+            self.generator.set_logits(masked)
+            word, first_token = self._sample_word()
+            candidate = f"{stem} {word}"
+            if word and rhymes(word, target) and not line_problem(candidate, accepted):
+                log.debug("rhymed %r with %r", word, target)
+                return candidate
+            banned.add(first_token)  # it grew into a longer word that does not rhyme
+        return line
+
+    def _rhyme_tokens(self, target: str) -> list[int]:
+        """Vocabulary tokens that are a whole rhyming word with its leading space ('Ġpain')."""
+        from atelier.core.rhymes import find_rhymes
+
+        word = last_word(target)
+        if word not in self._rhyme_cache:
+            by_kind: dict[str, list[int]] = {"perfect": [], "near": []}
+            for rhyme in find_rhymes(word, limit=200):
+                ids = self.tokenizer.encode(" " + rhyme.word)
+                if len(ids) == 1:
+                    by_kind[rhyme.kind].append(int(ids[0]))
+            # Perfect rhymes when the vocabulary has a few; near ones only to widen a thin choice.
+            perfect = by_kind["perfect"]
+            self._rhyme_cache[word] = perfect if len(perfect) >= 3 else perfect + by_kind["near"]
+        return self._rhyme_cache[word]
+
+    def _sample_word(self) -> tuple[str, int]:
+        """Up to RHYME_WORD_TOKENS tokens: the next whole word, and the first token sampled."""
+        stream = self.tokenizer.create_stream()
+        pending = ""
+        first = -1
+        for _ in range(RHYME_WORD_TOKENS):
+            self.check_cancel()
+            self.generator.generate_next_token()
+            self.stats.generated_tokens += 1
+            if self.generator.is_done():
+                break
+            token = int(self.generator.get_next_tokens()[0])
+            first = token if first < 0 else first
+            pending += stream.decode(token)
+            match = re.match(r"\s*([A-Za-z']+)(?=[^A-Za-z'])", pending)
+            if match:
+                return match.group(1), first
+        return "", first
 
     def finish(self) -> None:
         self.stats.ended = time.perf_counter()
@@ -337,8 +434,13 @@ def write(request: LyricRequest, writer: LineWriter) -> Generator[Preview, None,
                     yield writer.text
                     continue
                 section_lines: list[str] = []
-                for _ in range(request.lines_per_section):
-                    line = yield from writer.line(accepted)
+                partners = RHYME_PARTNERS.get(request.rhyme_scheme, (None,) * 4)
+                for index_in_section in range(request.lines_per_section):
+                    group_start = index_in_section - index_in_section % 4
+                    partner = partners[index_in_section % 4]
+                    target = section_lines[group_start + partner] if partner is not None else ""
+                    remaining = request.expected_lines() - len(accepted) - 1
+                    line = yield from writer.line(accepted, rhyme_with=target, reserve=remaining * 12)
                     if line is None:
                         break
                     accepted.append(line)
