@@ -49,6 +49,12 @@ PREVIEW_EVERY = 3
 RHYME_TRIES = 8  # resamples of a line's last word to meet the rhyme scheme
 RHYME_WORD_TOKENS = 4
 # Which earlier line of a 4-line group each line rhymes with (None: free), per scheme.
+# Poem forms: line index -> the earlier line it rhymes with.
+FORM_PARTNERS = {
+    "limerick": {1: 0, 3: 2, 4: 0},  # AABBA
+    "ballad stanza": {3: 1},  # ABCB
+    "sonnet": {2: 0, 3: 1, 6: 4, 7: 5, 10: 8, 11: 9, 13: 12},  # ABAB CDCD EFEF GG
+}
 RHYME_PARTNERS = {
     "AABB": (None, 0, None, 2),
     "ABAB": (None, None, 0, 1),
@@ -459,8 +465,11 @@ def write(request: LyricRequest, writer: LineWriter) -> Generator[Preview, None,
                 accepted.append(line)
                 items.append(line)
         else:  # poem, continue
-            for _ in range(request.expected_lines()):
-                line = yield from writer.line(accepted)
+            form_partners = FORM_PARTNERS.get(request.form, {}) if request.mode == "poem" else {}
+            for index in range(request.expected_lines()):
+                target = accepted[form_partners[index]] if index in form_partners else ""
+                remaining = request.expected_lines() - index - 1
+                line = yield from writer.line(accepted, rhyme_with=target, reserve=remaining * 12)
                 if line is None:
                     break
                 accepted.append(line)
