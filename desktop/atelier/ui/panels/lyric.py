@@ -153,7 +153,12 @@ class LyricPanel(Panel):
         self.bottom_tabs.setObjectName("lyric-bottom-tabs")
         self.bottom_tabs.addTab(suggestions_tab, "Suggestions")
         self.melody = MelodyWidget(context)
-        self.bottom_tabs.addTab(self.melody, "Melody")
+        # In a scroll area: the melody editor is tall (about 470 px), and the lyric must keep
+        # most of the window's height.
+        self.melody_scroll = QScrollArea()
+        self.melody_scroll.setWidget(self.melody)
+        self.melody_scroll.setWidgetResizable(True)
+        self.bottom_tabs.addTab(self.melody_scroll, "Melody")
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(editor_column)
@@ -165,6 +170,10 @@ class LyricPanel(Panel):
         self.splitter.addWidget(self.bottom_tabs)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
+        # Stretch factors only share extra room; the melody tab's size hint would otherwise take
+        # half the height. Start with about 70% for the editor (scaled to the real height).
+        self.splitter.setSizes([700, 300])
+        self.splitter.setCollapsible(0, False)
         layout = QVBoxLayout(self)
         layout.addWidget(self.splitter)
 
@@ -488,7 +497,7 @@ class LyricPanel(Panel):
     def recall(self, job: Job) -> None:
         if isinstance(job.request, MelodyRequest):
             self.melody.recall(job.request)
-            self.bottom_tabs.setCurrentWidget(self.melody)
+            self.bottom_tabs.setCurrentWidget(self.melody_scroll)
         elif isinstance(job.request, LyricRequest):
             self.controls.recall(job.request)
             if isinstance(job.result, LyricResult):
