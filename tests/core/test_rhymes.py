@@ -24,6 +24,7 @@ def test_names_and_obscure_words_are_filtered() -> None:
     words = {r.word for r in find_rhymes("rain", limit=500)}
     assert not {"spain", "jane", "ukraine", "wayne"} & words  # names
     assert "rain" not in words
+    assert "cum" not in {r.word for r in find_rhymes("drum", limit=500)}
 
 
 def test_near_rhymes_for_a_word_with_few_perfect_ones() -> None:

@@ -20,6 +20,8 @@ from atelier.core.prosody import near_key, phones, rhyme_key, syllables
 
 MIN_ZIPF_PERFECT = 3.0
 MIN_ZIPF_NEAR = 3.0  # near rhymes are plentiful: keep only everyday words
+# Slurs and the crudest words are never offered (a writer can still type them).
+OFFENSIVE = frozenset("cum cunt fag faggot nigga nigger retard slut whore twat tits dick cock fuck shit piss".split())
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,12 @@ def find_rhymes(word: str, limit: int = 60) -> list[Rhyme]:
         for candidate in candidates:
             if candidate in taken or candidate.endswith(word) or word.endswith(candidate):
                 continue  # 'window'/'windows' or 'stay'/'astray' are not useful suggestions
-            if candidate in names or len(candidate) < 2 or not any(v in candidate for v in "aeiouy"):
+            if (
+                candidate in names
+                or candidate in OFFENSIVE
+                or len(candidate) < 2
+                or not any(v in candidate for v in "aeiouy")
+            ):
                 continue
             zipf = zipf_frequency(candidate, "en")
             if zipf >= minimum:
