@@ -21,7 +21,26 @@ from atelier.core.prosody import near_key, phones, rhyme_key, syllables
 MIN_ZIPF_PERFECT = 3.0
 MIN_ZIPF_NEAR = 3.0  # near rhymes are plentiful: keep only everyday words
 # Slurs and the crudest words are never offered (a writer can still type them).
-OFFENSIVE = frozenset("cum cunt fag faggot nigga nigger retard slut whore twat tits dick cock fuck shit piss".split())
+OFFENSIVE = frozenset(
+    [
+        "cum",
+        "cunt",
+        "fag",
+        "faggot",
+        "nigga",
+        "nigger",
+        "retard",
+        "slut",
+        "whore",
+        "twat",
+        "tits",
+        "dick",
+        "cock",
+        "fuck",
+        "shit",
+        "piss",
+    ]
+)
 
 
 @dataclass(frozen=True)
