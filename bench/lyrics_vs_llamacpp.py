@@ -110,9 +110,7 @@ def main() -> int:
         return 1
 
     gguf = smollm2.source_gguf_path()
-    llm = Llama(
-        model_path=str(gguf), n_threads=args.threads, n_threads_batch=args.threads, n_ctx=1024, verbose=False
-    )
+    llm = Llama(model_path=str(gguf), n_threads=args.threads, n_threads_batch=args.threads, n_ctx=1024, verbose=False)
     eos = llm.token_eos()
     # Same tokens for both: the pack's tokenizer.json was built from this GGUF's vocabulary.
     atelier_runs, llama_runs = [], []

@@ -68,9 +68,7 @@ def test_same_seed_same_text_and_another_seed_differs(engine: Engine) -> None:
     first = engine.run_to_end(song(seed=11))
     again = engine.run_to_end(song(seed=11))
     other = engine.run_to_end(song(seed=12))
-    assert (
-        isinstance(first, LyricResult) and isinstance(again, LyricResult) and isinstance(other, LyricResult)
-    )
+    assert isinstance(first, LyricResult) and isinstance(again, LyricResult) and isinstance(other, LyricResult)
     assert first.text == again.text
     assert first.text != other.text
 
