@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTreeWidget,
@@ -37,10 +38,12 @@ class JobsWidget(QWidget):
         self.tree.setHeaderLabels(["Job", "State", "Progress", "Time", "Device"])
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
-        self.tree.setColumnWidth(0, 230)
-        self.tree.setColumnWidth(1, 90)
-        self.tree.setColumnWidth(2, 70)
-        self.tree.setColumnWidth(3, 60)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, 5):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setMinimumWidth(380)
         self.tree.itemSelectionChanged.connect(self._show_selected)
         self.detail = QLabel("Select a job to see its result.")
         self.detail.setWordWrap(True)
