@@ -17,7 +17,11 @@ BUILDER_VERSION = "3"
 
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP byte -> printable character table (the base alphabet of a byte-level BPE)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -32,8 +36,20 @@ def write_tiny_clip_tokenizer(folder: Path) -> None:
     """vocab.json + merges.txt for a small but real CLIP BPE: every byte, a few merges, the specials."""
     folder.mkdir(parents=True, exist_ok=True)
     alphabet = list(bytes_to_unicode().values())
-    merges = [("l", "o"), ("lo", "w</w>"), ("h", "o"), ("c", "a"), ("ca", "t</w>"), ("s", "k"), ("e", "t"),
-              ("sk", "et"), ("d", "o"), ("do", "g</w>"), ("t", "h"), ("th", "e</w>")]  # fmt: skip
+    merges = [
+        ("l", "o"),
+        ("lo", "w</w>"),
+        ("h", "o"),
+        ("c", "a"),
+        ("ca", "t</w>"),
+        ("s", "k"),
+        ("e", "t"),
+        ("sk", "et"),
+        ("d", "o"),
+        ("do", "g</w>"),
+        ("t", "h"),
+        ("th", "e</w>"),
+    ]
     tokens = alphabet + [c + "</w>" for c in alphabet] + ["".join(m) for m in merges]
     tokens += ["<|startoftext|>", "<|endoftext|>"]
     vocab = {token: index for index, token in enumerate(dict.fromkeys(tokens))}
@@ -62,40 +78,83 @@ def tiny_pipeline(controlnet: bool = False, scheduler: str = "euler", seed: int 
 
     torch.manual_seed(seed)
     unet_args: dict[str, Any] = dict(
-        block_out_channels=(16, 32), layers_per_block=1, sample_size=8, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=16, norm_num_groups=8, attention_head_dim=4,
-    )  # fmt: skip
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=16,
+        norm_num_groups=8,
+        attention_head_dim=4,
+    )
     unet = UNet2DConditionModel(**unet_args)
     vae = AutoencoderKL(
-        block_out_channels=(8, 8, 8, 8), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=4,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, sample_size=64,
-    )  # fmt: skip
+        block_out_channels=(8, 8, 8, 8),
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=4,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        sample_size=64,
+    )
     folder = Path(tempfile.mkdtemp(prefix="tiny-clip-"))
     write_tiny_clip_tokenizer(folder)
     tokenizer = CLIPTokenizer.from_pretrained(str(folder), model_max_length=77)
     shutil.rmtree(folder)
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=24, num_attention_heads=2,
-        num_hidden_layers=2, max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-    ))  # fmt: skip
-    base = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "steps_offset": 1,
-            "timestep_spacing": "leading", "set_alpha_to_one": False, "clip_sample": False}  # fmt: skip
-    classes = {"euler": EulerDiscreteScheduler, "euler_a": EulerAncestralDiscreteScheduler, "ddim": DDIMScheduler,
-               "lcm": LCMScheduler}  # fmt: skip
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=16,
+            intermediate_size=24,
+            num_attention_heads=2,
+            num_hidden_layers=2,
+            max_position_embeddings=77,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    base = {
+        "beta_start": 0.00085,
+        "beta_end": 0.012,
+        "beta_schedule": "scaled_linear",
+        "steps_offset": 1,
+        "timestep_spacing": "leading",
+        "set_alpha_to_one": False,
+        "clip_sample": False,
+    }
+    classes = {
+        "euler": EulerDiscreteScheduler,
+        "euler_a": EulerAncestralDiscreteScheduler,
+        "ddim": DDIMScheduler,
+        "lcm": LCMScheduler,
+    }
     sched = classes[scheduler].from_config(base)
     pipe = StableDiffusionPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=sched,
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-    )  # fmt: skip
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=sched,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     net = None
     if controlnet:
         net = ControlNetModel(
-            block_out_channels=(16, 32), layers_per_block=1, in_channels=4, norm_num_groups=8, attention_head_dim=4,
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), cross_attention_dim=16,
+            block_out_channels=(16, 32),
+            layers_per_block=1,
+            in_channels=4,
+            norm_num_groups=8,
+            attention_head_dim=4,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            cross_attention_dim=16,
             conditioning_embedding_out_channels=(8, 8, 8, 8),
-        )  # fmt: skip
+        )
         torch.nn.init.normal_(net.controlnet_cond_embedding.conv_out.weight, std=0.05)  # zero-init otherwise
         for block in [*net.controlnet_down_blocks, net.controlnet_mid_block]:
             torch.nn.init.normal_(block.weight, std=0.05)
@@ -103,7 +162,9 @@ def tiny_pipeline(controlnet: bool = False, scheduler: str = "euler", seed: int 
     return pipe, net
 
 
-def tiny_onnx_folder(convention: str = "optimum", controlnet: bool = False, scheduler: str = "euler") -> tuple[Path, Any, Any]:
+def tiny_onnx_folder(
+    convention: str = "optimum", controlnet: bool = False, scheduler: str = "euler"
+) -> tuple[Path, Any, Any]:
     """(folder in the ONNX layout, the diffusers pipeline, controlnet) for the tiny model, cached on disk."""
     import torch
 
@@ -113,9 +174,10 @@ def tiny_onnx_folder(convention: str = "optimum", controlnet: bool = False, sche
     torch.set_num_threads(1)
     pipe, net = tiny_pipeline(controlnet, scheduler)
     key = hashlib.sha256(
-        (Path(__file__).read_bytes() + Path(export_pipeline.__code__.co_filename).read_bytes()
-         + f"{BUILDER_VERSION}|{convention}|{controlnet}|{torch.__version__}".encode())
-    ).hexdigest()[:20]  # fmt: skip
+        Path(__file__).read_bytes()
+        + Path(export_pipeline.__code__.co_filename).read_bytes()
+        + f"{BUILDER_VERSION}|{convention}|{controlnet}|{torch.__version__}".encode()
+    ).hexdigest()[:20]
     folder = cache_dir() / "tiny-sd" / key
     if not (folder / "done").exists():
         if folder.exists():

@@ -26,7 +26,9 @@ class OrtModels:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         self.sessions = {
-            role: ort.InferenceSession(str(folder / role / "model.onnx"), options, providers=["CPUExecutionProvider"])
+            role: ort.InferenceSession(
+                str(folder / role / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
             for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet")
             if (folder / role / "model.onnx").exists()
         }
@@ -52,8 +54,14 @@ def torch_noise(seed: int):
 def run_ours(folder: Path, **kwargs) -> np.ndarray:
     pipeline = StableDiffusionPipeline(folder, OrtModels(folder))
     generator = pipeline.generate(
-        kwargs.pop("prompt", "a cat sketch"), "", SIZE, SIZE, kwargs.pop("steps", 4), kwargs.pop("guidance", 7.5),
-        torch_noise(kwargs.pop("seed", 5)), **kwargs,
+        kwargs.pop("prompt", "a cat sketch"),
+        "",
+        SIZE,
+        SIZE,
+        kwargs.pop("steps", 4),
+        kwargs.pop("guidance", 7.5),
+        torch_noise(kwargs.pop("seed", 5)),
+        **kwargs,
     )
     while True:
         try:
@@ -85,8 +93,15 @@ def sketch_image() -> np.ndarray:
 def test_txt2img_matches_diffusers(scheduler: str, convention: str) -> None:
     folder, pipe, _ = tiny_onnx_folder(convention, scheduler=scheduler)
     with torch.no_grad():
-        theirs = pipe("a cat sketch", height=SIZE, width=SIZE, num_inference_steps=4, guidance_scale=7.5,
-                      generator=torch.Generator().manual_seed(5), output_type="np").images
+        theirs = pipe(
+            "a cat sketch",
+            height=SIZE,
+            width=SIZE,
+            num_inference_steps=4,
+            guidance_scale=7.5,
+            generator=torch.Generator().manual_seed(5),
+            output_type="np",
+        ).images
     assert_close(run_ours(folder), as_uint8(theirs))
 
 
@@ -101,10 +116,18 @@ def test_img2img_matches_diffusers(scheduler: str) -> None:
     img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
     img2img.set_progress_bar_config(disable=True)
     with torch.no_grad():
-        theirs = img2img("a dog", image=Image.fromarray(image), strength=0.6, num_inference_steps=5,
-                         guidance_scale=5.0, generator=torch.Generator().manual_seed(7), output_type="np").images
-    ours = run_ours(folder, prompt="a dog", steps=5, guidance=5.0, seed=7, scheduler_name="",
-                    image=image, strength=0.6)
+        theirs = img2img(
+            "a dog",
+            image=Image.fromarray(image),
+            strength=0.6,
+            num_inference_steps=5,
+            guidance_scale=5.0,
+            generator=torch.Generator().manual_seed(7),
+            output_type="np",
+        ).images
+    ours = run_ours(
+        folder, prompt="a dog", steps=5, guidance=5.0, seed=7, scheduler_name="", image=image, strength=0.6
+    )
     assert_close(ours, as_uint8(theirs))
 
 
@@ -119,11 +142,27 @@ def test_controlnet_matches_diffusers(convention: str) -> None:
     controlled = StableDiffusionControlNetPipeline(**pipe.components, controlnet=net)
     controlled.set_progress_bar_config(disable=True)
     with torch.no_grad():
-        theirs = controlled("a cat sketch", image=Image.fromarray(control), height=SIZE, width=SIZE,
-                            num_inference_steps=4, guidance_scale=7.5, generator=torch.Generator().manual_seed(5),
-                            output_type="np").images
-        plain = pipe("a cat sketch", height=SIZE, width=SIZE, num_inference_steps=4, guidance_scale=7.5,
-                     generator=torch.Generator().manual_seed(5), output_type="np").images
+        theirs = controlled(
+            "a cat sketch",
+            image=Image.fromarray(control),
+            height=SIZE,
+            width=SIZE,
+            num_inference_steps=4,
+            guidance_scale=7.5,
+            generator=torch.Generator().manual_seed(5),
+            output_type="np",
+        ).images
+        plain = pipe(
+            "a cat sketch",
+            height=SIZE,
+            width=SIZE,
+            num_inference_steps=4,
+            guidance_scale=7.5,
+            generator=torch.Generator().manual_seed(5),
+            output_type="np",
+        ).images
     ours = run_ours(folder, control=control)
     assert_close(ours, as_uint8(theirs))
-    assert np.abs(as_uint8(theirs).astype(int) - as_uint8(plain).astype(int)).max() > 2  # the control mattered
+    assert (
+        np.abs(as_uint8(theirs).astype(int) - as_uint8(plain).astype(int)).max() > 2
+    )  # the control mattered

@@ -49,7 +49,7 @@ def fake_model(sample: np.ndarray, timestep: float) -> np.ndarray:
 )
 @pytest.mark.parametrize("start", [0, 2])  # 2 = image-to-image starting part-way
 def test_numpy_scheduler_matches_diffusers(name: str, config: dict, start: int) -> None:
-    steps = 4 if name != "lcm" else 4
+    steps = 4
     ours = make_scheduler(config, name)
     ours.set_timesteps(steps)
     theirs = getattr(diffusers, TORCH_CLASSES[name]).from_config(config)

@@ -1,4 +1,4 @@
-"""The sketch task end to end: a plain ONNX folder or a manifest pack, variations, previews, provenance, cancel."""
+"""The sketch task end to end: a plain ONNX folder or a pack, variations, previews, provenance, cancel."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def test_plain_folder_generates_variations_without_writing_inside(tiny_folder: P
     (folder / "done").unlink()
     before = folder_digest(folder)
     engine = Engine(Settings(threads=1))
-    request = SketchRequest(prompt="a cat", pack_id=str(folder), width=64, height=64, steps=3, seed=4, count=2)
+    request = SketchRequest(
+        prompt="a cat", pack_id=str(folder), width=64, height=64, steps=3, seed=4, count=2
+    )
     progress = []
     generator = engine.run(request, CancelToken())
     while True:
@@ -80,7 +82,9 @@ def test_plain_folder_generates_variations_without_writing_inside(tiny_folder: P
     sketch = np.full((64, 64, 4), 255, np.uint8)
     sketch[20:40, 10:50, :3] = 0
     img2img = engine.run_to_end(
-        SketchRequest(prompt="a cat", pack_id=str(folder), width=64, height=64, steps=4, image=sketch, strength=0.5)
+        SketchRequest(
+            prompt="a cat", pack_id=str(folder), width=64, height=64, steps=4, image=sketch, strength=0.5
+        )
     )
     controlled = engine.run_to_end(
         SketchRequest(prompt="a cat", pack_id=str(folder), width=64, height=64, steps=2, control=sketch)
@@ -88,8 +92,16 @@ def test_plain_folder_generates_variations_without_writing_inside(tiny_folder: P
     mask = np.zeros((64, 64), np.uint8)
     mask[:, 32:] = 255
     inpainted = engine.run_to_end(
-        SketchRequest(prompt="a cat", pack_id=str(folder), width=64, height=64, steps=4, image=sketch, mask=mask,
-                      strength=1.0)
+        SketchRequest(
+            prompt="a cat",
+            pack_id=str(folder),
+            width=64,
+            height=64,
+            steps=4,
+            image=sketch,
+            mask=mask,
+            strength=1.0,
+        )
     )
     for output in (img2img, controlled, inpainted):
         assert output.images[0].shape == (64, 64, 3)
@@ -108,8 +120,18 @@ def test_manifest_pack_switch_unloads_the_previous_pipeline(tiny_folder: Path, t
         shutil.copytree(tiny_folder, pack)
         files = [p.relative_to(pack).as_posix() for p in pack.rglob("*") if p.is_file() and p.name != "done"]
         roles = ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet")
-        write_manifest(pack, {"id": name, "name": name, "kind": "diffusion", "licence": "MIT", "source": "test",
-                              "components": {r: f"{r}/model.onnx" for r in roles}}, files)
+        write_manifest(
+            pack,
+            {
+                "id": name,
+                "name": name,
+                "kind": "diffusion",
+                "licence": "MIT",
+                "source": "test",
+                "components": {r: f"{r}/model.onnx" for r in roles},
+            },
+            files,
+        )
     engine = Engine(Settings(threads=1, models_folder=str(root)))
     engine.run_to_end(SketchRequest(prompt="x", pack_id="sd-a", width=64, height=64, steps=1))
     assert {s.key[0] for s in engine.pool.loaded()} == {"sd-a"}
@@ -160,10 +182,34 @@ def test_cli_writes_pngs_with_provenance(tiny_folder: Path, tmp_path: Path) -> N
     env = {**os.environ, "PYTHONPATH": str(REPO / "desktop")}
     out = tmp_path / "out.png"
     done = subprocess.run(
-        [sys.executable, "-m", "atelier", "sketch", "--pack", str(tiny_folder), "--prompt", "a lighthouse",
-         "--width", "64", "--height", "64", "--steps", "2", "--seed", "9", "--count", "2", "--out", str(out),
-         "--json"], capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "atelier",
+            "sketch",
+            "--pack",
+            str(tiny_folder),
+            "--prompt",
+            "a lighthouse",
+            "--width",
+            "64",
+            "--height",
+            "64",
+            "--steps",
+            "2",
+            "--seed",
+            "9",
+            "--count",
+            "2",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["seeds"] == [9, 10]
@@ -175,7 +221,21 @@ def test_cli_writes_pngs_with_provenance(tiny_folder: Path, tmp_path: Path) -> N
     with Image.open(first) as image:
         assert "Steps: 2" in image.info["parameters"] and "Seed: 9" in image.info["parameters"]
     failed = subprocess.run(
-        [sys.executable, "-m", "atelier", "sketch", "--pack", str(tmp_path), "--prompt", "x", "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "atelier",
+            "sketch",
+            "--pack",
+            str(tmp_path),
+            "--prompt",
+            "x",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert failed.returncode == 1 and failed.stderr.count("\n") == 1 and "Expected" in failed.stderr

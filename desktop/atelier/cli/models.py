@@ -21,10 +21,14 @@ def register_import_diffusers(actions: argparse._SubParsersAction) -> None:  # t
     action = actions.add_parser(
         "import-diffusers", help="convert a local diffusers SD checkpoint into an ONNX diffusion pack"
     )
-    action.add_argument("path", help="a diffusers folder (model_index.json, unet/, vae/, ...) or an SD 1.x .safetensors")
+    action.add_argument(
+        "path", help="a diffusers folder (model_index.json, unet/, vae/, ...) or an SD 1.x .safetensors"
+    )
     action.add_argument("--id", default="", help="pack id (default: the folder or file name)")
     action.add_argument("--out", default="", help="pack folder (default: <data dir>/models/<id>)")
-    action.add_argument("--licence", default="unknown", help="the model's licence, e.g. creativeml-openrail-m")
+    action.add_argument(
+        "--licence", default="unknown", help="the model's licence, e.g. creativeml-openrail-m"
+    )
     action.add_argument("--fp16", action="store_true", help="float16 weights, for GPU packs")
     action.add_argument("--controlnet", help="a diffusers ControlNetModel folder to include")
     action.add_argument("--config", help="for a single .safetensors: a local diffusers config folder")
@@ -55,7 +59,7 @@ def run_import_diffusers(args: argparse.Namespace) -> int:
             controlnet=Path(args.controlnet) if args.controlnet else None,
             config=Path(args.config) if args.config else None,
         )  # fmt: skip
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except (OSError, ValueError) as exc:
         raise InputFileError(f"Cannot convert {source}: {exc}") from exc
     if args.json:
         print_json({"id": pack_id, "folder": str(out), "manifest": str(manifest)})

@@ -33,10 +33,15 @@ class _UNet(torch.nn.Module):
         self.model = model
         self.residuals = residuals
 
-    def forward(self, sample: torch.Tensor, timestep: torch.Tensor, hidden: torch.Tensor, *extra: torch.Tensor):  # type: ignore[no-untyped-def]
+    def forward(
+        self, sample: torch.Tensor, timestep: torch.Tensor, hidden: torch.Tensor, *extra: torch.Tensor
+    ):  # type: ignore[no-untyped-def]
         kwargs: dict[str, Any] = {}
         if self.residuals:
-            kwargs = {"down_block_additional_residuals": list(extra[:-1]), "mid_block_additional_residual": extra[-1]}
+            kwargs = {
+                "down_block_additional_residuals": list(extra[:-1]),
+                "mid_block_additional_residual": extra[-1],
+            }
         return self.model(sample, timestep, hidden, return_dict=False, **kwargs)[0]
 
 
@@ -47,9 +52,13 @@ class _ControlNet(torch.nn.Module):
 
     def forward(self, sample, timestep, hidden, controlnet_cond, conditioning_scale):  # type: ignore[no-untyped-def]
         down, mid = self.model(
-            sample, timestep, hidden, controlnet_cond=controlnet_cond,
-            conditioning_scale=conditioning_scale, return_dict=False,
-        )  # fmt: skip
+            sample,
+            timestep,
+            hidden,
+            controlnet_cond=controlnet_cond,
+            conditioning_scale=conditioning_scale,
+            return_dict=False,
+        )
         return (*down, mid)
 
 
@@ -74,22 +83,40 @@ class _VaeDecoder(torch.nn.Module):
         return self.vae.decode(latent_sample, return_dict=False)[0]
 
 
-def _export(module: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str],
-            axes: dict[str, dict[int, str]]) -> None:  # fmt: skip
+def _export(
+    module: torch.nn.Module,
+    args: tuple,
+    path: Path,
+    inputs: list[str],
+    outputs: list[str],
+    axes: dict[str, dict[int, str]],
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         torch.onnx.export(
-            module, args, str(path), input_names=inputs, output_names=outputs, dynamic_axes=axes,
-            opset_version=17, do_constant_folding=True, dynamo=False,
-        )  # fmt: skip
+            module,
+            args,
+            str(path),
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=17,
+            do_constant_folding=True,
+            dynamo=False,
+        )
     import onnx
 
     model = onnx.load(str(path))
     if model.ByteSize() > 1_800_000_000 or any(p.name.endswith(".data") for p in path.parent.iterdir()):
         for stale in path.parent.glob("*.data"):
             stale.unlink()
-        onnx.save(model, str(path), save_as_external_data=True, location="model.onnx.data",
-                  all_tensors_to_one_file=True)  # fmt: skip
+        onnx.save(
+            model,
+            str(path),
+            save_as_external_data=True,
+            location="model.onnx.data",
+            all_tensors_to_one_file=True,
+        )
 
 
 def _to_fp16(path: Path) -> None:
@@ -102,8 +129,13 @@ def _to_fp16(path: Path) -> None:
     external = (path.parent / "model.onnx.data").exists()
     if external:
         (path.parent / "model.onnx.data").unlink()
-    onnx.save(converted, str(path), save_as_external_data=external, location="model.onnx.data",
-              all_tensors_to_one_file=True)  # fmt: skip
+    onnx.save(
+        converted,
+        str(path),
+        save_as_external_data=external,
+        location="model.onnx.data",
+        all_tensors_to_one_file=True,
+    )
 
 
 def export_pipeline(
@@ -113,7 +145,11 @@ def export_pipeline(
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}")
     ids_dtype = torch.int32 if convention == "optimum" else torch.int64
-    vae, unet, text_encoder = pipe.vae.float().eval(), pipe.unet.float().eval(), pipe.text_encoder.float().eval()
+    vae, unet, text_encoder = (
+        pipe.vae.float().eval(),
+        pipe.unet.float().eval(),
+        pipe.text_encoder.float().eval(),
+    )
     length = pipe.tokenizer.model_max_length
     hidden = text_encoder.config.hidden_size
     scale = 2 ** (len(vae.config.block_out_channels) - 1)
@@ -128,8 +164,14 @@ def export_pipeline(
     states = torch.randn(2, length, unet.config.cross_attention_dim)
     batch_hw = {0: "batch", 2: "height", 3: "width"}
 
-    _export(_TextEncoder(text_encoder), (torch.zeros(1, length, dtype=ids_dtype),), out / "text_encoder/model.onnx",
-            ["input_ids"], ["last_hidden_state"], {"input_ids": {0: "batch"}})  # fmt: skip
+    _export(
+        _TextEncoder(text_encoder),
+        (torch.zeros(1, length, dtype=ids_dtype),),
+        out / "text_encoder/model.onnx",
+        ["input_ids"],
+        ["last_hidden_state"],
+        {"input_ids": {0: "batch"}},
+    )
     del hidden
     residual_names: list[str] = []
     if controlnet is not None:
@@ -141,35 +183,64 @@ def export_pipeline(
         residual_names.append("mid_block_additional_residual")
         outputs = [f"down_block_res_sample_{i}" for i in range(len(down))] + ["mid_block_res_sample"]
         _export(
-            _ControlNet(controlnet), (sample, timestep, states, cond, torch.tensor(1.0)),
+            _ControlNet(controlnet),
+            (sample, timestep, states, cond, torch.tensor(1.0)),
             out / "controlnet/model.onnx",
-            ["sample", "timestep", "encoder_hidden_states", "controlnet_cond", "conditioning_scale"], outputs,
-            {"sample": batch_hw, "timestep": timestep_axes, "encoder_hidden_states": {0: "batch"},
-             "controlnet_cond": {0: "batch", 2: "image_height", 3: "image_width"},
-             **{name: batch_hw for name in outputs}},
-        )  # fmt: skip
+            ["sample", "timestep", "encoder_hidden_states", "controlnet_cond", "conditioning_scale"],
+            outputs,
+            {
+                "sample": batch_hw,
+                "timestep": timestep_axes,
+                "encoder_hidden_states": {0: "batch"},
+                "controlnet_cond": {0: "batch", 2: "image_height", 3: "image_width"},
+                **{name: batch_hw for name in outputs},
+            },
+        )
         extra: tuple[torch.Tensor, ...] = (*down, mid)
     else:
         extra = ()
     _export(
-        _UNet(unet, len(residual_names)), (sample, timestep, states, *extra), out / "unet/model.onnx",
-        ["sample", "timestep", "encoder_hidden_states", *residual_names], ["out_sample"],
-        {"sample": batch_hw, "timestep": timestep_axes, "encoder_hidden_states": {0: "batch"},
-         "out_sample": batch_hw, **{name: batch_hw for name in residual_names}},
-    )  # fmt: skip
+        _UNet(unet, len(residual_names)),
+        (sample, timestep, states, *extra),
+        out / "unet/model.onnx",
+        ["sample", "timestep", "encoder_hidden_states", *residual_names],
+        ["out_sample"],
+        {
+            "sample": batch_hw,
+            "timestep": timestep_axes,
+            "encoder_hidden_states": {0: "batch"},
+            "out_sample": batch_hw,
+            **{name: batch_hw for name in residual_names},
+        },
+    )
     image = torch.randn(1, 3, latent * scale, latent * scale)
-    _export(_VaeEncoder(vae), (image,), out / "vae_encoder/model.onnx", ["sample"], ["latent_parameters"],
-            {"sample": batch_hw, "latent_parameters": batch_hw})  # fmt: skip
-    _export(_VaeDecoder(vae), (torch.randn(1, vae.config.latent_channels, latent, latent),),
-            out / "vae_decoder/model.onnx", ["latent_sample"], ["sample"],
-            {"latent_sample": batch_hw, "sample": batch_hw})  # fmt: skip
+    _export(
+        _VaeEncoder(vae),
+        (image,),
+        out / "vae_encoder/model.onnx",
+        ["sample"],
+        ["latent_parameters"],
+        {"sample": batch_hw, "latent_parameters": batch_hw},
+    )
+    _export(
+        _VaeDecoder(vae),
+        (torch.randn(1, vae.config.latent_channels, latent, latent),),
+        out / "vae_decoder/model.onnx",
+        ["latent_sample"],
+        ["sample"],
+        {"latent_sample": batch_hw, "sample": batch_hw},
+    )
     if fp16:
         for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet"):
             if (out / role / "model.onnx").exists():
                 _to_fp16(out / role / "model.onnx")
 
-    for role, config in (("vae_encoder", vae.config), ("vae_decoder", vae.config), ("unet", unet.config),
-                         ("text_encoder", None)):  # fmt: skip
+    for role, config in (
+        ("vae_encoder", vae.config),
+        ("vae_decoder", vae.config),
+        ("unet", unet.config),
+        ("text_encoder", None),
+    ):
         if config is not None:
             (out / role / "config.json").write_text(json.dumps(dict(config), indent=1, default=str) + "\n")
     pipe.tokenizer.save_pretrained(str(out / "tokenizer"))
@@ -201,14 +272,23 @@ def load_diffusers(source: Path, config: Path | None = None) -> Any:
             kwargs["config"] = str(config)
         return StableDiffusionPipeline.from_single_file(str(source), **kwargs)
     return StableDiffusionPipeline.from_pretrained(
-        str(source), local_files_only=True, use_safetensors=True, safety_checker=None, requires_safety_checker=False
+        str(source),
+        local_files_only=True,
+        use_safetensors=True,
+        safety_checker=None,
+        requires_safety_checker=False,
     )
 
 
 def import_diffusers(
-    source: Path, out: Path, pack_id: str, licence: str, fp16: bool = False,
-    controlnet: Path | None = None, config: Path | None = None,
-) -> Path:  # fmt: skip
+    source: Path,
+    out: Path,
+    pack_id: str,
+    licence: str,
+    fp16: bool = False,
+    controlnet: Path | None = None,
+    config: Path | None = None,
+) -> Path:
     """Convert a local diffusers checkpoint into an Atelier `diffusion` pack with a manifest of sha256s."""
     from atelier.engine.packs import write_manifest
 
@@ -226,12 +306,19 @@ def import_diffusers(
     licence_file = copy_license(source if source.is_dir() else source.parent, out)
     if licence_file:
         files.append(licence_file)
-    components = {role: f"{role}/model.onnx" for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder",
-                                                          "controlnet") if (out / role / "model.onnx").exists()}
+    components = {
+        role: f"{role}/model.onnx"
+        for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet")
+        if (out / role / "model.onnx").exists()
+    }
     meta = {
-        "id": pack_id, "name": pack_id, "kind": "diffusion", "version": "1", "licence": licence,
+        "id": pack_id,
+        "name": pack_id,
+        "kind": "diffusion",
+        "version": "1",
+        "licence": licence,
         "source": f"converted from {source} by atelier models import-diffusers" + (" (fp16)" if fp16 else ""),
         "providers": ["CUDAExecutionProvider", "DmlExecutionProvider"] if fp16 else [],
         "components": components,
-    }  # fmt: skip
+    }
     return write_manifest(out, meta, files)

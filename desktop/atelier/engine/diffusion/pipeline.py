@@ -31,7 +31,12 @@ _NUMPY_TYPES = {
 }
 # A linear latent -> RGB map for SD 1.x/2.x latents: a preview that costs nothing per step.
 LATENT_RGB = np.array(
-    [[0.3512, 0.2297, 0.3227], [0.3250, 0.4974, 0.2350], [-0.2829, 0.1762, 0.2721], [-0.2120, -0.2616, -0.7177]],
+    [
+        [0.3512, 0.2297, 0.3227],
+        [0.3250, 0.4974, 0.2350],
+        [-0.2829, 0.1762, 0.2721],
+        [-0.2120, -0.2616, -0.7177],
+    ],
     np.float32,
 )
 
@@ -114,6 +119,7 @@ class StableDiffusionPipeline:
         channels = sample.shape[1] if len(sample.shape) > 1 else 4
         self.inpaint_unet = channels == 9
         self.latent_channels = 4
+        self._zero_residuals: dict[tuple[int, ...], list[np.ndarray]] = {}
 
     # -- the building blocks -------------------------------------------------------------------
     def encode_prompt(self, text: str) -> np.ndarray:
@@ -152,19 +158,19 @@ class StableDiffusionPipeline:
     ) -> np.ndarray:
         feeds = self._unet_feeds("unet", sample, timestep, embeddings)
         extra = self.models.inputs("unet")[3:]
-        if extra:
-            if control is None:
-                raise PackError("This pack's UNet expects ControlNet residuals; give a control image.")
-            specs = self.models.inputs("controlnet")
-            control_feeds = self._unet_feeds("controlnet", sample, timestep, embeddings)
-            for spec in specs[3:]:
-                if "scale" in spec.name:
-                    control_feeds[spec.name] = np.array(control_scale, spec.dtype).reshape(
-                        [1] * len(spec.shape)
-                    )
-                else:
-                    control_feeds[spec.name] = control.astype(spec.dtype)
-            residuals = self.models.run("controlnet", control_feeds)
+        if extra and control is None:
+            # A ControlNet-ready UNet still needs its residual inputs: zeros are "no control".
+            key = sample.shape
+            if key not in self._zero_residuals:
+                height, width = sample.shape[2] * self.vae_scale, sample.shape[3] * self.vae_scale
+                blank = np.zeros((sample.shape[0], 3, height, width), np.float32)
+                residuals = self._control_residuals(sample, timestep, embeddings, blank, 0.0)
+                self._zero_residuals[key] = [np.zeros_like(r) for r in residuals]
+            for spec, residual in zip(extra, self._zero_residuals[key], strict=True):
+                feeds[spec.name] = residual.astype(spec.dtype)
+        elif extra:
+            assert control is not None
+            residuals = self._control_residuals(sample, timestep, embeddings, control, control_scale)
             if len(residuals) != len(extra):
                 raise PackError(
                     f"The ControlNet gives {len(residuals)} residuals but the UNet takes {len(extra)}."
@@ -172,6 +178,20 @@ class StableDiffusionPipeline:
             for spec, residual in zip(extra, residuals, strict=True):
                 feeds[spec.name] = residual.astype(spec.dtype)
         return self.models.run("unet", feeds)[0].astype(np.float32)
+
+    def _control_residuals(
+        self, sample: np.ndarray, timestep: float, embeddings: np.ndarray, control: np.ndarray, scale: float
+    ) -> list[np.ndarray]:
+        if not self.models.has("controlnet"):
+            raise PackError("This pack's UNet takes ControlNet residuals but the pack has no controlnet/.")
+        specs = self.models.inputs("controlnet")
+        feeds = self._unet_feeds("controlnet", sample, timestep, embeddings)
+        for spec in specs[3:]:
+            if "scale" in spec.name:
+                feeds[spec.name] = np.array(scale, spec.dtype).reshape([1] * len(spec.shape))
+            else:
+                feeds[spec.name] = control.astype(spec.dtype)
+        return self.models.run("controlnet", feeds)
 
     def encode_image(self, pixels: np.ndarray, noise: NoiseSource) -> np.ndarray:
         """[0, 1] HxWx3 -> scaled latents, sampling the VAE's distribution like diffusers does."""
@@ -188,7 +208,9 @@ class StableDiffusionPipeline:
 
     def decode(self, latents: np.ndarray) -> np.ndarray:
         spec = self.models.inputs("vae_decoder")[0]
-        image = self.models.run("vae_decoder", {spec.name: (latents / self.scaling_factor).astype(spec.dtype)})
+        image = self.models.run(
+            "vae_decoder", {spec.name: (latents / self.scaling_factor).astype(spec.dtype)}
+        )
         return to_uint8(image[0])
 
     # -- generation ------------------------------------------------------------------------------
@@ -220,12 +242,12 @@ class StableDiffusionPipeline:
         shape = (1, self.latent_channels, height // self.vae_scale, width // self.vae_scale)
         control_input = None
         if control is not None:
-            pixels = _rgb(control, width, height).transpose(2, 0, 1)[None]
-            control_input = np.concatenate([pixels] * 2) if guided else pixels
+            control_pixels = _rgb(control, width, height).transpose(2, 0, 1)[None]
+            control_input = np.concatenate([control_pixels] * 2) if guided else control_pixels
 
         start = 0
-        source_latents = None
-        pixels = None
+        source_latents: np.ndarray | None = None
+        pixels: np.ndarray | None = None
         if image is not None:
             pixels = _rgb(image, width, height)
             source_latents = self.encode_image(pixels, noise)
@@ -244,7 +266,9 @@ class StableDiffusionPipeline:
             small = Image.fromarray(mask).resize((shape[3], shape[2]), Image.Resampling.NEAREST)
             latent_mask = (np.asarray(small, np.float32) / 255.0 >= 0.5).astype(np.float32)[None, None]
             if self.inpaint_unet:
-                full = (np.asarray(Image.fromarray(mask).resize((width, height)), np.float32) / 255.0)[..., None]
+                full = (np.asarray(Image.fromarray(mask).resize((width, height)), np.float32) / 255.0)[
+                    ..., None
+                ]
                 masked_latents = self.encode_image(pixels * (full < 0.5), noise)
 
         timesteps = scheduler.timesteps
@@ -295,7 +319,9 @@ class StableDiffusionPipeline:
         return scheduler.step(prediction, index, latents, noise)
 
 
-def feather_into(original: np.ndarray, generated: np.ndarray, mask: np.ndarray, radius: float = 4.0) -> np.ndarray:
+def feather_into(
+    original: np.ndarray, generated: np.ndarray, mask: np.ndarray, radius: float = 4.0
+) -> np.ndarray:
     """Blend the generated region into the original with a softened mask edge."""
     height, width = generated.shape[:2]
     base = _rgb(original, width, height)

@@ -222,7 +222,7 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
 
 
 def make_scheduler(config: dict[str, Any], override: str = "") -> Scheduler:
-    """The scheduler the config names (or `override`), with the config's betas, spacing and prediction type."""
+    """The scheduler the config names (or `override`), with its betas, spacing and prediction type."""
     name = override or CLASS_NAMES.get(str(config.get("_class_name", "")), "euler")
     if name not in SCHEDULERS:
         raise PackError(f"Unknown scheduler '{name}'; use one of {', '.join(SCHEDULERS)}.")

@@ -37,7 +37,8 @@ def _token_text(value: Any) -> str | None:
 def build_clip_tokenizer(vocab_path: Path, merges_path: Path, bos: str, eos: str, unk: str) -> Tokenizer:
     vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
     lines = merges_path.read_text(encoding="utf-8").splitlines()
-    merges = [tuple(line.split()) for line in lines if line and not line.startswith("#version")]
+    pairs = (line.split() for line in lines if line and not line.startswith("#version"))
+    merges = [(pair[0], pair[1]) for pair in pairs if len(pair) == 2]
     tokenizer = Tokenizer(
         BPE(vocab=vocab, merges=merges, dropout=None, continuing_subword_prefix="",
             end_of_word_suffix="</w>", fuse_unk=False, unk_token=unk)
@@ -66,7 +67,10 @@ class ClipTokenizer:
     """Prompt -> a [1, max_length] row of token ids, padded like the pipeline's own tokenizer."""
 
     def __init__(self, folder: Path) -> None:
-        config = {**_read_json(folder / "special_tokens_map.json"), **_read_json(folder / "tokenizer_config.json")}
+        config = {
+            **_read_json(folder / "special_tokens_map.json"),
+            **_read_json(folder / "tokenizer_config.json"),
+        }
         bos = _token_text(config.get("bos_token")) or "<|startoftext|>"
         eos = _token_text(config.get("eos_token")) or "<|endoftext|>"
         unk = _token_text(config.get("unk_token")) or eos

@@ -12,6 +12,7 @@ import numpy as np
 import atelier
 from atelier.core.errors import OutOfMemoryError, PackError
 from atelier.core.progress import Progress
+from atelier.core.requests import DeviceInfo
 from atelier.core.requests.sketch import SketchRequest, SketchResult
 from atelier.engine.diffusion.pipeline import (
     REQUIRED,
@@ -43,7 +44,8 @@ def folder_pack(folder: Path) -> Pack:
     missing = [role for role in REQUIRED if not (folder / role / "model.onnx").is_file()]
     if missing or not (folder / "tokenizer").is_dir():
         raise PackError(
-            f"{folder} is not a Stable Diffusion ONNX folder (missing: {', '.join(missing) or 'tokenizer/'}). "
+            f"{folder} is not a Stable Diffusion ONNX folder "
+            f"(missing: {', '.join(missing) or 'tokenizer/'}). "
             f"Expected: {LAYOUT}."
         )
     cache = HashCache()
@@ -78,7 +80,7 @@ class PoolModels:
     def __init__(self, context: TaskContext, pack: Pack) -> None:
         self.context = context
         self.pack = pack
-        self.device = None
+        self.device: DeviceInfo | None = None
 
     def has(self, role: str) -> bool:
         return role in self.pack.components
@@ -142,8 +144,11 @@ def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
     check_fits(request, device.provider == "CPUExecutionProvider")
     if request.control is not None and not models.has("controlnet"):
         raise PackError(f"Pack '{pack.name}' has no controlnet/ folder; use image to image instead.")
-    steps_per_image = request.steps - (request.steps - min(int(request.steps * request.strength), request.steps)
-                                       if request.image is not None else 0)
+    steps_per_image = request.steps - (
+        request.steps - min(int(request.steps * request.strength), request.steps)
+        if request.image is not None
+        else 0
+    )
     total = max(1, steps_per_image) * request.count
     images, seeds = [], []
     for number in range(request.count):
@@ -163,7 +168,9 @@ def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
             yield Progress(done, total, f"Image {number + 1}/{request.count}, step {step.index}/{step.total}",
                            preview=latent_preview(step.latents))  # fmt: skip
         seeds.append(seed)
-    scheduler = request.scheduler or CLASS_NAMES.get(str(pipeline.scheduler_config.get("_class_name")), "euler")
+    scheduler = request.scheduler or CLASS_NAMES.get(
+        str(pipeline.scheduler_config.get("_class_name")), "euler"
+    )
     device_info = models.device or device
     parameters = {
         "prompt": request.prompt,
