@@ -162,7 +162,6 @@ class SketchPanel(Panel):
         self.pressure_opacity = QCheckBox("Pressure→opacity")
         for box in (self.pressure_size, self.pressure_opacity):
             box.toggled.connect(self._apply_brush)
-            bar.addWidget(box)
         bar.addStretch(1)
         self._apply_brush()
         return bar
@@ -176,6 +175,8 @@ class SketchPanel(Panel):
         self.swatch_bar.setSpacing(2)
         bar.addLayout(self.swatch_bar)
         bar.addStretch(1)
+        bar.addWidget(self.pressure_size)  # built with the brush bar; shown here to keep rows short
+        bar.addWidget(self.pressure_opacity)
         self.swatches: list[QToolButton] = []
         return bar
 
@@ -553,6 +554,7 @@ class SketchPanel(Panel):
         self.running.clear()
         self.progress.setVisible(False)
         self.working.setText("")
+        self.preview.clear()
 
     def _on_progress(self, progress: Progress) -> None:
         self.progress.setValue(int(progress.fraction * 100))
