@@ -239,3 +239,18 @@ def test_cli_writes_pngs_with_provenance(tiny_folder: Path, tmp_path: Path) -> N
         timeout=120,
     )
     assert failed.returncode == 1 and failed.stderr.count("\n") == 1 and "Expected" in failed.stderr
+
+
+def test_a_size_that_will_not_fit_is_refused_with_one_that_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from atelier.core.errors import OutOfMemoryError
+    from atelier.engine.tasks import sketch as sketch_task
+
+    # The real limit cannot be reached safely in a test: pretend 3 GB are free.
+    monkeypatch.setattr(sketch_task, "available_memory_bytes", lambda: 3 * 2**30)
+    sketch_task.check_fits(SketchRequest(prompt="x", width=512, height=512), on_cpu=True)
+    with pytest.raises(OutOfMemoryError, match=r"2048x2048 needs more memory .* \d+x\d+ should fit") as error:
+        sketch_task.check_fits(SketchRequest(prompt="x", width=2048, height=2048), on_cpu=True)
+    side = int(str(error.value).split(";")[1].split("x")[0])
+    assert 512 <= side < 2048
+    sketch_task.check_fits(SketchRequest(prompt="x", width=side, height=side), on_cpu=True)
+    sketch_task.check_fits(SketchRequest(prompt="x", width=2048, height=2048), on_cpu=False)  # GPU: unknown

@@ -106,22 +106,23 @@ def available_memory_bytes() -> int | None:
         return None
 
 
-def estimated_bytes(width: int, height: int, guided: bool) -> int:
-    """A rough peak for SD's UNet: the self-attention matrix at 1/8 resolution dominates at large sizes."""
+def estimated_bytes(width: int, height: int, guided: bool, weights: int = 0) -> int:
+    """A rough peak: the weights not yet loaded, plus SD's self-attention matrix at 1/8 resolution
+    (8 heads, float32), which dominates at large sizes, plus a working margin."""
     tokens = (width // 8) * (height // 8)
     batch = 2 if guided else 1
-    return batch * 8 * tokens * tokens * 4 + 1_500_000_000
+    return weights + batch * 8 * tokens * tokens * 4 + 512 * 2**20
 
 
-def check_fits(request: SketchRequest, on_cpu: bool) -> None:
+def check_fits(request: SketchRequest, on_cpu: bool, weights: int = 0) -> None:
     free = available_memory_bytes()
     if not on_cpu or free is None:
         return
     guided = request.guidance > 1.0
-    if estimated_bytes(request.width, request.height, guided) <= free:
+    if estimated_bytes(request.width, request.height, guided, weights) <= free:
         return
     side = max(64, min(request.width, request.height))
-    while side > 64 and estimated_bytes(side, side, guided) > free:
+    while side > 64 and estimated_bytes(side, side, guided, weights) > free:
         side -= 64
     raise OutOfMemoryError(
         f"{request.width}x{request.height} needs more memory than is free "
@@ -140,8 +141,10 @@ def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
     yield Progress(0, 1, f"Loading {pack.name}")
     models = PoolModels(context, pack)
     pipeline = StableDiffusionPipeline(pack.folder, models)
-    device = context.pool.session(pack, "unet").device
-    check_fits(request, device.provider == "CPUExecutionProvider")
+    device = context.pool.session(pack, "unet").device  # loads (and verifies) the UNet
+    loaded = {s.key[1] for s in context.pool.loaded() if s.key[0] == pack.id}
+    not_loaded = sum(f.size for f in pack.files if f.path.split("/")[0] in set(ROLES) - loaded)
+    check_fits(request, device.provider == "CPUExecutionProvider", not_loaded)
     if request.control is not None and not models.has("controlnet"):
         raise PackError(f"Pack '{pack.name}' has no controlnet/ folder; use image to image instead.")
     steps_per_image = request.steps - (
