@@ -166,3 +166,12 @@ def test_controlnet_matches_diffusers(convention: str) -> None:
     assert (
         np.abs(as_uint8(theirs).astype(int) - as_uint8(plain).astype(int)).max() > 2
     )  # the control mattered
+
+
+@pytest.mark.slow
+def test_lcm_distilled_unet_with_guidance_embedding_matches_diffusers() -> None:
+    folder, pipe, _ = tiny_onnx_folder("optimum", scheduler="lcm", lcm_distilled=True)
+    with torch.no_grad():
+        theirs = pipe("a cat sketch", height=SIZE, width=SIZE, num_inference_steps=4, guidance_scale=3.0,
+                      generator=torch.Generator().manual_seed(5), output_type="np").images  # fmt: skip
+    assert_close(run_ours(folder, guidance=3.0), as_uint8(theirs))

@@ -28,20 +28,19 @@ class _TextEncoder(torch.nn.Module):
 
 
 class _UNet(torch.nn.Module):
-    def __init__(self, model: Any, residuals: int) -> None:
+    def __init__(self, model: Any, residuals: int, time_cond: bool) -> None:
         super().__init__()
         self.model = model
         self.residuals = residuals
+        self.time_cond = time_cond
 
-    def forward(
-        self, sample: torch.Tensor, timestep: torch.Tensor, hidden: torch.Tensor, *extra: torch.Tensor
-    ):  # type: ignore[no-untyped-def]
+    def forward(self, sample, timestep, hidden, *extra):  # type: ignore[no-untyped-def]
         kwargs: dict[str, Any] = {}
+        if self.time_cond:  # LCM-distilled UNets embed the guidance scale
+            kwargs["timestep_cond"], extra = extra[0], extra[1:]
         if self.residuals:
-            kwargs = {
-                "down_block_additional_residuals": list(extra[:-1]),
-                "mid_block_additional_residual": extra[-1],
-            }
+            kwargs["down_block_additional_residuals"] = list(extra[:-1])
+            kwargs["mid_block_additional_residual"] = extra[-1]
         return self.model(sample, timestep, hidden, return_dict=False, **kwargs)[0]
 
 
@@ -199,17 +198,21 @@ def export_pipeline(
         extra: tuple[torch.Tensor, ...] = (*down, mid)
     else:
         extra = ()
+    cond_dim = unet.config.time_cond_proj_dim
+    cond_inputs = ["timestep_cond"] if cond_dim else []
+    cond_args = (torch.randn(2, cond_dim),) if cond_dim else ()
     _export(
-        _UNet(unet, len(residual_names)),
-        (sample, timestep, states, *extra),
+        _UNet(unet, len(residual_names), bool(cond_dim)),
+        (sample, timestep, states, *cond_args, *extra),
         out / "unet/model.onnx",
-        ["sample", "timestep", "encoder_hidden_states", *residual_names],
+        ["sample", "timestep", "encoder_hidden_states", *cond_inputs, *residual_names],
         ["out_sample"],
         {
             "sample": batch_hw,
             "timestep": timestep_axes,
             "encoder_hidden_states": {0: "batch"},
             "out_sample": batch_hw,
+            **{name: {0: "batch"} for name in cond_inputs},
             **{name: batch_hw for name in residual_names},
         },
     )

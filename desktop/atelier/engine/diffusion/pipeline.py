@@ -120,6 +120,7 @@ class StableDiffusionPipeline:
         self.inpaint_unet = channels == 9
         self.latent_channels = 4
         self._zero_residuals: dict[tuple[int, ...], list[np.ndarray]] = {}
+        self.guidance_embedding: np.ndarray | None = None
 
     # -- the building blocks -------------------------------------------------------------------
     def encode_prompt(self, text: str) -> np.ndarray:
@@ -138,15 +139,23 @@ class StableDiffusionPipeline:
     def _unet_feeds(
         self, role: str, sample: np.ndarray, timestep: float, embeddings: np.ndarray
     ) -> dict[str, np.ndarray]:
+        """Feeds for the inputs every UNet-like model has; the rest are returned by `_extra_inputs`."""
         feeds: dict[str, np.ndarray] = {}
-        for spec in self.models.inputs(role)[:3]:
+        specs = self.models.inputs(role)
+        for spec in specs[:3]:
             if "time" in spec.name:
                 feeds[spec.name] = self._timestep(spec, timestep, sample.shape[0])
             elif "hidden" in spec.name or "encoder" in spec.name:
                 feeds[spec.name] = embeddings.astype(spec.dtype)
             else:
                 feeds[spec.name] = sample.astype(spec.dtype)
+        for spec in specs[3:]:
+            if spec.name == "timestep_cond" and self.guidance_embedding is not None:
+                feeds[spec.name] = np.repeat(self.guidance_embedding, sample.shape[0], 0).astype(spec.dtype)
         return feeds
+
+    def _extra_inputs(self, role: str) -> list[TensorSpec]:
+        return [spec for spec in self.models.inputs(role)[3:] if spec.name != "timestep_cond"]
 
     def predict_noise(
         self,
@@ -157,7 +166,7 @@ class StableDiffusionPipeline:
         control_scale: float,
     ) -> np.ndarray:
         feeds = self._unet_feeds("unet", sample, timestep, embeddings)
-        extra = self.models.inputs("unet")[3:]
+        extra = self._extra_inputs("unet")
         if extra and control is None:
             # A ControlNet-ready UNet still needs its residual inputs: zeros are "no control".
             key = sample.shape
@@ -184,9 +193,8 @@ class StableDiffusionPipeline:
     ) -> list[np.ndarray]:
         if not self.models.has("controlnet"):
             raise PackError("This pack's UNet takes ControlNet residuals but the pack has no controlnet/.")
-        specs = self.models.inputs("controlnet")
         feeds = self._unet_feeds("controlnet", sample, timestep, embeddings)
-        for spec in specs[3:]:
+        for spec in self._extra_inputs("controlnet"):
             if "scale" in spec.name:
                 feeds[spec.name] = np.array(scale, spec.dtype).reshape([1] * len(spec.shape))
             else:
@@ -235,7 +243,13 @@ class StableDiffusionPipeline:
             raise PackError(f"Width and height must be multiples of {self.vae_scale} for this pack.")
         scheduler = make_scheduler(self.scheduler_config, scheduler_name)
         scheduler.set_timesteps(steps)
-        guided = guidance > 1.0
+        # An LCM-distilled UNet takes the guidance scale as an embedding instead of a second batch row.
+        self.guidance_embedding = None
+        spec = next((s for s in self.models.inputs("unet") if s.name == "timestep_cond"), None)
+        if spec is not None:
+            dim = spec.shape[1] if len(spec.shape) > 1 and isinstance(spec.shape[1], int) else 256
+            self.guidance_embedding = guidance_scale_embedding(guidance - 1.0, dim)
+        guided = guidance > 1.0 and self.guidance_embedding is None
         embeddings = self.encode_prompt(prompt)
         if guided:
             embeddings = np.concatenate([self.encode_prompt(negative), embeddings])
@@ -317,6 +331,17 @@ class StableDiffusionPipeline:
             uncond, text = np.split(prediction, 2)
             prediction = uncond + guidance * (text - uncond)
         return scheduler.step(prediction, index, latents, noise)
+
+
+def guidance_scale_embedding(w: float, dim: int) -> np.ndarray:
+    """diffusers' `get_guidance_scale_embedding` for one image: sinusoids of w * 1000, shape [1, dim]."""
+    half = dim // 2
+    frequencies = np.exp(np.arange(half, dtype=np.float32) * -(np.log(10000.0) / (half - 1)))
+    angles = np.float32(w * 1000.0) * frequencies[None, :]
+    embedding = np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
+    if dim % 2:
+        embedding = np.pad(embedding, ((0, 0), (0, 1)))
+    return embedding.astype(np.float32)
 
 
 def feather_into(
