@@ -34,7 +34,7 @@ class _UNet(torch.nn.Module):
         self.residuals = residuals
         self.time_cond = time_cond
 
-    def forward(self, sample, timestep, hidden, *extra):  # type: ignore[no-untyped-def]
+    def forward(self, sample, timestep, hidden, *extra):
         kwargs: dict[str, Any] = {}
         if self.time_cond:  # LCM-distilled UNets embed the guidance scale
             kwargs["timestep_cond"], extra = extra[0], extra[1:]
@@ -49,7 +49,7 @@ class _ControlNet(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, sample, timestep, hidden, controlnet_cond, conditioning_scale):  # type: ignore[no-untyped-def]
+    def forward(self, sample, timestep, hidden, controlnet_cond, conditioning_scale):
         down, mid = self.model(
             sample,
             timestep,
