@@ -138,6 +138,10 @@ def test_manifest_pack_switch_unloads_the_previous_pipeline(tiny_folder: Path, t
     result = engine.run_to_end(SketchRequest(prompt="x", pack_id="sd-b", width=64, height=64, steps=1))
     assert {s.key[0] for s in engine.pool.loaded()} == {"sd-b"}
     assert result.parameters["licence"] == "MIT"
+    from atelier.engine.doctor import doctor_report
+
+    report = {entry["id"]: entry for entry in doctor_report(engine)["packs"]}
+    assert report["sd-a"]["verified"] and report["sd-a"]["device"] == "CPUExecutionProvider", report["sd-a"]
 
 
 @pytest.mark.slow

@@ -23,8 +23,9 @@ from atelier.engine.diffusion.pipeline import (
     numpy_noise,
 )
 from atelier.engine.diffusion.schedulers import CLASS_NAMES
+from atelier.engine.doctor import smoke_test
 from atelier.engine.packs import MANIFEST_NAMES, HashCache, Pack, PackFile, read_manifest
-from atelier.engine.runner import TaskContext, TaskGenerator, task
+from atelier.engine.runner import Engine, TaskContext, TaskGenerator, task
 from atelier.engine.sessions import SessionPool
 
 KIND = "diffusion"
@@ -194,3 +195,11 @@ def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
         "app_version": atelier.__version__,
     }
     return SketchResult(images=tuple(images), seeds=tuple(seeds), parameters=parameters, device=device_info)
+
+
+@smoke_test(KIND)
+def diffusion_smoke(engine: Engine, pack: Pack) -> str:
+    """`atelier doctor`: one 64x64 step through every component, which is all a pipeline needs to prove."""
+    result = engine.run_to_end(SketchRequest(prompt="a test", pack_id=pack.id, width=64, height=64, steps=1,
+                                             guidance=1.0, origin="doctor"))  # fmt: skip
+    return result.device.provider
