@@ -157,3 +157,67 @@ def test_panel_swatches_follow_palette_and_sketch_autosaves(qtbot, isolated_dirs
     panel.close_panel()
     other.close_panel()
     palette.set_colors(["#000000", "#111111", "#222222"])  # closed panels no longer listen
+
+
+def send_tablet(canvas: CanvasWidget, kind, x: float, y: float, pressure: float) -> None:
+    from PySide6.QtCore import QPointF as P
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    device = QPointingDevice.primaryPointingDevice()
+    event = QTabletEvent(kind, device, P(x, y), canvas.mapToGlobal(P(x, y)), pressure, 0.0, 0.0, 0.0, 0.0,
+                         0.0, Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
+                         Qt.MouseButton.LeftButton)  # fmt: skip
+    QApplication.sendEvent(canvas, event)
+
+
+def test_tablet_pressure_drives_the_stroke(canvas) -> None:
+    from PySide6.QtGui import QTabletEvent
+
+    canvas.resize(128, 96)
+    canvas.zoom, canvas.offset = 1.0, QPointF(0, 0)
+    canvas.brush_size = 24
+    widths = []
+    for pressure in (1.0, 0.25):
+        canvas.clear()
+        send_tablet(canvas, QTabletEvent.Type.TabletPress, 10, 40, pressure)
+        send_tablet(canvas, QTabletEvent.Type.TabletMove, 110, 40, pressure)
+        send_tablet(canvas, QTabletEvent.Type.TabletRelease, 110, 40, pressure)
+        widths.append(int((canvas.sketch_array()[:, 60, 0] < 128).sum()))
+    assert widths[0] >= 20 and widths[1] <= widths[0] / 2
+
+
+def test_paste_drop_and_export(qtbot, isolated_dirs) -> None:
+    from PIL import Image
+    from PySide6.QtCore import QMimeData, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from atelier.ui.panels.sketch import SketchPanel
+    from atelier.ui.widgets.images import qimage_from_array
+
+    context = AppContext(NoRunner(), JobQueue(), Settings(), SessionStore(isolated_dirs / "s"))
+    panel = SketchPanel(context)
+    qtbot.addWidget(panel)
+    picture = np.zeros((40, 60, 3), np.uint8)
+    picture[..., 1] = 180
+    QApplication.clipboard().setImage(qimage_from_array(picture))
+    panel.paste()
+    assert panel.canvas.canvas_size == (60, 40)
+    assert tuple(panel.canvas.sketch_array()[5, 5, :3]) == (0, 180, 0)
+    dropped = isolated_dirs / "drop.png"
+    Image.fromarray(np.full((30, 50, 3), 90, np.uint8)).save(dropped)
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(dropped))])
+    event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    panel.canvas.dropEvent(event)
+    assert panel.canvas.canvas_size == (50, 30)
+    out = isolated_dirs / "out.png"
+    panel.export_png(str(out))
+    with Image.open(out) as saved:
+        assert saved.size == (50, 30) and saved.convert("RGB").getpixel((3, 3)) == (90, 90, 90)
+    panel.copy()
+    assert QApplication.clipboard().image().width() == 50
+    panel.close_panel()
