@@ -258,3 +258,35 @@ def test_a_size_that_will_not_fit_is_refused_with_one_that_does(monkeypatch: pyt
     assert 512 <= side < 2048
     sketch_task.check_fits(SketchRequest(prompt="x", width=side, height=side), on_cpu=True)
     sketch_task.check_fits(SketchRequest(prompt="x", width=2048, height=2048), on_cpu=False)  # GPU: unknown
+
+
+@pytest.mark.slow
+def test_taesd_pack_gives_full_size_previews(tiny_folder: Path, tmp_path: Path) -> None:
+    import torch
+    from diffusers import AutoencoderTiny
+
+    from atelier.engine.diffusion.export import _export, _VaeDecoder
+    from atelier.engine.packs import write_manifest
+
+    torch.manual_seed(0)
+    taesd = AutoencoderTiny(encoder_block_out_channels=(8,) * 4, decoder_block_out_channels=(8,) * 4,
+                            num_encoder_blocks=(1,) * 4, num_decoder_blocks=(1,) * 4).eval()  # fmt: skip
+    pack = tmp_path / "models" / "taesd"
+    axes = {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "h", 3: "w"}}
+    _export(_VaeDecoder(taesd), (torch.randn(1, 4, 8, 8),), pack / "decoder/model.onnx", ["latent_sample"],
+            ["sample"], axes)  # fmt: skip
+    write_manifest(pack, {"id": "taesd", "name": "TAESD", "kind": "taesd", "licence": "MIT", "source": "test",
+                          "components": {"decoder": "decoder/model.onnx"}}, ["decoder/model.onnx"])  # fmt: skip
+    engine = Engine(Settings(threads=1, models_folder=str(tmp_path / "models")))
+    generator = engine.run(
+        SketchRequest(prompt="x", pack_id=str(tiny_folder), width=64, height=64, steps=2), CancelToken()
+    )
+    previews = []
+    while True:
+        try:
+            progress = next(generator)
+        except StopIteration:
+            break
+        if progress.preview is not None:
+            previews.append(progress.preview)
+    assert previews and all(p.shape == (64, 64, 3) for p in previews)

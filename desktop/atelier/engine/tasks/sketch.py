@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 import atelier
-from atelier.core.errors import OutOfMemoryError, PackError
+from atelier.core.errors import AtelierError, OutOfMemoryError, PackError
 from atelier.core.progress import Progress
 from atelier.core.requests import DeviceInfo
 from atelier.core.requests.sketch import SketchRequest, SketchResult
@@ -21,10 +21,12 @@ from atelier.engine.diffusion.pipeline import (
     TensorSpec,
     latent_preview,
     numpy_noise,
+    to_uint8,
 )
 from atelier.engine.diffusion.schedulers import CLASS_NAMES
 from atelier.engine.doctor import smoke_test
 from atelier.engine.packs import MANIFEST_NAMES, HashCache, Pack, PackFile, read_manifest
+from atelier.engine.providers import ORT_ERRORS
 from atelier.engine.runner import Engine, TaskContext, TaskGenerator, task
 from atelier.engine.sessions import SessionPool
 
@@ -132,6 +134,28 @@ def check_fits(request: SketchRequest, on_cpu: bool, weights: int = 0) -> None:
     )
 
 
+PREVIEW_ERRORS: tuple[type[BaseException], ...] = (AtelierError, *ORT_ERRORS)
+
+
+def preview_decoder(context: TaskContext) -> Callable[[np.ndarray], np.ndarray]:
+    """Latents -> preview: TAESD (a tiny decoder) when a `taesd` pack is installed, else a linear map."""
+    packs = context.catalog.of_kind("taesd")
+    if not packs:
+        return latent_preview
+    pack = packs[0]
+
+    def decode(latents: np.ndarray) -> np.ndarray:
+        try:
+            name = context.pool.session(pack, "decoder").session.get_inputs()[0].name
+            outputs, _ = context.pool.run(pack, "decoder", {name: latents.astype(np.float32)}, context.cancel)
+        except PREVIEW_ERRORS:
+            context.cancel.raise_if_cancelled()
+            return latent_preview(latents)  # a preview is never worth failing the job for
+        return to_uint8(outputs[0])
+
+    return decode
+
+
 @task(SketchRequest)
 def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
     pack = resolve_pack(context, request.pack_id)
@@ -142,6 +166,7 @@ def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
     yield Progress(0, 1, f"Loading {pack.name}")
     models = PoolModels(context, pack)
     pipeline = StableDiffusionPipeline(pack.folder, models)
+    preview = preview_decoder(context)
     device = context.pool.session(pack, "unet").device  # loads (and verifies) the UNet
     loaded = {s.key[1] for s in context.pool.loaded() if s.key[0] == pack.id}
     not_loaded = sum(f.size for f in pack.files if f.path.split("/")[0] in set(ROLES) - loaded)
@@ -170,7 +195,7 @@ def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
                 break
             done = number * max(1, steps_per_image) + step.index
             yield Progress(done, total, f"Image {number + 1}/{request.count}, step {step.index}/{step.total}",
-                           preview=latent_preview(step.latents))  # fmt: skip
+                           preview=preview(step.latents))  # fmt: skip
         seeds.append(seed)
     scheduler = request.scheduler or CLASS_NAMES.get(
         str(pipeline.scheduler_config.get("_class_name")), "euler"
