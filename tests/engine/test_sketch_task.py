@@ -275,8 +275,9 @@ def test_taesd_pack_gives_full_size_previews(tiny_folder: Path, tmp_path: Path) 
     axes = {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "h", 3: "w"}}
     _export(_VaeDecoder(taesd), (torch.randn(1, 4, 8, 8),), pack / "decoder/model.onnx", ["latent_sample"],
             ["sample"], axes)  # fmt: skip
-    write_manifest(pack, {"id": "taesd", "name": "TAESD", "kind": "taesd", "licence": "MIT", "source": "test",
-                          "components": {"decoder": "decoder/model.onnx"}}, ["decoder/model.onnx"])  # fmt: skip
+    meta = {"id": "taesd", "name": "TAESD", "kind": "taesd", "licence": "MIT", "source": "test",
+            "components": {"decoder": "decoder/model.onnx"}}  # fmt: skip
+    write_manifest(pack, meta, ["decoder/model.onnx"])
     engine = Engine(Settings(threads=1, models_folder=str(tmp_path / "models")))
     generator = engine.run(
         SketchRequest(prompt="x", pack_id=str(tiny_folder), width=64, height=64, steps=2), CancelToken()
