@@ -143,6 +143,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2, help="timed runs each (after one warm-up)")
     parser.add_argument("--cuda", action="store_true", help="fp16 on CUDA for both")
+    parser.add_argument("--export-only", action="store_true", help="build and cache the ONNX export, time nothing")
     args = parser.parse_args()
 
     import torch
@@ -162,6 +163,9 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
         export_pipeline(pipe, folder, "optimum", fp16=args.cuda)
         (folder / "done").write_text("ok")
+    if args.export_only:
+        print(f"exported: {folder}")
+        return 0
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if args.cuda else ["CPUExecutionProvider"]
     ours = StableDiffusionPipeline(folder, OrtModels(folder, args.threads, providers))
     device = "cuda" if args.cuda else "cpu"
