@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "desktop"))
+MODEL_VERSION = "1"
 
 
 def build_pipeline(quick: bool):  # type: ignore[no-untyped-def]
@@ -143,7 +144,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2, help="timed runs each (after one warm-up)")
     parser.add_argument("--cuda", action="store_true", help="fp16 on CUDA for both")
-    parser.add_argument("--export-only", action="store_true", help="build and cache the ONNX export, time nothing")
+    parser.add_argument("--export-only", action="store_true", help="build and cache the export only")
     args = parser.parse_args()
 
     import torch
@@ -154,8 +155,10 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     pipe = build_pipeline(args.quick)
+    # Keyed by the model configs' version (bump MODEL_VERSION when build_pipeline changes) and the exporter.
+    exporter = Path(export_pipeline.__code__.co_filename).read_bytes()
     key = hashlib.sha256(
-        Path(__file__).read_bytes() + f"{args.quick}|{args.cuda}|{torch.__version__}".encode()
+        exporter + f"{MODEL_VERSION}|{args.quick}|{args.cuda}|{torch.__version__}".encode()
     ).hexdigest()[:16]
     folder = cache_dir() / "bench-sd" / key
     if not (folder / "done").exists():
