@@ -291,3 +291,12 @@ def test_taesd_pack_gives_full_size_previews(tiny_folder: Path, tmp_path: Path) 
         if progress.preview is not None:
             previews.append(progress.preview)
     assert previews and all(p.shape == (64, 64, 3) for p in previews)
+
+
+def test_no_pack_says_how_to_get_one(tmp_path: Path) -> None:
+    from atelier.core.errors import PackNotFoundError
+
+    engine = Engine(Settings(threads=1, models_folder=str(tmp_path)))
+    with pytest.raises(PackNotFoundError) as error:
+        engine.run_to_end(SketchRequest(prompt="x"))
+    assert "import-diffusers" in error.value.user_message()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import atelier
-from atelier.core.errors import AtelierError, OutOfMemoryError, PackError
+from atelier.core.errors import AtelierError, OutOfMemoryError, PackError, PackNotFoundError
 from atelier.core.progress import Progress
 from atelier.core.requests import DeviceInfo
 from atelier.core.requests.sketch import SketchRequest, SketchResult
@@ -74,6 +74,12 @@ def folder_pack(folder: Path) -> Pack:
 def resolve_pack(context: TaskContext, pack_id: str) -> Pack:
     if pack_id and (os.sep in pack_id or "/" in pack_id) and Path(pack_id).expanduser().is_dir():
         return folder_pack(Path(pack_id).expanduser())
+    if not pack_id and not context.catalog.of_kind(KIND):
+        raise PackNotFoundError(
+            "No Stable Diffusion pack is installed.",
+            "Pick an ONNX folder (Folder… in the Sketch panel, or --pack PATH), or convert a diffusers "
+            "checkpoint with `atelier models import-diffusers PATH`.",
+        )
     return context.pack_of_kind(KIND, pack_id)
 
 
@@ -173,10 +179,11 @@ def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
     check_fits(request, device.provider == "CPUExecutionProvider", not_loaded)
     if request.control is not None and not models.has("controlnet"):
         raise PackError(f"Pack '{pack.name}' has no controlnet/ folder; use image to image instead.")
-    steps_per_image = request.steps - (
-        request.steps - min(int(request.steps * request.strength), request.steps)
+    # Image to image skips the first (1 - strength) of the schedule, as diffusers does.
+    steps_per_image = (
+        min(int(request.steps * request.strength), request.steps)
         if request.image is not None
-        else 0
+        else request.steps
     )
     total = max(1, steps_per_image) * request.count
     images, seeds = [], []
