@@ -196,6 +196,7 @@ class SketchPanel(Panel):
 
     def _build_side(self) -> QWidget:
         side = QWidget()
+        side.setMaximumWidth(330)
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
 
@@ -204,13 +205,16 @@ class SketchPanel(Panel):
         pack_row = QHBoxLayout()
         self.pack_combo = QComboBox()
         self.pack_combo.setToolTip("A diffusion pack, or a diffusers/optimum ONNX folder")
+        self.pack_combo.setPlaceholderText("none: use Folder…")
+        self.pack_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.pack_combo.setMinimumContentsLength(14)
         pack_row.addWidget(self.pack_combo, 1)
         pack_row.addWidget(
             self._button("Folder…", self.choose_pack_folder, "Use an ONNX folder made by other tools")
         )
         form.addRow("Pack", pack_row)
         self.prompt = QLineEdit()
-        self.prompt.setPlaceholderText("what to draw, e.g. a lighthouse at dusk, watercolour")
+        self.prompt.setPlaceholderText("e.g. a lighthouse at dusk")
         self.negative = QLineEdit()
         self.negative.setPlaceholderText("what to avoid")
         form.addRow("Prompt", self.prompt)
