@@ -60,7 +60,11 @@ def write_tiny_clip_tokenizer(folder: Path) -> None:
 
 
 def tiny_pipeline(
-    controlnet: bool = False, scheduler: str = "euler", seed: int = 0, lcm_distilled: bool = False
+    controlnet: bool = False,
+    scheduler: str = "euler",
+    seed: int = 0,
+    lcm_distilled: bool = False,
+    inpaint: bool = False,
 ) -> tuple[Any, Any]:
     """(diffusers pipeline, controlnet or None) with tiny random weights; SD-like shapes, VAE factor 8."""
     import tempfile
@@ -93,6 +97,8 @@ def tiny_pipeline(
     )
     if lcm_distilled:  # the guidance scale enters as an embedding (LCM-Dreamshaper style)
         unet_args["time_cond_proj_dim"] = 8
+    if inpaint:  # latents + mask + masked-image latents
+        unet_args["in_channels"] = 9
     unet = UNet2DConditionModel(**unet_args)
     vae = AutoencoderKL(
         block_out_channels=(8, 8, 8, 8),
@@ -171,6 +177,7 @@ def tiny_onnx_folder(
     controlnet: bool = False,
     scheduler: str = "euler",
     lcm_distilled: bool = False,
+    inpaint: bool = False,
 ) -> tuple[Path, Any, Any]:
     """(folder in the ONNX layout, the diffusers pipeline, controlnet) for the tiny model, cached on disk."""
     import torch
@@ -179,11 +186,11 @@ def tiny_onnx_folder(
     from atelier.engine.diffusion.export import export_pipeline
 
     torch.set_num_threads(1)
-    pipe, net = tiny_pipeline(controlnet, scheduler, lcm_distilled=lcm_distilled)
+    pipe, net = tiny_pipeline(controlnet, scheduler, lcm_distilled=lcm_distilled, inpaint=inpaint)
     key = hashlib.sha256(
         Path(__file__).read_bytes()
         + Path(export_pipeline.__code__.co_filename).read_bytes()
-        + f"{BUILDER_VERSION}|{convention}|{controlnet}|{lcm_distilled}|{torch.__version__}".encode()
+        + f"{BUILDER_VERSION}|{convention}|{controlnet}|{lcm_distilled}|{inpaint}|{torch.__version__}".encode()
     ).hexdigest()[:20]
     folder = cache_dir() / "tiny-sd" / key
     if not (folder / "done").exists():

@@ -300,3 +300,24 @@ def test_no_pack_says_how_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(PackNotFoundError) as error:
         engine.run_to_end(SketchRequest(prompt="x"))
     assert "import-diffusers" in error.value.user_message()
+
+
+@pytest.mark.slow
+def test_nine_channel_inpainting_unet_is_used_as_such(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from tests.diffusion_builders import tiny_onnx_folder
+
+    folder, _, _ = tiny_onnx_folder("legacy", inpaint=True)
+    engine = Engine(Settings(threads=1))
+    sketch = np.full((64, 64, 3), 255, np.uint8)
+    sketch[:, :20] = 40
+    mask = np.zeros((64, 64), np.uint8)
+    mask[:, 40:] = 255
+    inpainted = engine.run_to_end(
+        SketchRequest(prompt="x", pack_id=str(folder), width=64, height=64, steps=3, image=sketch, mask=mask,
+                      strength=1.0)
+    )  # fmt: skip
+    assert np.array_equal(inpainted.images[0][:, :24], sketch[:, :24])
+    assert not np.array_equal(inpainted.images[0][:, 48:], sketch[:, 48:])
+    whole = engine.run_to_end(SketchRequest(prompt="x", pack_id=str(folder), width=64, height=64, steps=2))
+    assert whole.images[0].shape == (64, 64, 3)

@@ -280,10 +280,15 @@ class StableDiffusionPipeline:
             small = Image.fromarray(mask).resize((shape[3], shape[2]), Image.Resampling.NEAREST)
             latent_mask = (np.asarray(small, np.float32) / 255.0 >= 0.5).astype(np.float32)[None, None]
             if self.inpaint_unet:
-                full = (np.asarray(Image.fromarray(mask).resize((width, height)), np.float32) / 255.0)[
-                    ..., None
-                ]
-                masked_latents = self.encode_image(pixels * (full < 0.5), noise)
+                full = (
+                    np.asarray(Image.fromarray(mask).resize((width, height)), np.float32)[..., None] / 255.0
+                )
+                keep = (full < 0.5).astype(np.float32)
+                # Masked pixels become 0 in [-1, 1] (mid grey), as diffusers' inpaint pipeline does.
+                masked_latents = self.encode_image(pixels * keep + 0.5 * (1 - keep), noise)
+        elif self.inpaint_unet:  # an inpainting UNet asked for a whole picture: everything is "masked"
+            latent_mask = np.ones((1, 1, shape[2], shape[3]), np.float32)
+            masked_latents = self.encode_image(np.full((height, width, 3), 0.5, np.float32), noise)
 
         timesteps = scheduler.timesteps
         for index in range(start, len(timesteps)):
