@@ -190,7 +190,8 @@ def tiny_onnx_folder(
     key = hashlib.sha256(
         Path(__file__).read_bytes()
         + Path(export_pipeline.__code__.co_filename).read_bytes()
-        + f"{BUILDER_VERSION}|{convention}|{controlnet}|{lcm_distilled}|{inpaint}|{torch.__version__}".encode()
+        + f"{BUILDER_VERSION}|{convention}|{controlnet}|{lcm_distilled}|{inpaint}".encode()
+        + torch.__version__.encode()
     ).hexdigest()[:20]
     folder = cache_dir() / "tiny-sd" / key
     if not (folder / "done").exists():
