@@ -105,9 +105,12 @@ def _export(
         )
     import onnx
 
-    model = onnx.load(str(path))
-    if model.ByteSize() > 1_800_000_000 or any(p.name.endswith(".data") for p in path.parent.iterdir()):
-        for stale in path.parent.glob("*.data"):
+    # Past 2 GB (an SD 1.5 UNet) torch writes one external file per tensor; gather them into one
+    # `model.onnx.data` so a pack lists two files, not hundreds.
+    scattered = [p for p in path.parent.iterdir() if p != path]
+    if scattered:
+        model = onnx.load(str(path))  # reads the external tensors too
+        for stale in scattered:
             stale.unlink()
         onnx.save(
             model,
