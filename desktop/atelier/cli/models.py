@@ -1,4 +1,4 @@
-"""`atelier models list|verify`: the packs Atelier found, and a sha256 check of each."""
+"""`atelier models list|verify|import-diffusers`: the packs found, a sha256 check, SD conversion."""
 
 from __future__ import annotations
 
@@ -14,6 +14,58 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action = actions.add_parser(name, help=help_text)
         action.add_argument("--json", action="store_true", help="print JSON")
         action.set_defaults(handler=run_list if name == "list" else run_verify)
+    register_import_diffusers(actions)
+
+
+def register_import_diffusers(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    action = actions.add_parser(
+        "import-diffusers", help="convert a local diffusers SD checkpoint into an ONNX diffusion pack"
+    )
+    action.add_argument(
+        "path", help="a diffusers folder (model_index.json, unet/, vae/, ...) or an SD 1.x .safetensors"
+    )
+    action.add_argument("--id", default="", help="pack id (default: the folder or file name)")
+    action.add_argument("--out", default="", help="pack folder (default: <data dir>/models/<id>)")
+    action.add_argument(
+        "--licence", default="unknown", help="the model's licence, e.g. creativeml-openrail-m"
+    )
+    action.add_argument("--fp16", action="store_true", help="float16 weights, for GPU packs")
+    action.add_argument("--controlnet", help="a diffusers ControlNetModel folder to include")
+    action.add_argument("--config", help="for a single .safetensors: a local diffusers config folder")
+    action.add_argument("--json", action="store_true", help="print JSON")
+    action.set_defaults(handler=run_import_diffusers)
+
+
+def run_import_diffusers(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from atelier.core.errors import InputFileError
+    from atelier.core.settings import data_dir
+
+    source = Path(args.path).expanduser()
+    if not source.exists():
+        raise InputFileError(f"No diffusers folder or checkpoint at {source}.")
+    try:
+        from atelier.engine.diffusion.export import import_diffusers
+    except ImportError as exc:
+        raise InputFileError(
+            f"Converting needs the build extra ({exc}).", "Install it: pip install 'atelier[build]'."
+        ) from exc
+    pack_id = args.id or source.stem
+    out = Path(args.out).expanduser() if args.out else data_dir() / "models" / pack_id
+    try:
+        manifest = import_diffusers(
+            source, out, pack_id, args.licence, fp16=args.fp16,
+            controlnet=Path(args.controlnet) if args.controlnet else None,
+            config=Path(args.config) if args.config else None,
+        )  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"Cannot convert {source}: {exc}") from exc
+    if args.json:
+        print_json({"id": pack_id, "folder": str(out), "manifest": str(manifest)})
+    else:
+        print(f"Wrote pack '{pack_id}' to {out}")
+    return 0
 
 
 def _catalog():

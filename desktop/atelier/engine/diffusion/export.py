@@ -1,0 +1,330 @@
+"""Export a diffusers Stable Diffusion pipeline to the ONNX folder layout (needs the `build` extra: torch).
+
+Used by `atelier models import-diffusers` and by the tests' tiny packs; never by the runtime path.
+Two input conventions are supported because real exports differ and the runtime must read both:
+"optimum" (int32 token ids, int64 timestep of shape [1]) and "legacy" (int64 ids, float scalar timestep).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CONVENTIONS = ("optimum", "legacy")
+
+
+class _TextEncoder(torch.nn.Module):
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids.to(torch.int64), return_dict=False)[0]
+
+
+class _UNet(torch.nn.Module):
+    def __init__(self, model: Any, residuals: int, time_cond: bool) -> None:
+        super().__init__()
+        self.model = model
+        self.residuals = residuals
+        self.time_cond = time_cond
+
+    def forward(self, sample, timestep, hidden, *extra):
+        kwargs: dict[str, Any] = {}
+        if self.time_cond:  # LCM-distilled UNets embed the guidance scale
+            kwargs["timestep_cond"], extra = extra[0], extra[1:]
+        if self.residuals:
+            kwargs["down_block_additional_residuals"] = list(extra[:-1])
+            kwargs["mid_block_additional_residual"] = extra[-1]
+        return self.model(sample, timestep, hidden, return_dict=False, **kwargs)[0]
+
+
+class _ControlNet(torch.nn.Module):
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, sample, timestep, hidden, controlnet_cond, conditioning_scale):
+        down, mid = self.model(
+            sample,
+            timestep,
+            hidden,
+            controlnet_cond=controlnet_cond,
+            conditioning_scale=conditioning_scale,
+            return_dict=False,
+        )
+        return (*down, mid)
+
+
+class _VaeEncoder(torch.nn.Module):
+    def __init__(self, vae: Any) -> None:
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, sample: torch.Tensor) -> torch.Tensor:
+        moments = self.vae.encoder(sample)
+        if self.vae.quant_conv is not None:
+            moments = self.vae.quant_conv(moments)
+        return moments  # mean and log-variance, like optimum's `latent_parameters`
+
+
+class _VaeDecoder(torch.nn.Module):
+    def __init__(self, vae: Any) -> None:
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, latent_sample: torch.Tensor) -> torch.Tensor:
+        return self.vae.decode(latent_sample, return_dict=False)[0]
+
+
+def _export(
+    module: torch.nn.Module,
+    args: tuple,
+    path: Path,
+    inputs: list[str],
+    outputs: list[str],
+    axes: dict[str, dict[int, str]],
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        torch.onnx.export(
+            module,
+            args,
+            str(path),
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=17,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    import onnx
+
+    # Past 2 GB (an SD 1.5 UNet) torch writes one external file per tensor; gather them into one
+    # `model.onnx.data` so a pack lists two files, not hundreds.
+    scattered = [p for p in path.parent.iterdir() if p != path]
+    if scattered:
+        model = onnx.load(str(path))  # reads the external tensors too
+        for stale in scattered:
+            stale.unlink()
+        onnx.save(
+            model,
+            str(path),
+            save_as_external_data=True,
+            location="model.onnx.data",
+            all_tensors_to_one_file=True,
+        )
+
+
+def _to_fp16(path: Path) -> None:
+    """Weights in float16 with float32 inputs/outputs, so the same pipeline code drives it (GPU packs)."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = onnx.load(str(path))
+    converted = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
+    external = (path.parent / "model.onnx.data").exists()
+    if external:
+        (path.parent / "model.onnx.data").unlink()
+    onnx.save(
+        converted,
+        str(path),
+        save_as_external_data=external,
+        location="model.onnx.data",
+        all_tensors_to_one_file=True,
+    )
+
+
+def export_pipeline(
+    pipe: Any, out: Path, convention: str = "optimum", fp16: bool = False, controlnet: Any = None
+) -> list[str]:
+    """Write `out/` in the diffusers/optimum ONNX layout; returns the files written (relative paths)."""
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}")
+    ids_dtype = torch.int32 if convention == "optimum" else torch.int64
+    vae, unet, text_encoder = (
+        pipe.vae.float().eval(),
+        pipe.unet.float().eval(),
+        pipe.text_encoder.float().eval(),
+    )
+    length = pipe.tokenizer.model_max_length
+    hidden = text_encoder.config.hidden_size
+    scale = 2 ** (len(vae.config.block_out_channels) - 1)
+    latent = 8
+    sample = torch.randn(2, unet.config.in_channels, latent, latent)
+    if convention == "optimum":
+        timestep = torch.tensor([999], dtype=torch.int64)
+        timestep_axes: dict[int, str] = {0: "steps"}
+    else:
+        timestep = torch.tensor(999.0)
+        timestep_axes = {}
+    states = torch.randn(2, length, unet.config.cross_attention_dim)
+    batch_hw = {0: "batch", 2: "height", 3: "width"}
+
+    _export(
+        _TextEncoder(text_encoder),
+        (torch.zeros(1, length, dtype=ids_dtype),),
+        out / "text_encoder/model.onnx",
+        ["input_ids"],
+        ["last_hidden_state"],
+        {"input_ids": {0: "batch"}},
+    )
+    del hidden
+    residual_names: list[str] = []
+    if controlnet is not None:
+        controlnet = controlnet.float().eval()
+        cond = torch.rand(2, 3, latent * scale, latent * scale)
+        with torch.no_grad():
+            down, mid = controlnet(sample, timestep, states, controlnet_cond=cond, return_dict=False)
+        residual_names = [f"down_block_additional_residual_{i}" for i in range(len(down))]
+        residual_names.append("mid_block_additional_residual")
+        outputs = [f"down_block_res_sample_{i}" for i in range(len(down))] + ["mid_block_res_sample"]
+        _export(
+            _ControlNet(controlnet),
+            (sample, timestep, states, cond, torch.tensor(1.0)),
+            out / "controlnet/model.onnx",
+            ["sample", "timestep", "encoder_hidden_states", "controlnet_cond", "conditioning_scale"],
+            outputs,
+            {
+                "sample": batch_hw,
+                "timestep": timestep_axes,
+                "encoder_hidden_states": {0: "batch"},
+                "controlnet_cond": {0: "batch", 2: "image_height", 3: "image_width"},
+                **{name: batch_hw for name in outputs},
+            },
+        )
+        extra: tuple[torch.Tensor, ...] = (*down, mid)
+    else:
+        extra = ()
+    cond_dim = unet.config.time_cond_proj_dim
+    cond_inputs = ["timestep_cond"] if cond_dim else []
+    cond_args = (torch.randn(2, cond_dim),) if cond_dim else ()
+    _export(
+        _UNet(unet, len(residual_names), bool(cond_dim)),
+        (sample, timestep, states, *cond_args, *extra),
+        out / "unet/model.onnx",
+        ["sample", "timestep", "encoder_hidden_states", *cond_inputs, *residual_names],
+        ["out_sample"],
+        {
+            "sample": batch_hw,
+            "timestep": timestep_axes,
+            "encoder_hidden_states": {0: "batch"},
+            "out_sample": batch_hw,
+            **{name: {0: "batch"} for name in cond_inputs},
+            **{name: batch_hw for name in residual_names},
+        },
+    )
+    image = torch.randn(1, 3, latent * scale, latent * scale)
+    _export(
+        _VaeEncoder(vae),
+        (image,),
+        out / "vae_encoder/model.onnx",
+        ["sample"],
+        ["latent_parameters"],
+        {"sample": batch_hw, "latent_parameters": batch_hw},
+    )
+    _export(
+        _VaeDecoder(vae),
+        (torch.randn(1, vae.config.latent_channels, latent, latent),),
+        out / "vae_decoder/model.onnx",
+        ["latent_sample"],
+        ["sample"],
+        {"latent_sample": batch_hw, "sample": batch_hw},
+    )
+    if fp16:
+        for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet"):
+            if (out / role / "model.onnx").exists():
+                _to_fp16(out / role / "model.onnx")
+
+    for role, config in (
+        ("vae_encoder", vae.config),
+        ("vae_decoder", vae.config),
+        ("unet", unet.config),
+        ("text_encoder", None),
+    ):
+        if config is not None:
+            (out / role / "config.json").write_text(json.dumps(dict(config), indent=1, default=str) + "\n")
+    pipe.tokenizer.save_pretrained(str(out / "tokenizer"))
+    pipe.scheduler.save_config(str(out / "scheduler"))
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+
+
+def numpy_config(config: Any) -> dict[str, Any]:
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in dict(config).items()}
+
+
+def copy_license(source: Path, out: Path) -> str | None:
+    for name in ("LICENSE", "LICENSE.md", "license.txt"):
+        if (source / name).is_file():
+            shutil.copy(source / name, out / name)
+            return name
+    return None
+
+
+def load_diffusers(source: Path, config: Path | None = None) -> Any:
+    """A diffusers SD pipeline from a local folder or a single .safetensors checkpoint (never pickles)."""
+    from diffusers import StableDiffusionPipeline
+
+    if source.is_file():
+        if source.suffix != ".safetensors":
+            raise ValueError("Only .safetensors checkpoints are accepted (pickled .ckpt files can run code).")
+        kwargs: dict[str, Any] = {"local_files_only": True}
+        if config is not None:
+            kwargs["config"] = str(config)
+        return StableDiffusionPipeline.from_single_file(str(source), **kwargs)
+    return StableDiffusionPipeline.from_pretrained(
+        str(source),
+        local_files_only=True,
+        use_safetensors=True,
+        safety_checker=None,
+        requires_safety_checker=False,
+    )
+
+
+def import_diffusers(
+    source: Path,
+    out: Path,
+    pack_id: str,
+    licence: str,
+    fp16: bool = False,
+    controlnet: Path | None = None,
+    config: Path | None = None,
+) -> Path:
+    """Convert a local diffusers checkpoint into an Atelier `diffusion` pack with a manifest of sha256s."""
+    from atelier.engine.packs import write_manifest
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    pipe = load_diffusers(source, config)
+    net = None
+    if controlnet is not None:
+        from diffusers import ControlNetModel
+
+        net = ControlNetModel.from_pretrained(str(controlnet), local_files_only=True, use_safetensors=True)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} already exists and is not empty; choose another --out or remove it.")
+    out.mkdir(parents=True, exist_ok=True)
+    files = export_pipeline(pipe, out, "optimum", fp16=fp16, controlnet=net)
+    licence_file = copy_license(source if source.is_dir() else source.parent, out)
+    if licence_file:
+        files.append(licence_file)
+    components = {
+        role: f"{role}/model.onnx"
+        for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet")
+        if (out / role / "model.onnx").exists()
+    }
+    meta = {
+        "id": pack_id,
+        "name": pack_id,
+        "kind": "diffusion",
+        "version": "1",
+        "licence": licence,
+        "source": f"converted from {source} by atelier models import-diffusers" + (" (fp16)" if fp16 else ""),
+        "providers": ["CUDAExecutionProvider", "DmlExecutionProvider"] if fp16 else [],
+        "components": components,
+    }
+    return write_manifest(out, meta, files)

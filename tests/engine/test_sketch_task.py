@@ -1,0 +1,323 @@
+"""The sketch task end to end: a plain ONNX folder or a pack, variations, previews, provenance, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from atelier.core.cancel import CancelToken
+from atelier.core.errors import CancelledError, InvalidRequestError, PackError
+from atelier.core.requests.sketch import SketchRequest, SketchResult
+from atelier.core.settings import Settings
+from atelier.engine.runner import Engine
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def folder_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def tiny_folder() -> Path:
+    pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    from tests.diffusion_builders import tiny_onnx_folder
+
+    folder, _, _ = tiny_onnx_folder("optimum", controlnet=True)
+    return folder
+
+
+def test_request_validates_what_the_user_can_fix() -> None:
+    with pytest.raises(InvalidRequestError, match="multiples of 64"):
+        SketchRequest(prompt="x", width=500)
+    with pytest.raises(InvalidRequestError, match="mask"):
+        SketchRequest(prompt="x", mask=np.zeros((64, 64), np.uint8))
+    with pytest.raises(InvalidRequestError, match="scheduler"):
+        SketchRequest(prompt="x", scheduler="pndm")
+
+
+@pytest.mark.slow
+def test_plain_folder_generates_variations_without_writing_inside(tiny_folder: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "user-pack"
+    shutil.copytree(tiny_folder, folder)
+    (folder / "done").unlink()
+    before = folder_digest(folder)
+    engine = Engine(Settings(threads=1))
+    request = SketchRequest(
+        prompt="a cat", pack_id=str(folder), width=64, height=64, steps=3, seed=4, count=2
+    )
+    progress = []
+    generator = engine.run(request, CancelToken())
+    while True:
+        try:
+            progress.append(next(generator))
+        except StopIteration as stop:
+            result = stop.value
+            break
+    assert isinstance(result, SketchResult)
+    assert len(result.images) == 2 and result.seeds == (4, 5)
+    assert result.images[0].shape == (64, 64, 3) and not np.array_equal(result.images[0], result.images[1])
+    assert any(p.preview is not None and p.preview.shape == (8, 8, 3) for p in progress)
+    assert result.parameters["scheduler"] == "euler" and result.parameters["pack_id"].startswith("folder:")
+    assert result.device.provider == "CPUExecutionProvider"
+    assert folder_digest(folder) == before  # nothing written inside the user's folder
+
+    again = engine.run_to_end(request)
+    assert np.array_equal(again.images[0], result.images[0])  # same seed, same image
+
+    sketch = np.full((64, 64, 4), 255, np.uint8)
+    sketch[20:40, 10:50, :3] = 0
+    img2img = engine.run_to_end(
+        SketchRequest(
+            prompt="a cat", pack_id=str(folder), width=64, height=64, steps=4, image=sketch, strength=0.5
+        )
+    )
+    controlled = engine.run_to_end(
+        SketchRequest(prompt="a cat", pack_id=str(folder), width=64, height=64, steps=2, control=sketch)
+    )
+    mask = np.zeros((64, 64), np.uint8)
+    mask[:, 32:] = 255
+    inpainted = engine.run_to_end(
+        SketchRequest(
+            prompt="a cat",
+            pack_id=str(folder),
+            width=64,
+            height=64,
+            steps=4,
+            image=sketch,
+            mask=mask,
+            strength=1.0,
+        )
+    )
+    for output in (img2img, controlled, inpainted):
+        assert output.images[0].shape == (64, 64, 3)
+    # Outside the (feathered) mask the sketch is kept exactly.
+    assert np.array_equal(inpainted.images[0][:, :16], sketch[:, :16, :3])
+    assert not np.array_equal(inpainted.images[0][:, 48:], sketch[:, 48:, :3])
+
+
+@pytest.mark.slow
+def test_manifest_pack_switch_unloads_the_previous_pipeline(tiny_folder: Path, tmp_path: Path) -> None:
+    from atelier.engine.packs import write_manifest
+
+    root = tmp_path / "models"
+    for name in ("sd-a", "sd-b"):
+        pack = root / name
+        shutil.copytree(tiny_folder, pack)
+        files = [p.relative_to(pack).as_posix() for p in pack.rglob("*") if p.is_file() and p.name != "done"]
+        roles = ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet")
+        write_manifest(
+            pack,
+            {
+                "id": name,
+                "name": name,
+                "kind": "diffusion",
+                "licence": "MIT",
+                "source": "test",
+                "components": {r: f"{r}/model.onnx" for r in roles},
+            },
+            files,
+        )
+    engine = Engine(Settings(threads=1, models_folder=str(root)))
+    engine.run_to_end(SketchRequest(prompt="x", pack_id="sd-a", width=64, height=64, steps=1))
+    assert {s.key[0] for s in engine.pool.loaded()} == {"sd-a"}
+    result = engine.run_to_end(SketchRequest(prompt="x", pack_id="sd-b", width=64, height=64, steps=1))
+    assert {s.key[0] for s in engine.pool.loaded()} == {"sd-b"}
+    assert result.parameters["licence"] == "MIT"
+    from atelier.engine.doctor import doctor_report
+
+    report = {entry["id"]: entry for entry in doctor_report(engine)["packs"]}
+    assert report["sd-a"]["verified"] and report["sd-a"]["device"] == "CPUExecutionProvider", report["sd-a"]
+
+
+@pytest.mark.slow
+def test_cancel_stops_within_a_step(tiny_folder: Path) -> None:
+    engine = Engine(Settings(threads=1))
+    cancel = CancelToken()
+    generator = engine.run(
+        SketchRequest(prompt="x", pack_id=str(tiny_folder), width=64, height=64, steps=20), cancel
+    )
+    next(generator)  # loading
+    next(generator)  # first step done
+    cancel.cancel()
+    with pytest.raises(CancelledError):
+        next(generator)
+
+
+def test_folder_that_is_not_a_pipeline_says_what_is_expected(tmp_path: Path) -> None:
+    (tmp_path / "unet").mkdir()
+    with pytest.raises(PackError, match="text_encoder"):
+        Engine(Settings(threads=1)).run_to_end(SketchRequest(prompt="x", pack_id=str(tmp_path)))
+
+
+def test_runtime_path_imports_neither_torch_nor_diffusers() -> None:
+    code = (
+        "import sys, numpy as np\n"
+        "from atelier.engine.runner import Engine\n"
+        "from atelier.engine.diffusion import pipeline, schedulers, tokenizer\n"
+        "import atelier.engine.tasks.sketch, atelier.cli.sketch, atelier.ui.panels.sketch\n"
+        "s = schedulers.make_scheduler({}, 'lcm'); s.set_timesteps(4)\n"
+        "bad = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "desktop"), "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "", f"runtime imported {out.stdout.strip()}"
+
+
+@pytest.mark.slow
+def test_cli_writes_pngs_with_provenance(tiny_folder: Path, tmp_path: Path) -> None:
+    from atelier.core.provenance import read_parameters
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "desktop")}
+    out = tmp_path / "out.png"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "atelier",
+            "sketch",
+            "--pack",
+            str(tiny_folder),
+            "--prompt",
+            "a lighthouse",
+            "--width",
+            "64",
+            "--height",
+            "64",
+            "--steps",
+            "2",
+            "--seed",
+            "9",
+            "--count",
+            "2",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["seeds"] == [9, 10]
+    first = Path(summary["out"][0])
+    params = read_parameters(first)
+    assert params is not None and params["prompt"] == "a lighthouse" and params["seed"] == 9
+    from PIL import Image
+
+    with Image.open(first) as image:
+        assert "Steps: 2" in image.info["parameters"] and "Seed: 9" in image.info["parameters"]
+    failed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "atelier",
+            "sketch",
+            "--pack",
+            str(tmp_path),
+            "--prompt",
+            "x",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert failed.returncode == 1 and failed.stderr.count("\n") == 1 and "Expected" in failed.stderr
+
+
+def test_a_size_that_will_not_fit_is_refused_with_one_that_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from atelier.core.errors import OutOfMemoryError
+    from atelier.engine.tasks import sketch as sketch_task
+
+    # The real limit cannot be reached safely in a test: pretend 3 GB are free.
+    monkeypatch.setattr(sketch_task, "available_memory_bytes", lambda: 3 * 2**30)
+    sketch_task.check_fits(SketchRequest(prompt="x", width=512, height=512), on_cpu=True)
+    with pytest.raises(OutOfMemoryError, match=r"2048x2048 needs more memory .* \d+x\d+ should fit") as error:
+        sketch_task.check_fits(SketchRequest(prompt="x", width=2048, height=2048), on_cpu=True)
+    side = int(str(error.value).split(";")[1].split("x")[0])
+    assert 512 <= side < 2048
+    sketch_task.check_fits(SketchRequest(prompt="x", width=side, height=side), on_cpu=True)
+    sketch_task.check_fits(SketchRequest(prompt="x", width=2048, height=2048), on_cpu=False)  # GPU: unknown
+
+
+@pytest.mark.slow
+def test_taesd_pack_gives_full_size_previews(tiny_folder: Path, tmp_path: Path) -> None:
+    import torch
+    from diffusers import AutoencoderTiny
+
+    from atelier.engine.diffusion.export import _export, _VaeDecoder
+    from atelier.engine.packs import write_manifest
+
+    torch.manual_seed(0)
+    taesd = AutoencoderTiny(encoder_block_out_channels=(8,) * 4, decoder_block_out_channels=(8,) * 4,
+                            num_encoder_blocks=(1,) * 4, num_decoder_blocks=(1,) * 4).eval()  # fmt: skip
+    pack = tmp_path / "models" / "taesd"
+    axes = {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "h", 3: "w"}}
+    _export(_VaeDecoder(taesd), (torch.randn(1, 4, 8, 8),), pack / "decoder/model.onnx", ["latent_sample"],
+            ["sample"], axes)  # fmt: skip
+    meta = {"id": "taesd", "name": "TAESD", "kind": "taesd", "licence": "MIT", "source": "test",
+            "components": {"decoder": "decoder/model.onnx"}}  # fmt: skip
+    write_manifest(pack, meta, ["decoder/model.onnx"])
+    engine = Engine(Settings(threads=1, models_folder=str(tmp_path / "models")))
+    generator = engine.run(
+        SketchRequest(prompt="x", pack_id=str(tiny_folder), width=64, height=64, steps=2), CancelToken()
+    )
+    previews = []
+    while True:
+        try:
+            progress = next(generator)
+        except StopIteration:
+            break
+        if progress.preview is not None:
+            previews.append(progress.preview)
+    assert previews and all(p.shape == (64, 64, 3) for p in previews)
+
+
+def test_no_pack_says_how_to_get_one(tmp_path: Path) -> None:
+    from atelier.core.errors import PackNotFoundError
+
+    engine = Engine(Settings(threads=1, models_folder=str(tmp_path)))
+    with pytest.raises(PackNotFoundError) as error:
+        engine.run_to_end(SketchRequest(prompt="x"))
+    assert "import-diffusers" in error.value.user_message()
+
+
+@pytest.mark.slow
+def test_nine_channel_inpainting_unet_is_used_as_such(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from tests.diffusion_builders import tiny_onnx_folder
+
+    folder, _, _ = tiny_onnx_folder("legacy", inpaint=True)
+    engine = Engine(Settings(threads=1))
+    sketch = np.full((64, 64, 3), 255, np.uint8)
+    sketch[:, :20] = 40
+    mask = np.zeros((64, 64), np.uint8)
+    mask[:, 40:] = 255
+    inpainted = engine.run_to_end(
+        SketchRequest(prompt="x", pack_id=str(folder), width=64, height=64, steps=3, image=sketch, mask=mask,
+                      strength=1.0)
+    )  # fmt: skip
+    assert np.array_equal(inpainted.images[0][:, :24], sketch[:, :24])
+    assert not np.array_equal(inpainted.images[0][:, 48:], sketch[:, 48:])
+    whole = engine.run_to_end(SketchRequest(prompt="x", pack_id=str(folder), width=64, height=64, steps=2))
+    assert whole.images[0].shape == (64, 64, 3)
