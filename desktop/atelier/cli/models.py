@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     register_import_diffusers(actions)
 
 
-def register_import_diffusers(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_import_diffusers(actions: argparse._SubParsersAction) -> None:
     action = actions.add_parser(
         "import-diffusers", help="convert a local diffusers SD checkpoint into an ONNX diffusion pack"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from atelier.cli._output import engine_settings, print_json, read_image
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("sketch", help="generate images with a Stable Diffusion ONNX pack")
     parser.add_argument(
         "--pack", default="", help="a diffusion pack id, or an ONNX folder (diffusers/optimum layout)"
