@@ -43,7 +43,7 @@ class JobsWidget(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, 5):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.setMinimumWidth(380)
+        self.tree.setMinimumWidth(260)
         self.tree.itemSelectionChanged.connect(self._show_selected)
         self.detail = QLabel("Select a job to see its result.")
         self.detail.setWordWrap(True)
