@@ -63,12 +63,14 @@ def test_sketch_panel_traces_line_art_through_the_worker(window, qtbot) -> None:
     picture = np.full((48, 48, 4), 255, np.uint8)
     picture[10:38, 10:38, :3] = 0
     panel.set_picture(picture)
-    panel.trace()
-    qtbot.waitUntil(lambda: panel.result is not None, timeout=10000)
-    assert panel.result.shape == (48, 48) and panel.result[10, 24] < 128
+    job = panel.trace()
+    assert job is not None
+    qtbot.waitUntil(lambda: bool(panel.variations), timeout=10000)
+    lines, params = panel.variations[0]
+    assert params["kind"] == "lineart"
+    assert lines.ndim == 2 and lines.min() < 128 and lines.max() > 250
     assert "CPU" in window.device_label.text() and "not used yet" not in window.device_label.text()
-    job = window.queue.get(max(j.id for j in window.queue))
-    assert job is not None and job.request.kind == "lineart" and isinstance(job.request, LineArtRequest)
+    assert isinstance(job.request, LineArtRequest) and job.request.origin == "sketch"
 
 
 def test_failed_job_is_shown_with_its_message(window, qtbot) -> None:
