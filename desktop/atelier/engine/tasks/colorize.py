@@ -1,0 +1,39 @@
+"""Colour line art with a palette and optional hints using the atelier-colorizer pack."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from atelier.core.progress import Progress
+from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
+from atelier.engine.colorizing import finish, hex_to_rgb, prepare
+from atelier.engine.runner import TaskContext, TaskGenerator, task
+
+PREVIEW_SIDE = 256  # live preview: network and output at most 256 px on the longer side
+# The network was trained on pictures about 96-160 px across; scores computed near that scale and
+# voted over the full-resolution regions keep large drawings crisp and fast.
+WORK_SIDE = 384
+
+
+@task(ColorizeRequest)
+def run_colorize(request: ColorizeRequest, context: TaskContext) -> TaskGenerator:
+    pack = context.pack_of_kind("colorize", request.pack_id)
+    sizes = pack.extra.get("work_size", {})
+    multiple = int(pack.extra.get("size_multiple", 16))
+    yield Progress(0, 3, "Finding regions and hints")
+    palette = np.array([hex_to_rgb(c) for c in request.palette], np.uint8)
+    if request.preview:
+        side = int(sizes.get("preview", PREVIEW_SIDE))
+        prepared = prepare(request.lines, palette, request.hints, side, side, multiple)
+    else:
+        prepared = prepare(request.lines, palette, request.hints, None, int(sizes.get("full", WORK_SIDE)), multiple)
+    yield Progress(1, 3, "Colouring")
+    (logits,), device = context.pool.run(pack, "model", prepared.feeds, context.cancel)
+    yield Progress(2, 3, "Filling regions")
+    images = finish(prepared, logits, request.count, request.seed)
+    return ColorizeResult(
+        images=tuple(images),
+        palettes=tuple(request.palette for _ in images),
+        pack_id=pack.id,
+        device=device,
+    )
