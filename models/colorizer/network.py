@@ -2,7 +2,7 @@
 
 Scores are dot products between a per-pixel feature and an embedding of each class colour, so the
 network treats palette slots alike (their order means nothing) and any 1..8 colours work.
-Feeds: image (B,5,H,W) = ink, flood-filled hint Lab (3), hint mask; hint_classes (B,10,H,W) one-hot;
+Feeds: image (B,7,H,W) = ink, flood-filled hint Lab (3), hint mask, outside, region size; hint_classes (B,10,H,W) one-hot;
 colours (B,10,3) normalised Lab; valid (B,10). H and W must be multiples of 16.
 """
 
@@ -27,7 +27,7 @@ class Colorizer(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         w = WIDTHS
-        self.encoders = nn.ModuleList([block(5, w[0])] + [block(w[i], w[i + 1]) for i in range(len(w) - 1)])
+        self.encoders = nn.ModuleList([block(7, w[0])] + [block(w[i], w[i + 1]) for i in range(len(w) - 1)])
         self.pool = nn.MaxPool2d(2)
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
         self.decoders = nn.ModuleList([block(w[i] + w[i + 1], w[i]) for i in range(len(w) - 1)])

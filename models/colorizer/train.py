@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE))
 from network import N_CLASSES, Colorizer  # noqa: E402
 from synth import WHITE, flooded_hints, make_sample  # noqa: E402
 
-from atelier.engine.colorizing import model_inputs  # noqa: E402
+from atelier.engine.colorizing import model_inputs, region_maps  # noqa: E402
 
 LOG = HERE / "training_log.txt"
 
@@ -39,12 +39,14 @@ def batch(pictures: np.ndarray, rng: np.random.Generator, size: int, crop: int, 
     targets, weights = [], []
     for index in rng.integers(0, len(pictures), size):
         sample = make_sample(pictures[index], rng, augment=augment, crop=crop)
-        inputs = model_inputs(sample.ink, flooded_hints(sample), sample.colours, sample.valid)
+        maps = region_maps(sample.labels, sample.count)
+        inputs = model_inputs(sample.ink, flooded_hints(sample), maps, sample.colours, sample.valid)
         for key in feeds:
             feeds[key].append(inputs[key][0])
         target = sample.target
-        # Fill pixels (not paper, not line) count double: they are what an artist judges.
-        weights.append(np.where((target != WHITE) & (sample.ink < 0.5), 2.0, 1.0))
+        # Fill pixels (not paper, not line) count triple: they are what an artist judges, and the
+        # paper around a picture would otherwise teach "white" as the safe answer.
+        weights.append(np.where((target != WHITE) & (sample.ink < 0.5), 3.0, 1.0))
         targets.append(target)
     tensors = {k: torch.from_numpy(np.stack(v)) for k, v in feeds.items()}
     return tensors, torch.from_numpy(np.stack(targets)), torch.from_numpy(np.stack(weights).astype(np.float32))
@@ -122,7 +124,7 @@ def validate(model: nn.Module, pictures: np.ndarray, device: str, count: int = 4
     rng = np.random.default_rng(7)
     feeds, target, weight = batch(pictures[:count], rng, count, 128, augment=False)
     predicted = model(**{k: v.to(device) for k, v in feeds.items()}).argmax(1).cpu()
-    fill = weight > 1.5
+    fill = weight > 2.5
     return float((predicted == target)[fill].float().mean())
 
 
@@ -136,9 +138,10 @@ def export(args: argparse.Namespace) -> None:
     model.load_state_dict(state["model"])
     model.eval()
     h = w = 64
-    example = (torch.zeros(1, 5, h, w), torch.zeros(1, N_CLASSES, h, w), torch.zeros(1, N_CLASSES, 3),
+    example = (torch.zeros(1, 7, h, w), torch.zeros(1, N_CLASSES, h, w), torch.zeros(1, N_CLASSES, 3),
                torch.ones(1, N_CLASSES))
-    out = HERE / "colorizer.onnx"
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / "colorizer.onnx"
     spatial = {0: "batch", 2: "height", 3: "width"}
     torch.onnx.export(
         model, example, str(out), dynamo=False, opset_version=17,
@@ -159,7 +162,7 @@ def export(args: argparse.Namespace) -> None:
         "size_multiple": 16,
         "work_size": {"preview": 256, "full": 384},
     }
-    write_manifest(HERE, meta, ["colorizer.onnx"])
+    write_manifest(args.out, meta, ["colorizer.onnx"])
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and pack.json")
 
 
@@ -172,6 +175,7 @@ def main() -> int:
     parser.add_argument("--crop", type=int, default=96)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--export", action="store_true")
+    parser.add_argument("--out", type=Path, default=HERE, help="where --export writes the pack")
     args = parser.parse_args()
     if args.export:
         export(args)

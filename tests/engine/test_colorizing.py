@@ -15,6 +15,7 @@ from atelier.engine.colorizing import (
     ink_from_lines,
     label_regions,
     prepare,
+    region_maps,
     snap_hints,
     srgb_to_lab,
 )
@@ -75,7 +76,7 @@ def test_prepare_pads_to_the_size_multiple_and_keeps_output_size() -> None:
     lines = np.full((50, 70), 255, np.uint8)
     prepared = prepare(lines, PALETTE, None, None, 384)
     assert prepared.ink.shape == (50, 70)
-    assert prepared.feeds["image"].shape == (1, 5, 64, 80)
+    assert prepared.feeds["image"].shape == (1, 7, 64, 80)
     assert prepared.feeds["hint_classes"].shape == (1, N_CLASSES, 64, 80)
     assert prepared.feeds["colours"].shape == (1, N_CLASSES, 3)
     assert prepared.feeds["valid"].tolist() == [[1, 1, 1, 0, 0, 0, 0, 0, 1, 1]]
@@ -139,3 +140,11 @@ def test_variations_are_seeded_and_use_only_allowed_colours() -> None:
         assert {tuple(c) for c in image[:, 1:7].reshape(-1, 3)} <= allowed
     colours, _ = class_colours(PALETTE)
     assert tuple(colours[BLACK]) == (0, 0, 0)
+
+
+def test_region_maps_mark_the_background_and_region_sizes() -> None:
+    labels, count = label_regions(ink_from_lines(ring()))
+    outside, area = region_maps(labels, count)
+    assert outside[2, 2] == 1.0 and outside[32, 32] == 0.0 and outside[16, 20] == 0.0  # line
+    inner = (labels == labels[32, 32]).mean()
+    assert area[32, 32] == pytest.approx(np.sqrt(inner))

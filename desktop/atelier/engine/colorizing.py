@@ -115,14 +115,29 @@ def flood_hints(hint_classes: np.ndarray, labels: np.ndarray, count: int) -> np.
     return flooded
 
 
-def model_inputs(ink: np.ndarray, flooded: np.ndarray, colours: np.ndarray, valid: np.ndarray) -> dict:
-    """The pack's feeds for one picture: image (1,5,H,W), hint_classes (1,10,H,W), colours, valid."""
+def region_maps(labels: np.ndarray, count: int) -> np.ndarray:
+    """(2,H,W): 1 where a region touches the picture's border (likely background), and each region's
+    size as sqrt(area fraction); both 0 on lines. These give the network the whole-picture layout
+    that a stack of 3x3 convolutions sees only dimly."""
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    outside = np.zeros(count + 1, np.float32)
+    outside[border] = 1.0
+    area = np.sqrt(np.bincount(labels.ravel(), minlength=count + 1) / labels.size).astype(np.float32)
+    outside[0] = area[0] = 0.0
+    return np.stack([outside[labels], area[labels]])
+
+
+def model_inputs(
+    ink: np.ndarray, flooded: np.ndarray, maps: np.ndarray, colours: np.ndarray, valid: np.ndarray
+) -> dict:
+    """The pack's feeds for one picture: image (1,7,H,W) = ink, hint Lab, hint mask, outside, region
+    size; hint_classes (1,10,H,W) one-hot; colours (1,10,3) normalised Lab; valid (1,10)."""
     h, w = ink.shape
     hinted = flooded >= 0
     lab = normalised_lab(colours)  # (N_CLASSES, 3)
     hint_lab = np.zeros((h, w, 3), np.float32)
     hint_lab[hinted] = lab[flooded[hinted]]
-    image = np.concatenate([ink[None], hint_lab.transpose(2, 0, 1), hinted[None].astype(np.float32)])
+    image = np.concatenate([ink[None], hint_lab.transpose(2, 0, 1), hinted[None].astype(np.float32), maps])
     onehot = np.zeros((N_CLASSES, h, w), np.float32)
     ys, xs = np.nonzero(hinted)
     onehot[flooded[ys, xs], ys, xs] = 1.0
@@ -236,9 +251,13 @@ def prepare(
     work = output_size(size, work_side)
     work_ink = resize_ink(ink, work)
     work_flooded = nearest_resize(flooded, work)
+    work_maps = nearest_resize(region_maps(labels, count), work)
     padded = (-(-work[0] // multiple) * multiple, -(-work[1] // multiple) * multiple)
     pad = ((0, padded[0] - work[0]), (0, padded[1] - work[1]))
-    feeds = model_inputs(np.pad(work_ink, pad), np.pad(work_flooded, pad, constant_values=-1), colours, valid)
+    feeds = model_inputs(
+        np.pad(work_ink, pad), np.pad(work_flooded, pad, constant_values=-1), np.pad(work_maps, ((0, 0), *pad)),
+        colours, valid,
+    )
     return PreparedColorize(ink, fill_line_pixels(labels), count, region_hint, colours, valid, feeds, work)
 
 
