@@ -80,8 +80,10 @@ def main() -> int:
         theirs = time_runs(peer, args.runs)
         p50, p50_peer = statistics.median(ours), statistics.median(theirs)
         p90 = sorted(ours)[int(0.9 * (len(ours) - 1))]
-        print(f"{name}: atelier colorize {p50 * 1000:.0f} ms ({p90 * 1000:.0f}); region-fill peer "
-              f"{p50_peer * 1000:.0f} ms; ratio {p50 / p50_peer:.2f}x")
+        print(
+            f"{name}: atelier colorize {p50 * 1000:.0f} ms ({p90 * 1000:.0f}); region-fill peer "
+            f"{p50_peer * 1000:.0f} ms; ratio {p50 / p50_peer:.2f}x"
+        )
         if preview:
             print(f"  goal live preview p50 <= 150 ms: {'met' if p50 <= 0.150 else 'NOT met'}")
     return 0

@@ -53,16 +53,23 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     l_bar, cp_bar = (l1 + l2) / 2, (c1p + c2p) / 2
     h_sum = h1p + h2p
     h_bar = np.where(
-        c1p * c2p == 0, h_sum,
+        c1p * c2p == 0,
+        h_sum,
         np.where(np.abs(h1p - h2p) <= 180, h_sum / 2, np.where(h_sum < 360, (h_sum + 360) / 2, (h_sum - 360) / 2)),
     )
-    t = (1 - 0.17 * np.cos(np.radians(h_bar - 30)) + 0.24 * np.cos(np.radians(2 * h_bar))
-         + 0.32 * np.cos(np.radians(3 * h_bar + 6)) - 0.20 * np.cos(np.radians(4 * h_bar - 63)))
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(h_bar - 30))
+        + 0.24 * np.cos(np.radians(2 * h_bar))
+        + 0.32 * np.cos(np.radians(3 * h_bar + 6))
+        - 0.20 * np.cos(np.radians(4 * h_bar - 63))
+    )
     s_l = 1 + 0.015 * (l_bar - 50) ** 2 / np.sqrt(20 + (l_bar - 50) ** 2)
     s_c = 1 + 0.045 * cp_bar
     s_h = 1 + 0.015 * cp_bar * t
-    r_t = (-2 * np.sqrt(cp_bar**7 / (cp_bar**7 + 25.0**7))
-           * np.sin(np.radians(60 * np.exp(-(((h_bar - 275) / 25) ** 2)))))
+    r_t = (
+        -2 * np.sqrt(cp_bar**7 / (cp_bar**7 + 25.0**7)) * np.sin(np.radians(60 * np.exp(-(((h_bar - 275) / 25) ** 2))))
+    )
     return np.sqrt((dl / s_l) ** 2 + (dc / s_c) ** 2 + (dhh / s_h) ** 2 + r_t * (dc / s_c) * (dhh / s_h))
 
 
@@ -117,8 +124,9 @@ def main() -> int:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     manifest = json.loads((args.pack / "pack.json").read_text())
-    session = ort.InferenceSession(str(args.pack / manifest["components"]["model"]), options,
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(args.pack / manifest["components"]["model"]), options, providers=["CPUExecutionProvider"]
+    )
     data = np.load(args.data)
     held_out = data["images"][data["split"] == 1]
     # A fixed random subset, so clip art and emoji are both represented whatever the limit.
@@ -138,8 +146,10 @@ def main() -> int:
             rows["model" + name].append(metrics(finish(prepared, logits)[0], sample, fill))
             filled = baseline(sample.ink, sample.palette, sample.colours, dots)
             rows["base" + name].append(metrics(filled, sample, fill))
-    table = {name: dict(zip(("fill_dE", "all_dE", "adherence_dE"), np.mean(v, 0).round(2).tolist(), strict=True))
-             for name, v in rows.items()}
+    table = {
+        name: dict(zip(("fill_dE", "all_dE", "adherence_dE"), np.mean(v, 0).round(2).tolist(), strict=True))
+        for name, v in rows.items()
+    }
     gain_model = table["model"]["fill_dE"] - table["model+dots"]["fill_dE"]
     gain_base = table["base"]["fill_dE"] - table["base+dots"]["fill_dE"]
     goals = {
@@ -150,8 +160,13 @@ def main() -> int:
         "hints_steer_at_least_as_much": gain_model >= gain_base,
     }
     goals["fill_goal_met"] = goals["fill_dE_reduction_vs_baseline"] >= 0.20 and goals["adherence_equal_or_better"]
-    report = {"pictures": len(rows["model"]), "dots": args.dots, "seconds": round(time.monotonic() - started, 1),
-              "metrics": table, "goals": goals}
+    report = {
+        "pictures": len(rows["model"]),
+        "dots": args.dots,
+        "seconds": round(time.monotonic() - started, 1),
+        "metrics": table,
+        "goals": goals,
+    }
     if args.json:
         print(json.dumps(report, indent=2))
     else:

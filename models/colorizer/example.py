@@ -8,6 +8,7 @@ Panels: the line art, the colorizer without hints, with a few hint dots (shown a
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 
@@ -26,13 +27,18 @@ from atelier.engine.runner import Engine  # noqa: E402
 
 SIZE = 320
 PALETTE = ("#c0392b", "#f1c40f", "#27ae60", "#2e86c1", "#8e5b3a")
-HINTS = {(150, 230): "#8e5b3a", (100, 160): "#2e86c1", (270, 70): "#f1c40f", (160, 100): "#c0392b",
-         (46, 215): "#27ae60"}
+HINTS = {
+    (150, 230): "#8e5b3a",
+    (100, 160): "#2e86c1",
+    (270, 70): "#f1c40f",
+    (160, 100): "#c0392b",
+    (46, 215): "#27ae60",
+}
 
 
 def stroke(pen: ImageDraw.ImageDraw, points: list[tuple[float, float]], rng: np.random.Generator) -> None:
     """A wobbly polyline: each segment split into jittered steps with a varying pen width."""
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         steps = max(2, int(np.hypot(x1 - x0, y1 - y0) / 6))
         xs = np.linspace(x0, x1, steps) + rng.normal(0, 0.8, steps)
         ys = np.linspace(y0, y1, steps) + rng.normal(0, 0.8, steps)

@@ -2,8 +2,8 @@
 
 Scores are dot products between a per-pixel feature and an embedding of each class colour, so the
 network treats palette slots alike (their order means nothing) and any 1..8 colours work.
-Feeds: image (B,7,H,W) = ink, flood-filled hint Lab (3), hint mask, outside, region size; hint_classes (B,10,H,W) one-hot;
-colours (B,10,3) normalised Lab; valid (B,10). H and W must be multiples of 16.
+Feeds: image (B,7,H,W) = ink, flood-filled hint Lab (3), hint mask, outside, region size;
+hint_classes (B,10,H,W) one-hot; colours (B,10,3) normalised Lab; valid (B,10). H, W multiples of 16.
 """
 
 from __future__ import annotations
@@ -18,8 +18,12 @@ WIDTHS = (8, 16, 32, 64, 96)
 
 def block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
     )
 
 

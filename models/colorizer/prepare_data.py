@@ -25,9 +25,19 @@ PACKAGES = ("openclipart-png", "fonts-noto-color-emoji")
 # Folders (prefixes) of generated or repetitive art: thousands of stars, flags, playing cards, icon
 # themes and gradient swatches would dominate the set and teach nothing about illustrations.
 DROPPED_FOLDERS = (
-    "shapes/stars", "signs_and_symbols/flags", "recreation/games/cards", "special/gradients",
-    "special/patterns", "special/examples", "shapes/jigsaw", "signs_and_symbols/led", "computer/icons",
-    "signs_and_symbols/flags/semaphore", "computer/buttons", "shapes/flowchart", "unsorted/duplicates",
+    "shapes/stars",
+    "signs_and_symbols/flags",
+    "recreation/games/cards",
+    "special/gradients",
+    "special/patterns",
+    "special/examples",
+    "shapes/jigsaw",
+    "signs_and_symbols/led",
+    "computer/icons",
+    "signs_and_symbols/flags/semaphore",
+    "computer/buttons",
+    "shapes/flowchart",
+    "unsorted/duplicates",
 )
 SKIN_TONES = ("\U0001f3fb", "\U0001f3fc", "\U0001f3fd", "\U0001f3fe", "\U0001f3ff")
 

@@ -77,8 +77,10 @@ def train(args: argparse.Namespace) -> None:
         log(f"resumed at step {step} after {elapsed / 60:.1f} min")
     else:
         params = sum(p.numel() for p in model.parameters())
-        log(f"start: {params} parameters, {len(train_pictures)} train / {len(test_pictures)} held-out pictures, "
-            f"batch {args.batch}, crop {args.crop}, budget {args.minutes} min, device {device}")
+        log(
+            f"start: {params} parameters, {len(train_pictures)} train / {len(test_pictures)} held-out pictures, "
+            f"batch {args.batch}, crop {args.crop}, budget {args.minutes} min, device {device}"
+        )
     budget = args.minutes * 60.0
     rng = np.random.default_rng(1000 + step)
     criterion = nn.CrossEntropyLoss(reduction="none")
@@ -106,14 +108,17 @@ def train(args: argparse.Namespace) -> None:
         if step % 200 == 0:
             log(f"step {step} held-out fill accuracy {validate(model, test_pictures, device):.3f}")
     save(model, optimiser, step, time.monotonic() - started, last)
-    log(f"stopped at step {step} after {(time.monotonic() - started) / 60:.1f} min; "
-        f"held-out fill accuracy {validate(model, test_pictures, device):.3f}")
+    log(
+        f"stopped at step {step} after {(time.monotonic() - started) / 60:.1f} min; "
+        f"held-out fill accuracy {validate(model, test_pictures, device):.3f}"
+    )
 
 
 def save(model: nn.Module, optimiser: torch.optim.Optimizer, step: int, elapsed: float, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(), "step": step,
-                "elapsed": elapsed}, tmp)
+    torch.save(
+        {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "step": step, "elapsed": elapsed}, tmp
+    )
     tmp.replace(path)
 
 
@@ -138,16 +143,30 @@ def export(args: argparse.Namespace) -> None:
     model.load_state_dict(state["model"])
     model.eval()
     h = w = 64
-    example = (torch.zeros(1, 7, h, w), torch.zeros(1, N_CLASSES, h, w), torch.zeros(1, N_CLASSES, 3),
-               torch.ones(1, N_CLASSES))
+    example = (
+        torch.zeros(1, 7, h, w),
+        torch.zeros(1, N_CLASSES, h, w),
+        torch.zeros(1, N_CLASSES, 3),
+        torch.ones(1, N_CLASSES),
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / "colorizer.onnx"
     spatial = {0: "batch", 2: "height", 3: "width"}
     torch.onnx.export(
-        model, example, str(out), dynamo=False, opset_version=17,
-        input_names=["image", "hint_classes", "colours", "valid"], output_names=["logits"],
-        dynamic_axes={"image": spatial, "hint_classes": spatial, "colours": {0: "batch"},
-                      "valid": {0: "batch"}, "logits": spatial},
+        model,
+        example,
+        str(out),
+        dynamo=False,
+        opset_version=17,
+        input_names=["image", "hint_classes", "colours", "valid"],
+        output_names=["logits"],
+        dynamic_axes={
+            "image": spatial,
+            "hint_classes": spatial,
+            "colours": {0: "batch"},
+            "valid": {0: "batch"},
+            "logits": spatial,
+        },
     )
     meta = {
         "id": "atelier-colorizer",
@@ -156,7 +175,7 @@ def export(args: argparse.Namespace) -> None:
         "version": "1",
         "licence": "MIT (weights trained here from public-domain clip art and OFL-licensed Noto emoji)",
         "source": "Trained by models/colorizer/train.py on openclipart-png and fonts-noto-color-emoji; "
-                  f"{state['step']} steps, {state['elapsed'] / 60:.0f} min on a shared CPU.",
+        f"{state['step']} steps, {state['elapsed'] / 60:.0f} min on a shared CPU.",
         "providers": ["CUDAExecutionProvider", "DmlExecutionProvider", "CoreMLExecutionProvider"],
         "components": {"model": "colorizer.onnx"},
         "size_multiple": 16,

@@ -26,8 +26,18 @@ def test_colorize_writes_variations_with_provenance(tmp_path: Path) -> None:
     hints.save(tmp_path / "hints.png")
     out = tmp_path / "out.png"
     result = atelier(
-        "colorize", "--image", str(tmp_path / "lines.png"), "--palette", "#1b2a41,#c9a227,#e4572e",
-        "--hints", str(tmp_path / "hints.png"), "--count", "3", "--out", str(out), "--json",
+        "colorize",
+        "--image",
+        str(tmp_path / "lines.png"),
+        "--palette",
+        "#1b2a41,#c9a227,#e4572e",
+        "--hints",
+        str(tmp_path / "hints.png"),
+        "--count",
+        "3",
+        "--out",
+        str(out),
+        "--json",
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -44,10 +54,31 @@ def test_colorize_writes_variations_with_provenance(tmp_path: Path) -> None:
 
 def test_colorize_bad_palette_is_one_line_error(tmp_path: Path) -> None:
     write_lines(tmp_path / "lines.png")
-    result = atelier("colorize", "--image", str(tmp_path / "lines.png"), "--palette", "#123456,#abcdef",
-                     "--out", str(tmp_path / "out.png"))
+    result = atelier(
+        "colorize",
+        "--image",
+        str(tmp_path / "lines.png"),
+        "--palette",
+        "#123456,#abcdef",
+        "--out",
+        str(tmp_path / "out.png"),
+    )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "3 to 8 colours" in result.stderr
-    result = atelier("colorize", "--image", str(tmp_path / "lines.png"), "--palette", "#123456,#abcdef,nope",
-                     "--out", str(tmp_path / "out.png"))
+    result = atelier(
+        "colorize",
+        "--image",
+        str(tmp_path / "lines.png"),
+        "--palette",
+        "#123456,#abcdef,nope",
+        "--out",
+        str(tmp_path / "out.png"),
+    )
     assert result.returncode == 1 and "nope" in result.stderr
+
+
+def test_doctor_smoke_runs_the_colorizer() -> None:
+    report = json.loads(atelier("doctor", "--json").stdout)
+    entry = next(p for p in report["packs"] if p["id"] == "atelier-colorizer")
+    assert entry["verified"] is True and entry["error"] in (None, "")
+    assert entry["device"] == "CPUExecutionProvider"

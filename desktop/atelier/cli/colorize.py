@@ -38,8 +38,14 @@ def run(args: argparse.Namespace) -> int:
     palette = tuple(c.strip() for c in args.palette.split(",") if c.strip())
     hints = read_image(args.hints) if args.hints else None
     request = ColorizeRequest(
-        lines=read_image(args.image), palette=palette, hints=hints, count=args.count, seed=args.seed,
-        preview=args.preview, pack_id=args.pack, origin="cli",
+        lines=read_image(args.image),
+        palette=palette,
+        hints=hints,
+        count=args.count,
+        seed=args.seed,
+        preview=args.preview,
+        pack_id=args.pack,
+        origin="cli",
     )
     result = Engine(engine_settings()).run_to_end(request)
     assert isinstance(result, ColorizeResult)

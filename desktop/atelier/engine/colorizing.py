@@ -255,8 +255,11 @@ def prepare(
     padded = (-(-work[0] // multiple) * multiple, -(-work[1] // multiple) * multiple)
     pad = ((0, padded[0] - work[0]), (0, padded[1] - work[1]))
     feeds = model_inputs(
-        np.pad(work_ink, pad), np.pad(work_flooded, pad, constant_values=-1), np.pad(work_maps, ((0, 0), *pad)),
-        colours, valid,
+        np.pad(work_ink, pad),
+        np.pad(work_flooded, pad, constant_values=-1),
+        np.pad(work_maps, ((0, 0), *pad)),
+        colours,
+        valid,
     )
     return PreparedColorize(ink, fill_line_pixels(labels), count, region_hint, colours, valid, feeds, work)
 

@@ -7,7 +7,9 @@ import numpy as np
 from atelier.core.progress import Progress
 from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
 from atelier.engine.colorizing import finish, hex_to_rgb, prepare
-from atelier.engine.runner import TaskContext, TaskGenerator, task
+from atelier.engine.doctor import smoke_test
+from atelier.engine.packs import Pack
+from atelier.engine.runner import Engine, TaskContext, TaskGenerator, task
 
 PREVIEW_SIDE = 256  # live preview: network and output at most 256 px on the longer side
 # The network was trained on pictures about 96-160 px across; scores computed near that scale and
@@ -37,3 +39,19 @@ def run_colorize(request: ColorizeRequest, context: TaskContext) -> TaskGenerato
         pack_id=pack.id,
         device=device,
     )
+
+
+@smoke_test("colorize")
+def smoke_colorize(engine: Engine, pack: Pack) -> str:
+    """The whole task (regions, hints, network, vote) on a small box drawing, not just zeros."""
+    lines = np.full((48, 64), 255, np.uint8)
+    lines[12, 12:52] = lines[36, 12:52] = 0
+    lines[12:37, 12] = lines[12:37, 51] = 0
+    hints = np.zeros((48, 64, 4), np.uint8)
+    hints[24, 30] = (255, 0, 0, 255)
+    request = ColorizeRequest(lines=lines, palette=("#ff0000", "#00ff00", "#0000ff"), hints=hints, pack_id=pack.id)
+    result = engine.run_to_end(request)
+    assert isinstance(result, ColorizeResult)
+    if tuple(result.images[0][24, 30]) != (255, 0, 0):
+        raise RuntimeError("the colorizer ignored a hint in a closed region")
+    return result.device.provider
