@@ -1,7 +1,7 @@
 """The colorizer network: a small U-Net that scores each palette colour (plus paper and ink) per pixel.
 
 Scores are dot products between a per-pixel feature and an embedding of each class colour, so the
-network treats palette slots alike (their order means nothing) and any 1..8 colours work.
+network treats palette slots alike apart from their rank (most used first), and any 1..8 colours work.
 Feeds: image (B,7,H,W) = ink, flood-filled hint Lab (3), hint mask, outside, region size;
 hint_classes (B,10,H,W) one-hot; colours (B,10,3) normalised Lab; valid (B,10). H, W multiples of 16.
 """
@@ -35,14 +35,16 @@ class Colorizer(nn.Module):
         self.pool = nn.MaxPool2d(2)
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
         self.decoders = nn.ModuleList([block(w[i] + w[i + 1], w[i]) for i in range(len(w) - 1)])
-        # Class colour embedding: Lab plus two flags (paper, ink), shared by every class.
-        self.embed = nn.Sequential(nn.Linear(5, 64), nn.ReLU(inplace=True), nn.Linear(64, EMBED + 1))
+        # Class colour embedding: Lab, two flags (paper, ink) and the slot's rank in the palette
+        # (palettes list their most used colour first), shared by every class.
+        self.embed = nn.Sequential(nn.Linear(6, 64), nn.ReLU(inplace=True), nn.Linear(64, EMBED + 1))
         # Palette context (mean and max of the palette slots' embeddings) modulates the bottleneck.
         self.film = nn.Linear(2 * (EMBED + 1), 2 * w[-1])
         self.head = nn.Conv2d(w[0], EMBED + 1, 1)
-        self.register_buffer("flags", torch.zeros(N_CLASSES, 2))
-        self.flags[8, 0] = 1.0
-        self.flags[9, 1] = 1.0
+        flags = torch.zeros(N_CLASSES, 3)
+        flags[8, 0] = flags[9, 1] = 1.0
+        flags[:8, 2] = torch.arange(8) / 7.0
+        self.register_buffer("flags", flags)
 
     def forward(
         self, image: torch.Tensor, hint_classes: torch.Tensor, colours: torch.Tensor, valid: torch.Tensor

@@ -144,6 +144,8 @@ def make_sample(
         picture = np.ascontiguousarray(picture)
     k = n_colours if n_colours is not None else int(rng.integers(3, 9))
     palette = extract_palette(picture, k, rng)
+    if augment and rng.random() < 0.25:  # users do not always list the most used colour first
+        palette = palette[rng.permutation(len(palette))]
     colours, valid = class_colours(palette)
     target = class_map(picture, colours, valid)
     ink = draw_lines(target, rng)

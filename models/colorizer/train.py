@@ -75,6 +75,19 @@ def train(args: argparse.Namespace) -> None:
         optimiser.load_state_dict(state["optimiser"])
         step, elapsed = int(state["step"]), float(state["elapsed"])
         log(f"resumed at step {step} after {elapsed / 60:.1f} min")
+    elif args.init_from:
+        # Warm start from an earlier run whose class embedding lacked the rank input: that input's
+        # weights start at zero, so the network begins exactly where the earlier one stopped.
+        state = torch.load(args.init_from, map_location=device, weights_only=True)["model"]
+        first = state["embed.0.weight"]
+        if first.shape[1] == 5:
+            state["embed.0.weight"] = torch.cat([first, torch.zeros(first.shape[0], 1)], 1)
+        state["flags"] = model.flags
+        model.load_state_dict(state)
+        log(
+            f"start from {args.init_from}: {len(train_pictures)} train / {len(test_pictures)} held-out pictures, "
+            f"batch {args.batch}, crop {args.crop}, budget {args.minutes} min, device {device}"
+        )
     else:
         params = sum(p.numel() for p in model.parameters())
         log(
@@ -193,6 +206,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--crop", type=int, default=96)
     parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--init-from", type=Path, help="warm start from another run's last.pt")
     parser.add_argument("--export", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE, help="where --export writes the pack")
     args = parser.parse_args()

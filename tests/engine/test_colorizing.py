@@ -9,11 +9,13 @@ from atelier.engine.colorizing import (
     BLACK,
     N_CLASSES,
     WHITE,
+    batch_feeds,
     class_colours,
     finish,
     flood_hints,
     ink_from_lines,
     label_regions,
+    palette_orders,
     prepare,
     region_maps,
     snap_hints,
@@ -124,20 +126,28 @@ def test_a_hinted_region_takes_the_hint_whatever_the_scores() -> None:
     assert (image[20:44, 20:44] == PALETTE[0]).all()
 
 
-def test_variations_are_seeded_and_use_only_allowed_colours() -> None:
-    lines = np.full((64, 64), 255, np.uint8)
-    for x in range(8, 64, 8):
-        lines[:, x] = 0  # eight stripes, so there are several regions to vary
-    prepared = prepare(lines, PALETTE, None, None, 384)
-    flat = np.zeros((1, N_CLASSES, *prepared.feeds["image"].shape[2:]), np.float32)
-    flat[0, 3:8] = -1e4  # unused palette slots
-    first = finish(prepared, flat, count=4, seed=5)
-    again = finish(prepared, flat, count=4, seed=5)
-    assert all((a == b).all() for a, b in zip(first, again, strict=True))
-    assert any((first[1] != v).any() for v in first[2:])
-    allowed = {tuple(c) for c in PALETTE} | {(255, 255, 255), (0, 0, 0)}
-    for image in first:
-        assert {tuple(c) for c in image[:, 1:7].reshape(-1, 3)} <= allowed
+def test_variations_list_the_palette_in_distinct_seeded_orders() -> None:
+    orders = palette_orders(3, 4, seed=5)
+    assert orders[0].tolist() == [0, 1, 2]
+    assert len({tuple(o) for o in orders}) == 4
+    assert [o.tolist() for o in orders] == [o.tolist() for o in palette_orders(3, 4, seed=5)]
+    assert len(palette_orders(3, 8, seed=1)) == 8  # more than the 6 orders of 3 colours: repeats
+
+
+def test_a_shuffled_order_maps_back_to_the_same_colours() -> None:
+    """Scores that follow the slot listing must give the same picture whatever the listing order."""
+    prepared = prepare(ring(), PALETTE, None, None, 384)
+    orders = [np.array([0, 1, 2]), np.array([2, 0, 1])]
+    feeds = batch_feeds(prepared, orders)
+    assert feeds["image"].shape[0] == 2
+    np.testing.assert_array_equal(feeds["colours"][1, :3], prepared.feeds["colours"][0, [2, 0, 1]])
+    inside = prepared.regions[32, 32]
+    base = scores_preferring(prepared, {inside: 1, prepared.regions[2, 2]: WHITE})[0]
+    shuffled = base.copy()
+    shuffled[:3] = base[[2, 0, 1]]  # slot j now lists original colour order[j]
+    first, second = finish(prepared, np.stack([base, shuffled]), orders)
+    np.testing.assert_array_equal(first, second)
+    assert (first[20:44, 20:44] == PALETTE[1]).all()
     colours, _ = class_colours(PALETTE)
     assert tuple(colours[BLACK]) == (0, 0, 0)
 

@@ -7,6 +7,7 @@ fill is exactly one palette colour.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,20 +169,6 @@ def region_scores(log_probs: np.ndarray, labels: np.ndarray, count: int) -> np.n
     return (sums / sizes[:, None]).astype(np.float32)
 
 
-def choose_region_classes(
-    scores: np.ndarray, rng: np.random.Generator | None = None, temperature: float = 1.0
-) -> np.ndarray:
-    """The best class per region, or (with `rng`) a class sampled from the region's scores."""
-    if rng is None:
-        return scores.argmax(1)
-    z = scores / temperature
-    p = np.exp(z - z.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    cumulative = p.cumsum(1)
-    draws = rng.random((len(p), 1))
-    return np.minimum((cumulative < draws).sum(1), N_CLASSES - 1)
-
-
 def compose(classes: np.ndarray, colours: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """Fill colours under the drawn lines (multiplied, as an ink layer over flat colour)."""
     fill = colours[classes].astype(np.float32)
@@ -264,21 +251,54 @@ def prepare(
     return PreparedColorize(ink, fill_line_pixels(labels), count, region_hint, colours, valid, feeds, work)
 
 
-def finish(prepared: PreparedColorize, logits: np.ndarray, count: int = 1, seed: int = 0) -> list[np.ndarray]:
-    """Images from the network's scores: region vote, hinted regions as hinted, lines on top.
+def palette_orders(k: int, count: int, seed: int) -> list[np.ndarray]:
+    """Variation 0 keeps the palette's order; the others are distinct seeded shuffles while any are left."""
+    orders = [np.arange(k)]
+    seen = {tuple(orders[0])}
+    rng = np.random.default_rng(seed)
+    for _ in range(100 * count):
+        if len(orders) == count:
+            break
+        order = rng.permutation(k)
+        if tuple(order) not in seen or len(seen) == math.factorial(k):
+            seen.add(tuple(order))
+            orders.append(order)
+    return orders
 
-    The first image takes each region's best colour; further variations sample each region's colour
-    from its scores (seeded), so they stay plausible and differ where the network was unsure.
-    """
+
+def class_order(order: np.ndarray) -> np.ndarray:
+    """(N_CLASSES,) the original class shown in each slot when the palette is listed in `order`."""
+    classes = np.arange(N_CLASSES)
+    classes[: len(order)] = order
+    return classes
+
+
+def batch_feeds(prepared: PreparedColorize, orders: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """One batch holding the picture once per palette order (colours and hints re-listed to match)."""
+    feeds, n = prepared.feeds, len(orders)
+    slots = [class_order(order) for order in orders]
+    return {
+        "image": np.repeat(feeds["image"], n, 0),
+        "hint_classes": np.concatenate([feeds["hint_classes"][:, s] for s in slots]),
+        "colours": np.concatenate([feeds["colours"][:, s] for s in slots]),
+        "valid": np.repeat(feeds["valid"], n, 0),
+    }
+
+
+def finish(prepared: PreparedColorize, logits: np.ndarray, orders: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Images from the network's scores (one per palette order in the batch): region vote, hinted
+    regions as hinted, the drawn lines on top. The network reads the palette's order as a cue (most
+    used first), so a shuffled order gives a different, still plausible, colouring."""
     h, w = prepared.work_shape
-    log_probs = nearest_resize(log_softmax(logits[0, :, :h, :w]), prepared.ink.shape)
-    scores = region_scores(log_probs, prepared.regions, prepared.count)
-    hinted = prepared.region_hint >= 0
-    scores[hinted] = -1e4
-    scores[hinted, prepared.region_hint[hinted]] = 0.0
     images = []
-    for index in range(count):
-        rng = None if index == 0 else np.random.default_rng([seed, index])
-        classes = choose_region_classes(scores, rng)
+    for index, order in enumerate(orders or [np.arange(int(prepared.valid[:MAX_COLOURS].sum()))]):
+        shuffled = log_softmax(logits[index, :, :h, :w])
+        log_probs = np.empty_like(shuffled)
+        log_probs[class_order(order)] = shuffled  # back to the palette's own order
+        scores = region_scores(nearest_resize(log_probs, prepared.ink.shape), prepared.regions, prepared.count)
+        hinted = prepared.region_hint >= 0
+        scores[hinted] = -1e4
+        scores[hinted, prepared.region_hint[hinted]] = 0.0
+        classes = scores.argmax(1)
         images.append(compose(classes[prepared.regions], prepared.colours, prepared.ink))
     return images

@@ -6,7 +6,7 @@ import numpy as np
 
 from atelier.core.progress import Progress
 from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
-from atelier.engine.colorizing import finish, hex_to_rgb, prepare
+from atelier.engine.colorizing import batch_feeds, finish, hex_to_rgb, palette_orders, prepare
 from atelier.engine.doctor import smoke_test
 from atelier.engine.packs import Pack
 from atelier.engine.runner import Engine, TaskContext, TaskGenerator, task
@@ -29,13 +29,15 @@ def run_colorize(request: ColorizeRequest, context: TaskContext) -> TaskGenerato
         prepared = prepare(request.lines, palette, request.hints, side, side, multiple)
     else:
         prepared = prepare(request.lines, palette, request.hints, None, int(sizes.get("full", WORK_SIDE)), multiple)
+    # Variations: the same drawing with the palette listed in other orders (seeded shuffles), in one batch.
+    orders = palette_orders(len(palette), request.count, request.seed)
     yield Progress(1, 3, "Colouring")
-    (logits,), device = context.pool.run(pack, "model", prepared.feeds, context.cancel)
+    (logits,), device = context.pool.run(pack, "model", batch_feeds(prepared, orders), context.cancel)
     yield Progress(2, 3, "Filling regions")
-    images = finish(prepared, logits, request.count, request.seed)
+    images = finish(prepared, logits, orders)
     return ColorizeResult(
         images=tuple(images),
-        palettes=tuple(request.palette for _ in images),
+        palettes=tuple(tuple(request.palette[i] for i in order) for order in orders),
         pack_id=pack.id,
         device=device,
     )
