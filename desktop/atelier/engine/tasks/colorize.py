@@ -11,10 +11,12 @@ from atelier.engine.doctor import smoke_test
 from atelier.engine.packs import Pack
 from atelier.engine.runner import Engine, TaskContext, TaskGenerator, task
 
-PREVIEW_SIDE = 256  # live preview: network and output at most 256 px on the longer side
-# The network was trained on pictures about 96-160 px across; scores computed near that scale and
-# voted over the full-resolution regions keep large drawings crisp and fast.
-WORK_SIDE = 384
+PREVIEW_SIDE = 256  # live preview: the output is at most 256 px on the longer side
+# The network was trained on pictures about 100-150 px across. It scores the drawing shrunk to at
+# most these sizes (near that scale, and fast), and the scores are voted over the regions found at
+# the output resolution, so edges stay crisp.
+PREVIEW_WORK_SIDE = 192
+WORK_SIDE = 320
 
 
 @task(ColorizeRequest)
@@ -25,8 +27,8 @@ def run_colorize(request: ColorizeRequest, context: TaskContext) -> TaskGenerato
     yield Progress(0, 3, "Finding regions and hints")
     palette = np.array([hex_to_rgb(c) for c in request.palette], np.uint8)
     if request.preview:
-        side = int(sizes.get("preview", PREVIEW_SIDE))
-        prepared = prepare(request.lines, palette, request.hints, side, side, multiple)
+        work = int(sizes.get("preview", PREVIEW_WORK_SIDE))
+        prepared = prepare(request.lines, palette, request.hints, PREVIEW_SIDE, work, multiple)
     else:
         prepared = prepare(request.lines, palette, request.hints, None, int(sizes.get("full", WORK_SIDE)), multiple)
     # Variations: the same drawing with the palette listed in other orders (seeded shuffles), in one batch.
