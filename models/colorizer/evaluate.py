@@ -153,7 +153,7 @@ def main() -> int:
             continue
         no_dots = np.full_like(sample.dots, -1)
         for name, dots in (("", no_dots), ("+dots", sample.dots)):
-            prepared = prepare(lines, sample.palette, hint_image(sample, dots), None, 320)
+            prepared = prepare(lines, sample.palette, hint_image(sample, dots), None, 192)
             (logits,) = session.run(None, prepared.feeds)
             rows["model" + name].append(metrics(finish(prepared, logits)[0], sample, fill))
             filled = baseline(sample.ink, sample.palette, sample.colours, dots)

@@ -192,7 +192,7 @@ def export(args: argparse.Namespace) -> None:
         "providers": ["CUDAExecutionProvider", "DmlExecutionProvider", "CoreMLExecutionProvider"],
         "components": {"model": "colorizer.onnx"},
         "size_multiple": 16,
-        "work_size": {"preview": 192, "full": 320},
+        "work_size": {"preview": 192, "full": 192},
     }
     write_manifest(args.out, meta, ["colorizer.onnx"])
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and pack.json")

@@ -16,7 +16,7 @@ PREVIEW_SIDE = 256  # live preview: the output is at most 256 px on the longer s
 # most these sizes (near that scale, and fast), and the scores are voted over the regions found at
 # the output resolution, so edges stay crisp.
 PREVIEW_WORK_SIDE = 192
-WORK_SIDE = 320
+WORK_SIDE = 192
 
 
 @task(ColorizeRequest)
