@@ -16,7 +16,7 @@ class ColorizeRequest(Request):
     kind = "colorize"
     lane = Lane.HEAVY
     lines: np.ndarray = field(compare=False, repr=False)  # HxW or HxWx{3,4} uint8; dark = ink
-    palette: tuple[str, ...] = ()  # '#rrggbb', 3..8 colours
+    palette: tuple[str, ...] = ()  # '#rrggbb', 3..8 colours, most used first (the colorizer reads order as a cue)
     hints: np.ndarray | None = field(default=None, compare=False, repr=False)  # HxWx4 RGBA, alpha>0 = hint
     count: int = 1  # variations
     seed: int = 0
