@@ -17,11 +17,7 @@ BUILDER_VERSION = "3"
 
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP byte -> printable character table (the base alphabet of a byte-level BPE)."""
-    bs = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     cs = bs[:]
     n = 0
     for b in range(256):

@@ -50,11 +50,7 @@ def test_reads_files_written_by_other_tools() -> None:
     assert loaded.colors == ("#ff0000", "#0080ff") and loaded.names == ("Red", "Sky blue")
     assert loaded.title == "Other"
     # A version-1-only .aco (no names) with an RGB and a greyscale entry.
-    aco = (
-        struct.pack(">HH", 1, 2)
-        + struct.pack(">5H", 0, 65535, 0, 0, 0)
-        + struct.pack(">5H", 8, 10000, 0, 0, 0)
-    )
+    aco = struct.pack(">HH", 1, 2) + struct.pack(">5H", 0, 65535, 0, 0, 0) + struct.pack(">5H", 8, 10000, 0, 0, 0)
     assert import_bytes(aco, "aco").colors == ("#ff0000", "#000000")
     # An .ase with a group and a CMYK swatch.
     name = "C".encode("utf-16-be") + b"\0\0"

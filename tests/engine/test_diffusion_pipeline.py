@@ -26,9 +26,7 @@ class OrtModels:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         self.sessions = {
-            role: ort.InferenceSession(
-                str(folder / role / "model.onnx"), options, providers=["CPUExecutionProvider"]
-            )
+            role: ort.InferenceSession(str(folder / role / "model.onnx"), options, providers=["CPUExecutionProvider"])
             for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet")
             if (folder / role / "model.onnx").exists()
         }
@@ -125,9 +123,7 @@ def test_img2img_matches_diffusers(scheduler: str) -> None:
             generator=torch.Generator().manual_seed(7),
             output_type="np",
         ).images
-    ours = run_ours(
-        folder, prompt="a dog", steps=5, guidance=5.0, seed=7, scheduler_name="", image=image, strength=0.6
-    )
+    ours = run_ours(folder, prompt="a dog", steps=5, guidance=5.0, seed=7, scheduler_name="", image=image, strength=0.6)
     assert_close(ours, as_uint8(theirs))
 
 
@@ -163,9 +159,7 @@ def test_controlnet_matches_diffusers(convention: str) -> None:
         ).images
     ours = run_ours(folder, control=control)
     assert_close(ours, as_uint8(theirs))
-    assert (
-        np.abs(as_uint8(theirs).astype(int) - as_uint8(plain).astype(int)).max() > 2
-    )  # the control mattered
+    assert np.abs(as_uint8(theirs).astype(int) - as_uint8(plain).astype(int)).max() > 2  # the control mattered
 
 
 @pytest.mark.slow

@@ -44,9 +44,7 @@ def fake_model(sample: np.ndarray, timestep: float) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", ["euler", "euler_a", "ddim", "lcm"])
-@pytest.mark.parametrize(
-    "config", [SD15, TURBO, SD21V, LINSPACE], ids=["sd15", "turbo", "v-pred", "linspace"]
-)
+@pytest.mark.parametrize("config", [SD15, TURBO, SD21V, LINSPACE], ids=["sd15", "turbo", "v-pred", "linspace"])
 @pytest.mark.parametrize("start", [0, 2])  # 2 = image-to-image starting part-way
 def test_numpy_scheduler_matches_diffusers(name: str, config: dict, start: int) -> None:
     steps = 4
@@ -82,7 +80,5 @@ def test_numpy_scheduler_matches_diffusers(name: str, config: dict, start: int) 
         sample_theirs = theirs.step(
             torch.from_numpy(output), theirs.timesteps[index], sample_theirs, generator=noise_theirs
         ).prev_sample
-        sample_ours = ours.step(
-            output, index, sample_ours, lambda s: torch.randn(s, generator=noise_ours).numpy()
-        )
+        sample_ours = ours.step(output, index, sample_ours, lambda s: torch.randn(s, generator=noise_ours).numpy())
         np.testing.assert_allclose(sample_ours, sample_theirs.numpy(), atol=4e-5, rtol=1e-5)

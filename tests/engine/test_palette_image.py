@@ -13,9 +13,7 @@ from atelier.engine.runner import Engine
 
 
 def blocks(colors: list[tuple[int, int, int]], sizes: list[int], height: int = 64) -> np.ndarray:
-    image = np.concatenate(
-        [np.full((height, w, 3), c, np.uint8) for c, w in zip(colors, sizes, strict=True)], 1
-    )
+    image = np.concatenate([np.full((height, w, 3), c, np.uint8) for c, w in zip(colors, sizes, strict=True)], 1)
     return image
 
 
@@ -76,8 +74,6 @@ def test_engine_tasks_for_image_and_harmony() -> None:
     result = engine.run_to_end(PaletteFromImageRequest(image=image, count=3, label="blocks"))
     assert isinstance(result, PaletteResult) and result.source == "image" and len(result.names) == 3
     assert result.preview_image().shape == (24, 72, 3)
-    harmony = engine.run_to_end(
-        HarmonyRequest(base="#336699", mode="triad", count=6, locked=((5, "#000000"),))
-    )
+    harmony = engine.run_to_end(HarmonyRequest(base="#336699", mode="triad", count=6, locked=((5, "#000000"),)))
     assert isinstance(harmony, PaletteResult)
     assert harmony.colors[0] == "#336699" and harmony.colors[5] == "#000000" and len(set(harmony.colors)) == 6

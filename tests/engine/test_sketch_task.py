@@ -57,9 +57,7 @@ def test_plain_folder_generates_variations_without_writing_inside(tiny_folder: P
     (folder / "done").unlink()
     before = folder_digest(folder)
     engine = Engine(Settings(threads=1))
-    request = SketchRequest(
-        prompt="a cat", pack_id=str(folder), width=64, height=64, steps=3, seed=4, count=2
-    )
+    request = SketchRequest(prompt="a cat", pack_id=str(folder), width=64, height=64, steps=3, seed=4, count=2)
     progress = []
     generator = engine.run(request, CancelToken())
     while True:
@@ -82,9 +80,7 @@ def test_plain_folder_generates_variations_without_writing_inside(tiny_folder: P
     sketch = np.full((64, 64, 4), 255, np.uint8)
     sketch[20:40, 10:50, :3] = 0
     img2img = engine.run_to_end(
-        SketchRequest(
-            prompt="a cat", pack_id=str(folder), width=64, height=64, steps=4, image=sketch, strength=0.5
-        )
+        SketchRequest(prompt="a cat", pack_id=str(folder), width=64, height=64, steps=4, image=sketch, strength=0.5)
     )
     controlled = engine.run_to_end(
         SketchRequest(prompt="a cat", pack_id=str(folder), width=64, height=64, steps=2, control=sketch)
@@ -148,9 +144,7 @@ def test_manifest_pack_switch_unloads_the_previous_pipeline(tiny_folder: Path, t
 def test_cancel_stops_within_a_step(tiny_folder: Path) -> None:
     engine = Engine(Settings(threads=1))
     cancel = CancelToken()
-    generator = engine.run(
-        SketchRequest(prompt="x", pack_id=str(tiny_folder), width=64, height=64, steps=20), cancel
-    )
+    generator = engine.run(SketchRequest(prompt="x", pack_id=str(tiny_folder), width=64, height=64, steps=20), cancel)
     next(generator)  # loading
     next(generator)  # first step done
     cancel.cancel()

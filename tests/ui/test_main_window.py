@@ -119,3 +119,20 @@ def test_lyric_panel_hosts_the_melody_widget(window) -> None:
     assert tabs == ["Suggestions", "Melody"]
     assert isinstance(lyric.melody, MelodyWidget)
     assert "melody" in lyric.save_state()
+
+
+def test_palette_from_the_sketch_uses_what_the_canvas_shows(window, qtbot) -> None:
+    sketch, palette = window.panels["sketch"], window.panels["palette"]
+    width, height = sketch.canvas.canvas_size
+    picture = np.full((height, width, 4), 255, np.uint8)
+    picture[: height // 2, :, :3] = (200, 30, 40)  # red top half
+    picture[height // 2 :, :, :3] = (20, 60, 200)  # blue bottom half
+    sketch.set_picture(picture)
+    assert window.context.sketch_picture() is not None
+    job = palette.from_sketch()
+    assert job is not None
+    qtbot.waitUntil(lambda: job.state.done, timeout=20000)
+    colors = window.context.palette.colors
+    rgb = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in colors]
+    assert any(r > 150 and g < 90 and b < 90 for r, g, b in rgb), colors
+    assert any(b > 150 and r < 90 for r, g, b in rgb), colors

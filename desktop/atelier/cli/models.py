@@ -26,9 +26,7 @@ def register_import_diffusers(actions: argparse._SubParsersAction) -> None:
     )
     action.add_argument("--id", default="", help="pack id (default: the folder or file name)")
     action.add_argument("--out", default="", help="pack folder (default: <data dir>/models/<id>)")
-    action.add_argument(
-        "--licence", default="unknown", help="the model's licence, e.g. creativeml-openrail-m"
-    )
+    action.add_argument("--licence", default="unknown", help="the model's licence, e.g. creativeml-openrail-m")
     action.add_argument("--fp16", action="store_true", help="float16 weights, for GPU packs")
     action.add_argument("--controlnet", help="a diffusers ControlNetModel folder to include")
     action.add_argument("--config", help="for a single .safetensors: a local diffusers config folder")

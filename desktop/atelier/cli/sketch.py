@@ -10,16 +10,12 @@ from atelier.cli._output import engine_settings, print_json, read_image
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("sketch", help="generate images with a Stable Diffusion ONNX pack")
-    parser.add_argument(
-        "--pack", default="", help="a diffusion pack id, or an ONNX folder (diffusers/optimum layout)"
-    )
+    parser.add_argument("--pack", default="", help="a diffusion pack id, or an ONNX folder (diffusers/optimum layout)")
     parser.add_argument("--prompt", required=True)
     parser.add_argument("--negative", default="", help="what to avoid")
     parser.add_argument("--image", help="image-to-image from this picture")
     parser.add_argument("--strength", type=float, default=0.6, help="0..1: how much of --image is redrawn")
-    parser.add_argument(
-        "--control", help="ControlNet input (scribble/line art), when the pack has a controlnet/"
-    )
+    parser.add_argument("--control", help="ControlNet input (scribble/line art), when the pack has a controlnet/")
     parser.add_argument("--mask", help="inpaint: white = regenerate (needs --image)")
     parser.add_argument("--width", type=int, default=512)
     parser.add_argument("--height", type=int, default=512)

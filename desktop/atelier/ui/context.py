@@ -5,8 +5,11 @@ Panels see the runner only through `JobSubmitter`, so they never import the engi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+import numpy as np
 
 from atelier.core.documents.lyric import LyricDocument
 from atelier.core.documents.palette import PaletteDocument
@@ -34,3 +37,6 @@ class AppContext:
         default_factory=lambda: PaletteDocument(["#1b2a41", "#324a5f", "#c9a227", "#e8dab2", "#b23a48"])
     )
     lyric: LyricDocument = field(default_factory=LyricDocument)
+    # The Sketch panel's picture (RGBA), for panels that use it (the palette from the sketch);
+    # set by the main window once the Sketch panel exists.
+    sketch_picture: Callable[[], np.ndarray | None] = field(default=lambda: None)

@@ -44,6 +44,9 @@ class MainWindow(QMainWindow):
             self.panels[panel.title.lower()] = panel
             self.tabs.addTab(panel, panel.title)
         self.setCentralWidget(self.tabs)
+        sketch = self.panels["sketch"]
+        if isinstance(sketch, SketchPanel):
+            self.context.sketch_picture = sketch.current_image
 
         self.jobs = JobsWidget(self.queue)
         self.jobs.cancel_requested.connect(self.runner.cancel)

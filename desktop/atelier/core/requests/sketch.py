@@ -44,14 +44,9 @@ class SketchRequest(Request):
     scheduler: str = ""
 
     def __post_init__(self) -> None:
-        if (
-            self.width % 64
-            or self.height % 64
-            or not (64 <= self.width <= 2048 and 64 <= self.height <= 2048)
-        ):
+        if self.width % 64 or self.height % 64 or not (64 <= self.width <= 2048 and 64 <= self.height <= 2048):
             raise InvalidRequestError(
-                "Width and height must be multiples of 64 between 64 and 2048 "
-                f"(got {self.width}x{self.height})."
+                f"Width and height must be multiples of 64 between 64 and 2048 (got {self.width}x{self.height})."
             )
         if not 1 <= self.steps <= 150:
             raise InvalidRequestError(f"Steps must be between 1 and 150 (got {self.steps}).")
@@ -62,9 +57,7 @@ class SketchRequest(Request):
         if not 0.0 <= self.guidance <= 30.0:
             raise InvalidRequestError(f"Guidance must be between 0 and 30 (got {self.guidance}).")
         if self.scheduler not in SCHEDULERS:
-            raise InvalidRequestError(
-                f"Unknown scheduler '{self.scheduler}'; use one of {', '.join(SCHEDULERS[1:])}."
-            )
+            raise InvalidRequestError(f"Unknown scheduler '{self.scheduler}'; use one of {', '.join(SCHEDULERS[1:])}.")
         if not 0 <= self.seed < 2**32:
             raise InvalidRequestError("The seed must be between 0 and 4294967295.")
         _check_image("picture", self.image, (3, 4))

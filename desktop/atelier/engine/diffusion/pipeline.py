@@ -181,9 +181,7 @@ class StableDiffusionPipeline:
             assert control is not None
             residuals = self._control_residuals(sample, timestep, embeddings, control, control_scale)
             if len(residuals) != len(extra):
-                raise PackError(
-                    f"The ControlNet gives {len(residuals)} residuals but the UNet takes {len(extra)}."
-                )
+                raise PackError(f"The ControlNet gives {len(residuals)} residuals but the UNet takes {len(extra)}.")
             for spec, residual in zip(extra, residuals, strict=True):
                 feeds[spec.name] = residual.astype(spec.dtype)
         return self.models.run("unet", feeds)[0].astype(np.float32)
@@ -216,9 +214,7 @@ class StableDiffusionPipeline:
 
     def decode(self, latents: np.ndarray) -> np.ndarray:
         spec = self.models.inputs("vae_decoder")[0]
-        image = self.models.run(
-            "vae_decoder", {spec.name: (latents / self.scaling_factor).astype(spec.dtype)}
-        )
+        image = self.models.run("vae_decoder", {spec.name: (latents / self.scaling_factor).astype(spec.dtype)})
         return to_uint8(image[0])
 
     # -- generation ------------------------------------------------------------------------------
@@ -280,9 +276,7 @@ class StableDiffusionPipeline:
             small = Image.fromarray(mask).resize((shape[3], shape[2]), Image.Resampling.NEAREST)
             latent_mask = (np.asarray(small, np.float32) / 255.0 >= 0.5).astype(np.float32)[None, None]
             if self.inpaint_unet:
-                full = (
-                    np.asarray(Image.fromarray(mask).resize((width, height)), np.float32)[..., None] / 255.0
-                )
+                full = np.asarray(Image.fromarray(mask).resize((width, height)), np.float32)[..., None] / 255.0
                 keep = (full < 0.5).astype(np.float32)
                 # Masked pixels become 0 in [-1, 1] (mid grey), as diffusers' inpaint pipeline does.
                 masked_latents = self.encode_image(pixels * keep + 0.5 * (1 - keep), noise)
@@ -349,9 +343,7 @@ def guidance_scale_embedding(w: float, dim: int) -> np.ndarray:
     return embedding.astype(np.float32)
 
 
-def feather_into(
-    original: np.ndarray, generated: np.ndarray, mask: np.ndarray, radius: float = 4.0
-) -> np.ndarray:
+def feather_into(original: np.ndarray, generated: np.ndarray, mask: np.ndarray, radius: float = 4.0) -> np.ndarray:
     """Blend the generated region into the original with a softened mask edge."""
     height, width = generated.shape[:2]
     base = _rgb(original, width, height)

@@ -66,9 +66,7 @@ class Scheduler:
         if self.config.get("prediction_type") not in ("epsilon", "v_prediction"):
             raise PackError(f"Prediction type '{self.config.get('prediction_type')}' is not supported.")
         if self.config.get("use_karras_sigmas") or self.config.get("rescale_betas_zero_snr"):
-            raise PackError(
-                "Karras sigmas and zero-SNR rescaling are not supported yet; edit scheduler_config.json."
-            )
+            raise PackError("Karras sigmas and zero-SNR rescaling are not supported yet; edit scheduler_config.json.")
         self.alphas_cumprod = alphas_cumprod(self.config)
         self.train_steps = int(self.config["num_train_timesteps"])
         self.timesteps = np.zeros(0, np.float32)
@@ -86,9 +84,7 @@ class Scheduler:
             return np.linspace(0, n - 1, steps, dtype=np.float32)[::-1].copy().astype(dtype)
         if spacing == "leading":
             ratio = n // steps
-            return (np.arange(0, steps) * ratio).round()[::-1].copy().astype(dtype) + int(
-                self.config["steps_offset"]
-            )
+            return (np.arange(0, steps) * ratio).round()[::-1].copy().astype(dtype) + int(self.config["steps_offset"])
         if spacing == "trailing":
             return np.round(np.arange(n, 0, -n / steps)).astype(dtype) - 1
         raise PackError(f"Timestep spacing '{spacing}' is not supported; use linspace, leading or trailing.")
@@ -122,9 +118,7 @@ class EulerScheduler(Scheduler):
     @property
     def init_noise_sigma(self) -> float:
         top = float(self.sigmas.max())
-        return (
-            top if self.config["timestep_spacing"] in ("linspace", "trailing") else float((top**2 + 1) ** 0.5)
-        )
+        return top if self.config["timestep_spacing"] in ("linspace", "trailing") else float((top**2 + 1) ** 0.5)
 
     def scale_model_input(self, sample: np.ndarray, index: int) -> np.ndarray:
         return (sample / ((self.sigmas[index] ** 2 + 1) ** 0.5)).astype(np.float32)

@@ -181,9 +181,7 @@ def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
         raise PackError(f"Pack '{pack.name}' has no controlnet/ folder; use image to image instead.")
     # Image to image skips the first (1 - strength) of the schedule, as diffusers does.
     steps_per_image = (
-        min(int(request.steps * request.strength), request.steps)
-        if request.image is not None
-        else request.steps
+        min(int(request.steps * request.strength), request.steps) if request.image is not None else request.steps
     )
     total = max(1, steps_per_image) * request.count
     images, seeds = [], []
@@ -204,9 +202,7 @@ def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
             yield Progress(done, total, f"Image {number + 1}/{request.count}, step {step.index}/{step.total}",
                            preview=preview(step.latents))  # fmt: skip
         seeds.append(seed)
-    scheduler = request.scheduler or CLASS_NAMES.get(
-        str(pipeline.scheduler_config.get("_class_name")), "euler"
-    )
+    scheduler = request.scheduler or CLASS_NAMES.get(str(pipeline.scheduler_config.get("_class_name")), "euler")
     device_info = models.device or device
     parameters = {
         "prompt": request.prompt,

@@ -332,15 +332,8 @@ class PalettePanel(Panel):
         return self._run(request, {"kind": "image", "label": label})
 
     def sketch_image(self) -> np.ndarray | None:
-        """The Sketch panel's picture (its `current_image()` if it has one, else its opened picture)."""
-        panels = getattr(self.window(), "panels", {})
-        sketch = panels.get("sketch") if isinstance(panels, dict) else None
-        if sketch is None:
-            return None
-        current = getattr(sketch, "current_image", None)
-        image = current() if callable(current) else None
-        if image is None:
-            image = getattr(sketch, "picture", None)
+        """The Sketch panel's picture (what the artist sees there), through the shared context."""
+        image = self.context.sketch_picture()
         return image if isinstance(image, np.ndarray) else None
 
     def from_sketch(self) -> Job | None:

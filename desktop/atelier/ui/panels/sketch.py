@@ -111,9 +111,7 @@ class SketchPanel(Panel):
 
     def _build_file_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
-        bar.addWidget(
-            self._button("Open…", self.open_dialog, "Open or import a picture (or drop one on the canvas)")
-        )
+        bar.addWidget(self._button("Open…", self.open_dialog, "Open or import a picture (or drop one on the canvas)"))
         bar.addWidget(self._button("Paste", self.paste, "Paste an image from the clipboard"))
         bar.addWidget(self._button("Export PNG…", self.export_dialog, "Save what you see as a PNG"))
         bar.addWidget(self._button("Copy", self.copy, "Copy what you see to the clipboard"))
@@ -122,9 +120,7 @@ class SketchPanel(Panel):
         bar.addWidget(self._button("Redo", self.canvas.redo))
         bar.addWidget(self._button("Clear", lambda: self.canvas.clear(), "Clear the active layer"))
         bar.addSpacing(12)
-        bar.addWidget(
-            self._button("Fit", self.canvas.fit, "Fit the canvas in view (wheel zooms, middle-drag pans)")
-        )
+        bar.addWidget(self._button("Fit", self.canvas.fit, "Fit the canvas in view (wheel zooms, middle-drag pans)"))
         bar.addStretch(1)
         return bar
 
@@ -209,9 +205,7 @@ class SketchPanel(Panel):
         self.pack_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.pack_combo.setMinimumContentsLength(14)
         pack_row.addWidget(self.pack_combo, 1)
-        pack_row.addWidget(
-            self._button("Folder…", self.choose_pack_folder, "Use an ONNX folder made by other tools")
-        )
+        pack_row.addWidget(self._button("Folder…", self.choose_pack_folder, "Use an ONNX folder made by other tools"))
         form.addRow("Pack", pack_row)
         self.prompt = QLineEdit()
         self.prompt.setPlaceholderText("e.g. a lighthouse at dusk")
@@ -262,9 +256,7 @@ class SketchPanel(Panel):
         form.addRow("Seed × count", seed_row)
         buttons = QHBoxLayout()
         self.generate_button = self._button("Generate", self.generate)
-        self.colorize_button = self._button(
-            "Colorize", self.colorize, "Colour the sketch's lines with the palette"
-        )
+        self.colorize_button = self._button("Colorize", self.colorize, "Colour the sketch's lines with the palette")
         self.cancel_button = self._button("Cancel", self.cancel_jobs)
         buttons.addWidget(self.generate_button)
         buttons.addWidget(self.colorize_button)
@@ -285,9 +277,7 @@ class SketchPanel(Panel):
 
         trace = QGroupBox("Line art")
         trace_row = QHBoxLayout(trace)
-        self.trace_button = self._button(
-            "Trace line art", self.trace, "Trace the sketch (or an imported photo)"
-        )
+        self.trace_button = self._button("Trace line art", self.trace, "Trace the sketch (or an imported photo)")
         self.sensitivity = _slider(0, 100, 50, "Line sensitivity: higher keeps fainter edges")
         trace_row.addWidget(self.trace_button)
         trace_row.addWidget(self.sensitivity)
@@ -411,6 +401,12 @@ class SketchPanel(Panel):
         has = self.canvas.result is not None
         self.accept_button.setEnabled(has)
         self.discard_button.setEnabled(has)
+
+    def current_image(self) -> np.ndarray:
+        """What the artist sees: the shown result if there is one, else the sketch (RGBA)."""
+        if self.canvas.result is not None:
+            return array_from_qimage(self.canvas.result)
+        return self.canvas.sketch_array()
 
     def accept_result(self) -> None:
         self.canvas.accept_result()
@@ -576,9 +572,7 @@ class SketchPanel(Panel):
             params = [{**result.parameters, "seed": seed} for seed in result.seeds]
             self.show_variations(list(result.images), params)
         elif isinstance(result, ColorizeResult):
-            params = [
-                {"kind": "colorize", "palette": list(p), "pack_id": result.pack_id} for p in result.palettes
-            ]
+            params = [{"kind": "colorize", "palette": list(p), "pack_id": result.pack_id} for p in result.palettes]
             params += [{"kind": "colorize"}] * (len(result.images) - len(params))
             self.show_variations(list(result.images), params)
         elif isinstance(result, LineArtResult):
@@ -659,9 +653,7 @@ class SketchPanel(Panel):
                     setter(state[key])
         brush = state.get("brush")
         if isinstance(brush, list) and len(brush) == 3:
-            for slider, value in zip(
-                (self.size_slider, self.opacity_slider, self.hardness_slider), brush, strict=True
-            ):
+            for slider, value in zip((self.size_slider, self.opacity_slider, self.hardness_slider), brush, strict=True):
                 if isinstance(value, int):
                     slider.setValue(value)
         if state.get("pack"):

@@ -219,9 +219,7 @@ class CanvasWidget(QWidget):
     def fit(self) -> None:
         width, height = self.canvas_size
         self.zoom = max(0.05, min(self.width() / width, self.height() / height) * 0.95)
-        self.offset = QPointF(
-            (self.width() - width * self.zoom) / 2, (self.height() - height * self.zoom) / 2
-        )
+        self.offset = QPointF((self.width() - width * self.zoom) / 2, (self.height() - height * self.zoom) / 2)
         self.update()
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
@@ -297,8 +295,7 @@ class CanvasWidget(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.MiddleButton or (
-            event.button() == Qt.MouseButton.LeftButton
-            and event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.ShiftModifier
         ):
             self._pan_from = event.position()
         elif event.button() == Qt.MouseButton.LeftButton and not self._tablet_down:
