@@ -36,3 +36,20 @@ def engine_settings() -> Any:
     for problem in problems:
         print(f"atelier: warning: {problem}", file=sys.stderr)
     return settings
+
+
+def emit_result(result: Any, fields: dict[str, Any], as_json: bool, target: str) -> None:
+    """Print a task's outcome: JSON with the device, fallbacks and timing every command reports,
+    or one line naming what was written and where it ran."""
+    if as_json:
+        print_json(
+            {
+                **fields,
+                "device": result.device.provider,
+                "fallbacks": list(result.device.fallbacks),
+                "seconds": round(result.seconds, 4),
+                "summary": result.summary(),
+            }
+        )
+    else:
+        print(f"{result.summary()} -> {target} ({result.device.describe()}, {result.seconds:.2f}s)")

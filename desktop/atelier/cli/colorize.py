@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from atelier.cli._output import engine_settings, print_json, read_image
+from atelier.cli._output import emit_result, engine_settings, read_image
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,17 +56,10 @@ def run(args: argparse.Namespace) -> int:
         info.add_text("parameters", json.dumps(record))
         info.add_text("Software", "Atelier")
         Image.fromarray(image).save(path, pnginfo=info)
-    summary = {
+    fields = {
         "out": [str(p) for p in paths],
         "size": [int(result.images[0].shape[1]), int(result.images[0].shape[0])],
         "pack": result.pack_id,
-        "device": result.device.provider,
-        "fallbacks": list(result.device.fallbacks),
-        "seconds": round(result.seconds, 4),
-        "summary": result.summary(),
     }
-    if args.json:
-        print_json(summary)
-    else:
-        print(f"{result.summary()} -> {', '.join(map(str, paths))} ({result.device.describe()}, {result.seconds:.2f}s)")
+    emit_result(result, fields, args.json, ", ".join(map(str, paths)))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from atelier.cli._output import engine_settings, print_json, read_image
+from atelier.cli._output import emit_result, engine_settings, read_image
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,15 +26,5 @@ def run(args: argparse.Namespace) -> int:
     result = Engine(engine_settings()).run_to_end(request)
     assert isinstance(result, LineArtResult)
     Image.fromarray(result.lines).save(args.out)
-    summary = {
-        "out": args.out,
-        "device": result.device.provider,
-        "fallbacks": list(result.device.fallbacks),
-        "seconds": round(result.seconds, 4),
-        "summary": result.summary(),
-    }
-    if args.json:
-        print_json(summary)
-    else:
-        print(f"{result.summary()} -> {args.out} ({result.device.describe()}, {result.seconds:.2f}s)")
+    emit_result(result, {"out": args.out}, args.json, args.out)
     return 0

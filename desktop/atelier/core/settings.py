@@ -14,6 +14,7 @@ from typing import Any
 
 import platformdirs
 
+from atelier.core.devices import GPU_PROVIDERS
 from atelier.core.errors import SettingsError
 
 SCHEMA_VERSION = 1
@@ -33,17 +34,7 @@ class Settings:
         "Where models run. 'auto' picks the fastest GPU provider that loads and falls back to the CPU; "
         "a provider name (e.g. CUDAExecutionProvider) asks for that one first.",
         "Device",
-        choices=(
-            "auto",
-            "cpu",
-            "TensorrtExecutionProvider",
-            "CUDAExecutionProvider",
-            "MIGraphXExecutionProvider",
-            "ROCMExecutionProvider",
-            "DmlExecutionProvider",
-            "CoreMLExecutionProvider",
-            "OpenVINOExecutionProvider",
-        ),
+        choices=("auto", "cpu", *GPU_PROVIDERS),
     )
     threads: int = setting(
         0,

@@ -10,22 +10,13 @@ import onnxruntime as ort
 
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import AtelierError
+from atelier.engine.onnx_types import NUMPY_TYPES
 from atelier.engine.packs import HashCache, Pack, verify
 from atelier.engine.providers import PROVIDER_ORDER, first_line
 from atelier.engine.runner import Engine
 
 SmokeTest = Callable[[Engine, Pack], str]  # returns the provider that ran
 _SMOKE: dict[str, SmokeTest] = {}
-
-_NUMPY_TYPES = {
-    "tensor(float)": np.float32,
-    "tensor(float16)": np.float16,
-    "tensor(double)": np.float64,
-    "tensor(int64)": np.int64,
-    "tensor(int32)": np.int32,
-    "tensor(bool)": np.bool_,
-    "tensor(uint8)": np.uint8,
-}
 
 
 def smoke_test(kind: str) -> Callable[[SmokeTest], SmokeTest]:
@@ -48,7 +39,7 @@ def generic_smoke(engine: Engine, pack: Pack) -> str:
         feeds: dict[str, np.ndarray] = {}
         for spec in loaded.session.get_inputs():
             shape = [d if isinstance(d, int) and d > 0 else 16 for d in spec.shape]
-            feeds[spec.name] = np.zeros(shape, _NUMPY_TYPES.get(spec.type, np.float32))
+            feeds[spec.name] = np.zeros(shape, NUMPY_TYPES.get(spec.type, np.float32))
         _, device = engine.pool.run(pack, role, feeds, CancelToken())
         provider = device.provider
     return provider

@@ -14,21 +14,9 @@ from typing import Any
 
 import onnxruntime as ort
 
+from atelier.core.devices import CPU, PROVIDER_ORDER, provider_label
 from atelier.core.errors import DeviceError
-from atelier.core.requests import DeviceInfo, provider_label
-
-CPU = "CPUExecutionProvider"
-# Fastest first. Azure is compiled into the stock wheel but is a remote endpoint, never a device.
-PROVIDER_ORDER: tuple[str, ...] = (
-    "TensorrtExecutionProvider",
-    "CUDAExecutionProvider",
-    "MIGraphXExecutionProvider",
-    "ROCMExecutionProvider",
-    "DmlExecutionProvider",
-    "CoreMLExecutionProvider",
-    "OpenVINOExecutionProvider",
-    CPU,
-)
+from atelier.core.requests import DeviceInfo
 
 # onnxruntime's own exception types (pybind11), so a failing run is recognised as the runtime's.
 ORT_ERRORS: tuple[type[BaseException], ...] = tuple(

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from atelier.core.devices import provider_label
+
 
 class Lane(enum.Enum):
     """Heavy jobs (images, text, melodies) run one at a time; light ones never wait behind them."""
@@ -73,22 +75,6 @@ class DeviceInfo:
 
 
 NO_DEVICE = DeviceInfo(provider="none")
-
-_PROVIDER_LABELS = {
-    "TensorrtExecutionProvider": "GPU (TensorRT)",
-    "CUDAExecutionProvider": "GPU (CUDA)",
-    "MIGraphXExecutionProvider": "GPU (MIGraphX)",
-    "ROCMExecutionProvider": "GPU (ROCm)",
-    "DmlExecutionProvider": "GPU (DirectML)",
-    "CoreMLExecutionProvider": "Apple (CoreML)",
-    "OpenVINOExecutionProvider": "OpenVINO",
-    "CPUExecutionProvider": "CPU",
-    "none": "no model",
-}
-
-
-def provider_label(provider: str) -> str:
-    return _PROVIDER_LABELS.get(provider, provider)
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,10 @@ from PIL import Image, ImageFilter
 from atelier.core.errors import PackError
 from atelier.engine.diffusion.schedulers import NoiseSource, Scheduler, make_scheduler
 from atelier.engine.diffusion.tokenizer import ClipTokenizer
+from atelier.engine.onnx_types import NUMPY_TYPES
 
 ROLES = ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet")
 REQUIRED = ("text_encoder", "unet", "vae_decoder")
-_NUMPY_TYPES = {
-    "tensor(float)": np.float32,
-    "tensor(float16)": np.float16,
-    "tensor(double)": np.float64,
-    "tensor(int64)": np.int64,
-    "tensor(int32)": np.int32,
-}
 # A linear latent -> RGB map for SD 1.x/2.x latents: a preview that costs nothing per step.
 LATENT_RGB = np.array(
     [
@@ -49,7 +43,7 @@ class TensorSpec:
 
     @property
     def dtype(self) -> Any:
-        return _NUMPY_TYPES.get(self.type, np.float32)
+        return NUMPY_TYPES.get(self.type, np.float32)
 
 
 class ModelRunner(Protocol):
