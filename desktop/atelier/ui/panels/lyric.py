@@ -173,6 +173,7 @@ class LyricPanel(Panel):
         # Stretch factors only share extra room; the melody tab's size hint would otherwise take
         # half the height. Start with about 70% for the editor (scaled to the real height).
         self.splitter.setSizes([700, 300])
+        self.bottom_tabs.currentChanged.connect(self._fit_bottom_tab)
         self.splitter.setCollapsible(0, False)
         layout = QVBoxLayout(self)
         layout.addWidget(self.splitter)
@@ -463,6 +464,15 @@ class LyricPanel(Panel):
                 self.status.setText(f"Exported to {path}")
             except AtelierError as exc:
                 show_error(self, exc)
+
+    def _fit_bottom_tab(self, index: int) -> None:
+        """The melody editor needs about 470 px; give it the room while its tab is open."""
+        total = sum(self.splitter.sizes())
+        if self.bottom_tabs.widget(index) is self.melody_scroll:
+            bottom = min(max(total * 0.6, 360), total - 160)
+        else:
+            bottom = total * 0.3
+        self.splitter.setSizes([int(total - bottom), int(bottom)])
 
     # -- session -----------------------------------------------------------------------------
     def save_state(self) -> dict[str, Any]:
