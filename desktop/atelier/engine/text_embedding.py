@@ -45,8 +45,12 @@ def packs_root() -> Path:
 
 @cache
 def _expected_folder(root: Path) -> Path | None:
-    """The pack folder for the installed package's files (hashing them once per process)."""
-    module = _build_module()
+    """The pack folder for the installed package's files (hashing them once per process); None when
+    the recipe or the package is not here (an installed bundle): any built pack is used then."""
+    try:
+        module = _build_module()
+    except PackNotFoundError:
+        return None
     try:
         return root / str(module.pack_folder_name(module.package_model_dir()))
     except FileNotFoundError:
