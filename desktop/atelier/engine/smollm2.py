@@ -37,7 +37,7 @@ def build_script() -> Path:
 @lru_cache(maxsize=1)
 def _recipe() -> ModuleType:
     spec = importlib.util.spec_from_file_location("atelier_build_smollm2", build_script())
-    if spec is None or spec.loader is None:
+    if spec is None or spec.loader is None or not build_script().is_file():
         raise PackNotFoundError(f"The SmolLM2 build recipe {build_script()} is missing.")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -62,7 +62,15 @@ def pack_folder() -> Path:
 
 
 def built_pack() -> Pack | None:
-    folder = pack_folder()
+    """The pack built from the installed GGUF; in an installed bundle (no recipe to hash the inputs
+    with) the newest SmolLM2 pack already built on this machine."""
+    try:
+        folder = pack_folder()
+    except PackNotFoundError:
+        if build_script().is_file():
+            raise
+        built = sorted((cache_dir() / "packs").glob("smollm2-*/pack.json"), key=lambda p: p.stat().st_mtime)
+        return read_manifest(built[-1].parent) if built else None
     return read_manifest(folder) if (folder / "pack.json").is_file() else None
 
 
