@@ -7,7 +7,6 @@ import hashlib
 import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,7 +94,6 @@ def build_tiny_llama(cache_root: Path) -> Path:
     LlamaForCausalLM(config).eval().save_pretrained(hf, safe_serialization=True)
     staged = work / "pack"
     recipe_module().run_builder(hf, hf, staged, work, "int4")
-    sys.path.insert(0, str(REPO / "desktop"))
     from atelier.engine.packs import write_manifest
 
     files = [p.name for p in sorted(staged.iterdir()) if p.is_file()]

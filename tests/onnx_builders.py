@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +37,6 @@ def write_pack(
     folder: Path, model: onnx.ModelProto, pack_id: str = "tiny", kind: str = "tiny", external: bool = False
 ) -> Path:
     """A pack folder with model.onnx and a manifest holding real sha256s."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "desktop"))
     from atelier.engine.packs import write_manifest
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -68,7 +64,3 @@ def write_pack(
     }
     write_manifest(folder, meta, files)
     return folder
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabWidget
 
 from atelier.core.jobs import Job, JobQueue
 from atelier.core.requests import DeviceInfo
@@ -175,6 +175,3 @@ class MainWindow(QMainWindow):
         for panel in self.panels.values():
             panel.close_panel()
         super().closeEvent(event)
-
-    def panel(self, name: str) -> QWidget:
-        return self.panels[name]

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import AtelierError, CancelledError
-from atelier.core.jobs import Job, JobQueue, JobState
+from atelier.core.jobs import Job, JobQueue
 from atelier.core.requests import DeviceInfo, Lane, Request, Result
 from atelier.core.settings import Settings
 from atelier.engine.providers import choose_providers
@@ -186,6 +186,3 @@ class JobRunner(QObject):
         for thread in self._lanes.values():
             thread.wait(timeout_ms)
         self._drain()  # apply the last events (e.g. "cancelled") so the history is final
-
-    def is_idle(self) -> bool:
-        return not any(job.state in (JobState.QUEUED, JobState.RUNNING) for job in self.queue)

@@ -54,9 +54,6 @@ class Panel(QWidget):
         elif job.state is JobState.CANCELLED:
             del self._callbacks[job.id]
 
-    def pending_jobs(self) -> list[int]:
-        return list(self._callbacks)
-
     # -- session -----------------------------------------------------------------------------
     def save_state(self) -> dict[str, Any]:
         return {}
