@@ -139,6 +139,7 @@ def main() -> int:
     session = ort.InferenceSession(
         str(args.pack / manifest["components"]["model"]), options, providers=["CPUExecutionProvider"]
     )
+    multiple = int(manifest.get("size_multiple", 16))
     data = np.load(args.data)
     held_out = data["images"][data["split"] == 1]
     # A fixed random subset, so clip art and emoji are both represented whatever the limit.
@@ -153,7 +154,7 @@ def main() -> int:
             continue
         no_dots = np.full_like(sample.dots, -1)
         for name, dots in (("", no_dots), ("+dots", sample.dots)):
-            prepared = prepare(lines, sample.palette, hint_image(sample, dots), None, 192)
+            prepared = prepare(lines, sample.palette, hint_image(sample, dots), None, 192, multiple)
             (logits,) = session.run(None, prepared.feeds)
             rows["model" + name].append(metrics(finish(prepared, logits)[0], sample, fill))
             filled = baseline(sample.ink, sample.palette, sample.colours, dots)

@@ -3,7 +3,7 @@
 Scores are dot products between a per-pixel feature and an embedding of each class colour, so the
 network treats palette slots alike apart from their rank (most used first), and any 1..8 colours work.
 Feeds: image (B,7,H,W) = ink, flood-filled hint Lab (3), hint mask, outside, region size;
-hint_classes (B,10,H,W) one-hot; colours (B,10,3) normalised Lab; valid (B,10). H, W multiples of 16.
+hint_classes (B,10,H,W) one-hot; colours (B,10,3) normalised Lab; valid (B,10). H, W multiples of 2**(levels-1) (16 for the default five levels).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from torch import nn
 
 N_CLASSES = 10
 EMBED = 32
-WIDTHS = (8, 16, 32, 64, 96)
+WIDTHS = (8, 16, 32, 64, 96)  # the shipped default; checkpoints record the widths they were trained with
 
 
 def block(cin: int, cout: int) -> nn.Sequential:
@@ -28,9 +28,9 @@ def block(cin: int, cout: int) -> nn.Sequential:
 
 
 class Colorizer(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, widths: tuple[int, ...] = WIDTHS) -> None:
         super().__init__()
-        w = WIDTHS
+        w = self.widths = tuple(widths)
         self.encoders = nn.ModuleList([block(7, w[0])] + [block(w[i], w[i + 1]) for i in range(len(w) - 1)])
         self.pool = nn.MaxPool2d(2)
         self.up = nn.Upsample(scale_factor=2, mode="nearest")

@@ -9,17 +9,19 @@ artefact is the ONNX file. Uses CUDA when present, otherwise one CPU thread (the
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from network import N_CLASSES, Colorizer  # noqa: E402
+from network import N_CLASSES, WIDTHS, Colorizer  # noqa: E402
 from synth import WHITE, flooded_hints, make_sample  # noqa: E402
 
 from atelier.engine.colorizing import model_inputs, region_maps  # noqa: E402
@@ -52,6 +54,35 @@ def batch(pictures: np.ndarray, rng: np.random.Generator, size: int, crop: int, 
     return tensors, torch.from_numpy(np.stack(targets)), torch.from_numpy(np.stack(weights).astype(np.float32))
 
 
+class Batches(torch.utils.data.IterableDataset):
+    """An endless stream of training batches; each data worker draws from its own seeded generator.
+
+    Making line art (scipy labelling, wobble, k-means palettes) costs more than a training step of this
+    small network, so on a machine with spare cores the batches are made in parallel with training.
+    """
+
+    def __init__(self, pictures: np.ndarray, seed: int, size: int, crop: int) -> None:
+        self.pictures, self.seed, self.size, self.crop = pictures, seed, size, crop
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        while True:
+            yield batch(self.pictures, rng, self.size, self.crop)
+
+
+def load_pictures(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(images, split) from prepare_data.py's pictures.npz or its lossless-WebP copy (compact_data.py)."""
+    data = np.load(path)
+    if "images" in data.files:
+        return data["images"], data["split"]
+    blob, offsets = data["blob"].tobytes(), data["offsets"]
+    images = np.stack(
+        [np.asarray(Image.open(io.BytesIO(blob[a:b])).convert("RGB")) for a, b in zip(offsets[:-1], offsets[1:])]
+    )
+    return images, data["split"]
+
+
 def learning_rate(progress: float, peak: float) -> float:
     warm = min(1.0, progress / 0.03)
     return peak * warm * (0.5 * (1 + np.cos(np.pi * min(progress, 1.0))) * 0.95 + 0.05)
@@ -61,13 +92,15 @@ def train(args: argparse.Namespace) -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
         torch.set_num_threads(1)
-    data = np.load(args.data)
-    train_pictures = data["images"][data["split"] == 0]
-    test_pictures = data["images"][data["split"] == 1]
-    model = Colorizer().to(device)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    images, split = load_pictures(args.data)
+    train_pictures, test_pictures = images[split == 0], images[split == 1]
     args.ckpt.mkdir(parents=True, exist_ok=True)
     last = args.ckpt / "last.pt"
+    widths = args.widths or WIDTHS
+    if last.exists():  # a resumed run keeps the widths it started with
+        widths = tuple(torch.load(last, map_location="cpu", weights_only=True).get("widths", WIDTHS))
+    model = Colorizer(widths).to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     step, elapsed = 0, 0.0
     if last.exists():
         state = torch.load(last, map_location=device, weights_only=True)  # our own checkpoint, tensors only
@@ -86,22 +119,32 @@ def train(args: argparse.Namespace) -> None:
         model.load_state_dict(state)
         log(
             f"start from {args.init_from}: {len(train_pictures)} train / {len(test_pictures)} held-out pictures, "
-            f"batch {args.batch}, crop {args.crop}, budget {args.minutes} min, device {device}"
+            f"batch {args.batch}, crop {args.crop}, budget {args.minutes} min, device {device}, "
+            f"{args.workers} data workers"
         )
     else:
         params = sum(p.numel() for p in model.parameters())
         log(
-            f"start: {params} parameters, {len(train_pictures)} train / {len(test_pictures)} held-out pictures, "
-            f"batch {args.batch}, crop {args.crop}, budget {args.minutes} min, device {device}"
+            f"start: widths {widths}, {params} parameters, {len(train_pictures)} train / {len(test_pictures)} "
+            f"held-out pictures, batch {args.batch}, crop {args.crop}, budget {args.minutes} min, device {device}, "
+            f"{args.workers} data workers"
         )
     budget = args.minutes * 60.0
-    rng = np.random.default_rng(1000 + step)
+    stream = torch.utils.data.DataLoader(
+        Batches(train_pictures, 1000 + step, args.batch, args.crop),
+        batch_size=None,
+        num_workers=args.workers,
+        prefetch_factor=4 if args.workers else None,
+        persistent_workers=bool(args.workers),
+    )
+    batches = iter(stream)
+    held_out = held_out_batch(test_pictures)
     criterion = nn.CrossEntropyLoss(reduction="none")
     started, saved, running = time.monotonic() - elapsed, time.monotonic(), []
     while (elapsed := time.monotonic() - started) < budget:
         for group in optimiser.param_groups:
             group["lr"] = float(learning_rate(elapsed / budget, args.lr))
-        feeds, target, weight = batch(train_pictures, rng, args.batch, args.crop)
+        feeds, target, weight = next(batches)
         feeds = {k: v.to(device) for k, v in feeds.items()}
         model.train()
         logits = model(**feeds)
@@ -118,29 +161,34 @@ def train(args: argparse.Namespace) -> None:
         if time.monotonic() - saved > 300:
             save(model, optimiser, step, elapsed, last)
             saved = time.monotonic()
-        if step % 200 == 0:
-            log(f"step {step} held-out fill accuracy {validate(model, test_pictures, device):.3f}")
+        if step % args.validate_every == 0:
+            log(f"step {step} held-out fill accuracy {validate(model, held_out, device):.3f}")
     save(model, optimiser, step, time.monotonic() - started, last)
     log(
         f"stopped at step {step} after {(time.monotonic() - started) / 60:.1f} min; "
-        f"held-out fill accuracy {validate(model, test_pictures, device):.3f}"
+        f"held-out fill accuracy {validate(model, held_out, device):.3f}"
     )
 
 
 def save(model: nn.Module, optimiser: torch.optim.Optimizer, step: int, elapsed: float, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save(
-        {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "step": step, "elapsed": elapsed}, tmp
-    )
+    state = {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "step": step, "elapsed": elapsed}
+    device = next(model.parameters()).device
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "a shared CPU"
+    torch.save({**state, "widths": list(model.widths), "device": where}, tmp)
     tmp.replace(path)
 
 
+def held_out_batch(pictures: np.ndarray, count: int = 48):
+    """A fixed batch of held-out samples (made once: the same seed gives the same batch every time)."""
+    return batch(pictures[:count], np.random.default_rng(7), count, 128, augment=False)
+
+
 @torch.no_grad()
-def validate(model: nn.Module, pictures: np.ndarray, device: str, count: int = 48) -> float:
-    """Per-pixel class accuracy on fill pixels of a fixed held-out batch (no region vote)."""
+def validate(model: nn.Module, held_out, device: str) -> float:
+    """Per-pixel class accuracy on fill pixels of the fixed held-out batch (no region vote)."""
     model.eval()
-    rng = np.random.default_rng(7)
-    feeds, target, weight = batch(pictures[:count], rng, count, 128, augment=False)
+    feeds, target, weight = held_out
     predicted = model(**{k: v.to(device) for k, v in feeds.items()}).argmax(1).cpu()
     fill = weight > 2.5
     return float((predicted == target)[fill].float().mean())
@@ -152,7 +200,7 @@ def export(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(1)
     state = torch.load(args.ckpt / "last.pt", map_location="cpu", weights_only=True)
-    model = Colorizer()
+    model = Colorizer(tuple(state.get("widths", WIDTHS)))
     model.load_state_dict(state["model"])
     model.eval()
     h = w = 64
@@ -188,10 +236,10 @@ def export(args: argparse.Namespace) -> None:
         "version": "1",
         "licence": "MIT (weights trained here from public-domain clip art and OFL-licensed Noto emoji)",
         "source": "Trained by models/colorizer/train.py on openclipart-png and fonts-noto-color-emoji; "
-        f"{state['step']} steps, {state['elapsed'] / 60:.0f} min on a shared CPU.",
+        f"{state['step']} steps, {state['elapsed'] / 60:.0f} min on {state.get('device', 'a shared CPU')}.",
         "providers": ["CUDAExecutionProvider", "DmlExecutionProvider", "CoreMLExecutionProvider"],
         "components": {"model": "colorizer.onnx"},
-        "size_multiple": 16,
+        "size_multiple": 2 ** (len(model.widths) - 1),
         "work_size": {"preview": 192, "full": 192},
     }
     write_manifest(args.out, meta, ["colorizer.onnx"])
@@ -206,6 +254,11 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--crop", type=int, default=96)
     parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument(
+        "--widths", type=lambda text: tuple(int(v) for v in text.split(",")), help="U-Net widths, e.g. 8,16,32,64,96"
+    )
+    parser.add_argument("--workers", type=int, default=0, help="processes making batches beside training")
+    parser.add_argument("--validate-every", type=int, default=200, help="steps between held-out checks")
     parser.add_argument("--init-from", type=Path, help="warm start from another run's last.pt")
     parser.add_argument("--export", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE, help="where --export writes the pack")
