@@ -3,7 +3,8 @@
 Scores are dot products between a per-pixel feature and an embedding of each class colour, so the
 network treats palette slots alike apart from their rank (most used first), and any 1..8 colours work.
 Feeds: image (B,7,H,W) = ink, flood-filled hint Lab (3), hint mask, outside, region size;
-hint_classes (B,10,H,W) one-hot; colours (B,10,3) normalised Lab; valid (B,10). H, W multiples of 2**(levels-1) (16 for the default five levels).
+hint_classes (B,10,H,W) one-hot; colours (B,10,3) normalised Lab; valid (B,10).
+H, W are multiples of 2**(levels-1): 16 for five levels, 32 for six.
 """
 
 from __future__ import annotations

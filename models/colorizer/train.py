@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -78,7 +79,7 @@ def load_pictures(path: Path) -> tuple[np.ndarray, np.ndarray]:
         return data["images"], data["split"]
     blob, offsets = data["blob"].tobytes(), data["offsets"]
     images = np.stack(
-        [np.asarray(Image.open(io.BytesIO(blob[a:b])).convert("RGB")) for a, b in zip(offsets[:-1], offsets[1:])]
+        [np.asarray(Image.open(io.BytesIO(blob[a:b])).convert("RGB")) for a, b in itertools.pairwise(offsets)]
     )
     return images, data["split"]
 
