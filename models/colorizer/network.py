@@ -14,7 +14,8 @@ from torch import nn
 
 N_CLASSES = 10
 EMBED = 32
-WIDTHS = (8, 16, 32, 64, 96)  # the shipped default; checkpoints record the widths they were trained with
+WIDTHS = (8, 16, 32, 64, 96, 128)  # the shipped network; checkpoints record the widths they were trained with
+FIRST_WIDTHS = (8, 16, 32, 64, 96)  # checkpoints from before widths were recorded
 
 
 def block(cin: int, cout: int) -> nn.Sequential:

@@ -22,7 +22,7 @@ from torch import nn
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from network import N_CLASSES, WIDTHS, Colorizer  # noqa: E402
+from network import FIRST_WIDTHS, N_CLASSES, WIDTHS, Colorizer  # noqa: E402
 from synth import WHITE, flooded_hints, make_sample  # noqa: E402
 
 from atelier.engine.colorizing import model_inputs, region_maps  # noqa: E402
@@ -98,8 +98,9 @@ def train(args: argparse.Namespace) -> None:
     args.ckpt.mkdir(parents=True, exist_ok=True)
     last = args.ckpt / "last.pt"
     widths = args.widths or WIDTHS
-    if last.exists():  # a resumed run keeps the widths it started with
-        widths = tuple(torch.load(last, map_location="cpu", weights_only=True).get("widths", WIDTHS))
+    earlier = last if last.exists() else args.init_from  # a resumed or warm-started run keeps its widths
+    if earlier:
+        widths = tuple(torch.load(earlier, map_location="cpu", weights_only=True).get("widths", FIRST_WIDTHS))
     model = Colorizer(widths).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     step, elapsed = 0, 0.0
@@ -201,7 +202,7 @@ def export(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(1)
     state = torch.load(args.ckpt / "last.pt", map_location="cpu", weights_only=True)
-    model = Colorizer(tuple(state.get("widths", WIDTHS)))
+    model = Colorizer(tuple(state.get("widths", FIRST_WIDTHS)))
     model.load_state_dict(state["model"])
     model.eval()
     h = w = 64
