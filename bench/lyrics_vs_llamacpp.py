@@ -77,7 +77,7 @@ def llama_run(llm, prompt_ids: list[int], eos: int) -> tuple[float, float]:  # t
 
 
 def bundled_pack():  # type: ignore[no-untyped-def]
-    """Atelier's SmolLM2 pack, built first if needed (about a minute, once)."""
+    """Atelier's SmolLM2 pack, built first if needed (about 2 minutes, once)."""
     generator = smollm2.ensure_pack(CancelToken())
     while True:
         try:

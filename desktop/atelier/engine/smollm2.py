@@ -25,7 +25,7 @@ from atelier.core.settings import cache_dir
 from atelier.engine.packs import Pack, bundled_models_dir, read_manifest
 
 PACK_ID = "smollm2-135m-instruct"
-BUILD_MESSAGE = "Building the language model (first use, ~1 min)"
+BUILD_MESSAGE = "Building the language model (first use, about 2 min)"
 _PROGRESS_RE = re.compile(r"^PROGRESS (\d+)/(\d+) (.*)$")
 _build_lock = threading.Lock()
 
