@@ -3,7 +3,8 @@
 Run:   python models/colorizer/train.py --minutes 60          (continues from --ckpt if present)
 Export: python models/colorizer/train.py --export             (writes colorizer.onnx + pack.json here)
 Checkpoints (state dicts of this network, never shipped) live outside the repo in --ckpt; the shipped
-artefact is the ONNX file. Uses CUDA when present, otherwise one CPU thread (the build machine is shared).
+artefact is the ONNX file. Uses CUDA when present, otherwise --threads CPU threads (default 1: the build
+machine is shared). --workers N makes batches in N processes beside training.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def learning_rate(progress: float, peak: float) -> float:
 def train(args: argparse.Namespace) -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
-        torch.set_num_threads(1)
+        torch.set_num_threads(args.threads)
     images, split = load_pictures(args.data)
     train_pictures, test_pictures = images[split == 0], images[split == 1]
     args.ckpt.mkdir(parents=True, exist_ok=True)
@@ -260,6 +261,7 @@ def main() -> int:
         "--widths", type=lambda text: tuple(int(v) for v in text.split(",")), help="U-Net widths, e.g. 8,16,32,64,96"
     )
     parser.add_argument("--workers", type=int, default=0, help="processes making batches beside training")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for the network (1: shared machine)")
     parser.add_argument("--validate-every", type=int, default=200, help="steps between held-out checks")
     parser.add_argument("--init-from", type=Path, help="warm start from another run's last.pt")
     parser.add_argument("--export", action="store_true")
