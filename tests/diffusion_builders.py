@@ -201,3 +201,106 @@ def tiny_onnx_folder(
     # The weights do not depend on the scheduler (same seed), so one export serves every scheduler.
     pipe.scheduler.save_config(str(folder / "scheduler"))
     return folder, pipe, net
+
+
+def _rename(key: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    for old, new in pairs:
+        key = key.replace(old, new)
+    return key
+
+
+UNET_RESNET_TO_LDM = (
+    ("norm1", "in_layers.0"),
+    ("conv1", "in_layers.2"),
+    ("norm2", "out_layers.0"),
+    ("conv2", "out_layers.3"),
+    ("time_emb_proj", "emb_layers.1"),
+    ("conv_shortcut", "skip_connection"),
+)
+VAE_ATTENTION_TO_LDM = (
+    ("group_norm.", "norm."),
+    ("to_q.", "q."),
+    ("to_k.", "k."),
+    ("to_v.", "v."),
+    ("to_out.0.", "proj_out."),
+)
+
+
+def _unet_key_to_ldm(key: str, layers: int, up_attention_blocks: set[int]) -> str:
+    """One diffusers UNet key in the original (LDM) layout: input/middle/output blocks."""
+    import re
+
+    from diffusers.loaders.single_file_utils import DIFFUSERS_TO_LDM_MAPPING
+
+    top = DIFFUSERS_TO_LDM_MAPPING["unet"]["layers"]
+    if key in top:
+        return top[key]
+    if m := re.match(r"down_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", key):
+        block, kind, j, rest = int(m[1]), m[2], int(m[3]), m[4]
+        index = block * (layers + 1) + j + 1
+        if kind == "resnets":
+            return f"input_blocks.{index}.0.{_rename(rest, UNET_RESNET_TO_LDM)}"
+        return f"input_blocks.{index}.1.{rest}"
+    if m := re.match(r"down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.*)", key):
+        return f"input_blocks.{(int(m[1]) + 1) * (layers + 1)}.0.op.{m[2]}"
+    if m := re.match(r"mid_block\.(resnets|attentions)\.(\d+)\.(.*)", key):
+        if m[1] == "resnets":
+            return f"middle_block.{2 * int(m[2])}.{_rename(m[3], UNET_RESNET_TO_LDM)}"
+        return f"middle_block.1.{m[3]}"
+    if m := re.match(r"up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", key):
+        block, kind, j, rest = int(m[1]), m[2], int(m[3]), m[4]
+        index = block * (layers + 1) + j
+        if kind == "resnets":
+            return f"output_blocks.{index}.0.{_rename(rest, UNET_RESNET_TO_LDM)}"
+        return f"output_blocks.{index}.1.{rest}"
+    if m := re.match(r"up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.*)", key):
+        block = int(m[1])
+        slot = 2 if block in up_attention_blocks else 1
+        return f"output_blocks.{block * (layers + 1) + layers}.{slot}.conv.{m[2]}"
+    raise KeyError(f"no LDM name for UNet key {key}")
+
+
+def _vae_key_to_ldm(key: str, up_blocks: int) -> str:
+    import re
+
+    from diffusers.loaders.single_file_utils import DIFFUSERS_TO_LDM_MAPPING
+
+    top = DIFFUSERS_TO_LDM_MAPPING["vae"]
+    if key in top:
+        return top[key]
+    shortcut = (("conv_shortcut", "nin_shortcut"),)
+    if m := re.match(r"encoder\.down_blocks\.(\d+)\.resnets\.(\d+)\.(.*)", key):
+        return f"encoder.down.{m[1]}.block.{m[2]}.{_rename(m[3], shortcut)}"
+    if m := re.match(r"encoder\.down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.*)", key):
+        return f"encoder.down.{m[1]}.downsample.conv.{m[2]}"
+    if m := re.match(r"decoder\.up_blocks\.(\d+)\.resnets\.(\d+)\.(.*)", key):
+        return f"decoder.up.{up_blocks - 1 - int(m[1])}.block.{m[2]}.{_rename(m[3], shortcut)}"
+    if m := re.match(r"decoder\.up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.*)", key):
+        return f"decoder.up.{up_blocks - 1 - int(m[1])}.upsample.conv.{m[2]}"
+    if m := re.match(r"(encoder|decoder)\.mid_block\.resnets\.(\d+)\.(.*)", key):
+        return f"{m[1]}.mid.block_{int(m[2]) + 1}.{_rename(m[3], shortcut)}"
+    if m := re.match(r"(encoder|decoder)\.mid_block\.attentions\.0\.(.*)", key):
+        return f"{m[1]}.mid.attn_1.{_rename(m[2], VAE_ATTENTION_TO_LDM)}"
+    raise KeyError(f"no LDM name for VAE key {key}")
+
+
+def original_sd_checkpoint(pipe: Any) -> dict[str, Any]:
+    """The pipeline's weights as one original-layout (LDM, "single file") SD 1.x state dict.
+
+    The inverse of diffusers' own single-file conversion (`diffusers.loaders.single_file_utils`), so a
+    test can make the kind of .safetensors file artists download, without downloading one.
+    """
+    unet_config = pipe.unet.config
+    up_attention = {i for i, kind in enumerate(unet_config.up_block_types) if "CrossAttn" in kind}
+    state: dict[str, Any] = {}
+    for key, value in pipe.unet.state_dict().items():
+        ldm = _unet_key_to_ldm(key, unet_config.layers_per_block, up_attention)
+        state["model.diffusion_model." + ldm] = value.contiguous()
+    up_blocks = len(pipe.vae.config.up_block_types)
+    for key, value in pipe.vae.state_dict().items():
+        state["first_stage_model." + _vae_key_to_ldm(key, up_blocks)] = value.contiguous()
+    for key, value in pipe.text_encoder.state_dict().items():
+        # Original checkpoints name the CLIP weights text_model.*; newer transformers drop that level.
+        name = key if key.startswith("text_model.") else "text_model." + key
+        state["cond_stage_model.transformer." + name] = value.contiguous()
+    return state

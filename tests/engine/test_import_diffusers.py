@@ -92,3 +92,67 @@ def test_import_diffusers_folder_makes_a_working_pack(tmp_path: Path) -> None:
         timeout=600,
     )
     assert again.returncode == 1 and "not empty" in again.stderr
+
+
+def _import(source: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "atelier", "models", "import-diffusers", str(source), *extra]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.mark.slow
+def test_import_single_safetensors_checkpoint_with_a_local_config(tmp_path: Path) -> None:
+    """An original-layout SD 1.x .safetensors (what artists download) plus a weightless config folder
+    becomes a pack whose UNet computes what the source model computes."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    import numpy as np
+    import onnxruntime as ort
+    from safetensors.torch import save_file
+
+    from tests.diffusion_builders import original_sd_checkpoint, tiny_pipeline
+
+    pipe, _ = tiny_pipeline(seed=3)
+    config = tmp_path / "config"
+    pipe.save_pretrained(str(config), safe_serialization=True)
+    for weights in config.rglob("*.safetensors"):
+        weights.unlink()  # configs and tokenizer only: every weight must come from the single file
+    checkpoint = tmp_path / "my-model.safetensors"
+    save_file(original_sd_checkpoint(pipe), str(checkpoint))
+    env = {**os.environ, "PYTHONPATH": str(REPO / "desktop"), "ATELIER_DATA_DIR": str(tmp_path / "data")}
+
+    without_config = _import(checkpoint, env, "--id", "single-file-sd")
+    assert without_config.returncode != 0 and "--config FOLDER" in without_config.stderr
+    assert "download" not in without_config.stderr.lower()
+
+    done = _import(checkpoint, env, "--config", str(config), "--id", "single-file-sd", "--licence", "MIT", "--json")
+    assert done.returncode == 0, done.stderr
+    folder = Path(json.loads(done.stdout)["folder"])
+    manifest = json.loads((folder / "pack.json").read_text())
+    assert manifest["id"] == "single-file-sd" and manifest["kind"] == "diffusion"
+
+    session = ort.InferenceSession(str(folder / manifest["components"]["unet"]), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    sample = rng.standard_normal((1, 4, 8, 8)).astype(np.float32)
+    context = rng.standard_normal((1, 77, 16)).astype(np.float32)
+    feeds: dict[str, np.ndarray] = {}
+    for spec in session.get_inputs():
+        if spec.name == "sample":
+            feeds[spec.name] = sample
+        elif spec.name == "encoder_hidden_states":
+            feeds[spec.name] = context
+        else:  # the timestep, as this export declares it
+            dtype = np.int64 if "int64" in spec.type else np.float32
+            feeds[spec.name] = np.full([1] if spec.shape else [], 500, dtype)
+    (ours,) = session.run(["out_sample"], feeds)
+    with torch.no_grad():
+        theirs = pipe.unet(torch.from_numpy(sample), 500, torch.from_numpy(context)).sample.numpy()
+    assert np.abs(ours - theirs).max() < 1e-4
+
+
+def test_import_refuses_a_pickled_checkpoint(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "model.ckpt"
+    checkpoint.write_bytes(b"not opened")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "desktop"), "ATELIER_DATA_DIR": str(tmp_path / "data")}
+    done = _import(checkpoint, env, "--id", "pickled")
+    assert done.returncode != 0
+    assert "safetensors" in done.stderr and "Traceback" not in done.stderr

@@ -8,6 +8,7 @@ Two input conventions are supported because real exports differ and the runtime 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -267,16 +268,25 @@ def copy_license(source: Path, out: Path) -> str | None:
 
 
 def load_diffusers(source: Path, config: Path | None = None) -> Any:
-    """A diffusers SD pipeline from a local folder or a single .safetensors checkpoint (never pickles)."""
+    """A diffusers SD pipeline from a local folder or a single .safetensors checkpoint (never pickles).
+
+    Nothing is fetched: the Hugging Face libraries are switched to offline mode before they load, so a
+    missing file is an error here rather than a download.
+    """
+    os.environ["HF_HUB_OFFLINE"] = "1"
     from diffusers import StableDiffusionPipeline
 
     if source.is_file():
         if source.suffix != ".safetensors":
             raise ValueError("Only .safetensors checkpoints are accepted (pickled .ckpt files can run code).")
-        kwargs: dict[str, Any] = {"local_files_only": True}
-        if config is not None:
-            kwargs["config"] = str(config)
-        return StableDiffusionPipeline.from_single_file(str(source), **kwargs)
+        if config is None:
+            # diffusers would otherwise look the configs up on the Hugging Face Hub.
+            raise ValueError(
+                "A single .safetensors checkpoint needs --config FOLDER: a local diffusers folder of the same "
+                "model family (model_index.json, unet/, vae/, text_encoder/ with their config.json, tokenizer/, "
+                "scheduler/); its weights are not needed."
+            )
+        return StableDiffusionPipeline.from_single_file(str(source), config=str(config), local_files_only=True)
     return StableDiffusionPipeline.from_pretrained(
         str(source),
         local_files_only=True,
