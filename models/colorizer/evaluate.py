@@ -1,12 +1,13 @@
 """Held-out metrics for the colorizer pack against a non-learned region-fill baseline.
 
-Run: python models/colorizer/evaluate.py [--pack models/colorizer] [--limit 300]
+Run: python models/colorizer/evaluate.py [--pack models/colorizer] [--limit 300] [--oracle]
 For each held-out picture (split by source folder in prepare_data.py) it makes seeded hand-drawn-looking
 line art and a 3..8 colour palette, then colours it with the pack through the engine's own pre- and
 post-processing, and with the baseline, without hints and with 8 hint dots. Prints mean CIEDE2000 to
 the original on fill pixels (neither line nor white in the original), on all pixels, and palette
 adherence (to the nearest palette colour, paper white or ink black; over all pixels, where the
 drawn lines' anti-aliased edges darken the fill under them, and away from the lines), and the goals.
+--oracle adds the best any flat region fill can reach (each region given its lowest-dE class).
 """
 
 from __future__ import annotations
@@ -116,6 +117,21 @@ def metrics(output: np.ndarray, sample, fill: np.ndarray) -> tuple[float, float,
     )
 
 
+def oracle(prepared, sample, fill: np.ndarray) -> np.ndarray:
+    """The best any flat region fill can do: each closed region takes the class (palette, paper, ink)
+    with the lowest total dE on its fill pixels; hinted regions keep their hint."""
+    reference = srgb_to_lab(sample.picture)
+    costs = np.full((prepared.count + 1, len(prepared.colours)), np.inf)
+    for c in np.flatnonzero(prepared.valid):
+        flat = srgb_to_lab(np.broadcast_to(prepared.colours[c], sample.picture.shape))
+        de = ciede2000(flat, reference) * fill
+        costs[:, c] = np.bincount(prepared.regions.ravel(), de.ravel(), minlength=prepared.count + 1)
+    classes = costs.argmin(1)
+    hinted = prepared.region_hint >= 0
+    classes[hinted] = prepared.region_hint[hinted]
+    return compose(classes[prepared.regions], prepared.colours, prepared.ink)
+
+
 def hint_image(sample, dots: np.ndarray) -> np.ndarray:
     rgba = np.zeros((*dots.shape, 4), np.uint8)
     rgba[dots >= 0, :3] = sample.colours[dots[dots >= 0]]
@@ -130,6 +146,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--dots", type=int, default=8)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--oracle", action="store_true", help="also the best possible flat region fill")
     args = parser.parse_args()
     import onnxruntime as ort
 
@@ -144,7 +161,8 @@ def main() -> int:
     held_out = data["images"][data["split"] == 1]
     # A fixed random subset, so clip art and emoji are both represented whatever the limit.
     pictures = held_out[np.random.default_rng(0).permutation(len(held_out))[: args.limit]]
-    rows: dict[str, list[tuple[float, float, float]]] = {k: [] for k in ("model", "model+dots", "base", "base+dots")}
+    names = ("model", "model+dots", "base", "base+dots") + (("oracle", "oracle+dots") if args.oracle else ())
+    rows: dict[str, list[tuple[float, float, float, float]]] = {k: [] for k in names}
     started = time.monotonic()
     for index, picture in enumerate(pictures):
         sample = make_sample(picture, np.random.default_rng(10_000 + index), augment=False, n_dots=args.dots)
@@ -159,6 +177,8 @@ def main() -> int:
             rows["model" + name].append(metrics(finish(prepared, logits)[0], sample, fill))
             filled = baseline(sample.ink, sample.palette, sample.colours, dots)
             rows["base" + name].append(metrics(filled, sample, fill))
+            if args.oracle:
+                rows["oracle" + name].append(metrics(oracle(prepared, sample, fill), sample, fill))
     table = {name: dict(zip(METRICS, np.mean(v, 0).round(2).tolist(), strict=True)) for name, v in rows.items()}
     gain_model = table["model"]["fill_dE"] - table["model+dots"]["fill_dE"]
     gain_base = table["base"]["fill_dE"] - table["base+dots"]["fill_dE"]
@@ -169,6 +189,9 @@ def main() -> int:
         "hint_gain_baseline": round(gain_base, 2),
         "hints_steer_at_least_as_much": gain_model >= gain_base,
     }
+    if args.oracle:
+        # A gain as large as the baseline's needs a no-hint fill dE of at least (oracle with hints) + that gain.
+        goals["no_hint_fill_dE_needed_for_that_gain"] = round(table["oracle+dots"]["fill_dE"] + gain_base, 2)
     goals["fill_goal_met"] = goals["fill_dE_reduction_vs_baseline"] >= 0.20 and goals["adherence_equal_or_better"]
     report = {
         "pictures": len(rows["model"]),
