@@ -88,6 +88,35 @@ def test_prunes_oldest_finished_by_count() -> None:
     assert jobs[0].id not in remaining and jobs[1].id not in remaining
 
 
+@dataclass(frozen=True)
+class LookupRequest(Request):
+    """Helper work like a rhyme look-up: not part of the history."""
+
+    kind = "lookup"
+    lane = Lane.LIGHT
+    in_history = False
+
+
+def test_helper_jobs_report_their_result_then_leave_the_history() -> None:
+    queue = JobQueue(max_jobs=3)
+    kept = queue.enqueue(EchoRequest(text="a generated picture"))[0]
+    queue.notify_started(kept.id)
+    queue.notify_finished(kept.id, BlobResult())
+    delivered: list[int] = []
+    queue.job_changed.connect(lambda job: delivered.append(job.id) if job.state.done else None)
+    removed: list[int] = []
+    queue.job_removed.connect(lambda job: removed.append(job.id))
+    helpers = [queue.enqueue(LookupRequest())[0] for _ in range(10)]
+    assert len(queue) == 11  # queued and running helpers are there to be cancelled
+    for job in helpers[:9]:
+        queue.notify_started(job.id)
+        queue.notify_finished(job.id, BlobResult())
+    queue.cancel(helpers[9].id)
+    assert delivered == [job.id for job in helpers]  # each result was handed out first
+    assert removed == [job.id for job in helpers]
+    assert [job.id for job in queue] == [kept.id]  # ten look-ups did not push the picture out
+
+
 def test_prunes_by_memory_budget() -> None:
     queue = JobQueue(max_jobs=100, max_bytes=3_500_000)
     for _ in range(5):

@@ -152,3 +152,34 @@ def test_session_import_and_export(panel: LyricPanel, tmp_path: Path) -> None:
     assert panel.text() == "imported\nlyric\n"
     panel.editor.undo()
     assert panel.text() == SONG  # import is one undo step
+
+
+def test_analysis_of_text_without_dictionary_words_runs_once(qtbot, panel: LyricPanel) -> None:  # type: ignore[no-untyped-def]
+    """Empty text or bare section markers look nothing up; the dictionary must still load once,
+    not be asked for again and again (a restored empty session once queued a job every few ms)."""
+    import pronouncing
+
+    from atelier.core.prosody import dictionary_ready
+    from atelier.core.requests.lyrics import LyricAnalysisRequest
+
+    submitted: list[int] = []
+    panel.context.queue.job_added.connect(
+        lambda job: submitted.append(job.id) if isinstance(job.request, LyricAnalysisRequest) else None
+    )
+    pronouncing.pronunciations = None  # as in a fresh process (reloaded below)
+    try:
+        panel.editor.setPlainText("[Chorus]\n")
+        qtbot.waitUntil(
+            lambda: (
+                dictionary_ready()
+                and not [job for job in panel.context.queue if isinstance(job.request, LyricAnalysisRequest)]
+            ),
+            timeout=30000,
+        )  # done, and gone from the history
+        qtbot.wait(500)  # room for a runaway loop to show itself
+        assert len(submitted) == 1
+        panel.editor.setPlainText(SONG)  # from now on analysis is direct, with no job
+        qtbot.waitUntil(lambda: len(panel.editor.infos) >= 7, timeout=5000)
+        assert len(submitted) == 1
+    finally:
+        pronouncing.init_cmu()

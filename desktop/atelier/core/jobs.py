@@ -178,14 +178,16 @@ class JobQueue:
     def _finish(self, job: Job, state: JobState) -> None:
         job.state = state
         job.ended = time.time()
-        self.job_changed.emit(job)
+        self.job_changed.emit(job)  # callers' result handlers run here, before a helper job is dropped
+        if not job.request.in_history:
+            self.remove(job.id)
 
     def _prune(self) -> None:
-        """Drop the oldest finished jobs while over the count or memory budget."""
+        """Drop the oldest finished jobs while over the count (of history jobs) or memory budget."""
         while True:
             with self._lock:
                 done = [job for job in self._jobs.values() if job.state.done]
-                over_count = len(self._jobs) > self.max_jobs
+                over_count = sum(job.request.in_history for job in self._jobs.values()) > self.max_jobs
                 over_bytes = sum(job.nbytes() for job in self._jobs.values()) > self.max_bytes
                 if not done or not (over_count or over_bytes):
                     return

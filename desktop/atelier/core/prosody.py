@@ -250,6 +250,12 @@ def section_spans(text: str) -> list[tuple[str, int, int]]:
     return spans
 
 
+def load_dictionary() -> None:
+    """Load the CMU dictionary now (about 2 s) rather than at the first look-up: text without a
+    dictionary word (empty, or only section markers) would otherwise never load it."""
+    pronouncing.init_cmu()
+
+
 def dictionary_ready() -> bool:
     """Whether the CMU dictionary is loaded (after that, analysis is a few look-ups per line)."""
     return pronouncing.pronunciations is not None

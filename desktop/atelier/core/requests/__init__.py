@@ -26,6 +26,10 @@ class Request:
 
     kind: ClassVar[str] = "request"
     lane: ClassVar[Lane] = Lane.HEAVY
+    # False for helper work that follows typing or playback (rhymes, syllable analysis, audio for a
+    # melody): it is left out of the Jobs dock and dropped when done, so it never pushes the user's
+    # generated results out of the bounded history.
+    in_history: ClassVar[bool] = True
     # Which panel (or other caller) asked; with `supersedes`, a newer request of the same
     # kind from the same origin cancels the one queued or running (live modes need this).
     origin: str = field(default="", kw_only=True)

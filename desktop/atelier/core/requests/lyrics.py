@@ -128,6 +128,7 @@ class LyricResult(Result):
 class RhymeRequest(Request):
     kind = "rhymes"
     lane = Lane.LIGHT
+    in_history = False
     word: str = ""
     limit: int = 60
 
@@ -159,6 +160,7 @@ class LyricAnalysisRequest(Request):
 
     kind = "lyric-analysis"
     lane = Lane.LIGHT
+    in_history = False
     text: str = ""
 
     def summary(self) -> str:

@@ -202,6 +202,7 @@ class MelodyAudioRequest(Request):
 
     kind = "melody-audio"
     lane = Lane.LIGHT
+    in_history = False
     melody: Melody = field(compare=False, repr=False)
     sample_rate: int = 44100
 

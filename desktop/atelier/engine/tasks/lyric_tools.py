@@ -3,7 +3,7 @@ pronouncing dictionary, about 2 s, so it must not run on the GUI thread)."""
 
 from __future__ import annotations
 
-from atelier.core.prosody import analyse
+from atelier.core.prosody import analyse, load_dictionary
 from atelier.core.requests.lyrics import (
     LyricAnalysisRequest,
     LyricAnalysisResult,
@@ -22,5 +22,6 @@ def run_rhymes(request: RhymeRequest, context: TaskContext) -> TaskGenerator:
 
 @task(LyricAnalysisRequest)
 def run_analysis(request: LyricAnalysisRequest, context: TaskContext) -> TaskGenerator:
+    load_dictionary()
     return LyricAnalysisResult(lines=tuple(analyse(request.text)))
     yield

@@ -230,8 +230,12 @@ class LyricPanel(Panel):
 
     def _on_analysis(self, result: Result) -> None:
         self._analysis_job = None
-        if isinstance(result, LyricAnalysisResult):
-            self.refresh_analysis()  # the dictionary is loaded now; analyse the current text
+        if not isinstance(result, LyricAnalysisResult):
+            return
+        if dictionary_ready():
+            self.refresh_analysis()  # the text may have changed while the job ran
+        else:  # never submit again from here: that could loop
+            self.editor.set_line_infos(list(result.lines))
 
     def _current_line(self) -> str:
         return self.editor.textCursor().block().text()

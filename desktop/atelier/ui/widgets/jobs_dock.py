@@ -81,6 +81,8 @@ class JobsWidget(QWidget):
         self.queue.job_removed.disconnect(self._on_removed)
 
     def _on_added(self, job: Job) -> None:
+        if not job.request.in_history:
+            return
         item = QTreeWidgetItem()
         item.setData(0, Qt.ItemDataRole.UserRole, job.id)
         self._items[job.id] = item
