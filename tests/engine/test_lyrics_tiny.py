@@ -64,6 +64,36 @@ def test_streams_previews_and_reports_tokens_and_device(engine: Engine) -> None:
     assert any(len(p) > len(previews[0]) for p in previews)  # the preview grows as tokens come
 
 
+def test_the_rhyme_dictionary_loads_before_the_first_token(engine: Engine) -> None:
+    """Rhyming line ends need the rhyme index; it is built before decoding starts, so the stream has
+    no pause after its first line and the reported decode speed is the model's."""
+    from atelier.core import rhymes
+
+    rhymes._index.cache_clear()  # as in a fresh process
+    messages: list[str] = []
+    generator = engine.run(song(), CancelToken())
+    while True:
+        try:
+            progress = next(generator)
+        except StopIteration:
+            break
+        if progress.message not in messages:
+            messages.append(progress.message)
+        if progress.message.startswith("Writing"):
+            assert rhymes.index_ready()
+    assert messages.index("Loading the rhyme dictionary") < next(
+        i for i, m in enumerate(messages) if m.startswith("Writing")
+    )
+    again = engine.run(song(seed=4), CancelToken())
+    seen = []
+    while True:
+        try:
+            seen.append(next(again).message)
+        except StopIteration:
+            break
+    assert "Loading the rhyme dictionary" not in seen  # once per process
+
+
 def test_same_seed_same_text_and_another_seed_differs(engine: Engine) -> None:
     first = engine.run_to_end(song(seed=11))
     again = engine.run_to_end(song(seed=11))

@@ -75,6 +75,15 @@ def _index() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     return dict(perfect), dict(near)
 
 
+def load_index() -> None:
+    """Build the rhyme index now (about 1-3 s, once per process) instead of at the first look-up."""
+    _index()
+
+
+def index_ready() -> bool:
+    return _index.cache_info().currsize > 0
+
+
 def find_rhymes(word: str, limit: int = 60) -> list[Rhyme]:
     """Perfect rhymes then near ones, each sorted by frequency (most common first), at most `limit`."""
     word = word.lower().strip()

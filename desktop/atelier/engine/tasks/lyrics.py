@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import replace
 
+from atelier.core import rhymes
 from atelier.core.errors import AtelierError, PackNotFoundError
 from atelier.core.progress import Progress
 from atelier.core.requests import DeviceInfo, provider_label
@@ -41,6 +42,11 @@ def run_lyrics(request: LyricRequest, context: TaskContext) -> TaskGenerator:
     settings = context.settings
     yield Progress(0, request.max_tokens, f"Loading {pack.name}")
     loaded = LANGUAGE_MODELS.load(pack, settings.device, settings.threads, context.pool.degraded)
+    if not rhymes.index_ready():
+        # Rhyming line ends look words up; built here, the index costs no pause mid-stream and is
+        # not counted as decoding time.
+        yield Progress(0, request.max_tokens, "Loading the rhyme dictionary")
+        rhymes.load_index()
     try:
         result = yield from _generate(request, context, loaded)
     except AtelierError:
