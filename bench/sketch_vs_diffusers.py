@@ -116,6 +116,13 @@ class OrtModels:
             role: ort.InferenceSession(str(folder / role / "model.onnx"), options, providers=providers)
             for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder")
         }
+        for role, session in self.sessions.items():
+            # onnxruntime falls back to the CPU silently; a CUDA figure must come from CUDA.
+            if session.get_providers()[0] != providers[0]:
+                raise SystemExit(
+                    f"{role} runs on {session.get_providers()[0]}, not {providers[0]}: install onnxruntime-gpu "
+                    "(in place of onnxruntime) for --cuda."
+                )
 
     def has(self, role: str) -> bool:
         return role in self.sessions

@@ -156,3 +156,33 @@ def test_import_refuses_a_pickled_checkpoint(tmp_path: Path) -> None:
     done = _import(checkpoint, env, "--id", "pickled")
     assert done.returncode != 0
     assert "safetensors" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_fp16_export_loads_in_onnxruntime_and_matches_fp32(tmp_path: Path) -> None:
+    """GPU packs are float16. The converter once left Resize's scales in float16, and onnxruntime
+    refused the UNet ("Type 'tensor(float16)' ... of operator (Resize) is invalid")."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    import numpy as np
+    import onnxruntime as ort
+
+    from atelier.engine.diffusion.export import export_pipeline
+    from tests.diffusion_builders import tiny_pipeline
+
+    pipe, _ = tiny_pipeline(seed=5)
+    export_pipeline(pipe, tmp_path, "optimum", fp16=True)
+    sessions = {
+        role: ort.InferenceSession(str(tmp_path / role / "model.onnx"), providers=["CPUExecutionProvider"])
+        for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder")
+    }
+    unet = sessions["unet"]
+    assert unet.get_inputs()[0].type == "tensor(float)"  # float32 in and out, fp16 inside
+    rng = np.random.default_rng(1)
+    sample = rng.standard_normal((1, 4, 8, 8)).astype(np.float32)
+    context = rng.standard_normal((1, 77, 16)).astype(np.float32)
+    (ours,) = unet.run(
+        ["out_sample"], {"sample": sample, "timestep": np.array([500], np.int64), "encoder_hidden_states": context}
+    )
+    with torch.no_grad():
+        theirs = pipe.unet(torch.from_numpy(sample), 500, torch.from_numpy(context)).sample.numpy()
+    assert np.abs(ours - theirs).max() < 1e-2 * max(1.0, float(np.abs(theirs).max()))

@@ -122,6 +122,29 @@ def _export(
         )
 
 
+def _resize_constants_to_fp32(model: Any) -> None:
+    """ONNX requires Resize's roi and scales in float32, but the float16 converter also converts the
+    Constant nodes that torch's export feeds them from (it keeps only initializers in float32), and
+    onnxruntime then refuses the whole UNet. Put those constants back to float32."""
+    import onnx
+    from onnx import numpy_helper
+
+    consumers: dict[str, list[tuple[Any, int]]] = {}
+    for node in model.graph.node:
+        for index, name in enumerate(node.input):
+            consumers.setdefault(name, []).append((node, index))
+    for node in model.graph.node:
+        if node.op_type != "Constant" or len(node.output) != 1:
+            continue
+        uses = consumers.get(node.output[0], [])
+        if not uses or any(user.op_type != "Resize" or index not in (1, 2) for user, index in uses):
+            continue
+        for attribute in node.attribute:
+            if attribute.name == "value" and attribute.t.data_type == onnx.TensorProto.FLOAT16:
+                values = numpy_helper.to_array(attribute.t).astype(np.float32)
+                attribute.t.CopyFrom(numpy_helper.from_array(values, attribute.t.name))
+
+
 def _to_fp16(path: Path) -> None:
     """Weights in float16 with float32 inputs/outputs, so the same pipeline code drives it (GPU packs)."""
     import onnx
@@ -129,6 +152,7 @@ def _to_fp16(path: Path) -> None:
 
     model = onnx.load(str(path))
     converted = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
+    _resize_constants_to_fp32(converted)
     external = (path.parent / "model.onnx.data").exists()
     if external:
         (path.parent / "model.onnx.data").unlink()
