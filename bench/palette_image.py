@@ -89,9 +89,7 @@ def main() -> None:
 
     from pylette import extract_colors
 
-    peer_time, peer = timed(
-        lambda: hexes([c.rgb for c in extract_colors(pil, palette_size=args.count)]), args.runs
-    )
+    peer_time, peer = timed(lambda: hexes([c.rgb for c in extract_colors(pil, palette_size=args.count)]), args.runs)
     peer_error = mean_error(image, peer, sample)
     print(f"pylette     {peer_time * 1000:8.1f} ms   mean dE2000 {peer_error:6.2f}   {' '.join(peer)}")
     print(f"ratio vs Pylette: time {ours_time / peer_time:.2f}x, error {ours_error / peer_error:.2f}x")
@@ -109,9 +107,7 @@ def main() -> None:
         thief_time, thief_colors = timed(thief, 1)
         thief_error = mean_error(image, thief_colors, sample)
         print(f"colorthief  {thief_time * 1000:8.1f} ms   mean dE2000 {thief_error:6.2f}")
-        print(
-            f"ratio vs colorthief: time {ours_time / thief_time:.2f}x, error {ours_error / thief_error:.2f}x"
-        )
+        print(f"ratio vs colorthief: time {ours_time / thief_time:.2f}x, error {ours_error / thief_error:.2f}x")
 
 
 if __name__ == "__main__":

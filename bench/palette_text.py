@@ -80,14 +80,8 @@ def main() -> None:
             peer.encode([prompt], normalize_embeddings=True)
             theirs.append(time.perf_counter() - start)
     peer_p50, peer_p95 = percentiles(theirs)
-    print(
-        f"sentence-transformers encode only ({len(theirs)} runs): "
-        f"p50 {peer_p50:.1f} ms, p95 {peer_p95:.1f} ms"
-    )
-    print(
-        f"ratio (atelier whole palette / peer embedding alone): p50 {p50 / peer_p50:.2f}x, "
-        f"p95 {p95 / peer_p95:.2f}x"
-    )
+    print(f"sentence-transformers encode only ({len(theirs)} runs): p50 {peer_p50:.1f} ms, p95 {peer_p95:.1f} ms")
+    print(f"ratio (atelier whole palette / peer embedding alone): p50 {p50 / peer_p50:.2f}x, p95 {p95 / peer_p95:.2f}x")
     print(f"goal p50 <= 10 ms: {'met' if p50 <= 10 else 'not met'} on this machine")
 
 

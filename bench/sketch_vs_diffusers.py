@@ -54,9 +54,7 @@ def build_pipeline(quick: bool):  # type: ignore[no-untyped-def]
             up_block_types=("UpDecoderBlock2D",) * 4,
             latent_channels=4,
         )
-        text = CLIPTextConfig(
-            hidden_size=64, intermediate_size=128, num_attention_heads=4, num_hidden_layers=2
-        )
+        text = CLIPTextConfig(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_hidden_layers=2)
     else:  # the SD 1.5 configurations
         unet = UNet2DConditionModel(
             block_out_channels=(320, 640, 1280, 1280),
@@ -73,9 +71,7 @@ def build_pipeline(quick: bool):  # type: ignore[no-untyped-def]
             up_block_types=("UpDecoderBlock2D",) * 4,
             sample_size=512,
         )
-        text = CLIPTextConfig(
-            hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12
-        )
+        text = CLIPTextConfig(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12)
     import tempfile
 
     folder = Path(tempfile.mkdtemp())
@@ -142,9 +138,7 @@ class OrtModels:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small model instead of SD-1.5 size")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, default=256)
