@@ -294,8 +294,9 @@ def copy_license(source: Path, out: Path) -> str | None:
 def load_diffusers(source: Path, config: Path | None = None) -> Any:
     """A diffusers SD pipeline from a local folder or a single .safetensors checkpoint (never pickles).
 
-    Nothing is fetched: the Hugging Face libraries are switched to offline mode before they load, so a
-    missing file is an error here rather than a download.
+    Nothing may be fetched: every load is local_files_only, a single file must come with a local config
+    folder, and HF_HUB_OFFLINE is set for a process that has not imported huggingface_hub yet (the
+    import-diffusers command), where it also covers anything a library looks up on its own.
     """
     os.environ["HF_HUB_OFFLINE"] = "1"
     from diffusers import StableDiffusionPipeline
