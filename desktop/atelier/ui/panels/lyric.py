@@ -225,7 +225,8 @@ class LyricPanel(Panel):
             self.editor.set_line_infos(analyse(self.text()))
             self._update_stress()
         elif self._analysis_job is None:
-            job = self.submit(LyricAnalysisRequest(text=self.text(), origin="lyric"), self._on_analysis)
+            request = LyricAnalysisRequest(text=self.text(), origin="lyric")
+            job = self.submit(request, self._on_analysis, on_error=self._on_analysis_error)
             self._analysis_job = job.id
 
     def _on_analysis(self, result: Result) -> None:
@@ -236,6 +237,10 @@ class LyricPanel(Panel):
             self.refresh_analysis()  # the text may have changed while the job ran
         else:  # never submit again from here: that could loop
             self.editor.set_line_infos(list(result.lines))
+
+    def _on_analysis_error(self, message: str) -> None:
+        self._analysis_job = None  # the next edit tries again
+        self.status.setText(f"Syllable and rhyme analysis failed: {message}")
 
     def _current_line(self) -> str:
         return self.editor.textCursor().block().text()
