@@ -98,15 +98,14 @@ def train(args: argparse.Namespace) -> None:
     train_pictures, test_pictures = images[split == 0], images[split == 1]
     args.ckpt.mkdir(parents=True, exist_ok=True)
     last = args.ckpt / "last.pt"
-    widths = args.widths or WIDTHS
-    earlier = last if last.exists() else args.init_from  # a resumed or warm-started run keeps its widths
-    if earlier:
-        widths = tuple(torch.load(earlier, map_location="cpu", weights_only=True).get("widths", FIRST_WIDTHS))
+    earlier = last if last.exists() else args.init_from  # a resumed or warm-started run
+    # Our own checkpoints, tensors only; loaded once for their widths and their weights.
+    state = torch.load(earlier, map_location=device, weights_only=True) if earlier else {}
+    widths = tuple(state.get("widths", FIRST_WIDTHS)) if earlier else (args.widths or WIDTHS)
     model = Colorizer(widths).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     step, elapsed = 0, 0.0
     if last.exists():
-        state = torch.load(last, map_location=device, weights_only=True)  # our own checkpoint, tensors only
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         step, elapsed = int(state["step"]), float(state["elapsed"])
@@ -114,7 +113,7 @@ def train(args: argparse.Namespace) -> None:
     elif args.init_from:
         # Warm start from an earlier run whose class embedding lacked the rank input: that input's
         # weights start at zero, so the network begins exactly where the earlier one stopped.
-        state = torch.load(args.init_from, map_location=device, weights_only=True)["model"]
+        state = state["model"]
         first = state["embed.0.weight"]
         if first.shape[1] == 5:
             state["embed.0.weight"] = torch.cat([first, torch.zeros(first.shape[0], 1)], 1)
