@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -228,8 +229,6 @@ VAE_ATTENTION_TO_LDM = (
 
 def _unet_key_to_ldm(key: str, layers: int, up_attention_blocks: set[int]) -> str:
     """One diffusers UNet key in the original (LDM) layout: input/middle/output blocks."""
-    import re
-
     from diffusers.loaders.single_file_utils import DIFFUSERS_TO_LDM_MAPPING
 
     top = DIFFUSERS_TO_LDM_MAPPING["unet"]["layers"]
@@ -261,8 +260,6 @@ def _unet_key_to_ldm(key: str, layers: int, up_attention_blocks: set[int]) -> st
 
 
 def _vae_key_to_ldm(key: str, up_blocks: int) -> str:
-    import re
-
     from diffusers.loaders.single_file_utils import DIFFUSERS_TO_LDM_MAPPING
 
     top = DIFFUSERS_TO_LDM_MAPPING["vae"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -68,6 +69,13 @@ def run_ours(folder: Path, **kwargs) -> np.ndarray:
             return stop.value
 
 
+def run_theirs(pipe: Any, **kwargs: Any) -> np.ndarray:
+    """A diffusers pipeline with run_ours' defaults (prompt, size, 4 steps, guidance 7.5, seed 5)."""
+    settings = {"height": SIZE, "width": SIZE, "num_inference_steps": 4, "guidance_scale": 7.5, **kwargs}
+    with torch.no_grad():
+        return pipe("a cat sketch", generator=torch.Generator().manual_seed(5), output_type="np", **settings).images
+
+
 def as_uint8(image: np.ndarray) -> np.ndarray:
     return (image[0] * 255).round().astype(np.uint8)
 
@@ -90,17 +98,7 @@ def sketch_image() -> np.ndarray:
 @pytest.mark.parametrize("convention", ["optimum", "legacy"])
 def test_txt2img_matches_diffusers(scheduler: str, convention: str) -> None:
     folder, pipe, _ = tiny_onnx_folder(convention, scheduler=scheduler)
-    with torch.no_grad():
-        theirs = pipe(
-            "a cat sketch",
-            height=SIZE,
-            width=SIZE,
-            num_inference_steps=4,
-            guidance_scale=7.5,
-            generator=torch.Generator().manual_seed(5),
-            output_type="np",
-        ).images
-    assert_close(run_ours(folder), as_uint8(theirs))
+    assert_close(run_ours(folder), as_uint8(run_theirs(pipe)))
 
 
 @pytest.mark.slow
@@ -137,26 +135,8 @@ def test_controlnet_matches_diffusers(convention: str) -> None:
     control = sketch_image()
     controlled = StableDiffusionControlNetPipeline(**pipe.components, controlnet=net)
     controlled.set_progress_bar_config(disable=True)
-    with torch.no_grad():
-        theirs = controlled(
-            "a cat sketch",
-            image=Image.fromarray(control),
-            height=SIZE,
-            width=SIZE,
-            num_inference_steps=4,
-            guidance_scale=7.5,
-            generator=torch.Generator().manual_seed(5),
-            output_type="np",
-        ).images
-        plain = pipe(
-            "a cat sketch",
-            height=SIZE,
-            width=SIZE,
-            num_inference_steps=4,
-            guidance_scale=7.5,
-            generator=torch.Generator().manual_seed(5),
-            output_type="np",
-        ).images
+    theirs = run_theirs(controlled, image=Image.fromarray(control))
+    plain = run_theirs(pipe)
     ours = run_ours(folder, control=control)
     assert_close(ours, as_uint8(theirs))
     assert np.abs(as_uint8(theirs).astype(int) - as_uint8(plain).astype(int)).max() > 2  # the control mattered
@@ -165,7 +145,4 @@ def test_controlnet_matches_diffusers(convention: str) -> None:
 @pytest.mark.slow
 def test_lcm_distilled_unet_with_guidance_embedding_matches_diffusers() -> None:
     folder, pipe, _ = tiny_onnx_folder("optimum", scheduler="lcm", lcm_distilled=True)
-    with torch.no_grad():
-        theirs = pipe("a cat sketch", height=SIZE, width=SIZE, num_inference_steps=4, guidance_scale=3.0,
-                      generator=torch.Generator().manual_seed(5), output_type="np").images  # fmt: skip
-    assert_close(run_ours(folder, guidance=3.0), as_uint8(theirs))
+    assert_close(run_ours(folder, guidance=3.0), as_uint8(run_theirs(pipe, guidance_scale=3.0)))

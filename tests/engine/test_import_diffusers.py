@@ -23,80 +23,41 @@ def test_import_diffusers_folder_makes_a_working_pack(tmp_path: Path) -> None:
     source = tmp_path / "my-diffusers-model"
     pipe.save_pretrained(str(source), safe_serialization=True)
     assert not list(source.rglob("*.bin"))  # safetensors only: no pickles are ever loaded
-    env = {**os.environ, "PYTHONPATH": str(REPO / "desktop"), "ATELIER_DATA_DIR": str(tmp_path / "data")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "atelier",
-            "models",
-            "import-diffusers",
-            str(source),
-            "--id",
-            "tiny-sd",
-            "--licence",
-            "MIT",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    env = cli_env(tmp_path)
+    done = _import(source, env, "--id", "tiny-sd", "--licence", "MIT", "--json")
     assert done.returncode == 0, done.stderr
     folder = Path(json.loads(done.stdout)["folder"])
     manifest = json.loads((folder / "pack.json").read_text())
     assert manifest["kind"] == "diffusion" and manifest["licence"] == "MIT"
     assert {"text_encoder", "unet", "vae_encoder", "vae_decoder"} <= set(manifest["components"])
-    verify = subprocess.run(
-        [sys.executable, "-m", "atelier", "models", "verify", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    verify = atelier(env, "models", "verify", "--json", timeout=120)
     rows = {row["id"]: row for row in json.loads(verify.stdout)["packs"]}
     assert rows["tiny-sd"]["verified"], verify.stdout
     out = tmp_path / "out.png"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "atelier",
-            "sketch",
-            "--pack",
-            "tiny-sd",
-            "--prompt",
-            "a cat",
-            "--width",
-            "64",
-            "--height",
-            "64",
-            "--steps",
-            "2",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
+    run = atelier(
+        env,
+        *("sketch", "--pack", "tiny-sd", "--prompt", "a cat", "--width", "64", "--height", "64"),
+        *("--steps", "2", "--out", str(out)),
         timeout=300,
     )
     assert run.returncode == 0, run.stderr
     assert out.is_file()
-    again = subprocess.run(
-        [sys.executable, "-m", "atelier", "models", "import-diffusers", str(source), "--id", "tiny-sd"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    again = _import(source, env, "--id", "tiny-sd")
     assert again.returncode == 1 and "not empty" in again.stderr
 
 
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The atelier CLI run from this checkout with its own data folder."""
+    return {**os.environ, "PYTHONPATH": str(REPO / "desktop"), "ATELIER_DATA_DIR": str(tmp_path / "data")}
+
+
+def atelier(env: dict[str, str], *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "atelier", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+
+
 def _import(source: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "atelier", "models", "import-diffusers", str(source), *extra]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    return atelier(env, "models", "import-diffusers", str(source), *extra)
 
 
 @pytest.mark.slow
@@ -118,7 +79,7 @@ def test_import_single_safetensors_checkpoint_with_a_local_config(tmp_path: Path
         weights.unlink()  # configs and tokenizer only: every weight must come from the single file
     checkpoint = tmp_path / "my-model.safetensors"
     save_file(original_sd_checkpoint(pipe), str(checkpoint))
-    env = {**os.environ, "PYTHONPATH": str(REPO / "desktop"), "ATELIER_DATA_DIR": str(tmp_path / "data")}
+    env = cli_env(tmp_path)
 
     without_config = _import(checkpoint, env, "--id", "single-file-sd")
     assert without_config.returncode != 0 and "--config FOLDER" in without_config.stderr
@@ -152,7 +113,7 @@ def test_import_single_safetensors_checkpoint_with_a_local_config(tmp_path: Path
 def test_import_refuses_a_pickled_checkpoint(tmp_path: Path) -> None:
     checkpoint = tmp_path / "model.ckpt"
     checkpoint.write_bytes(b"not opened")
-    env = {**os.environ, "PYTHONPATH": str(REPO / "desktop"), "ATELIER_DATA_DIR": str(tmp_path / "data")}
+    env = cli_env(tmp_path)
     done = _import(checkpoint, env, "--id", "pickled")
     assert done.returncode != 0
     assert "safetensors" in done.stderr and "Traceback" not in done.stderr
