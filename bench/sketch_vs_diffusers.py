@@ -151,13 +151,13 @@ def main() -> int:
     import torch
 
     from atelier.core.settings import cache_dir
-    from atelier.engine.diffusion.export import export_pipeline
+    from atelier.engine.diffusion.export import export_pipeline, exporter_fingerprint
     from atelier.engine.diffusion.pipeline import StableDiffusionPipeline
 
     torch.set_num_threads(args.threads)
     pipe = build_pipeline(args.quick)
     # Keyed by the model configs' version (bump MODEL_VERSION when build_pipeline changes) and the exporter.
-    exporter = Path(export_pipeline.__code__.co_filename).read_bytes()
+    exporter = exporter_fingerprint()
     key = hashlib.sha256(
         exporter + f"{MODEL_VERSION}|{args.quick}|{args.cuda}|{torch.__version__}".encode()
     ).hexdigest()[:16]

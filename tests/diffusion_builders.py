@@ -180,13 +180,13 @@ def tiny_onnx_folder(
     import torch
 
     from atelier.core.settings import cache_dir
-    from atelier.engine.diffusion.export import export_pipeline
+    from atelier.engine.diffusion.export import export_pipeline, exporter_fingerprint
 
     torch.set_num_threads(1)
     pipe, net = tiny_pipeline(controlnet, scheduler, lcm_distilled=lcm_distilled, inpaint=inpaint)
     key = hashlib.sha256(
         Path(__file__).read_bytes()
-        + Path(export_pipeline.__code__.co_filename).read_bytes()
+        + exporter_fingerprint()
         + f"{BUILDER_VERSION}|{convention}|{controlnet}|{lcm_distilled}|{inpaint}".encode()
         + torch.__version__.encode()
     ).hexdigest()[:20]

@@ -145,6 +145,35 @@ def _resize_constants_to_fp32(model: Any) -> None:
                 attribute.t.CopyFrom(numpy_helper.from_array(values, attribute.t.name))
 
 
+def _rewrite_upsamplers(path: Path) -> int:
+    """Upsample-then-3x3-conv as 2x2 convolutions on the small image (see subpixel_upsample)."""
+    import onnx
+
+    from atelier.engine.diffusion.subpixel_upsample import rewrite_upsample_convs
+
+    model = onnx.load(str(path))
+    count = rewrite_upsample_convs(model)
+    if count:
+        external = (path.parent / "model.onnx.data").exists()
+        if external:
+            (path.parent / "model.onnx.data").unlink()
+        onnx.save(
+            model,
+            str(path),
+            save_as_external_data=external,
+            location="model.onnx.data",
+            all_tensors_to_one_file=True,
+        )
+    return count
+
+
+def exporter_fingerprint() -> bytes:
+    """The exporter's own source files, for keying caches of exported packs."""
+    from atelier.engine.diffusion import subpixel_upsample
+
+    return Path(__file__).read_bytes() + Path(subpixel_upsample.__file__).read_bytes()
+
+
 def _to_fp16(path: Path) -> None:
     """Weights in float16 with float32 inputs/outputs, so the same pipeline code drives it (GPU packs)."""
     import onnx
@@ -261,6 +290,8 @@ def export_pipeline(
         ["sample"],
         {"latent_sample": batch_hw, "sample": batch_hw},
     )
+    for role in ("unet", "vae_decoder"):
+        _rewrite_upsamplers(out / role / "model.onnx")
     if fp16:
         for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet"):
             if (out / role / "model.onnx").exists():
