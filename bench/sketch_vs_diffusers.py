@@ -143,7 +143,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=2, help="timed runs each (after one warm-up)")
+    parser.add_argument("--repeats", type=int, default=2, help="timed rounds of both (after a warm-up)")
     parser.add_argument("--cuda", action="store_true", help="fp16 on CUDA for both")
     parser.add_argument("--export-only", action="store_true", help="build and cache the export only")
     args = parser.parse_args()
@@ -199,17 +199,23 @@ def main() -> int:
             ).images
         return np.asarray((images[0] * 255).round(), np.uint8)
 
-    def timed(function) -> tuple[float, np.ndarray]:  # type: ignore[no-untyped-def]
-        function(0)  # warm-up: session creation, allocator, kernels
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            image = function(1)
-            times.append(time.perf_counter() - start)
-        return min(times), image
+    # Interleaved (ours, theirs, ours, ...) after one warm-up each, so a machine whose speed drifts
+    # (shared or throttled cores) slows both sides alike; the best of each is reported.
+    run_ours(0)  # warm-up: session creation, allocator, kernels
+    run_theirs(0)
 
-    atelier_s, a = timed(run_ours)
-    diffusers_s, b = timed(run_theirs)
+    def clock(function) -> tuple[float, np.ndarray]:  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        image = function(1)
+        return time.perf_counter() - start, image
+
+    ours_s, theirs_s = [], []
+    for _ in range(args.repeats):
+        seconds, a = clock(run_ours)
+        ours_s.append(seconds)
+        seconds, b = clock(run_theirs)
+        theirs_s.append(seconds)
+    atelier_s, diffusers_s = min(ours_s), min(theirs_s)
     difference = int(np.abs(a.astype(int) - b.astype(int)).max())
     config = "quick" if args.quick else "SD-1.5-sized (random weights)"
     result = {
@@ -221,6 +227,9 @@ def main() -> int:
         "atelier_onnx_s": round(atelier_s, 3),
         "diffusers_torch_s": round(diffusers_s, 3),
         "ratio": round(atelier_s / diffusers_s, 3),
+        "ratios_per_round": [round(x / y, 3) for x, y in zip(ours_s, theirs_s, strict=True)],
+        "atelier_runs_s": [round(x, 2) for x in ours_s],
+        "diffusers_runs_s": [round(x, 2) for x in theirs_s],
         "max_pixel_difference": difference,
     }
     print(json.dumps(result, indent=1))

@@ -141,5 +141,9 @@ def rewrite_upsample_convs(model: Any) -> int:
             graph.node.insert(index - 1 + offset, node)
         if len(consumers.get(conv.input[1], [])) == 1:
             graph.initializer.remove(weight)
+        # The scales constant fed only this Resize; left behind, onnxruntime warns about it at every load.
+        scales = producers.get(resize.input[2])
+        if scales is not None and scales.op_type == "Constant" and len(consumers[resize.input[2]]) == 1:
+            graph.node.remove(scales)
         rewritten += 1
     return rewritten
