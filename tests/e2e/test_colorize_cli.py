@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from atelier.core.provenance import read_parameters
 from tests.e2e.test_cli import atelier
 
 
@@ -46,9 +47,14 @@ def test_colorize_writes_variations_with_provenance(tmp_path: Path) -> None:
     for path in report["out"]:
         with Image.open(path) as image:
             assert image.size == (120, 90)
-            record = json.loads(image.text["parameters"])
-            assert record["kind"] == "colorize"
-            assert sorted(record["palette"]) == ["#1b2a41", "#c9a227", "#e4572e"]
+            text = image.text["parameters"]  # A1111-style text, as for Stable Diffusion images
+            assert "Model: atelier-colorizer" in text and "Palette: #" in text
+        record = read_parameters(path)  # the JSON chunk
+        assert record is not None and record["kind"] == "colorize"
+        assert sorted(record["palette"]) == ["#1b2a41", "#c9a227", "#e4572e"]
+        assert record["hints"] is True and record["device"] == "CPUExecutionProvider"
+        assert record["licence"] and record["app_version"] and record["width"] == 120
+        with Image.open(path) as image:
             pixels = np.asarray(image.convert("RGB"))
         assert tuple(pixels[23, 58]) == (0x1B, 0x2A, 0x41)  # the hinted upper half
 

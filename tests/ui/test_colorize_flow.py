@@ -6,6 +6,7 @@ import numpy as np
 from PySide6.QtCore import QPointF
 
 from atelier.core.jobs import JobState
+from atelier.core.provenance import read_parameters
 from atelier.core.requests.colorize import ColorizeResult
 
 
@@ -29,7 +30,7 @@ def draw_house(canvas) -> None:
         draw(canvas, [(x * sx, y * sy) for x, y in shape])
 
 
-def test_colorize_a_drawing_with_the_palette(window, qtbot) -> None:
+def test_colorize_a_drawing_with_the_palette(window, qtbot, tmp_path) -> None:
     panel = window.panels["sketch"]
     palette = ["#1b2a41", "#c9a227", "#b23a48", "#e8dab2"]
     window.context.palette.set_colors(palette)
@@ -49,5 +50,11 @@ def test_colorize_a_drawing_with_the_palette(window, qtbot) -> None:
     allowed = [np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)]) for c in [*palette, "#ffffff"]]
     assert min(np.abs(wall - colour).max() for colour in allowed) <= 12
     panel.pick_variation(1)
+    assert panel.shown_parameters["palette"] == list(job.result.palettes[1])
+    export = tmp_path / "colorized.png"
+    panel.export_png(str(export))
+    record = read_parameters(export)  # provenance, as for any generated image
+    assert record is not None and record["kind"] == "colorize" and record["variation"] == 2
+    assert record["device"] == "CPUExecutionProvider" and record["pack_id"] == job.result.pack_id
     panel.accept_result()
     assert not np.array_equal(panel.canvas.sketch_array()[:, :, :3], np.full_like(image, 255))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from atelier.cli._output import emit_result, engine_settings, read_image
@@ -29,9 +28,7 @@ def output_paths(out: str, count: int) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from PIL import Image
-    from PIL.PngImagePlugin import PngInfo
-
+    from atelier.core.provenance import save_png
     from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
     from atelier.engine.runner import Engine
 
@@ -50,12 +47,8 @@ def run(args: argparse.Namespace) -> int:
     result = Engine(engine_settings()).run_to_end(request)
     assert isinstance(result, ColorizeResult)
     paths = output_paths(args.out, len(result.images))
-    for path, image, used in zip(paths, result.images, result.palettes, strict=True):
-        info = PngInfo()  # provenance: what made this image, A1111-style "parameters" text chunk
-        record = {**request.to_record(), "palette": list(used), "pack_id": result.pack_id}
-        info.add_text("parameters", json.dumps(record))
-        info.add_text("Software", "Atelier")
-        Image.fromarray(image).save(path, pnginfo=info)
+    for path, image, params in zip(paths, result.images, result.parameters, strict=True):
+        save_png(path, image, params)  # provenance, as for every generated image
     fields = {
         "out": [str(p) for p in paths],
         "size": [int(result.images[0].shape[1]), int(result.images[0].shape[0])],

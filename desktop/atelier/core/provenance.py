@@ -24,6 +24,7 @@ def a1111_parameters(params: dict[str, Any]) -> str:
         ("Seed", params.get("seed")),
         ("Size", f"{params.get('width')}x{params.get('height')}"),
         ("Denoising strength", params.get("strength") if params.get("mode") != "txt2img" else None),
+        ("Palette", " ".join(params["palette"]) if params.get("palette") else None),
         ("Model", params.get("pack_id")),
         ("Version", f"Atelier {params.get('app_version', '')}".strip()),
     ]

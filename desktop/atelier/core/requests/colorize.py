@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +45,8 @@ class ColorizeResult(Result):
     images: tuple[np.ndarray, ...] = field(compare=False, repr=False)  # each HxWx3 uint8
     palettes: tuple[tuple[str, ...], ...] = ()  # the palette (order) used for each image
     pack_id: str = ""
+    # Provenance of each image (JSON-able), written into its PNG like any generated image's.
+    parameters: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     def preview_image(self) -> np.ndarray:
         return self.images[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import atelier
 from atelier.core.progress import Progress
 from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
 from atelier.engine.colorizing import batch_feeds, finish, hex_to_rgb, palette_orders, prepare
@@ -37,11 +38,29 @@ def run_colorize(request: ColorizeRequest, context: TaskContext) -> TaskGenerato
     (logits,), device = context.pool.run(pack, "model", batch_feeds(prepared, orders), context.cancel)
     yield Progress(2, 3, "Filling regions")
     images = finish(prepared, logits, orders)
+    palettes = tuple(tuple(request.palette[i] for i in order) for order in orders)
+    height, width = images[0].shape[:2]
+    hints = request.hints
+    common = {
+        "kind": "colorize",
+        "mode": "colorize",
+        "seed": request.seed,
+        "hints": bool(hints is not None and hints.ndim == 3 and hints.shape[2] == 4 and (hints[..., 3] > 0).any()),
+        "preview": request.preview,
+        "width": width,
+        "height": height,
+        "pack_id": pack.id,
+        "pack_name": pack.name,
+        "licence": pack.licence,
+        "device": device.provider,
+        "app_version": atelier.__version__,
+    }
+    parameters = tuple(
+        {**common, "variation": number + 1, "palette": list(used), "requested_palette": list(request.palette)}
+        for number, used in enumerate(palettes)
+    )
     return ColorizeResult(
-        images=tuple(images),
-        palettes=tuple(tuple(request.palette[i] for i in order) for order in orders),
-        pack_id=pack.id,
-        device=device,
+        images=tuple(images), palettes=palettes, pack_id=pack.id, parameters=parameters, device=device
     )
 
 

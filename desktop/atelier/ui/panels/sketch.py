@@ -572,9 +572,7 @@ class SketchPanel(Panel):
             params = [{**result.parameters, "seed": seed} for seed in result.seeds]
             self.show_variations(list(result.images), params)
         elif isinstance(result, ColorizeResult):
-            params = [{"kind": "colorize", "palette": list(p), "pack_id": result.pack_id} for p in result.palettes]
-            params += [{"kind": "colorize"}] * (len(result.images) - len(params))
-            self.show_variations(list(result.images), params)
+            self.show_variations(list(result.images), list(result.parameters))
         elif isinstance(result, LineArtResult):
             self.show_variations([result.lines], [{"kind": "lineart"}])
 
