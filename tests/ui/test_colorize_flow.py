@@ -42,6 +42,7 @@ def test_colorize_a_drawing_with_the_palette(window, qtbot, tmp_path) -> None:
     assert job.state is JobState.FINISHED, job.error
     assert isinstance(job.result, ColorizeResult) and len(job.result.images) == 2
     assert len(panel.variations) == 2
+    assert [panel.grid.item(row).text() for row in range(2)] == ["1", "2"]  # not the shared seed twice
     image = job.result.images[0]
     height, width = panel.canvas.canvas_size[1], panel.canvas.canvas_size[0]
     assert image.shape[:2] == (height, width)

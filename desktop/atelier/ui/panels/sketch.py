@@ -425,7 +425,9 @@ class SketchPanel(Panel):
                     96, 96, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
                 )
             )
-            item = QListWidgetItem(icon, str(params[index].get("seed", index + 1)))
+            # Generated images are told apart by their seed; colorize variations share one seed.
+            label = params[index].get("variation", params[index].get("seed", index + 1))
+            item = QListWidgetItem(icon, str(label))
             self.grid.addItem(item)
         self.grid.blockSignals(False)
         if images:
