@@ -90,6 +90,7 @@ def _export(
     inputs: list[str],
     outputs: list[str],
     axes: dict[str, dict[int, str]],
+    rewrite_upsamplers: bool = False,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
@@ -106,20 +107,34 @@ def _export(
         )
     import onnx
 
+    from atelier.engine.diffusion.subpixel_upsample import rewrite_upsample_convs
+
     # Past 2 GB (an SD 1.5 UNet) torch writes one external file per tensor; gather them into one
-    # `model.onnx.data` so a pack lists two files, not hundreds.
+    # `model.onnx.data` so a pack lists two files, not hundreds. One load and save does both that and
+    # the upsample rewrite.
     scattered = [p for p in path.parent.iterdir() if p != path]
-    if scattered:
-        model = onnx.load(str(path))  # reads the external tensors too
-        for stale in scattered:
-            stale.unlink()
-        onnx.save(
-            model,
-            str(path),
-            save_as_external_data=True,
-            location="model.onnx.data",
-            all_tensors_to_one_file=True,
-        )
+    if not scattered and not rewrite_upsamplers:
+        return
+    model = onnx.load(str(path))  # reads the external tensors too
+    if rewrite_upsamplers:
+        rewrite_upsample_convs(model)
+    for stale in scattered:
+        stale.unlink()
+    _save_over(model, path, external=bool(scattered))
+
+
+def _save_over(model: Any, path: Path, external: bool) -> None:
+    """Write `model` over `path`, with its tensors in one `model.onnx.data` beside it when `external`."""
+    import onnx
+
+    (path.parent / "model.onnx.data").unlink(missing_ok=True)
+    onnx.save(
+        model,
+        str(path),
+        save_as_external_data=external,
+        location="model.onnx.data",
+        all_tensors_to_one_file=True,
+    )
 
 
 def _resize_constants_to_fp32(model: Any) -> None:
@@ -145,28 +160,6 @@ def _resize_constants_to_fp32(model: Any) -> None:
                 attribute.t.CopyFrom(numpy_helper.from_array(values, attribute.t.name))
 
 
-def _rewrite_upsamplers(path: Path) -> int:
-    """Upsample-then-3x3-conv as 2x2 convolutions on the small image (see subpixel_upsample)."""
-    import onnx
-
-    from atelier.engine.diffusion.subpixel_upsample import rewrite_upsample_convs
-
-    model = onnx.load(str(path))
-    count = rewrite_upsample_convs(model)
-    if count:
-        external = (path.parent / "model.onnx.data").exists()
-        if external:
-            (path.parent / "model.onnx.data").unlink()
-        onnx.save(
-            model,
-            str(path),
-            save_as_external_data=external,
-            location="model.onnx.data",
-            all_tensors_to_one_file=True,
-        )
-    return count
-
-
 def exporter_fingerprint() -> bytes:
     """The exporter's own source files, for keying caches of exported packs."""
     from atelier.engine.diffusion import subpixel_upsample
@@ -182,16 +175,7 @@ def _to_fp16(path: Path) -> None:
     model = onnx.load(str(path))
     converted = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
     _resize_constants_to_fp32(converted)
-    external = (path.parent / "model.onnx.data").exists()
-    if external:
-        (path.parent / "model.onnx.data").unlink()
-    onnx.save(
-        converted,
-        str(path),
-        save_as_external_data=external,
-        location="model.onnx.data",
-        all_tensors_to_one_file=True,
-    )
+    _save_over(converted, path, external=(path.parent / "model.onnx.data").exists())
 
 
 def export_pipeline(
@@ -272,6 +256,7 @@ def export_pipeline(
             **{name: {0: "batch"} for name in cond_inputs},
             **{name: batch_hw for name in residual_names},
         },
+        rewrite_upsamplers=True,
     )
     image = torch.randn(1, 3, latent * scale, latent * scale)
     _export(
@@ -289,9 +274,8 @@ def export_pipeline(
         ["latent_sample"],
         ["sample"],
         {"latent_sample": batch_hw, "sample": batch_hw},
+        rewrite_upsamplers=True,
     )
-    for role in ("unet", "vae_decoder"):
-        _rewrite_upsamplers(out / role / "model.onnx")
     if fp16:
         for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet"):
             if (out / role / "model.onnx").exists():
