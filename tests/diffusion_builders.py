@@ -62,8 +62,13 @@ def tiny_pipeline(
     seed: int = 0,
     lcm_distilled: bool = False,
     inpaint: bool = False,
+    wide: bool = False,
 ) -> tuple[Any, Any]:
-    """(diffusers pipeline, controlnet or None) with tiny random weights; SD-like shapes, VAE factor 8."""
+    """(diffusers pipeline, controlnet or None) with tiny random weights; SD-like shapes, VAE factor 8.
+
+    `wide`: 64 channels in the UNet and VAE, enough for the export's Winograd rewrite to take their
+    3x3 convolutions (the narrow default keeps the other tests fast).
+    """
     import tempfile
 
     import torch
@@ -81,7 +86,7 @@ def tiny_pipeline(
 
     torch.manual_seed(seed)
     unet_args: dict[str, Any] = dict(
-        block_out_channels=(16, 32),
+        block_out_channels=(64, 64) if wide else (16, 32),
         layers_per_block=1,
         sample_size=8,
         in_channels=4,
@@ -98,7 +103,7 @@ def tiny_pipeline(
         unet_args["in_channels"] = 9
     unet = UNet2DConditionModel(**unet_args)
     vae = AutoencoderKL(
-        block_out_channels=(8, 8, 8, 8),
+        block_out_channels=(64,) * 4 if wide else (8, 8, 8, 8),
         in_channels=3,
         out_channels=3,
         latent_channels=4,
@@ -175,6 +180,7 @@ def tiny_onnx_folder(
     scheduler: str = "euler",
     lcm_distilled: bool = False,
     inpaint: bool = False,
+    wide: bool = False,
 ) -> tuple[Path, Any, Any]:
     """(folder in the ONNX layout, the diffusers pipeline, controlnet) for the tiny model, cached on disk."""
     import torch
@@ -183,11 +189,11 @@ def tiny_onnx_folder(
     from atelier.engine.diffusion.export import export_pipeline, exporter_fingerprint
 
     torch.set_num_threads(1)
-    pipe, net = tiny_pipeline(controlnet, scheduler, lcm_distilled=lcm_distilled, inpaint=inpaint)
+    pipe, net = tiny_pipeline(controlnet, scheduler, lcm_distilled=lcm_distilled, inpaint=inpaint, wide=wide)
     key = hashlib.sha256(
         Path(__file__).read_bytes()
         + exporter_fingerprint()
-        + f"{BUILDER_VERSION}|{convention}|{controlnet}|{lcm_distilled}|{inpaint}".encode()
+        + f"{BUILDER_VERSION}|{convention}|{controlnet}|{lcm_distilled}|{inpaint}|{wide}".encode()
         + torch.__version__.encode()
     ).hexdigest()[:20]
     folder = cache_dir() / "tiny-sd" / key

@@ -126,6 +126,36 @@ def test_img2img_matches_diffusers(scheduler: str) -> None:
 
 
 @pytest.mark.slow
+def test_winograd_convolutions_match_diffusers_in_txt2img_and_img2img() -> None:
+    """The wide tiny pack's UNet, VAE encoder and decoder convolutions go through the export's Winograd
+    rewrite; the images still match diffusers to 1/255."""
+    import onnx
+    from diffusers import StableDiffusionImg2ImgPipeline
+    from PIL import Image
+
+    folder, pipe, _ = tiny_onnx_folder("optimum", wide=True)
+    for role in ("unet", "vae_encoder", "vae_decoder"):
+        names = [node.name for node in onnx.load(str(folder / role / "model.onnx")).graph.node]
+        assert any("/winograd/" in name for name in names), role
+    assert_close(run_ours(folder), as_uint8(run_theirs(pipe)))
+    img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
+    img2img.set_progress_bar_config(disable=True)
+    image = sketch_image()
+    with torch.no_grad():
+        theirs = img2img(
+            "a dog",
+            image=Image.fromarray(image),
+            strength=0.6,
+            num_inference_steps=4,
+            guidance_scale=7.5,
+            generator=torch.Generator().manual_seed(7),
+            output_type="np",
+        ).images
+    ours = run_ours(folder, prompt="a dog", seed=7, scheduler_name="", image=image, strength=0.6)
+    assert_close(ours, as_uint8(theirs))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("convention", ["optimum", "legacy"])
 def test_controlnet_matches_diffusers(convention: str) -> None:
     from diffusers import StableDiffusionControlNetPipeline

@@ -91,6 +91,7 @@ def _export(
     outputs: list[str],
     axes: dict[str, dict[int, str]],
     rewrite_upsamplers: bool = False,
+    winograd: bool = False,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
@@ -108,16 +109,19 @@ def _export(
     import onnx
 
     from atelier.engine.diffusion.subpixel_upsample import rewrite_upsample_convs
+    from atelier.engine.diffusion.winograd_conv import rewrite_winograd_convs
 
     # Past 2 GB (an SD 1.5 UNet) torch writes one external file per tensor; gather them into one
     # `model.onnx.data` so a pack lists two files, not hundreds. One load and save does both that and
-    # the upsample rewrite.
+    # the graph rewrites.
     scattered = [p for p in path.parent.iterdir() if p != path]
-    if not scattered and not rewrite_upsamplers:
+    if not scattered and not rewrite_upsamplers and not winograd:
         return
     model = onnx.load(str(path))  # reads the external tensors too
     if rewrite_upsamplers:
         rewrite_upsample_convs(model)
+    if winograd:  # after the upsample rewrite, which takes the 3x3 convolutions behind upsamples
+        rewrite_winograd_convs(model)
     for stale in scattered:
         stale.unlink()
     _save_over(model, path, external=bool(scattered))
@@ -162,9 +166,9 @@ def _resize_constants_to_fp32(model: Any) -> None:
 
 def exporter_fingerprint() -> bytes:
     """The exporter's own source files, for keying caches of exported packs."""
-    from atelier.engine.diffusion import subpixel_upsample
+    from atelier.engine.diffusion import subpixel_upsample, winograd_conv
 
-    return Path(__file__).read_bytes() + Path(subpixel_upsample.__file__).read_bytes()
+    return b"".join(Path(f).read_bytes() for f in (__file__, subpixel_upsample.__file__, winograd_conv.__file__))
 
 
 def _to_fp16(path: Path) -> None:
@@ -203,6 +207,8 @@ def export_pipeline(
         timestep_axes = {}
     states = torch.randn(2, length, unet.config.cross_attention_dim)
     batch_hw = {0: "batch", 2: "height", 3: "width"}
+    # Winograd convolutions for float32 (CPU) packs only: their transforms need float32 precision.
+    winograd = not fp16
 
     _export(
         _TextEncoder(text_encoder),
@@ -235,6 +241,7 @@ def export_pipeline(
                 "controlnet_cond": {0: "batch", 2: "image_height", 3: "image_width"},
                 **{name: batch_hw for name in outputs},
             },
+            winograd=winograd,
         )
         extra: tuple[torch.Tensor, ...] = (*down, mid)
     else:
@@ -257,6 +264,7 @@ def export_pipeline(
             **{name: batch_hw for name in residual_names},
         },
         rewrite_upsamplers=True,
+        winograd=winograd,
     )
     image = torch.randn(1, 3, latent * scale, latent * scale)
     _export(
@@ -266,6 +274,7 @@ def export_pipeline(
         ["sample"],
         ["latent_parameters"],
         {"sample": batch_hw, "latent_parameters": batch_hw},
+        winograd=winograd,
     )
     _export(
         _VaeDecoder(vae),
@@ -275,6 +284,7 @@ def export_pipeline(
         ["sample"],
         {"latent_sample": batch_hw, "sample": batch_hw},
         rewrite_upsamplers=True,
+        winograd=winograd,
     )
     if fp16:
         for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet"):
