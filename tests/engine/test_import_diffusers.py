@@ -30,6 +30,10 @@ def test_import_diffusers_folder_makes_a_working_pack(tmp_path: Path) -> None:
     manifest = json.loads((folder / "pack.json").read_text())
     assert manifest["kind"] == "diffusion" and manifest["licence"] == "MIT"
     assert {"text_encoder", "unet", "vae_encoder", "vae_decoder"} <= set(manifest["components"])
+    # What each component takes once loaded, for the Sketch task's memory check: at least its files.
+    assert set(manifest["memory_bytes"]) == set(manifest["components"])
+    for role, size in manifest["memory_bytes"].items():
+        assert size >= sum(f["size"] for f in manifest["files"] if f["path"].startswith(f"{role}/model.onnx")), role
     verify = atelier(env, "models", "verify", "--json", timeout=120)
     rows = {row["id"]: row for row in json.loads(verify.stdout)["packs"]}
     assert rows["tiny-sd"]["verified"], verify.stdout
@@ -125,13 +129,17 @@ def test_fp16_export_loads_in_onnxruntime_and_matches_fp32(tmp_path: Path) -> No
     torch = pytest.importorskip("torch")
     pytest.importorskip("diffusers")
     import numpy as np
+    import onnx
     import onnxruntime as ort
 
     from atelier.engine.diffusion.export import export_pipeline
     from tests.diffusion_builders import tiny_pipeline
 
-    pipe, _ = tiny_pipeline(seed=5)
+    pipe, _ = tiny_pipeline(seed=5, wide=True)
     export_pipeline(pipe, tmp_path, "optimum", fp16=True)
+    # Winograd's transforms need float32: fp16 packs keep their convolutions.
+    for role in ("unet", "vae_decoder"):
+        assert not any("/winograd/" in n.name for n in onnx.load(str(tmp_path / role / "model.onnx")).graph.node)
     sessions = {
         role: ort.InferenceSession(str(tmp_path / role / "model.onnx"), providers=["CPUExecutionProvider"])
         for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder")

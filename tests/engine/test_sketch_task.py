@@ -315,3 +315,21 @@ def test_nine_channel_inpainting_unet_is_used_as_such(tmp_path: Path) -> None:
     assert not np.array_equal(inpainted.images[0][:, 48:], sketch[:, 48:])
     whole = engine.run_to_end(SketchRequest(prompt="x", pack_id=str(folder), width=64, height=64, steps=2))
     assert whole.images[0].shape == (64, 64, 3)
+
+
+def test_memory_not_yet_loaded_counts_the_manifests_runtime_sizes(tmp_path: Path) -> None:
+    """Winograd packs take more memory than their files once loaded; the import records it."""
+    from atelier.engine.packs import Pack, PackFile
+    from atelier.engine.tasks.sketch import unloaded_bytes
+
+    files = (
+        PackFile("unet/model.onnx", "0" * 64, 1000),
+        PackFile("vae_decoder/model.onnx", "0" * 64, 200),
+        PackFile("vae_encoder/model.onnx", "0" * 64, 100),
+    )
+    plain = Pack("p", "p", "diffusion", "1", "MIT", "", tmp_path, files)
+    assert unloaded_bytes(plain, {"vae_decoder", "vae_encoder"}) == 300
+    recorded = Pack(
+        "p", "p", "diffusion", "1", "MIT", "", tmp_path, files, extra={"memory_bytes": {"vae_decoder": 800}}
+    )
+    assert unloaded_bytes(recorded, {"vae_decoder", "vae_encoder"}) == 900  # encoder falls back to its file

@@ -12,7 +12,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from atelier.engine.diffusion.winograd_conv import A_T, B_T, G, eligible, rewrite_winograd_convs
+from atelier.engine.diffusion.winograd_conv import A_T, B_T, G, eligible, folded_extra_bytes, rewrite_winograd_convs
 
 
 def conv_model(
@@ -138,3 +138,10 @@ def test_float16_weights_and_the_widest_layers_are_left_alone() -> None:
     assert rewrite_winograd_convs(model) == 0
     # 1280-channel layers (SD's deepest) would take 4x their weights' memory for little gain.
     assert eligible([640, 1280, 3, 3]) and not eligible([1280, 1280, 3, 3]) and not eligible([64, 64, 1, 1])
+
+
+def test_folded_kernels_are_counted_as_extra_memory() -> None:
+    model = conv_model(out_channels=96)
+    assert folded_extra_bytes(model) == 0
+    rewrite_winograd_convs(model)
+    assert folded_extra_bytes(model) == 3 * 96 * 64 * 9 * 4  # U is 36/9 = 4x the float32 weight

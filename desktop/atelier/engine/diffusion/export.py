@@ -304,6 +304,21 @@ def export_pipeline(
     return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
 
 
+def runtime_memory(out: Path, components: dict[str, str]) -> dict[str, int]:
+    """Bytes each component takes once loaded: its files plus the Winograd kernels onnxruntime folds
+    at load (the Sketch task's "will it fit" check reads this from the manifest)."""
+    import onnx
+
+    from atelier.engine.diffusion.winograd_conv import folded_extra_bytes
+
+    memory = {}
+    for role, relative in components.items():
+        path = out / relative
+        files = sum(p.stat().st_size for p in path.parent.iterdir() if p.name.startswith("model.onnx"))
+        memory[role] = files + folded_extra_bytes(onnx.load(str(path), load_external_data=False))
+    return memory
+
+
 def numpy_config(config: Any) -> dict[str, Any]:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in dict(config).items()}
 
@@ -378,6 +393,7 @@ def import_diffusers(
         if (out / role / "model.onnx").exists()
     }
     meta = {
+        "memory_bytes": runtime_memory(out, components),
         "id": pack_id,
         "name": pack_id,
         "kind": "diffusion",

@@ -123,6 +123,19 @@ def estimated_bytes(width: int, height: int, guided: bool, weights: int = 0) -> 
     return weights + batch * 8 * tokens * tokens * 4 + 512 * 2**20
 
 
+def unloaded_bytes(pack: Pack, roles: set[str]) -> int:
+    """Memory the roles not yet loaded will take: the manifest's `memory_bytes` where the import wrote
+    it (the Winograd kernels onnxruntime folds at load are 4x their weights), else their files' sizes."""
+    recorded = pack.extra.get("memory_bytes") or {}
+    total = 0
+    for role in roles:
+        if isinstance(recorded.get(role), int):
+            total += recorded[role]
+        else:
+            total += sum(f.size for f in pack.files if f.path.split("/")[0] == role)
+    return total
+
+
 def check_fits(request: SketchRequest, on_cpu: bool, weights: int = 0) -> None:
     free = available_memory_bytes()
     if not on_cpu or free is None:
@@ -175,7 +188,7 @@ def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
     preview = preview_decoder(context)
     device = context.pool.session(pack, "unet").device  # loads (and verifies) the UNet
     loaded = {s.key[1] for s in context.pool.loaded() if s.key[0] == pack.id}
-    not_loaded = sum(f.size for f in pack.files if f.path.split("/")[0] in set(ROLES) - loaded)
+    not_loaded = unloaded_bytes(pack, set(ROLES) - loaded)
     check_fits(request, device.provider == "CPUExecutionProvider", not_loaded)
     if request.control is not None and not models.has("controlnet"):
         raise PackError(f"Pack '{pack.name}' has no controlnet/ folder; use image to image instead.")
