@@ -76,6 +76,25 @@ def run_theirs(pipe: Any, **kwargs: Any) -> np.ndarray:
         return pipe("a cat sketch", generator=torch.Generator().manual_seed(5), output_type="np", **settings).images
 
 
+def run_theirs_img2img(pipe: Any, image: np.ndarray, steps: int, guidance: float) -> np.ndarray:
+    """diffusers' image to image on the same components: prompt "a dog", strength 0.6, seed 7."""
+    from diffusers import StableDiffusionImg2ImgPipeline
+    from PIL import Image
+
+    img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
+    img2img.set_progress_bar_config(disable=True)
+    with torch.no_grad():
+        return img2img(
+            "a dog",
+            image=Image.fromarray(image),
+            strength=0.6,
+            num_inference_steps=steps,
+            guidance_scale=guidance,
+            generator=torch.Generator().manual_seed(7),
+            output_type="np",
+        ).images
+
+
 def as_uint8(image: np.ndarray) -> np.ndarray:
     return (image[0] * 255).round().astype(np.uint8)
 
@@ -104,23 +123,9 @@ def test_txt2img_matches_diffusers(scheduler: str, convention: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("scheduler", ["euler", "ddim"])
 def test_img2img_matches_diffusers(scheduler: str) -> None:
-    from diffusers import StableDiffusionImg2ImgPipeline
-    from PIL import Image
-
     folder, pipe, _ = tiny_onnx_folder("optimum", scheduler=scheduler)
     image = sketch_image()
-    img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
-    img2img.set_progress_bar_config(disable=True)
-    with torch.no_grad():
-        theirs = img2img(
-            "a dog",
-            image=Image.fromarray(image),
-            strength=0.6,
-            num_inference_steps=5,
-            guidance_scale=5.0,
-            generator=torch.Generator().manual_seed(7),
-            output_type="np",
-        ).images
+    theirs = run_theirs_img2img(pipe, image, steps=5, guidance=5.0)
     ours = run_ours(folder, prompt="a dog", steps=5, guidance=5.0, seed=7, scheduler_name="", image=image, strength=0.6)
     assert_close(ours, as_uint8(theirs))
 
@@ -130,27 +135,14 @@ def test_winograd_convolutions_match_diffusers_in_txt2img_and_img2img() -> None:
     """The wide tiny pack's UNet, VAE encoder and decoder convolutions go through the export's Winograd
     rewrite; the images still match diffusers to 1/255."""
     import onnx
-    from diffusers import StableDiffusionImg2ImgPipeline
-    from PIL import Image
 
     folder, pipe, _ = tiny_onnx_folder("optimum", wide=True)
     for role in ("unet", "vae_encoder", "vae_decoder"):
         names = [node.name for node in onnx.load(str(folder / role / "model.onnx")).graph.node]
         assert any("/winograd/" in name for name in names), role
     assert_close(run_ours(folder), as_uint8(run_theirs(pipe)))
-    img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
-    img2img.set_progress_bar_config(disable=True)
     image = sketch_image()
-    with torch.no_grad():
-        theirs = img2img(
-            "a dog",
-            image=Image.fromarray(image),
-            strength=0.6,
-            num_inference_steps=4,
-            guidance_scale=7.5,
-            generator=torch.Generator().manual_seed(7),
-            output_type="np",
-        ).images
+    theirs = run_theirs_img2img(pipe, image, steps=4, guidance=7.5)
     ours = run_ours(folder, prompt="a dog", seed=7, scheduler_name="", image=image, strength=0.6)
     assert_close(ours, as_uint8(theirs))
 

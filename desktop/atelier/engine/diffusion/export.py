@@ -166,9 +166,10 @@ def _resize_constants_to_fp32(model: Any) -> None:
 
 def exporter_fingerprint() -> bytes:
     """The exporter's own source files, for keying caches of exported packs."""
-    from atelier.engine.diffusion import subpixel_upsample, winograd_conv
+    from atelier.engine.diffusion import onnx_nodes, subpixel_upsample, winograd_conv
 
-    return b"".join(Path(f).read_bytes() for f in (__file__, subpixel_upsample.__file__, winograd_conv.__file__))
+    files = (__file__, subpixel_upsample.__file__, winograd_conv.__file__, onnx_nodes.__file__)
+    return b"".join(Path(str(f)).read_bytes() for f in files)
 
 
 def _to_fp16(path: Path) -> None:

@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from atelier.engine.diffusion.onnx_nodes import attributes as node_attributes
+from atelier.engine.diffusion.onnx_nodes import is_plain_3x3
+
 # Which kernel rows (or columns) each of the two source taps sums, for output phase 0 and 1.
 _TAPS = {0: ((0,), (1, 2)), 1: ((0, 1), (2,))}
 # ONNX pads for a 2x2 kernel per phase: phase 0 reaches one pixel back, phase 1 one pixel forward.
@@ -35,12 +38,6 @@ def phase_kernels(weight: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
         for q in (0, 1):
             kernels[(p, q)] = np.stack([rows[:, :, :, list(taps)].sum(3) for taps in _TAPS[q]], 3)
     return kernels
-
-
-def _attributes(node: Any) -> dict[str, Any]:
-    from onnx import helper
-
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
 def _constant(model: Any, name: str, producers: dict[str, Any]) -> np.ndarray | None:
@@ -59,7 +56,7 @@ def _constant(model: Any, name: str, producers: dict[str, Any]) -> np.ndarray | 
 
 def _is_nearest_2x(resize: Any, model: Any, producers: dict[str, Any]) -> bool:
     """Resize as torch exports `interpolate(scale_factor=2, mode="nearest")`: source pixel floor(i / 2)."""
-    attributes = _attributes(resize)
+    attributes = node_attributes(resize)
     if attributes.get("mode", b"nearest") != b"nearest":
         return False
     if attributes.get("coordinate_transformation_mode", b"half_pixel") != b"asymmetric":
@@ -70,18 +67,6 @@ def _is_nearest_2x(resize: Any, model: Any, producers: dict[str, Any]) -> bool:
         return False
     scales = _constant(model, resize.input[2], producers)
     return scales is not None and scales.tolist() == [1.0, 1.0, 2.0, 2.0]
-
-
-def _is_plain_3x3(conv: Any) -> bool:
-    attributes = _attributes(conv)
-    return (
-        list(attributes.get("kernel_shape", [])) == [3, 3]
-        and list(attributes.get("pads", [0, 0, 0, 0])) == [1, 1, 1, 1]
-        and list(attributes.get("strides", [1, 1])) == [1, 1]
-        and list(attributes.get("dilations", [1, 1])) == [1, 1]
-        and attributes.get("group", 1) == 1
-        and attributes.get("auto_pad", b"NOTSET") == b"NOTSET"
-    )
 
 
 def rewrite_upsample_convs(model: Any) -> int:
@@ -98,7 +83,7 @@ def rewrite_upsample_convs(model: Any) -> int:
     initializers = {i.name: i for i in graph.initializer}
     rewritten = 0
     for conv in list(graph.node):
-        if conv.op_type != "Conv" or not _is_plain_3x3(conv):
+        if conv.op_type != "Conv" or not is_plain_3x3(conv):
             continue
         resize = producers.get(conv.input[0])
         if resize is None or resize.op_type != "Resize" or len(consumers.get(resize.output[0], [])) != 1:

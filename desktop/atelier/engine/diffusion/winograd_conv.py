@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from atelier.engine.diffusion.onnx_nodes import is_plain_3x3
+
 # F(4x4, 3x3) on the points 0, 1, -1, 2, -2 and infinity (Lavin & Gray 2015, section 4.1).
 TILE_OUT = 4
 TILE_IN = TILE_OUT + 2
@@ -74,24 +76,6 @@ _BIAS_POSITION = 1 * TILE_IN + 1
 # the 1280-channel layers of an SD UNet (1.2 GB of weights, 4x4 to 16x16 pixels) are left alone.
 MIN_CHANNELS = 64
 MAX_OUT_CHANNELS = 640
-
-
-def _attributes(node: Any) -> dict[str, Any]:
-    from onnx import helper
-
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
-
-
-def _is_plain_3x3(node: Any) -> bool:
-    attributes = _attributes(node)
-    return (
-        list(attributes.get("kernel_shape", [3, 3])) == [3, 3]
-        and list(attributes.get("pads", [0, 0, 0, 0])) == [1, 1, 1, 1]
-        and list(attributes.get("strides", [1, 1])) == [1, 1]
-        and list(attributes.get("dilations", [1, 1])) == [1, 1]
-        and attributes.get("group", 1) == 1
-        and attributes.get("auto_pad", b"NOTSET") == b"NOTSET"
-    )
 
 
 def eligible(weight_dims: list[int]) -> bool:
@@ -211,7 +195,7 @@ def rewrite_winograd_convs(model: Any) -> int:
             weight is None
             or weight.data_type != onnx.TensorProto.FLOAT
             or not eligible(list(weight.dims))
-            or not _is_plain_3x3(node)
+            or not is_plain_3x3(node)
         ):
             nodes.append(node)
             continue
