@@ -47,6 +47,10 @@ class Job:
     progress: Progress | None = None
     result: Result | None = None
     error: str = ""  # the user-facing message when failed
+    failure: AtelierError | None = None  # the typed error when failed (job handles receive it)
+    # What the Jobs dock shows as "#N": numbered among the jobs in the history only, so helper jobs
+    # (rhymes, analysis) never make the user's numbers skip. 0 for helper jobs.
+    number: int = 0
     notice: str = ""  # e.g. "retried on the CPU after CUDA failed"
     cancel_token: CancelToken = field(default_factory=CancelToken, repr=False)
 
@@ -72,6 +76,7 @@ class JobQueue:
         self.max_bytes = max_bytes
         self._jobs: OrderedDict[int, Job] = OrderedDict()
         self._lock = threading.RLock()
+        self._numbers = itertools.count(1)
 
     # -- queries -----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -88,6 +93,14 @@ class JobQueue:
         with self._lock:
             return [job for job in self._jobs.values() if not job.state.done]
 
+    def position(self, job: Job) -> int:
+        """1-based place of a queued job in its lane's line (1 = runs next); 0 when not queued."""
+        if job.state is not JobState.QUEUED:
+            return 0
+        with self._lock:
+            waiting = [j for j in self._jobs.values() if j.state is JobState.QUEUED and j.request.lane == job.request.lane]
+        return waiting.index(job) + 1 if job in waiting else 0
+
     def memory_bytes(self) -> int:
         with self._lock:
             return sum(job.nbytes() for job in self._jobs.values())
@@ -98,6 +111,8 @@ class JobQueue:
         superseded: list[Job] = []
         job = Job(request)
         with self._lock:
+            if request.in_history:
+                job.number = next(self._numbers)
             if request.supersedes:
                 for other in self._jobs.values():
                     if (
@@ -151,10 +166,8 @@ class JobQueue:
         job = self._jobs.get(job_id)
         if job is None or job.state.done:
             return
-        if isinstance(error, AtelierError):
-            job.error = error.user_message()
-        else:
-            job.error = str(error)
+        job.failure = error if isinstance(error, AtelierError) else AtelierError(str(error))
+        job.error = job.failure.user_message()
         self._finish(job, JobState.FAILED)
 
     def notify_cancelled(self, job_id: int) -> None:
