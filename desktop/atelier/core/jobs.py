@@ -98,7 +98,9 @@ class JobQueue:
         if job.state is not JobState.QUEUED:
             return 0
         with self._lock:
-            waiting = [j for j in self._jobs.values() if j.state is JobState.QUEUED and j.request.lane == job.request.lane]
+            waiting = [
+                j for j in self._jobs.values() if j.state is JobState.QUEUED and j.request.lane == job.request.lane
+            ]
         return waiting.index(job) + 1 if job in waiting else 0
 
     def memory_bytes(self) -> int:
