@@ -1,0 +1,418 @@
+"""The Sketch panel's document: canvas size, generation and tool settings, changed through undoable commands.
+
+The pixels stay in the view (QImages paint fast); the view records its pixel steps on this document's
+`undo` stack, so one Undo walks back strokes and setting changes in the order they happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeGuard
+
+import numpy as np
+from psygnal import Signal
+
+from atelier.core.documents.palette import normalise_hex
+from atelier.core.errors import InvalidRequestError
+from atelier.core.requests import Request
+from atelier.core.requests.colorize import ColorizeRequest
+from atelier.core.requests.lineart import LineArtRequest
+from atelier.core.requests.sketch import SCHEDULERS, SketchRequest
+from atelier.core.undo import Command, UndoStack
+
+SCHEMA = 2
+MODES = ("txt2img", "img2img", "controlnet", "inpaint")
+LIVE_TARGETS = ("generate", "colorize")
+TOOLS = ("brush", "eraser", "fill")
+LAYERS = ("sketch", "hints")
+# What to do with a picture of another size than the canvas: ask, place it scaled on this canvas,
+# or start a new canvas of the picture's size.
+OTHER_SIZE_CHOICES = ("ask", "place", "new")
+MAX_SEED = 2**32 - 1
+MAX_CANVAS_SIDE = 4096
+ORIGIN = "sketch"
+LIVE_ORIGIN = "sketch-live"  # live jobs replace only earlier live jobs, never a queued Generate
+
+
+@dataclass(frozen=True)
+class CanvasSettings:
+    width: int = 512
+    height: int = 512
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    prompt: str = ""
+    negative: str = ""
+    pack_id: str = ""  # a pack id or an ONNX folder; "" = the first diffusion pack
+    mode: str = "img2img"
+    strength: float = 0.6
+    guidance: float = 7.5
+    steps: int = 20
+    width: int = 512
+    height: int = 512
+    scheduler: str = ""  # "" = the pack's own
+    seed: int = 0
+    count: int = 4
+    batch: int = 1  # Generate queues this many jobs, each with fresh seeds
+    control_scale: float = 1.0
+    sensitivity: float = 0.5  # line art
+    live: bool = False
+    live_target: str = "generate"
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    tool: str = "brush"
+    layer: str = "sketch"
+    size: int = 8
+    opacity: float = 1.0
+    hardness: float = 0.8
+    pressure_size: bool = True
+    pressure_opacity: bool = False
+    colour: str = "#1b2a41"
+
+
+@dataclass(frozen=True)
+class PictureSettings:
+    other_size: str = "ask"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a field accepts; numbers outside [low, high] are clamped when set, refused when loaded."""
+
+    label: str
+    low: float | None = None
+    high: float | None = None
+    multiple: int = 1
+    choices: tuple[str, ...] = ()
+    colour: bool = False
+    # The canvas size only mirrors the view's pixel step (which is the undo step); the picture choice
+    # is a preference, not part of the work.
+    undoable: bool = True
+
+
+SPECS: dict[str, Spec] = {
+    "canvas.width": Spec("canvas width", 8, MAX_CANVAS_SIDE, undoable=False),
+    "canvas.height": Spec("canvas height", 8, MAX_CANVAS_SIDE, undoable=False),
+    "generation.prompt": Spec("prompt"),
+    "generation.negative": Spec("negative prompt"),
+    "generation.pack_id": Spec("pack"),
+    "generation.mode": Spec("mode", choices=MODES),
+    "generation.strength": Spec("strength", 0.05, 1.0),
+    "generation.guidance": Spec("guidance", 0.0, 30.0),
+    "generation.steps": Spec("steps", 1, 150),
+    "generation.width": Spec("width", 64, 2048, multiple=64),
+    "generation.height": Spec("height", 64, 2048, multiple=64),
+    "generation.scheduler": Spec("scheduler", choices=SCHEDULERS),
+    "generation.seed": Spec("seed", 0, MAX_SEED),
+    "generation.count": Spec("count", 1, 16),
+    "generation.batch": Spec("batch", 1, 16),
+    "generation.control_scale": Spec("control weight", 0.0, 2.0),
+    "generation.sensitivity": Spec("line sensitivity", 0.0, 1.0),
+    "generation.live": Spec("live"),
+    "generation.live_target": Spec("live target", choices=LIVE_TARGETS),
+    "tools.tool": Spec("tool", choices=TOOLS),
+    "tools.layer": Spec("layer", choices=LAYERS),
+    "tools.size": Spec("brush size", 1, 200),
+    "tools.opacity": Spec("brush opacity", 0.01, 1.0),
+    "tools.hardness": Spec("brush hardness", 0.0, 1.0),
+    "tools.pressure_size": Spec("pressure to size"),
+    "tools.pressure_opacity": Spec("pressure to opacity"),
+    "tools.colour": Spec("brush colour", colour=True),
+    "pictures.other_size": Spec("pictures of another size", choices=OTHER_SIZE_CHOICES, undoable=False),
+}
+GROUPS: dict[str, type] = {
+    "canvas": CanvasSettings,
+    "generation": GenerationSettings,
+    "tools": ToolSettings,
+    "pictures": PictureSettings,
+}
+
+
+@dataclass(frozen=True)
+class CanvasPixels:
+    """The layers a request is built from, as the view hands them over."""
+
+    sketch: np.ndarray  # HxWx4 RGBA uint8, opaque (drawn on white paper)
+    hints: np.ndarray | None = None  # HxWx4 RGBA uint8; None when nothing was scribbled
+
+
+def _defaults() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for group, kind in GROUPS.items():
+        for f in dataclasses.fields(kind):
+            values[f"{group}.{f.name}"] = f.default
+    return values
+
+
+DEFAULTS = _defaults()
+
+
+def coerce(path: str, value: Any, clamp: bool = True) -> Any:
+    """`value` as the field's type; out of range is clamped (`clamp`) or a ValueError; a wrong type is one too."""
+    spec, default = SPECS[path], DEFAULTS[path]
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{spec.label}: not a yes/no value")
+        return value
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{spec.label}: not a number")
+        if isinstance(default, int):
+            if isinstance(value, float) and not (clamp or value.is_integer()):
+                raise ValueError(f"{spec.label}: not a whole number")
+            value = round(value)
+        else:
+            value = float(value)
+        low = spec.low if spec.low is not None else value
+        high = spec.high if spec.high is not None else value
+        if not low <= value <= high:
+            if not clamp:
+                raise ValueError(f"{spec.label}: {value} is outside {low}..{high}")
+            value = type(value)(min(max(value, low), high))
+        if spec.multiple > 1 and value % spec.multiple:
+            if not clamp:
+                raise ValueError(f"{spec.label}: {value} is not a multiple of {spec.multiple}")
+            value = max(int(low), round(value / spec.multiple) * spec.multiple)
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{spec.label}: not text")
+    if spec.choices and value not in spec.choices:
+        raise ValueError(f"{spec.label}: '{value}' is not one of {', '.join(spec.choices)}")
+    if spec.colour:
+        try:
+            return normalise_hex(value)
+        except InvalidRequestError as exc:
+            raise ValueError(str(exc)) from exc
+    return value
+
+
+class SketchDocument:
+    """Every setting of the Sketch panel; each change is a command on `undo` (edits of one field merge)."""
+
+    changed = Signal(str, object)  # the field's path ("generation.steps") and its new value
+
+    def __init__(self, values: Mapping[str, Any] | None = None, undo: UndoStack | None = None) -> None:
+        self.undo = undo if undo is not None else UndoStack()
+        self.canvas = CanvasSettings()
+        self.generation = GenerationSettings()
+        self.tools = ToolSettings()
+        self.pictures = PictureSettings()
+        for path, value in (values or {}).items():
+            self._assign(path, coerce(path, value), emit=False)
+
+    # -- reading -----------------------------------------------------------------------------
+    def get(self, path: str) -> Any:
+        group, name = path.split(".")
+        return getattr(getattr(self, group), name)
+
+    def values(self) -> dict[str, Any]:
+        return {path: self.get(path) for path in SPECS}
+
+    # -- changing ----------------------------------------------------------------------------
+    def set(self, path: str, value: Any) -> None:
+        """Change one field as an undo step (consecutive changes of the same field make one step)."""
+        new = coerce(path, value)
+        old = self.get(path)
+        if new == old:
+            return
+        if not SPECS[path].undoable:
+            self._assign(path, new)
+            return
+        self.undo.push(self._command(path, old, new, merge=_merges(path)))
+
+    def set_many(self, values: Mapping[str, Any], text: str) -> None:
+        """Change several fields as one undo step named `text`."""
+        with self.undo.macro(text):
+            for path, value in values.items():
+                new, old = coerce(path, value), self.get(path)
+                if new == old:
+                    continue
+                if SPECS[path].undoable:
+                    self.undo.push(self._command(path, old, new, merge=False))
+                else:
+                    self._assign(path, new)
+
+    def set_canvas_size(self, width: int, height: int) -> None:
+        """Mirror the view's canvas size (its pixel step is the undo step, so this is none)."""
+        self.set("canvas.width", width)
+        self.set("canvas.height", height)
+
+    def _command(self, path: str, old: Any, new: Any, merge: bool) -> Command:
+        return Command(
+            f"Change {SPECS[path].label}",
+            redo=lambda: self._assign(path, new),
+            undo=lambda: self._assign(path, old),
+            merge_key=f"sketch.{path}" if merge else "",
+        )
+
+    def _assign(self, path: str, value: Any, emit: bool = True) -> None:
+        group, name = path.split(".")
+        setattr(self, group, dataclasses.replace(getattr(self, group), **{name: value}))
+        if emit:
+            self.changed.emit(path, value)
+
+    # -- requests ----------------------------------------------------------------------------
+    def seeds_for_batch(self) -> list[int]:
+        """The first seed of each job of a batch: job i starts where job i-1's images ended."""
+        g = self.generation
+        return [(g.seed + i * g.count) % (MAX_SEED + 1) for i in range(g.batch)]
+
+    def to_request(
+        self,
+        kind: str,
+        pixels: CanvasPixels,
+        palette: Iterable[str] = (),
+        live: bool = False,
+        seed: int | None = None,
+    ) -> Request:
+        """A request of `kind` ("sketch", "colorize", "lineart") from the settings and the view's pixels."""
+        g = self.generation
+        common: dict[str, Any] = {"origin": LIVE_ORIGIN if live else ORIGIN, "supersedes": live}
+        if kind == SketchRequest.kind:
+            image = control = mask = None
+            if g.mode in ("img2img", "inpaint"):
+                image = pixels.sketch
+            if g.mode == "controlnet":
+                control = pixels.sketch
+            if g.mode == "inpaint":
+                hints = pixels.hints
+                if hints is None or not hints[:, :, 3].any():
+                    raise InvalidRequestError("Paint the region to regenerate on the Hints layer first.")
+                mask = np.where(hints[:, :, 3] > 0, 255, 0).astype(np.uint8)
+            return SketchRequest(
+                prompt=g.prompt,
+                negative=g.negative,
+                pack_id=g.pack_id,
+                width=g.width,
+                height=g.height,
+                steps=g.steps,
+                guidance=g.guidance,
+                seed=g.seed if seed is None else seed,
+                count=1 if live else g.count,
+                strength=g.strength,
+                image=image,
+                control=control,
+                mask=mask,
+                control_scale=g.control_scale,
+                scheduler=g.scheduler,
+                **common,
+            )
+        if kind == ColorizeRequest.kind:
+            return ColorizeRequest(
+                lines=np.ascontiguousarray(pixels.sketch[:, :, :3]),
+                palette=tuple(palette)[:8],
+                hints=pixels.hints,
+                count=1 if live else g.count,
+                seed=g.seed if seed is None else seed,
+                preview=live,
+                **common,
+            )
+        if kind == LineArtRequest.kind:
+            return LineArtRequest(image=pixels.sketch, sensitivity=g.sensitivity, **common)
+        raise ValueError(f"The sketch document makes no '{kind}' requests.")
+
+    def apply_request(self, request: Request) -> bool:
+        """Put back every setting a past request of this document's kinds carried, as one undo step."""
+        values: dict[str, Any]
+        if isinstance(request, SketchRequest):
+            mode = (
+                "inpaint"
+                if request.mask is not None
+                else "controlnet"
+                if request.control is not None
+                else "img2img"
+                if request.image is not None
+                else "txt2img"
+            )
+            values = {
+                "generation.prompt": request.prompt,
+                "generation.negative": request.negative,
+                "generation.pack_id": request.pack_id,
+                "generation.mode": mode,
+                "generation.strength": request.strength,
+                "generation.guidance": request.guidance,
+                "generation.steps": request.steps,
+                "generation.width": request.width,
+                "generation.height": request.height,
+                "generation.scheduler": request.scheduler,
+                "generation.seed": request.seed,
+                "generation.count": request.count,
+                "generation.control_scale": request.control_scale,
+            }
+        elif isinstance(request, ColorizeRequest):
+            values = {"generation.seed": request.seed, "generation.count": request.count}
+        elif isinstance(request, LineArtRequest):
+            values = {"generation.sensitivity": request.sensitivity}
+        else:
+            return False
+        self.set_many(values, f"Recall {request.kind} settings")
+        return True
+
+    # -- saving ------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"schema": SCHEMA}
+        for group in GROUPS:
+            data[group] = dataclasses.asdict(getattr(self, group))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> SketchDocument:
+        """A document from a saved dict (schema 2, or today's schema-1 session section); bad values keep defaults."""
+        if not isinstance(data, dict):
+            return cls()
+        if "schema" not in data:
+            data = migrate_v1(data)
+        values: dict[str, Any] = {}
+        for path in SPECS:
+            group, name = path.split(".")
+            section = data.get(group)
+            if isinstance(section, dict) and name in section:
+                with contextlib.suppress(ValueError):  # a damaged or hand-edited value keeps the default
+                    values[path] = coerce(path, section[name], clamp=False)
+        return cls(values)
+
+
+_V1_GENERATION = ("prompt", "negative", "steps", "guidance", "strength", "seed", "count", "width", "height")
+
+
+def migrate_v1(old: dict[str, Any]) -> dict[str, Any]:
+    """Today's session "sketch" section (no schema; sliders in percent, mode as a combo index) as schema 2."""
+    generation: dict[str, Any] = {key: old[key] for key in _V1_GENERATION if key in old}
+    tools: dict[str, Any] = {}
+    sensitivity = old.get("sensitivity")
+    if _is_number(sensitivity):
+        generation["sensitivity"] = sensitivity / 100
+    mode = old.get("mode")
+    if isinstance(mode, int) and not isinstance(mode, bool) and 0 <= mode < len(MODES):
+        generation["mode"] = MODES[mode]
+    if "pack" in old:
+        generation["pack_id"] = old["pack"]
+    brush = old.get("brush")
+    if isinstance(brush, list) and len(brush) == 3:
+        size, opacity, hardness = brush
+        tools["size"] = size
+        if _is_number(opacity):
+            tools["opacity"] = opacity / 100
+        if _is_number(hardness):
+            tools["hardness"] = hardness / 100
+    if "colour" in old:
+        tools["colour"] = old["colour"]
+    return {"schema": SCHEMA, "generation": generation, "tools": tools}
+
+
+def _merges(path: str) -> bool:
+    # Typing, dragging a slider or stepping a spin box is one step; toggles and choices are one each
+    # (merged, a toggle on and off again would leave an undo step that changes nothing).
+    default = DEFAULTS[path]
+    return not isinstance(default, bool) and not SPECS[path].choices
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

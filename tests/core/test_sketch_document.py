@@ -1,0 +1,202 @@
+"""The Sketch document: undoable settings, requests of three kinds, recall, saving and the schema-1 migration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from atelier.core.documents.sketch import MAX_SEED, SCHEMA, CanvasPixels, SketchDocument, migrate_v1
+from atelier.core.errors import InvalidRequestError
+from atelier.core.requests.colorize import ColorizeRequest
+from atelier.core.requests.lineart import LineArtRequest
+from atelier.core.requests.sketch import SketchRequest
+
+
+def pixels(hints: bool = False) -> CanvasPixels:
+    sketch = np.full((64, 64, 4), 255, np.uint8)
+    sketch[20:40, 20:40, :3] = 0
+    layer = None
+    if hints:
+        layer = np.zeros((64, 64, 4), np.uint8)
+        layer[5:10, 5:10] = (255, 0, 0, 255)
+    return CanvasPixels(sketch, layer)
+
+
+def test_edits_of_one_field_merge_and_undo_emits_the_old_value() -> None:
+    doc = SketchDocument()
+    seen: list[tuple[str, object]] = []
+    doc.changed.connect(lambda path, value: seen.append((path, value)))
+    for value in (0.7, 0.8, 0.9):  # a spin box stepped three times
+        doc.set("generation.strength", value)
+    doc.set("generation.prompt", "a lighthouse")
+    assert len(doc.undo) == 2 and doc.undo.undo_text == "Change prompt"
+    assert doc.undo.undo() and doc.generation.prompt == ""
+    assert doc.undo.undo() and doc.generation.strength == 0.6
+    assert seen[-1] == ("generation.strength", 0.6)
+    assert not doc.undo.can_undo
+    assert doc.undo.redo() and doc.generation.strength == 0.9
+
+
+def test_toggles_are_steps_of_their_own_and_unchanged_values_are_no_step() -> None:
+    doc = SketchDocument()
+    doc.set("generation.live", True)
+    doc.set("generation.live", False)
+    assert len(doc.undo) == 2
+    doc.set("generation.steps", 20)  # already 20
+    assert len(doc.undo) == 2
+
+
+def test_set_clamps_and_refuses_wrong_types() -> None:
+    doc = SketchDocument()
+    doc.set("generation.seed", 99999999999)
+    assert doc.generation.seed == MAX_SEED
+    doc.set("generation.width", 500)
+    assert doc.generation.width == 512  # the nearest multiple of 64
+    doc.set("tools.colour", "ABCDEF")
+    assert doc.tools.colour == "#abcdef"
+    with pytest.raises(ValueError):
+        doc.set("generation.mode", "sideways")
+    with pytest.raises(ValueError):
+        doc.set("generation.steps", "many")
+
+
+def test_preferences_and_the_canvas_size_are_not_undo_steps() -> None:
+    doc = SketchDocument()
+    doc.set("pictures.other_size", "new")
+    doc.set_canvas_size(300, 200)
+    assert doc.pictures.other_size == "new" and (doc.canvas.width, doc.canvas.height) == (300, 200)
+    assert not doc.undo.can_undo
+
+
+def test_sketch_requests_follow_the_mode() -> None:
+    doc = SketchDocument()
+    doc.set_many({"generation.prompt": "a cat", "generation.control_scale": 0.4, "generation.seed": 7}, "setup")
+    doc.set("generation.mode", "txt2img")
+    request = doc.to_request("sketch", pixels())
+    assert isinstance(request, SketchRequest) and request.image is None and request.control is None
+    assert request.origin == "sketch" and not request.supersedes and request.count == 4
+    assert request.control_scale == 0.4 and request.seed == 7 and request.prompt == "a cat"
+    doc.set("generation.mode", "img2img")
+    assert doc.to_request("sketch", pixels()).image is not None
+    doc.set("generation.mode", "controlnet")
+    request = doc.to_request("sketch", pixels())
+    assert isinstance(request, SketchRequest) and request.control is not None and request.image is None
+    doc.set("generation.mode", "inpaint")
+    with pytest.raises(InvalidRequestError, match="Hints layer"):
+        doc.to_request("sketch", pixels())
+    request = doc.to_request("sketch", pixels(hints=True))
+    assert isinstance(request, SketchRequest) and request.mask is not None
+    assert request.mask[7, 7] == 255 and request.mask[30, 30] == 0
+    live = doc.to_request("sketch", pixels(hints=True), live=True)
+    assert live.origin == "sketch-live" and live.supersedes and isinstance(live, SketchRequest) and live.count == 1
+
+
+def test_batch_seeds_never_repeat_an_image_and_wrap_at_the_largest_seed() -> None:
+    doc = SketchDocument()
+    doc.set_many({"generation.seed": 10, "generation.count": 4, "generation.batch": 3}, "setup")
+    assert doc.seeds_for_batch() == [10, 14, 18]
+    doc.set("generation.seed", MAX_SEED - 1)
+    assert doc.seeds_for_batch() == [MAX_SEED - 1, 2, 6]
+    request = doc.to_request("sketch", pixels(), seed=2)
+    assert isinstance(request, SketchRequest) and request.seed == 2
+
+
+def test_colorize_and_line_art_requests() -> None:
+    doc = SketchDocument()
+    doc.set("generation.sensitivity", 0.8)
+    colours = [f"#0000{i:02x}" for i in range(10)]
+    request = doc.to_request("colorize", pixels(hints=True), colours)
+    assert isinstance(request, ColorizeRequest) and len(request.palette) == 8 and request.hints is not None
+    assert request.lines.shape == (64, 64, 3) and not request.preview and request.count == 4
+    preview = doc.to_request("colorize", pixels(), colours[:3], live=True)
+    assert isinstance(preview, ColorizeRequest) and preview.preview and preview.count == 1
+    assert preview.origin == "sketch-live"
+    trace = doc.to_request("lineart", pixels())
+    assert isinstance(trace, LineArtRequest) and trace.sensitivity == 0.8 and trace.origin == "sketch"
+    with pytest.raises(ValueError):
+        doc.to_request("melody", pixels())
+
+
+def test_recall_of_each_kind_is_one_undo_step() -> None:
+    doc = SketchDocument()
+    picture = np.full((64, 64, 3), 200, np.uint8)
+    request = SketchRequest(
+        prompt="dusk", negative="blur", pack_id="/packs/tiny", width=128, height=192, steps=3, guidance=1.5,
+        seed=4_000_000_000, count=2, strength=0.3, control=picture, control_scale=0.7, scheduler="lcm",
+    )  # fmt: skip
+    assert doc.apply_request(request)
+    g = doc.generation
+    assert (g.prompt, g.negative, g.pack_id, g.mode) == ("dusk", "blur", "/packs/tiny", "controlnet")
+    assert (g.width, g.height, g.steps, g.guidance, g.seed, g.count) == (128, 192, 3, 1.5, 4_000_000_000, 2)
+    assert (g.strength, g.control_scale, g.scheduler) == (0.3, 0.7, "lcm")
+    assert len(doc.undo) == 1 and doc.undo.undo_text == "Recall sketch settings"
+    doc.undo.undo()
+    assert doc.generation.prompt == "" and doc.generation.seed == 0 and doc.generation.mode == "img2img"
+    assert doc.apply_request(ColorizeRequest(lines=picture, palette=("#111111", "#222222", "#333333"), seed=9, count=3))
+    assert (doc.generation.seed, doc.generation.count) == (9, 3)
+    assert doc.apply_request(LineArtRequest(image=picture, sensitivity=0.25))
+    assert doc.generation.sensitivity == 0.25
+    assert len(doc.undo) == 2
+    from atelier.core.requests import Request
+
+    assert not doc.apply_request(Request())
+
+
+def test_save_and_load_round_trip() -> None:
+    doc = SketchDocument()
+    doc.set_many(
+        {"generation.prompt": "a boat", "generation.batch": 3, "tools.tool": "eraser", "tools.colour": "#ff0000"},
+        "setup",
+    )
+    doc.set("pictures.other_size", "place")
+    doc.set_canvas_size(320, 240)
+    data = doc.to_dict()
+    assert data["schema"] == SCHEMA == 2
+    loaded = SketchDocument.from_dict(data)
+    assert loaded.values() == doc.values()
+    assert not loaded.undo.can_undo
+
+
+def test_migration_from_the_schema_1_session_section() -> None:
+    old = {
+        "sensitivity": 70,
+        "prompt": "a lighthouse",
+        "negative": "fog",
+        "steps": 12,
+        "guidance": 3.5,
+        "strength": 0.45,
+        "seed": 1234,
+        "count": 2,
+        "width": 384,
+        "height": 256,
+        "mode": 2,
+        "pack": "sd-turbo",
+        "brush": [30, 50, 20],
+        "colour": "#00ff00",
+    }
+    doc = SketchDocument.from_dict(old)
+    g, t = doc.generation, doc.tools
+    assert (g.prompt, g.negative, g.steps, g.guidance, g.strength) == ("a lighthouse", "fog", 12, 3.5, 0.45)
+    assert (g.seed, g.count, g.width, g.height, g.mode, g.pack_id) == (1234, 2, 384, 256, "controlnet", "sd-turbo")
+    assert g.sensitivity == pytest.approx(0.7)
+    assert (t.size, t.opacity, t.hardness, t.colour) == (30, 0.5, 0.2, "#00ff00")
+    assert migrate_v1(old)["schema"] == 2
+
+
+def test_bad_or_out_of_range_values_fall_back_to_defaults() -> None:
+    defaults = SketchDocument().values()
+    old = {
+        "seed": 99999999999,
+        "steps": "twenty",
+        "guidance": float("nan"),
+        "width": 500,
+        "mode": 9,
+        "brush": [1, 2],
+        "colour": "green",
+        "count": True,
+    }
+    assert SketchDocument.from_dict(old).values() == defaults
+    bad = {"schema": 2, "generation": {"seed": -1, "mode": "up", "live": "yes"}, "tools": ["not", "a", "dict"]}
+    assert SketchDocument.from_dict(bad).values() == defaults
+    assert SketchDocument.from_dict(None).values() == defaults
+    assert SketchDocument.from_dict({"schema": 2, "generation": {"seed": MAX_SEED}}).generation.seed == MAX_SEED
