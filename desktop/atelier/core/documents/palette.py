@@ -1,26 +1,45 @@
-"""The current palette, shared by the Palette panel (which edits it) and the Sketch panel (brush colours).
+"""The Palette panel's document (also the Sketch panel's brush colours): the palette and all that makes it.
 
-Besides the colours it holds what the Palette panel needs to work with them: a lock per swatch,
-names, where the palette came from (so regenerate uses the same source), undo/redo of edits, the
-recent palettes and the favourites. `changed` fires only when the colours change (the Sketch panel
-listens to that); `state_changed` fires on any change (locks, names, history, favourites).
+It holds the swatches (colour, name, lock), where the palette came from (so Regenerate asks the
+same question with a new seed), the settings of the next request (count, seed, words, harmony),
+the recent palettes and the favourites. Every user-visible change is one step on its UndoStack.
+`changed` fires only when the colours change (the Sketch panel listens to that); `state_changed`
+fires on any change.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from psygnal import Signal
 
+from atelier.core.color.harmony import HARMONY_MODES
 from atelier.core.errors import InvalidRequestError
+from atelier.core.undo import Command, UndoStack
+
+if TYPE_CHECKING:
+    from atelier.core.requests import Request, Result
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+SCHEMA = 2
+ORIGIN = "palette"  # the origin of every request the Palette panel sends (the main window routes recall by it)
+SKETCH_LABEL = "the sketch"
 HISTORY_LIMIT = 100  # undo steps kept; older ones are dropped so a long session stays small
 RECENT_LIMIT = 20
 FAVOURITES_LIMIT = 200
 MAX_COLORS = 64
+MAX_SEED = 2**63 - 1
+DEFAULT_COUNT = 5
+DEFAULT_BASE = "#336699"
+DEFAULT_MODE = next(iter(HARMONY_MODES))
+# A recalled request may lock a slot past the end of the current palette; the gap is filled with a
+# neutral grey the user sees at once, rather than silently dropping the lock.
+GAP_COLOR = "#808080"
+SOURCE_KINDS = ("text", "lyric", "image", "sketch", "harmony", "import")
 
 
 def normalise_hex(value: str) -> str:
@@ -28,6 +47,25 @@ def normalise_hex(value: str) -> str:
     if not match:
         raise InvalidRequestError(f"'{value}' is not a colour; use #rrggbb, e.g. #1b2a41.")
     return "#" + match.group(1).lower()
+
+
+def _hex_or(value: Any, default: str) -> str:
+    try:
+        return normalise_hex(value) if isinstance(value, str) else default
+    except InvalidRequestError:
+        return default
+
+
+def _count_range() -> tuple[int, int]:
+    # requests.palette imports normalise_hex from here, so its names are imported when first used.
+    from atelier.core.requests.palette import MAX_COUNT, MIN_COUNT
+
+    return MIN_COUNT, MAX_COUNT
+
+
+def _clamp_count(value: int) -> int:
+    low, high = _count_range()
+    return min(high, max(low, value))
 
 
 @dataclass(frozen=True)
@@ -47,30 +85,134 @@ class PaletteSnapshot:
             colors = tuple(normalise_hex(str(c)) for c in data["colors"])[:MAX_COLORS]
         except InvalidRequestError:
             return None
-        names = _fit([str(n) for n in data.get("names", []) if isinstance(n, str)], len(colors), "")
-        locks = _fit([bool(x) for x in data.get("locks", [])], len(colors), False)
-        return cls(colors, tuple(names), tuple(locks))
+        names = [n if isinstance(n, str) else "" for n in _list(data.get("names"))]
+        locks = [x is True for x in _list(data.get("locks"))]
+        return cls(colors, tuple(_fit(names, len(colors), "")), tuple(_fit(locks, len(colors), False)))
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _fit(values: list[Any], length: int, fill: Any) -> list[Any]:
     return (list(values) + [fill] * length)[:length]
 
 
+@dataclass(frozen=True)
+class PaletteSource:
+    """Where a palette came from: enough to ask again (Regenerate) with a new seed.
+
+    An image or sketch source keeps its picture (in memory; the panel saves it beside the session),
+    so Regenerate works on the same picture even after the sketch has changed.
+    """
+
+    kind: str = ""  # "" (hand-made), or one of SOURCE_KINDS
+    text: str = ""  # the words (text, lyric)
+    label: str = ""  # the picture's name (image), the file's name (import)
+    base: str = ""  # harmony
+    mode: str = ""  # harmony
+    image: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def words(cls, text: str) -> PaletteSource:
+        # A mood typed in the one-line field never has a line break; the Lyric panel's words do.
+        return cls("lyric" if "\n" in text.strip() else "text", text=text)
+
+    @classmethod
+    def picture(cls, image: np.ndarray, label: str) -> PaletteSource:
+        return cls("sketch" if label == SKETCH_LABEL else "image", label=label, image=image)
+
+    @classmethod
+    def harmony(cls, base: str, mode: str) -> PaletteSource:
+        return cls("harmony", base=normalise_hex(base), mode=mode)
+
+    def same_as(self, other: PaletteSource) -> bool:
+        return self == other and self.image is other.image
+
+    def describe(self) -> str:
+        if self.kind == "text":
+            short = self.text if len(self.text) <= 60 else self.text[:59] + "…"
+            return f"From the words “{short}”."
+        if self.kind == "lyric":
+            return "From the lyric."
+        if self.kind in ("image", "sketch"):
+            kept = "" if self.image is not None else " (the picture was not kept: open it again to regenerate)"
+            return f"From {self.label or 'an image'}{kept}."
+        if self.kind == "harmony":
+            return f"{self.mode.replace('-', ' ').capitalize()} harmony from {self.base}."
+        if self.kind == "import":
+            return f"Imported from {self.label or 'a file'}."
+        return ""
+
+    def to_dict(self) -> dict[str, str]:
+        values = {"kind": self.kind, "text": self.text, "label": self.label, "base": self.base, "mode": self.mode}
+        return {key: value for key, value in values.items() if value}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> PaletteSource:
+        """A saved source, or no source when it is damaged (never raises)."""
+        if not isinstance(data, dict) or data.get("kind") not in SOURCE_KINDS:
+            return cls()
+        kind = str(data["kind"])
+        text, label = data.get("text", ""), data.get("label", "")
+        text, label = (text if isinstance(text, str) else ""), (label if isinstance(label, str) else "")
+        if kind in ("text", "lyric"):
+            return cls(kind, text=text) if text.strip() else cls()
+        if kind == "harmony":
+            base, mode = _hex_or(data.get("base"), ""), data.get("mode")
+            return cls(kind, base=base, mode=mode) if base and mode in HARMONY_MODES else cls()
+        return cls(kind, label=label)
+
+
+def source_for(request: Request) -> PaletteSource | None:
+    """The source a palette request asks about; None for other requests."""
+    from atelier.core.requests.palette import HarmonyRequest, PaletteFromImageRequest, PaletteFromTextRequest
+
+    if isinstance(request, PaletteFromTextRequest):
+        return PaletteSource.words(request.text)
+    if isinstance(request, PaletteFromImageRequest):
+        return PaletteSource.picture(request.image, request.label)
+    if isinstance(request, HarmonyRequest):
+        return PaletteSource.harmony(request.base, request.mode)
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, PaletteSource) and isinstance(b, PaletteSource):
+        return a.same_as(b)
+    return bool(a == b)
+
+
+def _nbytes(value: Any) -> int:
+    if isinstance(value, PaletteSource) and value.image is not None:
+        return int(value.image.nbytes)
+    return 64 * len(value) if isinstance(value, tuple) else 16
+
+
 class PaletteDocument:
     changed = Signal(list)  # the new list of '#rrggbb' strings
-    state_changed = Signal()  # locks, names, source, history, recent or favourites changed
+    state_changed = Signal()  # anything changed (swatches, source, settings, recent, favourites)
 
     def __init__(self, colors: list[str] | None = None) -> None:
-        self._colors = [normalise_hex(c) for c in (colors or [])]
-        self._names = [""] * len(self._colors)
-        self._locks = [False] * len(self._colors)
-        self.source: dict[str, Any] = {}
-        self._undo: list[PaletteSnapshot] = []
-        self._redo: list[PaletteSnapshot] = []
+        self._colors: tuple[str, ...] = tuple(normalise_hex(c) for c in (colors or []))[:MAX_COLORS]
+        self._names: tuple[str, ...] = ("",) * len(self._colors)
+        self._locks: tuple[bool, ...] = (False,) * len(self._colors)
+        self._source = PaletteSource()
+        self._count = _clamp_count(len(self._colors) or DEFAULT_COUNT)
+        self._seed = 0
+        self._text = ""
+        self._mode = DEFAULT_MODE
+        self._base = self._colors[0] if self._colors else DEFAULT_BASE
+        self._favourites: tuple[PaletteSnapshot, ...] = ()
+        # Recent palettes are a record of what was made, not an edit: undo never takes one away.
         self.recent: list[PaletteSnapshot] = []
-        self.favourites: list[PaletteSnapshot] = []
+        self.undo_stack = UndoStack(limit=HISTORY_LIMIT)
 
-    # -- the palette -------------------------------------------------------------------------
+    # -- reading -----------------------------------------------------------------------------
     @property
     def colors(self) -> list[str]:
         return list(self._colors)
@@ -83,59 +225,101 @@ class PaletteDocument:
     def locks(self) -> list[bool]:
         return list(self._locks)
 
+    @property
+    def source(self) -> PaletteSource:
+        return self._source
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @property
+    def seed(self) -> int:
+        return self._seed
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def base(self) -> str:
+        return self._base
+
+    @property
+    def favourites(self) -> list[PaletteSnapshot]:
+        return list(self._favourites)
+
     def locked_slots(self) -> list[tuple[int, str]]:
         return [(i, c) for i, (c, locked) in enumerate(zip(self._colors, self._locks, strict=True)) if locked]
 
     def snapshot(self) -> PaletteSnapshot:
-        return PaletteSnapshot(tuple(self._colors), tuple(self._names), tuple(self._locks))
+        return PaletteSnapshot(self._colors, self._names, self._locks)
 
+    # -- the one way a change happens ----------------------------------------------------------
+    def _change(self, step: str, /, merge_key: str = "", **after: Any) -> bool:
+        """Record the new values of some fields as one undo step (nothing if none differ)."""
+        before = {name: getattr(self, "_" + name) for name in after}
+        if all(_same(before[name], after[name]) for name in after):
+            return False
+        nbytes = sum(_nbytes(v) for v in (*before.values(), *after.values()))
+        redo, undo = partial(self._assign, after), partial(self._assign, before)
+        self.undo_stack.push(Command(step, redo, undo, nbytes, merge_key))
+        return True
+
+    def _assign(self, values: dict[str, Any]) -> None:
+        colors_changed = "colors" in values and values["colors"] != self._colors
+        for name, value in values.items():
+            setattr(self, "_" + name, value)
+        if colors_changed:
+            self.changed.emit(list(self._colors))
+        self.state_changed.emit()
+
+    # -- the palette -------------------------------------------------------------------------
     def set_colors(
         self,
         colors: list[str],
         names: list[str] | None = None,
         locks: list[bool] | None = None,
-        source: dict[str, Any] | None = None,
+        source: PaletteSource | None = None,
+        text: str = "Edit palette",
     ) -> None:
-        """Replace the palette as one undoable edit. A `source` marks a new palette (generated or
-        imported): it is remembered in the recent list and regenerate uses it."""
-        normalised = [normalise_hex(c) for c in colors][:MAX_COLORS]
+        """Replace the palette as one undo step. A `source` marks a new palette (generated or
+        imported): it is remembered in the recent list and Regenerate asks it again."""
+        normalised = tuple(normalise_hex(c) for c in colors)[:MAX_COLORS]
         new_names = _fit(list(names) if names is not None else self._names_for(normalised), len(normalised), "")
         new_locks = _fit(list(locks) if locks is not None else self._locks_for(normalised), len(normalised), False)
-        new = PaletteSnapshot(tuple(normalised), tuple(new_names), tuple(new_locks))
+        after: dict[str, Any] = {"colors": normalised, "names": tuple(new_names), "locks": tuple(new_locks)}
         if source is not None:
-            self.source = dict(source)
-        if new == self.snapshot():
-            if source is not None:
-                self.state_changed.emit()
-            return
-        self._push_undo()
-        self._apply(new)
+            after["source"] = source
+        self._change(text, **after)
         if source is not None:
-            self._remember(new)
+            self._remember(self.snapshot())
 
-    def _names_for(self, colors: list[str]) -> list[str]:
+    def _names_for(self, colors: tuple[str, ...]) -> list[str]:
         # Keep a name only where the colour at that slot did not change.
         return [self._names[i] if i < len(self._colors) and self._colors[i] == c else "" for i, c in enumerate(colors)]
 
-    def _locks_for(self, colors: list[str]) -> list[bool]:
+    def _locks_for(self, colors: tuple[str, ...]) -> list[bool]:
         return [self._locks[i] if i < len(self._locks) else False for i in range(len(colors))]
 
     def set_color(self, index: int, color: str, name: str = "") -> None:
-        colors = self.colors
+        colors, names = self.colors, self.names
         colors[index] = normalise_hex(color)
-        names = self.names
         names[index] = name
-        self.set_colors(colors, names, self.locks)
+        self.set_colors(colors, names, self.locks, text=f"Edit swatch {index + 1}")
 
     def set_names(self, names: list[str]) -> None:
-        """Fill in names (not an undoable edit: names follow from the colours)."""
-        self._names = _fit(list(names), len(self._colors), "")
-        self.state_changed.emit()
+        """Fill in names (not an undo step: names follow from the colours)."""
+        self._assign({"names": tuple(_fit(list(names), len(self._colors), ""))})
 
     def set_locked(self, index: int, locked: bool) -> None:
-        if self._locks[index] != locked:
-            self._locks[index] = locked
-            self.state_changed.emit()
+        locks = self.locks
+        locks[index] = locked
+        self._change(f"{'Lock' if locked else 'Unlock'} swatch {index + 1}", locks=tuple(locks))
 
     def move(self, source: int, target: int) -> None:
         """Move swatch `source` to position `target` (its lock and name go with it)."""
@@ -144,49 +328,139 @@ class PaletteDocument:
         order = list(range(len(self._colors)))
         order.insert(target, order.pop(source))
         self.set_colors(
-            [self._colors[i] for i in order], [self._names[i] for i in order], [self._locks[i] for i in order]
+            [self._colors[i] for i in order],
+            [self._names[i] for i in order],
+            [self._locks[i] for i in order],
+            text="Move swatch",
         )
 
     def remove(self, index: int) -> None:
         keep = [i for i in range(len(self._colors)) if i != index]
-        self.set_colors([self._colors[i] for i in keep], [self._names[i] for i in keep], [self._locks[i] for i in keep])
+        self.set_colors(
+            [self._colors[i] for i in keep],
+            [self._names[i] for i in keep],
+            [self._locks[i] for i in keep],
+            text=f"Remove swatch {index + 1}",
+        )
 
-    # -- undo / redo -------------------------------------------------------------------------
-    def _push_undo(self) -> None:
-        self._undo.append(self.snapshot())
-        del self._undo[:-HISTORY_LIMIT]
-        self._redo.clear()
+    # -- settings of the next request ---------------------------------------------------------
+    def set_count(self, count: int) -> None:
+        low, high = _count_range()
+        if not isinstance(count, int) or not low <= count <= high:
+            raise InvalidRequestError(f"A palette has {low} to {high} colours (got {count}).")
+        # Stepping the spin box is one step, not one per click.
+        self._change("Colour count", merge_key="palette.count", count=count)
 
-    def _apply(self, snap: PaletteSnapshot) -> None:
-        colors_changed = list(snap.colors) != self._colors
-        self._colors, self._names, self._locks = list(snap.colors), list(snap.names), list(snap.locks)
-        if colors_changed:
-            self.changed.emit(list(self._colors))
-        self.state_changed.emit()
+    def set_mode(self, mode: str) -> None:
+        if mode not in HARMONY_MODES:
+            raise InvalidRequestError(f"Unknown harmony '{mode}'; use one of {', '.join(HARMONY_MODES)}.")
+        self._change("Harmony rule", mode=mode)
 
+    def set_base(self, color: str) -> None:
+        self._change("Harmony base colour", base=normalise_hex(color))
+
+    def set_text(self, text: str) -> None:
+        """The words typed for the next palette. Not an undo step: the text field undoes its own typing."""
+        if text != self._text:
+            self._assign({"text": text})
+
+    def next_seed(self) -> int:
+        """A new seed for Regenerate (taken at once, so two quick regenerates ask different questions)."""
+        self._seed = (self._seed + 1) % (MAX_SEED + 1)
+        return self._seed
+
+    # -- requests ------------------------------------------------------------------------------
+    def to_request(self, source: PaletteSource | None = None, seed: int | None = None) -> Request:
+        """The request for `source` (default: the palette's own) with the count, seed and locked swatches.
+
+        Regenerate is `to_request(seed=doc.next_seed())`. A hand-made or imported palette has nothing
+        to ask again, so it asks about the words typed, or a harmony around its first swatch.
+        Raises InvalidRequestError with what to do when the source cannot make a request.
+        """
+        from atelier.core.requests.palette import HarmonyRequest, PaletteFromImageRequest, PaletteFromTextRequest
+
+        source = source or self._source
+        seed = self._seed if seed is None else seed
+        count = self._count
+        locked = tuple((slot, color) for slot, color in self.locked_slots() if slot < count)
+        if source.kind in ("image", "sketch"):
+            if source.image is None:
+                raise InvalidRequestError(
+                    f"The picture {source.label or ''} is no longer here; use From image… or From sketch again."
+                )
+            return PaletteFromImageRequest(
+                image=source.image, count=count, seed=seed, locked=locked, label=source.label, origin=ORIGIN
+            )
+        if source.kind in ("text", "lyric"):
+            return PaletteFromTextRequest(text=source.text, count=count, seed=seed, locked=locked, origin=ORIGIN)
+        if source.kind == "harmony":
+            return HarmonyRequest(
+                base=source.base, mode=source.mode, count=count, seed=seed, locked=locked, origin=ORIGIN
+            )
+        if self._text.strip():
+            return PaletteFromTextRequest(text=self._text, count=count, seed=seed, locked=locked, origin=ORIGIN)
+        base = self._colors[0] if self._colors else self._base
+        return HarmonyRequest(base=base, mode=self._mode, count=count, seed=seed, locked=locked, origin=ORIGIN)
+
+    def apply_request(self, request: Request) -> bool:
+        """Put a palette request's settings back (recall) as one undo step: its source (with the
+        picture), count, seed and locked swatches, and its words or harmony. False if not a palette request."""
+        from atelier.core.requests.palette import HarmonyRequest, PaletteFromImageRequest, PaletteFromTextRequest
+
+        source = source_for(request)
+        if source is None or not isinstance(request, (PaletteFromTextRequest, PaletteFromImageRequest, HarmonyRequest)):
+            return False
+        after: dict[str, Any] = {"source": source, **self._with_locked(request.locked)}
+        after["count"], after["seed"] = request.count, min(MAX_SEED, max(0, request.seed))
+        if isinstance(request, PaletteFromTextRequest) and source.kind == "text":
+            after["text"] = request.text
+        if isinstance(request, HarmonyRequest):
+            after["mode"], after["base"] = request.mode, request.base
+        self._change("Recall settings", **after)
+        return True
+
+    def _with_locked(self, locked: tuple[tuple[int, str], ...]) -> dict[str, tuple[Any, ...]]:
+        colors, names = list(self._colors), list(self._names)
+        end = max((slot + 1 for slot, _ in locked), default=0)
+        colors += [GAP_COLOR] * (end - len(colors))
+        names += [""] * (end - len(names))
+        locks = [False] * len(colors)
+        for slot, color in locked:
+            if colors[slot] != color:
+                colors[slot], names[slot] = normalise_hex(color), ""
+            locks[slot] = True
+        return {"colors": tuple(colors), "names": tuple(names), "locks": tuple(locks)}
+
+    def apply_result(self, request: Request, result: Result, text: str = "") -> bool:
+        """Make a palette result current (a finished job, or one put back from the history) as one
+        undo step; its source becomes the palette's, so Regenerate asks it again. False if not a palette."""
+        from atelier.core.requests.palette import PaletteResult
+
+        source = source_for(request)
+        if source is None or not isinstance(result, PaletteResult):
+            return False
+        locked = {slot for slot, _ in getattr(request, "locked", ())}
+        locks = [i in locked for i in range(len(result.colors))]
+        kind = {"text": "text", "lyric": "lyric", "harmony": "harmony"}.get(source.kind, "picture")
+        self.set_colors(list(result.colors), list(result.names), locks, source, text or f"Palette from {kind}")
+        return True
+
+    # -- undo / redo ---------------------------------------------------------------------------
     @property
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return self.undo_stack.can_undo
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return self.undo_stack.can_redo
 
     def undo(self) -> bool:
-        if not self._undo:
-            return False
-        self._redo.append(self.snapshot())
-        self._apply(self._undo.pop())
-        return True
+        return self.undo_stack.undo()
 
     def redo(self) -> bool:
-        if not self._redo:
-            return False
-        self._undo.append(self.snapshot())
-        self._apply(self._redo.pop())
-        return True
+        return self.undo_stack.redo()
 
-    # -- recent and favourites ---------------------------------------------------------------
+    # -- recent and favourites -----------------------------------------------------------------
     def _remember(self, snap: PaletteSnapshot) -> None:
         unlocked = PaletteSnapshot(snap.colors, snap.names, (False,) * len(snap.colors))
         self.recent = [p for p in self.recent if p.colors != snap.colors]
@@ -195,49 +469,120 @@ class PaletteDocument:
         self.state_changed.emit()
 
     def is_favourite(self) -> bool:
-        return any(p.colors == tuple(self._colors) for p in self.favourites)
+        return any(p.colors == self._colors for p in self._favourites)
 
     def toggle_favourite(self) -> bool:
-        """Add the current palette to the favourites, or remove it; returns whether it is one now."""
+        """Add the current palette to the favourites, or remove it (one undo step); returns whether it is one now."""
         if self.is_favourite():
-            self.favourites = [p for p in self.favourites if p.colors != tuple(self._colors)]
-            self.state_changed.emit()
+            kept = tuple(p for p in self._favourites if p.colors != self._colors)
+            self._change("Remove from favourites", favourites=kept)
             return False
-        snap = self.snapshot()
-        self.favourites.insert(0, PaletteSnapshot(snap.colors, snap.names, (False,) * len(snap.colors)))
-        del self.favourites[FAVOURITES_LIMIT:]
-        self.state_changed.emit()
+        added = PaletteSnapshot(self._colors, self._names, (False,) * len(self._colors))
+        self._change("Add to favourites", favourites=(added, *self._favourites)[:FAVOURITES_LIMIT])
         return True
 
     def load(self, snap: PaletteSnapshot) -> None:
-        """Make a recent or favourite palette current (undoable)."""
-        self.set_colors(list(snap.colors), list(snap.names), [False] * len(snap.colors))
+        """Make a recent or favourite palette current (one undo step)."""
+        self.set_colors(list(snap.colors), list(snap.names), [False] * len(snap.colors), text="Load palette")
 
-    # -- session -----------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, object]:
+    # -- saving --------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (schema 2). A source's picture is not in it: the panel saves it as a file."""
         return {
+            "schema": SCHEMA,
             "colors": self.colors,
             "names": self.names,
             "locks": self.locks,
-            "source": self.source,
-            "undo": [s.to_dict() for s in self._undo[-20:]],
-            "redo": [s.to_dict() for s in self._redo[-20:]],
+            "source": self._source.to_dict(),
+            "count": self._count,
+            "seed": self._seed,
+            "text": self._text,
+            "mode": self._mode,
+            "base": self._base,
             "recent": [s.to_dict() for s in self.recent],
-            "favourites": [s.to_dict() for s in self.favourites],
+            "favourites": [s.to_dict() for s in self._favourites],
         }
 
-    def restore(self, data: dict[str, object]) -> None:
-        current = PaletteSnapshot.from_dict(data)
-        if current is None:
-            return  # a damaged session file keeps the default palette rather than failing start-up
+    @classmethod
+    def from_dict(cls, data: Any, image: np.ndarray | None = None) -> PaletteDocument:
+        doc = cls()
+        doc.restore(data, image)
+        return doc
 
-        def snaps(key: str) -> list[PaletteSnapshot]:
-            items = data.get(key, [])
-            found = [PaletteSnapshot.from_dict(item) for item in items] if isinstance(items, list) else []
-            return [s for s in found if s is not None]
+    def restore(self, data: Any, image: np.ndarray | None = None) -> None:
+        """Replace the whole document with a saved one (any schema) and clear its undo history.
 
-        self._undo, self._redo = snaps("undo"), snaps("redo")
-        self.recent, self.favourites = snaps("recent"), snaps("favourites")
-        source = data.get("source", {})
-        self.source = source if isinstance(source, dict) else {}
-        self._apply(current)
+        `image` is the source's picture when the caller kept it. Bad values fall back to defaults
+        and never raise; damaged colours keep the palette on screen rather than an empty one.
+        """
+        data = data if isinstance(data, dict) else {}
+        if "schema" not in data:
+            data = migrate_v1(data)
+        current = PaletteSnapshot.from_dict(data) or self.snapshot()
+        source = PaletteSource.from_dict(data.get("source"))
+        if source.kind in ("image", "sketch") and isinstance(image, np.ndarray):
+            source = PaletteSource(source.kind, label=source.label, image=image)
+        count, seed = data.get("count"), data.get("seed")
+        mode, text = data.get("mode"), data.get("text")
+        self.recent = _snapshots(data.get("recent"))[:RECENT_LIMIT]
+        self._assign(
+            {
+                "colors": current.colors,
+                "names": current.names,
+                "locks": current.locks,
+                "source": source,
+                "count": _clamp_count(count)
+                if isinstance(count, int) and not isinstance(count, bool)
+                else _clamp_count(len(current.colors) or DEFAULT_COUNT),
+                "seed": seed if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED else 0,
+                "text": text if isinstance(text, str) else "",
+                "mode": mode if mode in HARMONY_MODES else DEFAULT_MODE,
+                "base": _hex_or(data.get("base"), current.colors[0] if current.colors else DEFAULT_BASE),
+                "favourites": tuple(_snapshots(data.get("favourites")))[:FAVOURITES_LIMIT],
+            }
+        )
+        self.undo_stack.clear()
+
+
+def _snapshots(items: Any) -> list[PaletteSnapshot]:
+    found = [PaletteSnapshot.from_dict(item) for item in items] if isinstance(items, list) else []
+    return [s for s in found if s is not None]
+
+
+def migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Today's session (no schema key) to schema 2.
+
+    Version 1 kept the palette's fields at the top, the panel's settings under "panel" and the last
+    undo/redo palettes; undo history now lives only while Atelier runs, so those palettes join the
+    recent ones (after the real recent ones) instead of being dropped.
+    """
+    panel, old = _dict(data.get("panel")), _dict(data.get("source"))
+    source: dict[str, Any] = {}
+    if old.get("kind") == "text":
+        source = {"kind": "lyric" if old.get("label") == "lyric" else "text", "text": old.get("text", "")}
+    elif old.get("kind") == "image":
+        label = old.get("label", "")
+        source = {"kind": "sketch" if label == SKETCH_LABEL else "image", "label": label}
+    elif old.get("kind") == "harmony":
+        source = {"kind": "harmony", "base": old.get("base"), "mode": old.get("mode")}
+    elif old.get("kind") == "import":
+        source = {"kind": "import", "label": old.get("path", "")}
+    recent = _snapshots(data.get("recent"))
+    undo, redo = _snapshots(data.get("undo")), _snapshots(data.get("redo"))
+    for snap in [*reversed(undo), *redo]:
+        if all(p.colors != snap.colors for p in recent):
+            recent.append(PaletteSnapshot(snap.colors, snap.names, (False,) * len(snap.colors)))
+    return {
+        "schema": SCHEMA,
+        "colors": data.get("colors"),
+        "names": data.get("names"),
+        "locks": data.get("locks"),
+        "source": source,
+        "count": panel.get("count"),
+        "seed": 0,
+        "text": panel.get("text"),
+        "mode": panel.get("mode"),
+        "base": panel.get("base"),
+        "recent": [s.to_dict() for s in recent],
+        "favourites": data.get("favourites"),
+    }
