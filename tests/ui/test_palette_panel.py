@@ -1,4 +1,4 @@
-"""The Palette panel with a real job runner: make, lock, regenerate, edit, reorder, undo, files, session."""
+"""The Palette panel with a real job runner: make, lock, regenerate, edit, undo, recall, cancel, files, session."""
 
 from __future__ import annotations
 
@@ -9,19 +9,22 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from atelier.core.jobs import JobQueue
-from atelier.core.session_store import SessionStore
+from atelier.core.documents.palette import PaletteSource
+from atelier.core.jobs import Job, JobQueue, JobState
+from atelier.core.project import Project
+from atelier.core.requests.palette import HarmonyRequest, PaletteFromImageRequest, PaletteFromTextRequest, PaletteResult
 from atelier.core.settings import Settings
 from atelier.ui.context import AppContext
-from atelier.ui.panels.palette import PalettePanel
+from atelier.ui.panels.palette import BUSY_TEXT, PICTURE_FILE, PalettePanel
 from atelier.ui.worker import JobRunner
+from tests.ui.conftest import LightProbeRequest
 
 
 @pytest.fixture
 def panel(qtbot, isolated_dirs: Path):
     queue = JobQueue()
     runner = JobRunner(queue, Settings())
-    context = AppContext(runner, queue, Settings(), SessionStore(isolated_dirs / "session"))
+    context = AppContext(runner, queue, Settings(), Project(isolated_dirs / "project"))
     widget = PalettePanel(context)
     qtbot.addWidget(widget)
     widget.resize(1100, 800)
@@ -32,7 +35,16 @@ def panel(qtbot, isolated_dirs: Path):
 
 
 def error_boxes() -> list[QMessageBox]:
-    return [w for w in QApplication.topLevelWidgets() if w.objectName() == "atelier-error" and w.isVisible()]
+    return [
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, QMessageBox) and w.objectName() == "atelier-error" and w.isVisible()
+    ]
+
+
+def close_error_boxes() -> None:
+    for box in error_boxes():
+        box.close()
 
 
 def wait_for_change(qtbot, panel: PalettePanel, action) -> None:
@@ -41,10 +53,29 @@ def wait_for_change(qtbot, panel: PalettePanel, action) -> None:
     qtbot.waitUntil(lambda: not panel.progress.isVisible(), timeout=5000)
 
 
+def bands() -> np.ndarray:
+    picture = np.zeros((40, 120, 3), np.uint8)
+    picture[:, :40] = (250, 250, 245)
+    picture[:, 40:80] = (20, 20, 30)
+    picture[:, 80:] = (210, 40, 50)
+    return picture
+
+
+def block_light_lane(panel: PalettePanel) -> Job:
+    """A slow job on the palette's lane, so the palette jobs sent next wait in the queue."""
+    blocker = panel.context.runner.submit(LightProbeRequest(steps=500, step_seconds=0.02, origin="test"))
+    return blocker
+
+
+def is_idle(panel: PalettePanel) -> bool:
+    return not panel.progress.isVisible() and not panel.status.text().startswith("Making") and not panel.jobs.pending()
+
+
 def test_harmony_then_lock_and_regenerate_with_space(qtbot, panel: PalettePanel) -> None:
     panel.count.setValue(6)
-    panel.base_color = "#336699"
+    panel.doc.set_base("#336699")
     panel.mode.setCurrentIndex(panel.mode.findData("triad"))
+    assert panel.doc.count == 6 and panel.doc.mode == "triad" and panel.base_button.text() == "#336699"
     wait_for_change(qtbot, panel, panel.harmony_button.click)
     first = panel.doc.colors
     assert len(first) == 6 and first[0] == "#336699"
@@ -55,26 +86,135 @@ def test_harmony_then_lock_and_regenerate_with_space(qtbot, panel: PalettePanel)
     panel.strip.swatches[0].chip.setFocus()
     wait_for_change(qtbot, panel, lambda: qtbot.keyClick(panel.strip, Qt.Key.Key_Space))
     assert panel.doc.colors[2] == first[2] and panel.doc.colors != first
-    assert panel.doc.source["kind"] == "harmony"
+    assert panel.doc.source.kind == "harmony" and panel.doc.seed == 1
     assert panel.undo_button.isEnabled()
     panel.undo_button.click()
-    assert panel.doc.colors == first
+    assert panel.doc.colors == first and panel.doc.locks[2]
     panel.redo_button.click()
     assert panel.doc.colors[2] == first[2] and panel.doc.colors != first
 
 
+def test_undo_and_redo_are_disabled_when_there_is_nothing_to_undo(qtbot, panel: PalettePanel) -> None:
+    assert not panel.undo_button.isEnabled() and not panel.redo_button.isEnabled()
+    assert panel.undo_button.toolTip() == "Nothing to undo"
+    panel.strip.swatches[0].lock.click()
+    assert panel.undo_button.isEnabled() and not panel.redo_button.isEnabled()
+    assert "lock swatch 1" in panel.undo_button.toolTip()
+    panel.undo_button.click()
+    assert not panel.doc.locks[0]
+    assert not panel.undo_button.isEnabled() and panel.redo_button.isEnabled()
+    panel.redo_button.click()
+    assert panel.doc.locks[0] and panel.undo_button.isEnabled() and not panel.redo_button.isEnabled()
+
+
+def test_a_palette_job_cancelled_from_the_queue_returns_the_panel_to_idle(qtbot, panel: PalettePanel) -> None:
+    blocker = block_light_lane(panel)
+    before = panel.doc.colors
+    first = panel.from_harmony()
+    second = panel.regenerate()
+    assert first is not None and second is not None
+    assert isinstance(first.request, HarmonyRequest) and isinstance(second.request, HarmonyRequest)
+    assert first.request.seed != second.request.seed  # a second regenerate is not the same question
+    assert panel.progress.isVisible() and panel.status.text() == "Making 2 palettes…"
+    panel.context.queue.cancel(second.id)  # as the Jobs dock does
+    qtbot.waitUntil(lambda: second.state is JobState.CANCELLED, timeout=5000)
+    assert panel.status.text() == BUSY_TEXT and panel.progress.isVisible()
+    panel.context.queue.cancel(first.id)
+    qtbot.waitUntil(lambda: is_idle(panel), timeout=5000)
+    assert first.state is JobState.CANCELLED and panel.doc.colors == before
+    assert all(b.isEnabled() for b in (panel.harmony_button, panel.regenerate_button, panel.text_button))
+    assert not error_boxes()  # a cancel is not an error
+    panel.context.queue.cancel(blocker.id)
+
+
+def test_queued_palette_jobs_all_finish(qtbot, panel: PalettePanel) -> None:
+    blocker = block_light_lane(panel)
+    jobs = [panel.from_harmony(), panel.regenerate(), panel.regenerate()]
+    assert all(job is not None and job.state is JobState.QUEUED for job in jobs)
+    panel.context.queue.cancel(blocker.id)
+    qtbot.waitUntil(lambda: is_idle(panel), timeout=20000)
+    assert [job.state for job in jobs if job is not None] == [JobState.FINISHED] * 3
+    assert len(panel.doc.undo_stack) == 3  # each result is its own step
+
+
+def test_a_failed_palette_job_is_shown_and_the_panel_is_idle(qtbot, panel: PalettePanel) -> None:
+    before = panel.doc.colors
+    job = panel.from_image(np.zeros((8, 8, 4), np.uint8), "clear.png")  # fully transparent: no colours
+    assert job is not None
+    qtbot.waitUntil(lambda: bool(error_boxes()), timeout=10000)
+    assert "transparent" in error_boxes()[0].text()
+    close_error_boxes()
+    assert job.state is JobState.FAILED and is_idle(panel) and panel.doc.colors == before
+
+
+def test_recall_of_an_image_request_then_regenerate_uses_the_same_picture(qtbot, panel: PalettePanel) -> None:
+    picture = bands()
+    before = panel.doc.to_dict()
+    request = PaletteFromImageRequest(
+        image=picture, count=4, seed=7, locked=((1, "#123456"),), label="bands.png", origin="palette"
+    )
+    assert panel.recall(request)
+    assert panel.count.value() == 4 and panel.doc.seed == 7
+    assert panel.doc.locks == [False, True, False, False, False] and panel.doc.colors[1] == "#123456"
+    assert panel.doc.source.kind == "image" and panel.doc.source.image is picture
+    assert "bands.png" in panel.status.text() and panel.strip.swatches[1].lock.isChecked()
+    assert panel.undo_button.isEnabled()
+    with qtbot.waitSignal(panel.context.queue.job_added) as added:
+        wait_for_change(qtbot, panel, panel.regenerate_button.click)
+    job = added.args[0]
+    assert isinstance(job.request, PaletteFromImageRequest) and job.request.image is picture
+    assert (job.request.count, job.request.seed, job.request.locked) == (4, 8, ((1, "#123456"),))
+    colors = panel.doc.colors
+    assert len(colors) == 4 and colors[1] == "#123456" and panel.doc.locks == [False, True, False, False]
+    assert set(colors) == {"#123456", "#fafaf5", "#14141e", "#d22832"}  # the picture's three bands
+    panel.undo_button.click()  # the regenerated palette
+    panel.undo_button.click()  # the recall
+    after = panel.doc.to_dict()
+    assert after.pop("recent")[0]["colors"] == colors  # what was made stays in the recent palettes
+    assert after == {k: v for k, v in before.items() if k != "recent"} and panel.count.value() == before["count"]
+    assert not panel.undo_button.isEnabled()
+
+
+def test_recall_of_text_and_harmony_requests_and_undo(qtbot, panel: PalettePanel) -> None:
+    panel.text.setText("typed first")
+    assert panel.recall(PaletteFromTextRequest(text="autumn forest", count=6, seed=2, origin="palette"))
+    assert panel.text.text() == "autumn forest" and panel.count.value() == 6 and panel.doc.seed == 2
+    assert panel.doc.source == PaletteSource("text", text="autumn forest")
+    assert panel.recall(HarmonyRequest(base="#aa3300", mode="triad", count=5, seed=4, origin="palette"))
+    assert panel.base_button.text() == "#aa3300" and panel.mode.currentData() == "triad"
+    assert panel.count.value() == 5 and panel.text.text() == "autumn forest"
+    with qtbot.waitSignal(panel.context.queue.job_added) as added:
+        wait_for_change(qtbot, panel, panel.regenerate)
+    request = added.args[0].request
+    assert isinstance(request, HarmonyRequest) and (request.base, request.mode, request.seed) == ("#aa3300", "triad", 5)
+    assert panel.doc.colors[0] == "#aa3300" and len(panel.doc.colors) == 5
+    panel.doc.undo()
+    panel.doc.undo()
+    assert panel.base_button.text() != "#aa3300" and panel.count.value() == 6
+    panel.undo_button.click()
+    assert panel.text.text() == "typed first" and panel.doc.seed == 0
+    assert not panel.recall(LightProbeRequest())  # not a palette request
+
+
+def test_a_palette_from_the_history_is_put_back_as_one_step(qtbot, panel: PalettePanel) -> None:
+    before = panel.doc.colors
+    request = HarmonyRequest(base="#102030", mode="shades", count=3, seed=1, origin="palette")
+    result = PaletteResult(colors=("#102030", "#405060", "#708090"), names=("a", "b", "c"), source="harmony")
+    assert panel.show_result(request, result)
+    assert panel.doc.colors == ["#102030", "#405060", "#708090"] and panel.doc.source.kind == "harmony"
+    assert panel.doc.undo_stack.undo_text == "Put back palette"
+    assert not panel.show_result(LightProbeRequest(), result)
+    panel.undo_button.click()
+    assert panel.doc.colors == before
+
+
 def test_image_palette_and_checks(qtbot, panel: PalettePanel) -> None:
-    picture = np.zeros((40, 120, 3), np.uint8)
-    picture[:, :40] = (250, 250, 245)
-    picture[:, 40:80] = (20, 20, 30)
-    picture[:, 80:] = (210, 40, 50)
     panel.count.setValue(3)
-    wait_for_change(qtbot, panel, lambda: panel.from_image(picture, "test.png"))
-    assert panel.doc.source == {"kind": "image", "label": "test.png"}
+    wait_for_change(qtbot, panel, lambda: panel.from_image(bands(), "test.png"))
+    assert panel.doc.source.kind == "image" and panel.doc.source.label == "test.png"
     assert panel.contrast.rowCount() == 3
-    cells = [panel.contrast.item(r, c).text() for r in range(3) for c in range(3) if r != c]
+    cells = [str(panel.contrast.model().index(r, c).data()) for r in range(3) for c in range(3) if r != c]
     assert any("AAA" in t for t in cells)
-    assert panel.roles.background in (panel.roles.background,)
     assert not panel.roles.warnings  # near-white and near-black: text passes
     assert panel.colour_blind.rows.count() == 4
 
@@ -88,12 +228,14 @@ def test_edit_hex_reorder_and_favourite(qtbot, panel: PalettePanel) -> None:
     assert panel.doc.colors[0] == "#abcdef"
     panel.favourite_button.click()
     assert panel.doc.is_favourite() and panel.history.favourites.count() == 1
+    assert panel.favourite_button.isChecked() and panel.favourite_button.text() == "★ Favourite"
     panel.strip.swatches[0].hex.setText("nonsense")
     panel.strip.swatches[0].hex.editingFinished.emit()
     qtbot.waitUntil(lambda: bool(error_boxes()))
-    assert panel.doc.colors[0] == "#abcdef"
-    for box in error_boxes():
-        box.close()
+    assert panel.doc.colors[0] == "#abcdef" and panel.strip.swatches[0].hex.text() == "#abcdef"
+    close_error_boxes()
+    panel.undo_button.click()
+    assert not panel.doc.is_favourite() and panel.history.favourites.count() == 0
 
 
 def test_import_export_and_malformed_import(qtbot, panel: PalettePanel, tmp_path: Path) -> None:
@@ -105,30 +247,60 @@ def test_import_export_and_malformed_import(qtbot, panel: PalettePanel, tmp_path
     assert not panel.import_path(str(bad))
     qtbot.waitUntil(lambda: bool(error_boxes()))
     assert panel.doc.colors == before
-    for box in error_boxes():
-        box.close()
+    close_error_boxes()
     (tmp_path / "p.gpl").write_text("GIMP Palette\n255 0 0 Red\n0 0 255\n")
     assert panel.import_path(str(tmp_path / "p.gpl"))
     assert panel.doc.colors == ["#ff0000", "#0000ff"] and panel.doc.names == ["Red", "blue"]
     assert panel.doc.recent[0].colors == ("#ff0000", "#0000ff")
+    assert panel.doc.source == PaletteSource("import", label="p.gpl")
+    panel.undo_button.click()
+    assert panel.doc.colors == before
 
 
 def test_from_lyric_needs_words_and_session_round_trip(qtbot, panel: PalettePanel) -> None:
     panel.context.lyric.set_text("")
     assert panel.from_lyric() is None
     qtbot.waitUntil(lambda: bool(error_boxes()))
-    for box in error_boxes():
-        box.close()
+    close_error_boxes()
     assert panel.from_sketch() is None  # no Sketch panel beside it in this test
+    close_error_boxes()
     panel.text.setText("sea")
     panel.count.setValue(7)
+    panel.checks.setCurrentIndex(2)
     panel.doc.toggle_favourite()
     state = panel.save_state()
+    assert state["schema"] == 2 and state["text"] == "sea" and state["view"] == {"tab": 2}
     panel.doc.set_colors(["#000000", "#111111", "#222222"])
     panel.text.setText("")
+    panel.checks.setCurrentIndex(0)
     panel.restore_state(state)
-    assert panel.text.text() == "sea" and panel.count.value() == 7
-    assert panel.doc.is_favourite()
+    assert panel.text.text() == "sea" and panel.count.value() == 7 and panel.checks.currentIndex() == 2
+    assert panel.doc.is_favourite() and not panel.undo_button.isEnabled()
+
+
+def test_restore_keeps_the_picture_and_replaces_the_document_each_time(qtbot, panel: PalettePanel) -> None:
+    panel.count.setValue(3)
+    wait_for_change(qtbot, panel, lambda: panel.from_image(bands(), "bands.png"))
+    image_palette = panel.doc.colors
+    state = panel.save_state()
+    assert state["picture"] == PICTURE_FILE and panel.context.session.side_file(PICTURE_FILE).is_file()
+    # Another project is opened: its document replaces this one, and there is nothing to undo.
+    other = {"schema": 2, "colors": ["#aa0000", "#00aa00", "#0000aa"], "count": 5, "text": "other"}
+    panel.restore_state(other)
+    assert panel.doc.colors == ["#aa0000", "#00aa00", "#0000aa"] and panel.text.text() == "other"
+    assert panel.doc.source.kind == "" and not panel.undo_button.isEnabled() and not panel.doc.recent
+    # Back to the first: the picture comes back from its file and Regenerate works on it.
+    panel.restore_state(state)
+    assert panel.doc.colors == image_palette and panel.doc.source.label == "bands.png"
+    assert panel.doc.source.image is not None and np.array_equal(panel.doc.source.image, bands())
+    assert not panel.undo_button.isEnabled()
+    panel.strip.swatches[0].lock.click()
+    job = panel.regenerate()
+    assert job is not None
+    qtbot.waitUntil(lambda: job.state is JobState.FINISHED and is_idle(panel), timeout=20000)
+    assert isinstance(job.request, PaletteFromImageRequest) and np.array_equal(job.request.image, bands())
+    assert job.request.locked == ((0, image_palette[0]),) and job.request.label == "bands.png"
+    assert sorted(panel.doc.colors) == sorted(image_palette)  # three bands, three colours, whatever the seed
 
 
 @pytest.mark.slow
@@ -142,9 +314,9 @@ def test_text_and_lyric_palettes_with_the_real_model(qtbot, panel: PalettePanel)
     with qtbot.waitSignal(panel.doc.changed, timeout=300000):
         panel.text_button.click()
     qtbot.waitUntil(lambda: not panel.progress.isVisible(), timeout=5000)
-    assert panel.doc.source == {"kind": "text", "text": "autumn forest", "label": "text"}
+    assert panel.doc.source == PaletteSource("text", text="autumn forest")
     assert "autumn forest" in panel.status.text()
     panel.context.lyric.set_text("Grey rain on the window\nCold streets and empty rooms")
     with qtbot.waitSignal(panel.doc.changed, timeout=60000):
         panel.lyric_button.click()
-    assert panel.doc.source["label"] == "lyric" and len(panel.doc.colors) == 5
+    assert panel.doc.source.kind == "lyric" and len(panel.doc.colors) == 5

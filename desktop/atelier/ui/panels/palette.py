@@ -1,6 +1,8 @@
-"""Palette panel: palettes from a mood, the lyric, an image, the sketch or a harmony rule; lock and
-regenerate, edit and reorder swatches, check contrast and colour blindness, keep history and favourites,
-import and export. The palette is the shared PaletteDocument, so the Sketch panel's brushes follow it.
+"""Palette panel: a view of the shared PaletteDocument (so the Sketch panel's brushes follow it).
+
+Palettes from a mood, the lyric, an image, the sketch or a harmony rule; lock and regenerate, edit
+and reorder swatches, check contrast and colour blindness, recent palettes and favourites, import
+and export. Every change goes through the document, which makes it one undo step.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PIL import Image
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QColor, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QColorDialog,
@@ -34,20 +37,14 @@ from PySide6.QtWidgets import (
 from atelier.core.color.formats import EXPORT_FORMATS, PaletteFile, export_file, import_file
 from atelier.core.color.harmony import HARMONY_MODES
 from atelier.core.color.names import nearest_name, nearest_names
-from atelier.core.documents.palette import PaletteSnapshot, normalise_hex
-from atelier.core.errors import AtelierError, InvalidRequestError
+from atelier.core.documents.palette import SKETCH_LABEL, PaletteSource, normalise_hex
+from atelier.core.errors import AtelierError, InputFileError, InvalidRequestError
+from atelier.core.job_handle import JobHandle
 from atelier.core.jobs import Job
 from atelier.core.picture_io import read_picture
 from atelier.core.progress import Progress
 from atelier.core.requests import Request, Result
-from atelier.core.requests.palette import (
-    MAX_COUNT,
-    MIN_COUNT,
-    HarmonyRequest,
-    PaletteFromImageRequest,
-    PaletteFromTextRequest,
-    PaletteResult,
-)
+from atelier.core.requests.palette import MAX_COUNT, MIN_COUNT, PaletteResult
 from atelier.ui.context import AppContext
 from atelier.ui.errors import show_error
 from atelier.ui.panels.base import Panel
@@ -65,6 +62,11 @@ FORMAT_LABELS = {
     "json": "JSON (.json)",
     "png": "PNG swatch strip (.png)",
 }
+# The picture an image or sketch palette came from, saved beside the session so Regenerate still
+# works on it after a restart.
+PICTURE_FILE = "palette-source.png"
+BUSY_TEXT = "Making the palette…"
+HINT = "Click a swatch to edit it, drag to reorder, lock the ones to keep."
 
 
 class PalettePanel(Panel):
@@ -73,37 +75,29 @@ class PalettePanel(Panel):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.doc = context.palette
-        self._seed = 0
-        self._image: np.ndarray | None = None
-        self._image_label = ""
-        self.base_color = self.doc.colors[0] if self.doc.colors else "#336699"
+        self._drawn: tuple[Any, ...] | None = None  # the swatches last drawn (redraws skip when equal)
+        self._detail: tuple[list[str], str] = ([], "")  # a result's note, shown while its colours are current
+        self._saved_picture: tuple[np.ndarray, Path] | None = None  # the source picture last written, and where
 
         # -- sources -------------------------------------------------------------------------
         self.text = QLineEdit()
         self.text.setPlaceholderText("Describe a mood or scene, e.g. “stormy sea at dusk”")
         self.text.setClearButtonEnabled(True)
+        self.text.textChanged.connect(self.doc.set_text)
         self.text.returnPressed.connect(self.from_text)
-        self.text_button = QPushButton("Palette from text")
+        self.text_button = self._button("Palette from text", self.from_text)
         self.text_button.setDefault(True)
-        self.text_button.clicked.connect(self.from_text)
-        self.lyric_button = QPushButton("From lyric")
-        self.lyric_button.setToolTip("A palette from the Lyric panel's words (each line's mood)")
-        self.lyric_button.clicked.connect(self.from_lyric)
-        self.image_button = QPushButton("From image…")
-        self.image_button.clicked.connect(self.open_image)
-        self.sketch_button = QPushButton("From sketch")
-        self.sketch_button.setToolTip("The dominant colours of the Sketch panel's picture")
-        self.sketch_button.clicked.connect(self.from_sketch)
+        self.lyric_button = self._button("From lyric", self.from_lyric, "A palette from the Lyric panel's words")
+        self.image_button = self._button("From image…", self.open_image)
+        self.sketch_button = self._button("From sketch", self.from_sketch, "The main colours of the Sketch panel")
         self.count = QSpinBox()
         self.count.setRange(MIN_COUNT, MAX_COUNT)
-        self.count.setValue(min(MAX_COUNT, max(MIN_COUNT, len(self.doc.colors) or 5)))
         self.count.setPrefix("Colours: ")
+        self.count.valueChanged.connect(self.doc.set_count)
         sources = QHBoxLayout()
         sources.addWidget(self.text, 1)
-        sources.addWidget(self.text_button)
-        sources.addWidget(self.lyric_button)
-        sources.addWidget(self.image_button)
-        sources.addWidget(self.sketch_button)
+        for button in (self.text_button, self.lyric_button, self.image_button, self.sketch_button):
+            sources.addWidget(button)
 
         self.base_button = QToolButton()
         self.base_button.setToolTip("Base colour for the harmony")
@@ -111,43 +105,35 @@ class PalettePanel(Panel):
         self.mode = QComboBox()
         for mode in HARMONY_MODES:
             self.mode.addItem(mode.replace("-", " ").capitalize(), mode)
-        self.harmony_button = QPushButton("Harmony")
-        self.harmony_button.clicked.connect(self.from_harmony)
-        self.regenerate_button = QPushButton("⟳ Regenerate")
-        self.regenerate_button.setToolTip("New colours for the unlocked swatches, from the same source (Space)")
-        self.regenerate_button.clicked.connect(self.regenerate)
-        self.undo_button = QToolButton()
-        self.undo_button.setText("↶ Undo")
-        self.undo_button.clicked.connect(self.doc.undo)
-        self.redo_button = QToolButton()
-        self.redo_button.setText("↷ Redo")
-        self.redo_button.clicked.connect(self.doc.redo)
-        self.favourite_button = QToolButton()
+        self.mode.currentIndexChanged.connect(lambda _: self.doc.set_mode(str(self.mode.currentData())))
+        self.harmony_button = self._button("Harmony", self.from_harmony)
+        self.regenerate_button = self._button(
+            "⟳ Regenerate", self.regenerate, "New colours for the unlocked swatches, from the same source (Space)"
+        )
+        self.undo_button = self._tool("↶ Undo", self.doc.undo)
+        self.redo_button = self._tool("↷ Redo", self.doc.redo)
+        self.favourite_button = self._tool("", self.doc.toggle_favourite)
         self.favourite_button.setCheckable(True)
         self.favourite_button.setToolTip("Keep this palette in the favourites")
-        self.favourite_button.clicked.connect(self._toggle_favourite)
-        self.import_button = QToolButton()
-        self.import_button.setText("Import…")
-        self.import_button.clicked.connect(self.import_dialog)
+        self.import_button = self._tool("Import…", self.import_dialog)
         self.export_button = QToolButton()
         self.export_button.setText("Export ▾")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         export_menu = QMenu(self.export_button)
         for fmt in EXPORT_FORMATS:
-            action = export_menu.addAction(FORMAT_LABELS[fmt])
-            action.triggered.connect(partial(self.export_dialog, fmt))
+            export_menu.addAction(FORMAT_LABELS[fmt]).triggered.connect(partial(self.export_dialog, fmt))
         self.export_button.setMenu(export_menu)
         actions = QHBoxLayout()
         actions.addWidget(QLabel("Harmony from"))
-        actions.addWidget(self.base_button)
-        actions.addWidget(self.mode)
-        actions.addWidget(self.harmony_button)
+        for widget in (self.base_button, self.mode, self.harmony_button):
+            actions.addWidget(widget)
         actions.addSpacing(12)
         actions.addWidget(self.count)
         actions.addWidget(self.regenerate_button)
         actions.addStretch(1)
-        for button in (self.undo_button, self.redo_button, self.favourite_button):
-            actions.addWidget(button)
+        actions.addWidget(self.undo_button)
+        actions.addWidget(self.redo_button)
+        actions.addWidget(self.favourite_button)
         actions.addSpacing(8)
         actions.addWidget(self.import_button)
         actions.addWidget(self.export_button)
@@ -158,10 +144,10 @@ class PalettePanel(Panel):
         self.strip.hex_entered.connect(self._hex_entered)
         self.strip.lock_toggled.connect(self.doc.set_locked)
         self.strip.moved.connect(self.doc.move)
-        self.strip_scroll = strip_scroll = QScrollArea()
-        strip_scroll.setWidgetResizable(True)
-        strip_scroll.setWidget(self.strip)
-        strip_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.strip_scroll = QScrollArea()
+        self.strip_scroll.setWidgetResizable(True)
+        self.strip_scroll.setWidget(self.strip)
+        self.strip_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.status = QLabel()
         self.status.setObjectName("palette-status")
         self.progress = QProgressBar()
@@ -176,7 +162,7 @@ class PalettePanel(Panel):
         self.roles = RolesWidget()
         self.colour_blind = ColourBlindWidget()
         self.history = PaletteHistoryWidget()
-        self.history.chosen.connect(self._load_snapshot)
+        self.history.chosen.connect(self.doc.load)
         self.checks = QTabWidget()
         self.checks.addTab(self.contrast, "Contrast (WCAG)")
         self.checks.addTab(self.roles, "Roles")
@@ -186,53 +172,99 @@ class PalettePanel(Panel):
         layout = QVBoxLayout(self)
         layout.addLayout(sources)
         layout.addLayout(actions)
-        layout.addWidget(strip_scroll)
+        layout.addWidget(self.strip_scroll)
         layout.addLayout(status_row)
         layout.addWidget(self.checks, 1)
 
-        self.space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
-        self.space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.space.activated.connect(self.regenerate)
-        self.undo_shortcut = QShortcut(QKeySequence.StandardKey.Undo, self)
-        self.undo_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.undo_shortcut.activated.connect(self.doc.undo)
-        self.redo_shortcut = QShortcut(QKeySequence.StandardKey.Redo, self)
-        self.redo_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.redo_shortcut.activated.connect(self.doc.redo)
+        self.space = self._shortcut(QKeySequence(Qt.Key.Key_Space), self.regenerate)
+        self.undo_shortcut = self._shortcut(QKeySequence.StandardKey.Undo, self.doc.undo)
+        self.redo_shortcut = self._shortcut(QKeySequence.StandardKey.Redo, self.doc.redo)
 
         self.doc.state_changed.connect(self._redraw)
-        self._show_base()
+        self.doc.undo_stack.changed.connect(self._show_undo)
         self._redraw()
+        self._show_undo()
 
-    # -- drawing ------------------------------------------------------------------------------
+    def _button(self, text: str, slot: Any, tip: str = "") -> QPushButton:
+        button = QPushButton(text)
+        button.setToolTip(tip)
+        button.clicked.connect(lambda _checked=False: slot())
+        return button
+
+    def _tool(self, text: str, slot: Any) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.clicked.connect(lambda _checked=False: slot())
+        return button
+
+    def _shortcut(self, keys: QKeySequence | QKeySequence.StandardKey, slot: Any) -> QShortcut:
+        shortcut = QShortcut(keys, self)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(slot)
+        return shortcut
+
+    # -- the view -----------------------------------------------------------------------------
     def display_names(self) -> list[str]:
         names = self.doc.names
         missing = [i for i, n in enumerate(names) if not n]
         if missing:
-            found = nearest_names([self.doc.colors[i] for i in missing])
-            for i, name in zip(missing, found, strict=True):
+            for i, name in zip(missing, nearest_names([self.doc.colors[i] for i in missing]), strict=True):
                 names[i] = name
         return names
 
     def _redraw(self) -> None:
-        colors, names = self.doc.colors, self.display_names()
-        self.strip.set_palette(colors, names, self.doc.locks)
-        # New swatches count in the layout only once shown, after this event; measure then.
-        QTimer.singleShot(0, self, self._fit_strip)
-        self.contrast.set_colors(colors)
-        self.roles.set_colors(colors)
-        self.colour_blind.set_colors(colors, names)
-        self.history.set_history(self.doc.recent, self.doc.favourites)
-        self.undo_button.setEnabled(self.doc.can_undo)
-        self.redo_button.setEnabled(self.doc.can_redo)
-        favourite = self.doc.is_favourite()
+        doc = self.doc
+        if self.text.text() != doc.text:
+            with QSignalBlocker(self.text):
+                self.text.setText(doc.text)
+        with QSignalBlocker(self.count):
+            self.count.setValue(doc.count)
+        with QSignalBlocker(self.mode):
+            self.mode.setCurrentIndex(max(0, self.mode.findData(doc.mode)))
+        if self.base_button.text() != doc.base:
+            self.base_button.setText(doc.base)
+            self.base_button.setStyleSheet(f"background:{doc.base}; color:{ink_for(doc.base)}; padding:4px 8px;")
+        drawn = (doc.colors, doc.names, doc.locks, doc.recent, doc.favourites)
+        if drawn != self._drawn:  # typing or a setting leaves the swatches and checks as they are
+            self._drawn = drawn
+            colors, names = doc.colors, self.display_names()
+            self.strip.set_palette(colors, names, doc.locks)
+            # New swatches count in the layout only once shown, after this event; measure then.
+            QTimer.singleShot(0, self, self._fit_strip)
+            self.contrast.set_colors(colors)
+            self.roles.set_colors(colors)
+            self.colour_blind.set_colors(colors, names)
+            self.history.set_history(doc.recent, doc.favourites)
+            self.checks.setTabText(1, "Roles ⚠" if self.roles.warnings else "Roles")
+            self.checks.setTabText(2, "Colour blindness ⚠" if self.colour_blind.warnings else "Colour blindness")
+        favourite = doc.is_favourite()
         self.favourite_button.setChecked(favourite)
         self.favourite_button.setText("★ Favourite" if favourite else "☆ Favourite")
+        self._show_status()
+
+    def _show_status(self) -> None:
+        waiting = len(self.jobs.pending())
+        self.progress.setVisible(bool(waiting))
+        if waiting:
+            self.status.setText(BUSY_TEXT if waiting == 1 else f"Making {waiting} palettes…")
+            return
         warnings = self.roles.warnings + self.colour_blind.warnings
-        self.checks.setTabText(1, "Roles ⚠" if self.roles.warnings else "Roles")
-        self.checks.setTabText(2, "Colour blindness ⚠" if self.colour_blind.warnings else "Colour blindness")
-        if not self.progress.isVisible():
-            self.status.setText(" · ".join(warnings[:1]) if warnings else self._source_text())
+        source = self.doc.source
+        text = source.describe() or HINT
+        if source.kind in ("text", "lyric", "image", "sketch", "harmony"):
+            text += " Space regenerates the unlocked swatches."
+        detail_colors, detail = self._detail
+        if detail and detail_colors == self.doc.colors:  # what the words matched, while that palette is shown
+            self.status.setText(f"{text} {detail}.")
+        else:  # the checks' tabs carry a ⚠ too, so a warning is never only here
+            self.status.setText(warnings[0] if warnings else text)
+
+    def _show_undo(self) -> None:
+        stack = self.doc.undo_stack
+        self.undo_button.setEnabled(stack.can_undo)
+        self.redo_button.setEnabled(stack.can_redo)
+        self.undo_button.setToolTip(f"Undo {stack.undo_text.lower()} (Ctrl+Z)" if stack.can_undo else "Nothing to undo")
+        self.redo_button.setToolTip(f"Redo {stack.redo_text.lower()}" if stack.can_redo else "Nothing to redo")
 
     def _fit_strip(self) -> None:
         """As tall as the wrapped swatches need (up to three rows), so the checks get the rest."""
@@ -244,67 +276,32 @@ class PalettePanel(Panel):
         super().resizeEvent(event)
         self._fit_strip()
 
-    def _source_text(self) -> str:
-        source = self.doc.source
-        kind = source.get("kind")
-        if kind == "text":
-            return f"From the words “{source.get('text', '')[:60]}”. Space regenerates the unlocked swatches."
-        if kind == "image":
-            return f"From {source.get('label', 'an image')}. Space regenerates the unlocked swatches."
-        if kind == "harmony":
-            return f"{str(source.get('mode', '')).capitalize()} harmony from {source.get('base', '')}."
-        if kind == "import":
-            return f"Imported from {source.get('path', 'a file')}."
-        return "Click a swatch to edit it, drag to reorder, lock the ones to keep."
-
-    def _show_base(self) -> None:
-        self.base_button.setText(self.base_color)
-        self.base_button.setStyleSheet(
-            f"background:{self.base_color}; color:{ink_for(self.base_color)}; padding:4px 8px; border-radius:4px;"
-        )
-
     # -- making palettes ----------------------------------------------------------------------
-    def _locked_for(self, count: int) -> tuple[tuple[int, str], ...]:
-        return tuple((slot, color) for slot, color in self.doc.locked_slots() if slot < count)
+    def ask(self, source: PaletteSource | None = None, seed: int | None = None) -> Job | None:
+        """Queue the document's request for `source` (default: the palette's own source)."""
+        try:
+            request = self.doc.to_request(source, seed)
+        except AtelierError as exc:
+            show_error(self, exc)
+            return None
+        handle = JobHandle(self._finished, self._failed, self._cancelled, self._progress)
+        job = self.submit(request, handle)
+        self._show_status()
+        return job
 
-    def _next_seed(self) -> int:
-        self._seed += 1
-        return self._seed
-
-    def _run(self, request: Request, source: dict[str, Any]) -> Job | None:
-        self.progress.setVisible(True)
-        self.status.setText("Making the palette…")
-        return self.submit(
-            request,
-            lambda result: self._apply_result(result, source),
-            self._on_progress,
-            self._on_error,
-        )
-
-    def from_text(self, _checked: bool = False, seed: int = 0) -> Job | None:
-        text = self.text.text().strip()
+    def from_text(self) -> Job | None:
+        text = self.doc.text.strip()
         if not text:
             show_error(self, InvalidRequestError("Type a mood or scene first, e.g. “autumn forest”."))
             return None
-        return self._make_text(text, "text", seed)
+        return self.ask(PaletteSource("text", text=text))
 
     def from_lyric(self) -> Job | None:
         text = self.context.lyric.text.strip()
         if not text:
             show_error(self, InvalidRequestError("The Lyric panel has no words yet; write some lines first."))
             return None
-        return self._make_text(text, "lyric", 0)
-
-    def _make_text(self, text: str, label: str, seed: int) -> Job | None:
-        count = self.count.value()
-        try:
-            request = PaletteFromTextRequest(
-                text=text, count=count, seed=seed, locked=self._locked_for(count), origin="palette"
-            )
-        except AtelierError as exc:
-            show_error(self, exc)
-            return None
-        return self._run(request, {"kind": "text", "text": text, "label": label})
+        return self.ask(PaletteSource("lyric", text=text))
 
     def open_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Palette from image", "", IMAGE_FILTER)
@@ -314,100 +311,48 @@ class PalettePanel(Panel):
             except AtelierError as exc:
                 show_error(self, exc)
 
-    def from_image(self, image: np.ndarray, label: str, seed: int = 0) -> Job | None:
-        self._image, self._image_label = image, label
-        count = self.count.value()
-        try:
-            request = PaletteFromImageRequest(
-                image=image,
-                count=count,
-                seed=seed,
-                locked=self._locked_for(count),
-                label=label,
-                origin="palette",
-            )
-        except AtelierError as exc:
-            show_error(self, exc)
-            return None
-        return self._run(request, {"kind": "image", "label": label})
-
-    def sketch_image(self) -> np.ndarray | None:
-        """The Sketch panel's picture (what the artist sees there), through the shared context."""
-        image = self.context.sketch_picture()
-        return image if isinstance(image, np.ndarray) else None
+    def from_image(self, image: np.ndarray, label: str) -> Job | None:
+        return self.ask(PaletteSource.picture(image, label))
 
     def from_sketch(self) -> Job | None:
-        image = self.sketch_image()
-        if image is None:
+        image = self.context.sketch_picture()
+        if not isinstance(image, np.ndarray):
             show_error(self, InvalidRequestError("The Sketch panel has no picture yet; open or draw one first."))
             return None
-        return self.from_image(image, "the sketch")
+        return self.from_image(image, SKETCH_LABEL)
 
-    def choose_base(self) -> None:
-        color = QColorDialog.getColor(QColor(self.base_color), self, "Base colour")
-        if color.isValid():
-            self.base_color = color.name()
-            self._show_base()
-
-    def from_harmony(self, _checked: bool = False, seed: int = 0) -> Job | None:
-        count = self.count.value()
-        mode = str(self.mode.currentData())
-        request = HarmonyRequest(
-            base=self.base_color,
-            mode=mode,
-            count=count,
-            seed=seed,
-            locked=self._locked_for(count),
-            origin="palette",
-        )
-        return self._run(request, {"kind": "harmony", "base": self.base_color, "mode": mode})
+    def from_harmony(self) -> Job | None:
+        return self.ask(PaletteSource.harmony(self.doc.base, self.doc.mode))
 
     def regenerate(self) -> Job | None:
-        """New colours for the unlocked swatches from the palette's own source (text, image or harmony)."""
-        source = self.doc.source
-        seed = self._next_seed()
-        kind = source.get("kind")
-        if kind == "text" and source.get("text"):
-            return self._make_text(str(source["text"]), str(source.get("label", "text")), seed)
-        if kind == "image" and self._image is not None:
-            return self.from_image(self._image, self._image_label, seed)
-        if kind == "harmony":
-            self.base_color = normalise_hex(str(source.get("base", self.base_color)))
-            index = self.mode.findData(source.get("mode"))
-            if index >= 0:
-                self.mode.setCurrentIndex(index)
-            self._show_base()
-            return self.from_harmony(seed=seed)
-        if self.text.text().strip():
-            return self.from_text(seed=seed)
-        if self.doc.colors:  # imported or hand-made: a harmony around the first swatch
-            self.base_color = self.doc.colors[0]
-            self._show_base()
-        return self.from_harmony(seed=seed)
+        """New colours for the unlocked swatches: the palette's own request with a new seed."""
+        return self.ask(seed=self.doc.next_seed())
 
-    def _on_progress(self, progress: Progress) -> None:
+    def choose_base(self) -> None:
+        color = QColorDialog.getColor(QColor(self.doc.base), self, "Base colour")
+        if color.isValid():
+            self.doc.set_base(color.name())
+
+    def _progress(self, job: Job, progress: Progress) -> None:
         if progress.message:
             self.status.setText(progress.message)
 
-    def _on_error(self, message: str) -> None:
-        self.progress.setVisible(False)
-        self._redraw()
-        show_error(self, message)
+    def _finished(self, job: Job, result: Result) -> None:
+        if isinstance(result, PaletteResult):
+            self._detail = (list(result.colors), result.detail)
+        self.doc.apply_result(job.request, result)
+        self._show_status()
 
-    def _apply_result(self, result: Result, source: dict[str, Any]) -> None:
-        self.progress.setVisible(False)
-        if not isinstance(result, PaletteResult):
-            return
-        locked = {slot for slot, _ in self._locked_for(len(result.colors))}
-        locks = [i in locked for i in range(len(result.colors))]
-        self.doc.set_colors(list(result.colors), list(result.names), locks, source=source)
-        if result.detail:
-            self.status.setText(f"{self._source_text()} {result.detail}.")
+    def _failed(self, job: Job, error: AtelierError) -> None:
+        self._show_status()
+        self.show_failure(job, error)
+
+    def _cancelled(self, job: Job) -> None:
+        self._show_status()
 
     # -- editing ------------------------------------------------------------------------------
     def edit_swatch(self, index: int) -> None:
-        current = QColor(self.doc.colors[index])
-        color = QColorDialog.getColor(current, self, f"Swatch {index + 1}")
+        color = QColorDialog.getColor(QColor(self.doc.colors[index]), self, f"Swatch {index + 1}")
         if color.isValid() and color.name() != self.doc.colors[index]:
             self.doc.set_color(index, color.name(), nearest_name(color.name()))
 
@@ -416,15 +361,10 @@ class PalettePanel(Panel):
             color = normalise_hex(text)
         except InvalidRequestError as exc:
             show_error(self, exc)
+            self._drawn = None  # put the swatch's own hex back in its field
             self._redraw()
             return
         self.doc.set_color(index, color, nearest_name(color))
-
-    def _toggle_favourite(self) -> None:
-        self.doc.toggle_favourite()
-
-    def _load_snapshot(self, snap: PaletteSnapshot) -> None:
-        self.doc.load(snap)
 
     # -- files --------------------------------------------------------------------------------
     def import_dialog(self) -> None:
@@ -439,7 +379,8 @@ class PalettePanel(Panel):
             show_error(self, exc)  # the palette is unchanged: the file is read fully before it is used
             return False
         names = [n or nearest_name(c) for c, n in zip(loaded.colors, loaded.names, strict=False)]
-        self.doc.set_colors(list(loaded.colors), names, source={"kind": "import", "path": Path(path).name})
+        source = PaletteSource("import", label=Path(path).name)
+        self.doc.set_colors(list(loaded.colors), names, source=source, text="Import palette")
         return True
 
     def export_dialog(self, fmt: str, _checked: bool = False) -> None:
@@ -447,17 +388,14 @@ class PalettePanel(Panel):
         suggested = str(Path(folder) / f"palette.{fmt}")
         path, _ = QFileDialog.getSaveFileName(self, "Export palette", suggested, FORMAT_LABELS[fmt])
         if path:
-            if not path.lower().endswith(f".{fmt}"):
-                path += f".{fmt}"
-            self.export_path(path)
+            self.export_path(path if path.lower().endswith(f".{fmt}") else f"{path}.{fmt}")
 
     def export_path(self, path: str) -> bool:
-        title = str(self.doc.source.get("text") or self.doc.source.get("label") or "Atelier palette")
+        source = self.doc.source
+        title = (source.text or source.label or "Atelier palette").split("\n")[0]
         try:
             written = export_file(
-                PaletteFile(tuple(self.doc.colors), tuple(self.display_names()), title[:80]),
-                path,
-                str(self.doc.source.get("kind", "")),
+                PaletteFile(tuple(self.doc.colors), tuple(self.display_names()), title[:80]), path, source.kind
             )
         except AtelierError as exc:
             show_error(self, exc)
@@ -465,48 +403,41 @@ class PalettePanel(Panel):
         self.status.setText(f"Exported {written}")
         return True
 
-    # -- session ------------------------------------------------------------------------------
-    def recall(self, job: Job) -> None:
-        request = job.request
-        if isinstance(request, (PaletteFromTextRequest, PaletteFromImageRequest, HarmonyRequest)):
-            self.count.setValue(request.count)
-        if isinstance(request, PaletteFromTextRequest):
-            self.text.setText(request.text.replace("\n", " / "))
-        elif isinstance(request, HarmonyRequest):
-            self.base_color = request.base
-            self.mode.setCurrentIndex(max(0, self.mode.findData(request.mode)))
-            self._show_base()
+    # -- history and session -------------------------------------------------------------------
+    def recall(self, request: Request) -> bool:
+        return self.doc.apply_request(request)
+
+    def show_result(self, request: Request, result: Result) -> bool:
+        if isinstance(result, PaletteResult):
+            self._detail = (list(result.colors), result.detail)
+        return self.doc.apply_result(request, result, "Put back palette")
 
     def save_state(self) -> dict[str, Any]:
-        return {
-            **self.doc.to_dict(),
-            "panel": {
-                "text": self.text.text(),
-                "count": self.count.value(),
-                "mode": self.mode.currentData(),
-                "base": self.base_color,
-                "tab": self.checks.currentIndex(),
-            },
-        }
+        state = {**self.doc.to_dict(), "view": {"tab": self.checks.currentIndex()}}
+        image = self.doc.source.image
+        if image is not None:
+            path = self.context.session.side_file(PICTURE_FILE)
+            # The rest of the session still saves if this fails; the next autosave retries.
+            if self._saved_picture is None or self._saved_picture[0] is not image or self._saved_picture[1] != path:
+                with contextlib.suppress(OSError, ValueError, TypeError):
+                    Image.fromarray(image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image).save(path)
+                    self._saved_picture = (image, path)
+            state["picture"] = PICTURE_FILE
+        return state
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        self.doc.restore(state)
-        panel = state.get("panel", {})
-        if not isinstance(panel, dict):
-            return
-        if isinstance(panel.get("text"), str):
-            self.text.setText(panel["text"])
-        if isinstance(panel.get("count"), int):
-            self.count.setValue(panel["count"])
-        index = self.mode.findData(panel.get("mode"))
-        if index >= 0:
-            self.mode.setCurrentIndex(index)
-        with contextlib.suppress(InvalidRequestError):  # a damaged session keeps the current base
-            self.base_color = normalise_hex(str(panel.get("base", self.base_color)))
-        self._show_base()
-        if isinstance(panel.get("tab"), int):
-            self.checks.setCurrentIndex(panel["tab"])
+        image = None
+        if state.get("picture") == PICTURE_FILE:
+            path = self.context.session.side_file(PICTURE_FILE)
+            with contextlib.suppress(InputFileError):  # a missing picture only stops Regenerate, with a message
+                image = read_picture(path)
+        self.doc.restore(state, image)
+        self._saved_picture = (image, self.context.session.side_file(PICTURE_FILE)) if image is not None else None
+        view = state.get("view")
+        if isinstance(view, dict) and isinstance(view.get("tab"), int):
+            self.checks.setCurrentIndex(view["tab"])
 
     def close_panel(self) -> None:
         self.doc.state_changed.disconnect(self._redraw)
+        self.doc.undo_stack.changed.disconnect(self._show_undo)
         super().close_panel()
