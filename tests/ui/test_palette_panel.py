@@ -61,6 +61,9 @@ def bands() -> np.ndarray:
     return picture
 
 
+BAND_COLORS = {"#fafaf5", "#14141e", "#d22832"}  # what bands() is made of
+
+
 def block_light_lane(panel: PalettePanel) -> Job:
     """A slow job on the palette's lane, so the palette jobs sent next wait in the queue."""
     blocker = panel.context.runner.submit(LightProbeRequest(steps=500, step_seconds=0.02, origin="test"))
@@ -166,7 +169,7 @@ def test_recall_of_an_image_request_then_regenerate_uses_the_same_picture(qtbot,
     assert (job.request.count, job.request.seed, job.request.locked) == (4, 8, ((1, "#123456"),))
     colors = panel.doc.colors
     assert len(colors) == 4 and colors[1] == "#123456" and panel.doc.locks == [False, True, False, False]
-    assert set(colors) == {"#123456", "#fafaf5", "#14141e", "#d22832"}  # the picture's three bands
+    assert set(colors) == {"#123456", *BAND_COLORS}  # the locked swatch and the picture's three bands
     panel.undo_button.click()  # the regenerated palette
     panel.undo_button.click()  # the recall
     after = panel.doc.to_dict()
@@ -301,6 +304,46 @@ def test_restore_keeps_the_picture_and_replaces_the_document_each_time(qtbot, pa
     assert isinstance(job.request, PaletteFromImageRequest) and np.array_equal(job.request.image, bands())
     assert job.request.locked == ((0, image_palette[0]),) and job.request.label == "bands.png"
     assert sorted(panel.doc.colors) == sorted(image_palette)  # three bands, three colours, whatever the seed
+
+
+def select_in_jobs_dock(window, job: Job) -> None:
+    tree = window.jobs.tree
+    rows = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    row = next(r for r in rows if r is not None and r.data(0, Qt.ItemDataRole.UserRole) == job.id)
+    tree.setCurrentItem(row)
+
+
+def test_cancel_and_recall_from_the_jobs_dock(qtbot, window) -> None:
+    panel = window.panels["palette"]
+    assert isinstance(panel, PalettePanel)
+    blocker = window.runner.submit(LightProbeRequest(steps=500, step_seconds=0.02, origin="test"))
+    queued = panel.from_harmony()
+    assert queued is not None and panel.status.text() == BUSY_TEXT
+    select_in_jobs_dock(window, queued)
+    window.jobs.cancel_button.click()
+    qtbot.waitUntil(lambda: is_idle(panel), timeout=5000)
+    assert queued.state is JobState.CANCELLED
+    select_in_jobs_dock(window, blocker)
+    window.jobs.cancel_button.click()
+    qtbot.waitUntil(lambda: blocker.state.done, timeout=5000)
+
+    panel.doc.set_count(4)
+    job = panel.from_image(bands(), "bands.png")
+    assert job is not None
+    qtbot.waitUntil(lambda: job.state is JobState.FINISHED and is_idle(panel), timeout=20000)
+    assert set(panel.doc.colors) >= BAND_COLORS
+    panel.doc.set_count(8)
+    panel.doc.set_text("something else")
+    wait_for_change(qtbot, panel, panel.from_harmony)
+    select_in_jobs_dock(window, job)
+    window.jobs.recall_button.click()
+    assert panel.doc.count == 4 and panel.count.value() == 4 and panel.doc.source.label == "bands.png"
+    assert isinstance(job.request, PaletteFromImageRequest) and panel.doc.source.image is job.request.image
+    assert panel.doc.undo_stack.undo_text == "Recall settings"
+    again = panel.regenerate()
+    assert again is not None
+    qtbot.waitUntil(lambda: again.state is JobState.FINISHED and is_idle(panel), timeout=20000)
+    assert len(panel.doc.colors) == 4 and set(panel.doc.colors) >= BAND_COLORS  # the same picture, asked again
 
 
 @pytest.mark.slow
