@@ -9,7 +9,6 @@ fires on any change.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -18,13 +17,20 @@ import numpy as np
 from psygnal import Signal
 
 from atelier.core.color.harmony import HARMONY_MODES
+from atelier.core.color.hex import normalise_hex
 from atelier.core.errors import InvalidRequestError
+from atelier.core.requests.palette import (
+    MAX_COUNT,
+    MIN_COUNT,
+    HarmonyRequest,
+    PaletteFromImageRequest,
+    PaletteFromTextRequest,
+)
 from atelier.core.undo import Command, UndoStack
 
 if TYPE_CHECKING:
     from atelier.core.requests import Request, Result
 
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 SCHEMA = 2
 ORIGIN = "palette"  # the origin of every request the Palette panel sends (the main window routes recall by it)
 SKETCH_LABEL = "the sketch"
@@ -42,13 +48,6 @@ GAP_COLOR = "#808080"
 SOURCE_KINDS = ("text", "lyric", "image", "sketch", "harmony", "import")
 
 
-def normalise_hex(value: str) -> str:
-    match = _HEX.match(value.strip())
-    if not match:
-        raise InvalidRequestError(f"'{value}' is not a colour; use #rrggbb, e.g. #1b2a41.")
-    return "#" + match.group(1).lower()
-
-
 def _hex_or(value: Any, default: str) -> str:
     try:
         return normalise_hex(value) if isinstance(value, str) else default
@@ -56,16 +55,8 @@ def _hex_or(value: Any, default: str) -> str:
         return default
 
 
-def _count_range() -> tuple[int, int]:
-    # requests.palette imports normalise_hex from here, so its names are imported when first used.
-    from atelier.core.requests.palette import MAX_COUNT, MIN_COUNT
-
-    return MIN_COUNT, MAX_COUNT
-
-
 def _clamp_count(value: int) -> int:
-    low, high = _count_range()
-    return min(high, max(low, value))
+    return min(MAX_COUNT, max(MIN_COUNT, value))
 
 
 @dataclass(frozen=True)
@@ -170,7 +161,6 @@ class PaletteSource:
 
 def source_for(request: Request) -> PaletteSource | None:
     """The source a palette request asks about; None for other requests."""
-    from atelier.core.requests.palette import HarmonyRequest, PaletteFromImageRequest, PaletteFromTextRequest
 
     if isinstance(request, PaletteFromTextRequest):
         return PaletteSource.words(request.text)
@@ -345,7 +335,7 @@ class PaletteDocument:
 
     # -- settings of the next request ---------------------------------------------------------
     def set_count(self, count: int) -> None:
-        low, high = _count_range()
+        low, high = MIN_COUNT, MAX_COUNT
         if not isinstance(count, int) or not low <= count <= high:
             raise InvalidRequestError(f"A palette has {low} to {high} colours (got {count}).")
         # Stepping the spin box is one step, not one per click.
@@ -377,8 +367,6 @@ class PaletteDocument:
         to ask again, so it asks about the words typed, or a harmony around its first swatch.
         Raises InvalidRequestError with what to do when the source cannot make a request.
         """
-        from atelier.core.requests.palette import HarmonyRequest, PaletteFromImageRequest, PaletteFromTextRequest
-
         source = source or self._source
         seed = self._seed if seed is None else seed
         count = self._count
@@ -405,8 +393,6 @@ class PaletteDocument:
     def apply_request(self, request: Request) -> bool:
         """Put a palette request's settings back (recall) as one undo step: its source (with the
         picture), count, seed and locked swatches, and its words or harmony. False if not a palette request."""
-        from atelier.core.requests.palette import HarmonyRequest, PaletteFromImageRequest, PaletteFromTextRequest
-
         source = source_for(request)
         if source is None or not isinstance(request, (PaletteFromTextRequest, PaletteFromImageRequest, HarmonyRequest)):
             return False

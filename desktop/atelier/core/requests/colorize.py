@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from atelier.core.documents.palette import normalise_hex
+from atelier.core.color.hex import normalise_hex
 from atelier.core.errors import InvalidRequestError
 from atelier.core.requests import Lane, Request, Result
 

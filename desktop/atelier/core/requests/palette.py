@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from atelier.core.color.harmony import HARMONY_MODES
-from atelier.core.documents.palette import normalise_hex
+from atelier.core.color.hex import normalise_hex
 from atelier.core.errors import InvalidRequestError
 from atelier.core.requests import Lane, Request, Result
 
