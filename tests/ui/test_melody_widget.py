@@ -1,4 +1,5 @@
-"""MelodyWidget with a real job runner and the committed melody pack (offscreen Qt)."""
+"""MelodyWidget with a real job runner and the committed melody pack (offscreen Qt): generate, variations,
+regenerate a line, undo/redo of each, queueing and cancel from the queue, sound settings, export, session."""
 
 from __future__ import annotations
 
@@ -12,23 +13,25 @@ from pathlib import Path
 
 import mido
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 
-from atelier.core.jobs import JobQueue
+from atelier.core.jobs import JobQueue, JobState
+from atelier.core.requests.melody import MelodyResult
 from atelier.core.session_store import SessionStore
 from atelier.core.settings import Settings
 from atelier.ui.context import AppContext
 from atelier.ui.widgets.melody import MelodyWidget
 from atelier.ui.widgets.piano_roll import CURRENT_COLOR
 from atelier.ui.worker import JobRunner
+from tests.ui.conftest import ProbeRequest
 
 REPO = Path(__file__).resolve().parents[2]
 SONG = "[Verse]\nI walked along the river\nThe city humming softly\n\n[Chorus]\nSing it to me, sing it slow\n"
 
 
 @pytest.fixture
-def widget(qtbot, isolated_dirs: Path) -> Iterator[MelodyWidget]:  # type: ignore[no-untyped-def]
+def widget(qtbot, isolated_dirs: Path) -> Iterator[MelodyWidget]:
     queue, settings = JobQueue(), Settings()
     runner = JobRunner(queue, settings)
     context = AppContext(runner=runner, queue=queue, settings=settings, session=SessionStore())
@@ -44,12 +47,12 @@ def widget(qtbot, isolated_dirs: Path) -> Iterator[MelodyWidget]:  # type: ignor
     assert not [t for t in melody_widget.findChildren(QTimer) if t.isActive()], "timers left running"
 
 
-def generate(qtbot, widget: MelodyWidget) -> None:  # type: ignore[no-untyped-def]
+def generate(qtbot, widget: MelodyWidget) -> None:
     widget.generate_button.click()
     qtbot.waitUntil(lambda: widget.melody is not None, timeout=60000)
 
 
-def test_generate_shows_each_syllable_under_its_note(qtbot, widget: MelodyWidget) -> None:  # type: ignore[no-untyped-def]
+def test_generate_shows_each_syllable_under_its_note(qtbot, widget: MelodyWidget) -> None:
     assert widget.melody is None and not widget.export_midi_button.isEnabled()
     generate(qtbot, widget)
     melody = widget.melody
@@ -67,7 +70,7 @@ def test_generate_shows_each_syllable_under_its_note(qtbot, widget: MelodyWidget
     assert QColor(image.pixel(int(rect.center().x()), int(rect.center().y()))) == CURRENT_COLOR
 
 
-def test_variations_and_regenerating_one_line(qtbot, widget: MelodyWidget) -> None:  # type: ignore[no-untyped-def]
+def test_variations_and_regenerating_one_line(qtbot, widget: MelodyWidget) -> None:
     widget.variation_count.setValue(3)
     generate(qtbot, widget)
     assert len(widget.variations) == 3
@@ -93,7 +96,7 @@ def test_variations_and_regenerating_one_line(qtbot, widget: MelodyWidget) -> No
     assert [n.pitch for n in after.notes_of_line(2)] == [n.pitch for n in before.notes_of_line(2)]
 
 
-def test_export_midi_and_wav(qtbot, widget: MelodyWidget, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_midi_and_wav(qtbot, widget: MelodyWidget, tmp_path: Path) -> None:
     generate(qtbot, widget)
     widget.export_midi(str(tmp_path / "song.mid"))
     midi = mido.MidiFile(str(tmp_path / "song.mid"))
@@ -104,7 +107,7 @@ def test_export_midi_and_wav(qtbot, widget: MelodyWidget, tmp_path: Path) -> Non
     assert "Saved" in widget.status.text()
 
 
-def test_tempo_and_instrument_apply_without_regenerating(qtbot, widget: MelodyWidget) -> None:  # type: ignore[no-untyped-def]
+def test_tempo_and_instrument_apply_without_regenerating(qtbot, widget: MelodyWidget) -> None:
     generate(qtbot, widget)
     pitches = [n.pitch for n in widget.melody.notes]  # type: ignore[union-attr]
     widget.tempo.setValue(140)
@@ -114,7 +117,7 @@ def test_tempo_and_instrument_apply_without_regenerating(qtbot, widget: MelodyWi
     assert [n.pitch for n in widget.melody.notes] == pitches
 
 
-def test_state_round_trip_and_words_changed_hint(qtbot, widget: MelodyWidget) -> None:  # type: ignore[no-untyped-def]
+def test_state_round_trip_and_words_changed_hint(qtbot, widget: MelodyWidget) -> None:
     widget.key.setCurrentText("E")
     widget.mode.setCurrentText("minor")
     generate(qtbot, widget)
@@ -129,7 +132,7 @@ def test_state_round_trip_and_words_changed_hint(qtbot, widget: MelodyWidget) ->
     assert not widget.generate_button.isEnabled()
 
 
-def test_close_widget_disconnects(qtbot, isolated_dirs: Path) -> None:  # type: ignore[no-untyped-def]
+def test_close_widget_disconnects(qtbot, isolated_dirs: Path) -> None:
     queue, settings = JobQueue(), Settings()
     runner = JobRunner(queue, settings)
     context = AppContext(runner=runner, queue=queue, settings=settings, session=SessionStore())
@@ -144,11 +147,116 @@ def test_close_widget_disconnects(qtbot, isolated_dirs: Path) -> None:  # type: 
     runner.shutdown()
 
 
+def test_generate_regenerate_line_then_undo_twice_gives_the_first_melody_back(qtbot, widget: MelodyWidget) -> None:
+    history = widget.history
+    assert not history.undo_button.isEnabled() and not history.redo_button.isEnabled()
+    generate(qtbot, widget)
+    first, seed = widget.melody, widget.seed.value()
+    assert first is not None and history.undo_action.toolTip() == "Undo: Generate melody"
+    widget.roll.set_selected_line(0)
+    widget.roll.line_clicked.emit(0)
+    widget.regenerate_button.click()
+    assert widget.seed.value() == seed + 1  # a new seed for the line, shown at once
+    qtbot.waitUntil(lambda: not widget.pending_jobs(), timeout=60000)
+    second = widget.melody
+    assert second is not None and second is not first and history.undo_action.toolTip() == "Undo: Regenerate line 1"
+    history.undo_button.click()
+    assert widget.melody is first and widget.roll.melody is first
+    history.undo_button.click()  # the seed
+    assert widget.melody is first and widget.seed.value() == seed
+    assert history.redo_button.isEnabled()
+    history.redo_button.click()
+    history.redo_button.click()
+    assert widget.melody is second and widget.roll.melody is second and not history.redo_button.isEnabled()
+    history.undo_button.click()
+    history.undo_button.click()
+    history.undo_button.click()  # back before the first melody
+    assert widget.melody is None and not history.undo_button.isEnabled()
+    assert not widget.export_midi_button.isEnabled()
+
+
+def test_undo_and_redo_keys_while_the_melody_tab_has_focus(qtbot, widget: MelodyWidget) -> None:
+    widget.key.setCurrentText("A")
+    widget.variation_count.setValue(3)
+    widget.activateWindow()
+    widget.variation_count.setFocus()
+    qtbot.waitUntil(widget.variation_count.hasFocus, timeout=2000)
+    qtbot.keyClick(widget.variation_count, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert widget.variation_count.value() == 1 and widget.key.currentText() == "A"
+    qtbot.keyClick(widget.variation_count, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert widget.key.currentText() == "C"
+    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(widget.variation_count, Qt.Key.Key_Z, shift_ctrl)
+    assert widget.key.currentText() == "A"
+
+
+def test_choosing_a_variation_is_an_undo_step(qtbot, widget: MelodyWidget) -> None:
+    widget.variation_count.setValue(2)
+    generate(qtbot, widget)
+    widget.variation_buttons.button(1).click()
+    assert widget.current_variation == 1 and widget.roll.melody is widget.variations[1]
+    widget.history.undo_button.click()
+    assert widget.current_variation == 0 and widget.variation_buttons.button(0).isChecked()
+
+
+def test_a_melody_cancelled_from_the_queue_leaves_the_tab_idle(qtbot, widget: MelodyWidget) -> None:
+    runner = widget.context.runner
+    ahead = runner.submit(ProbeRequest(steps=400, step_seconds=0.02))  # keeps the heavy lane busy
+    qtbot.waitUntil(lambda: ahead.state is JobState.RUNNING, timeout=10000)
+    job = widget.generate()
+    second = widget.generate()  # queues too, behind the first
+    assert job is not None and second is not None and job.state is JobState.QUEUED
+    assert widget.cancel_button.isEnabled() and "1 more queued" in widget.status.text()
+    widget.context.queue.cancel(job.id)  # as the Jobs dock does
+    assert widget.cancel_button.isEnabled() and widget.pending_jobs() == [second.id]
+    widget.context.queue.cancel(second.id)
+    assert not widget.pending_jobs() and not widget.cancel_button.isEnabled()
+    assert widget.status.text().startswith("Cancelled") and widget.generate_button.isEnabled()
+    runner.cancel(ahead.id)
+    assert widget.melody is None
+
+
+def test_two_generates_both_finish(qtbot, widget: MelodyWidget) -> None:
+    first = widget.generate()
+    widget.seed.setValue(5)
+    second = widget.generate()
+    assert first is not None and second is not None
+    qtbot.waitUntil(lambda: not widget.pending_jobs(), timeout=60000)
+    assert first.state is JobState.FINISHED and second.state is JobState.FINISHED
+    assert isinstance(second.result, MelodyResult) and widget.melody == second.result.variations[0]
+    widget.history.undo_button.click()  # the second melody is one step, the first is still there below it
+    assert isinstance(first.result, MelodyResult) and widget.melody == first.result.variations[0]
+
+
+def test_restore_migrates_the_old_state_and_clears_the_history(qtbot, widget: MelodyWidget) -> None:
+    generate(qtbot, widget)
+    melody = widget.melody
+    assert melody is not None
+    old = {  # what save_state wrote before documents (schema 1)
+        "key": "F",
+        "mode": "minor",
+        "meter": "3/4",
+        "tempo": 70,
+        "program": 40,
+        "temperature": 1.1,
+        "seed": 99999999999,
+        "variations": 2,
+        "melodies": [melody.to_dict()],
+        "current": 0,
+        "generated_from": SONG,
+    }
+    widget.restore_state(old)
+    assert (widget.key.currentText(), widget.mode.currentText(), widget.meter.currentText()) == ("F", "minor", "3/4")
+    assert widget.tempo.value() == 70 and widget.instrument.currentData() == 40 and widget.seed.value() == 0
+    assert widget.melody is not None and [n.pitch for n in widget.melody.notes] == [n.pitch for n in melody.notes]
+    assert not widget.history.undo_button.isEnabled()
+
+
 PLAYBACK_SCRIPT = textwrap.dedent(
     """
     import json, sys, time
     from PySide6.QtWidgets import QApplication
-    from atelier.core.jobs import JobQueue
+    from atelier.core.jobs import JobQueue, JobState
     from atelier.core.session_store import SessionStore
     from atelier.core.settings import Settings
     from atelier.ui.context import AppContext

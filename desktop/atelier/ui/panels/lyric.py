@@ -3,25 +3,21 @@ stress of the current line and rhymes for the word under the cursor; the languag
 songs, poems, ideas, continuations and line rewrites into a suggestion area, streaming, and
 nothing it writes enters the lyric until the user inserts it.
 
-The text is kept in the shared LyricDocument (the Palette panel reads the words from it).
-The bottom tabs hold the suggestions; other tools (the melody) can be added there as tabs.
+A view of the shared LyricDocument (text and writing settings; the Palette panel reads the words
+from it) and, in the Melody tab, of a MelodyDocument.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -33,11 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from atelier.core.errors import AtelierError, InputFileError
-from atelier.core.jobs import Job, JobState
+from atelier.core.job_handle import JobHandle
+from atelier.core.jobs import Job
 from atelier.core.lyric_text import from_text_file, to_markdown
 from atelier.core.progress import Progress
 from atelier.core.prosody import analyse, counts, dictionary_ready, stress_pattern, words_of
-from atelier.core.requests import Result
+from atelier.core.requests import Request, Result
 from atelier.core.requests.lyrics import (
     LyricAnalysisRequest,
     LyricAnalysisResult,
@@ -46,18 +43,18 @@ from atelier.core.requests.lyrics import (
     RhymeRequest,
     RhymeResult,
 )
-from atelier.core.requests.melody import MelodyRequest
+from atelier.core.requests.melody import MelodyRequest, MelodyResult
 from atelier.core.rhymes import group_by_syllables
 from atelier.ui.context import AppContext
 from atelier.ui.errors import show_error
 from atelier.ui.panels.base import Panel
 from atelier.ui.widgets.lyric_controls import LyricControlsWidget
-from atelier.ui.widgets.lyric_editor import LyricEditorWidget
+from atelier.ui.widgets.lyric_editor import LyricEditorWidget, SuggestionsWidget
 from atelier.ui.widgets.melody import MelodyWidget
 
 ANALYSIS_DELAY_MS = 150
 RHYME_DELAY_MS = 350
-_WORD_AT_RE = re.compile(r"[A-Za-z']+")
+STOPPED = "Stopped. The text written so far is kept above; insert it if you like it."
 
 
 class LyricPanel(Panel):
@@ -65,11 +62,17 @@ class LyricPanel(Panel):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self._writing_job: int | None = None
+        self.document = context.lyric
+        # Writes waiting or running, with what each needs when its text arrives: the mode and, for a
+        # rewrite, the line (number, text) it rewrites. A job not here any more is ignored when it ends.
+        self._writes: dict[int, tuple[str, tuple[int, str] | None]] = {}
+        self._shown_write: int | None = None
+        self._write_handle = JobHandle(
+            self._on_written, self._on_write_failed, self._on_write_cancelled, self._on_writing
+        )
         self._analysis_job: int | None = None
+        self._rhyme_job: int | None = None
         self._rhyme_word = ""
-        self._rewrite_target: tuple[int, str] | None = None  # (line number, original text)
-        self._suggestion_mode = ""
 
         # editor column
         self.editor = LyricEditorWidget()
@@ -104,10 +107,12 @@ class LyricPanel(Panel):
         rhyme_layout = QVBoxLayout(rhyme_box)
         rhyme_layout.addWidget(self.rhyme_title)
         rhyme_layout.addWidget(self.rhymes, 1)
-        self.controls = LyricControlsWidget()
+        self.controls = LyricControlsWidget(self.document)
         self.write_button = QPushButton("Write")
         self.write_button.setDefault(True)
+        self.write_button.setToolTip("Write with the model; a second Write waits for the first to finish.")
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop writing (and drop the writes waiting); the text so far is kept.")
         self.stop_button.setEnabled(False)
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -127,31 +132,11 @@ class LyricPanel(Panel):
         scroll.setMinimumWidth(370)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-        # bottom: suggestions (and room for more tabs, e.g. a melody for the words)
-        self.suggestion = QPlainTextEdit()
-        self.suggestion.setReadOnly(True)
-        self.suggestion.setObjectName("lyric-suggestion")
-        self.suggestion.setPlaceholderText("The model's suggestions stream here; insert what you like.")
-        self.alternatives = QListWidget()
-        self.alternatives.setObjectName("lyric-alternatives")
-        self.alternatives.setVisible(False)
-        self.insert_button = QPushButton("Insert at cursor")
-        self.replace_button = QPushButton("Replace line")
-        self.discard_button = QPushButton("Discard")
-        for button in (self.insert_button, self.replace_button, self.discard_button):
-            button.setEnabled(False)
-        suggestion_buttons = QVBoxLayout()
-        for button in (self.insert_button, self.replace_button, self.discard_button):
-            suggestion_buttons.addWidget(button)
-        suggestion_buttons.addStretch(1)
-        suggestions_tab = QWidget()
-        suggestions_layout = QHBoxLayout(suggestions_tab)
-        suggestions_layout.addWidget(self.suggestion, 3)
-        suggestions_layout.addWidget(self.alternatives, 3)
-        suggestions_layout.addLayout(suggestion_buttons)
+        # bottom: suggestions and the melody for the words
+        self.suggestions = SuggestionsWidget(self.editor)
         self.bottom_tabs = QTabWidget()
         self.bottom_tabs.setObjectName("lyric-bottom-tabs")
-        self.bottom_tabs.addTab(suggestions_tab, "Suggestions")
+        self.bottom_tabs.addTab(self.suggestions, "Suggestions")
         self.melody = MelodyWidget(context)
         # In a scroll area: the melody editor is tall (about 470 px), and the lyric must keep
         # most of the window's height.
@@ -190,17 +175,16 @@ class LyricPanel(Panel):
 
         self.editor.textChanged.connect(self._on_text_changed)
         self.editor.cursorPositionChanged.connect(self._on_cursor_moved)
+        self.document.changed.connect(self._on_document_text)
         self.rhymes.itemClicked.connect(self._on_rhyme_clicked)
         self.write_button.clicked.connect(self.write)
         self.stop_button.clicked.connect(self.stop)
-        self.insert_button.clicked.connect(self.insert_suggestion)
-        self.replace_button.clicked.connect(self.replace_line)
-        self.discard_button.clicked.connect(self.discard_suggestion)
-        self.alternatives.itemDoubleClicked.connect(lambda _item: self.insert_or_replace())
+        self.suggestions.message.connect(self.status.setText)
         self.import_button.clicked.connect(self._choose_import)
         self.export_button.clicked.connect(self._choose_export)
         self.unfold_button.clicked.connect(self.editor.unfold_all)
         self.controls.set_packs(context.runner.pack_summaries())
+        self.editor.setPlainText(self.document.text)
         self._update_counts()
 
     # -- text, counts, analysis ------------------------------------------------------------
@@ -208,9 +192,14 @@ class LyricPanel(Panel):
         return self.editor.toPlainText()
 
     def _on_text_changed(self) -> None:
-        self.context.lyric.set_text(self.text())
+        self.document.set_text(self.text())
         self._update_counts()
         self._analysis_timer.start()
+
+    def _on_document_text(self, text: str) -> None:
+        """The document's text changed from outside the editor: show it, as one undo step in the editor."""
+        if text != self.text():
+            self.editor.replace_all(text)
 
     def _update_counts(self) -> None:
         c = counts(self.text())
@@ -226,10 +215,10 @@ class LyricPanel(Panel):
             self._update_stress()
         elif self._analysis_job is None:
             request = LyricAnalysisRequest(text=self.text(), origin="lyric")
-            job = self.submit(request, self._on_analysis, on_error=self._on_analysis_error)
-            self._analysis_job = job.id
+            handle = JobHandle(self._on_analysis, self._on_analysis_failed, self._on_analysis_cancelled)
+            self._analysis_job = self.submit(request, handle).id
 
-    def _on_analysis(self, result: Result) -> None:
+    def _on_analysis(self, job: Job, result: Result) -> None:
         self._analysis_job = None
         if not isinstance(result, LyricAnalysisResult):
             return
@@ -238,44 +227,50 @@ class LyricPanel(Panel):
         else:  # never submit again from here: that could loop
             self.editor.set_line_infos(list(result.lines))
 
-    def _on_analysis_error(self, message: str) -> None:
+    def _on_analysis_failed(self, job: Job, error: AtelierError) -> None:
         self._analysis_job = None  # the next edit tries again
-        self.status.setText(f"Syllable and rhyme analysis failed: {message}")
+        self.status.setText(f"Syllable and rhyme analysis failed: {error.user_message()}")
 
-    def _current_line(self) -> str:
-        return self.editor.textCursor().block().text()
+    def _on_analysis_cancelled(self, job: Job) -> None:
+        self._analysis_job = None
 
     def _update_stress(self) -> None:
-        line = self._current_line()
+        line = self.editor.current_line()
         if not dictionary_ready() or not words_of(line):
             self.stress.setText("")
             return
         self.stress.setText(f"Stress: {stress_pattern(line)}   (/ stressed, u unstressed)")
 
     # -- rhymes ------------------------------------------------------------------------------
-    def word_under_cursor(self) -> str:
-        cursor = self.editor.textCursor()
-        line, column = cursor.block().text(), cursor.positionInBlock()
-        for match in _WORD_AT_RE.finditer(line):
-            if match.start() <= column <= match.end():
-                return match.group().strip("'").lower()
-        return ""
-
     def _on_cursor_moved(self) -> None:
         if dictionary_ready():
             self._update_stress()
-        if self.word_under_cursor() and self.word_under_cursor() != self._rhyme_word:
+        word = self.editor.word_under_cursor()
+        if word and word != self._rhyme_word:
             self._rhyme_timer.start()
 
     def request_rhymes(self) -> None:
-        word = self.word_under_cursor()
+        word = self.editor.word_under_cursor()
         if not word or word == self._rhyme_word:
             return
         self._rhyme_word = word
         self.rhyme_title.setText(f"Finding rhymes for “{word}”…")
-        self.submit(RhymeRequest(word=word, origin="lyric-rhymes", supersedes=True), self._on_rhymes)
+        # A helper look-up: a newer word replaces the one still waiting.
+        request = RhymeRequest(word=word, origin="lyric-rhymes", supersedes=True)
+        handle = JobHandle(self._on_rhymes, self._on_rhymes_failed, self._on_rhymes_cancelled)
+        self._rhyme_job = self.submit(request, handle).id
 
-    def _on_rhymes(self, result: Result) -> None:
+    def _on_rhymes_failed(self, job: Job, error: AtelierError) -> None:
+        if job.id == self._rhyme_job:
+            self._rhyme_word = ""  # moving the cursor tries again
+            self.rhyme_title.setText(f"Rhymes could not be found: {error.user_message()}")
+
+    def _on_rhymes_cancelled(self, job: Job) -> None:
+        if job.id == self._rhyme_job:  # not replaced by a newer word: nothing is being looked up now
+            self._rhyme_word = ""
+            self.rhyme_title.setText("Put the cursor on a word to see its rhymes.")
+
+    def _on_rhymes(self, job: Job, result: Result) -> None:
         if not isinstance(result, RhymeResult):
             return
         self.rhymes.clear()
@@ -297,142 +292,80 @@ class LyricPanel(Panel):
     def _on_rhyme_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         word = item.data(0, Qt.ItemDataRole.UserRole)
         if word:
-            self.insert_word(str(word))
-
-    def insert_word(self, word: str) -> None:
-        """Insert at the cursor with one space before it when needed (one undo step)."""
-        cursor = self.editor.textCursor()
-        before = cursor.block().text()[: cursor.positionInBlock()]
-        cursor.insertText((" " if before and not before.endswith(" ") else "") + word)
-        self.editor.setTextCursor(cursor)
-        self.editor.setFocus()
+            self.editor.insert_word(str(word))
 
     # -- writing with the model ------------------------------------------------------------
-    def write(self) -> None:
-        if self._writing_job is not None:
-            return
+    def write(self) -> Job | None:
+        """Queue a write for the current settings (behind any write still running)."""
         cursor = self.editor.textCursor()
-        before = self.text()[: cursor.position()]
-        line = cursor.selectedText().strip() or self._current_line()
+        line = cursor.selectedText().strip() or self.editor.current_line()
         try:
-            request = self.controls.build_request(before, line, self.text())
+            request = self.document.to_request(self.text()[: cursor.position()], line, self.text())
         except AtelierError as exc:
             show_error(self, exc)
-            return
-        self._rewrite_target = (cursor.blockNumber(), self._current_line()) if request.mode == "rewrite" else None
-        self._suggestion_mode = request.mode
-        self.suggestion.clear()
-        self.alternatives.clear()
-        self.alternatives.setVisible(request.mode in ("rewrite", "brainstorm"))
-        self._set_suggestion_buttons(False)
-        job = self.submit(request, self._on_written, self._on_writing_progress, self._on_writing_error)
-        self._writing_job = job.id
-        self.write_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        self.status.setText("Waiting for the model…")
+            return None
+        target = (cursor.blockNumber(), self.editor.current_line()) if request.mode == "rewrite" else None
+        job = self.submit(request, self._write_handle)
+        if not job.state.done:
+            self._writes[job.id] = (request.mode, target)
+        waiting = len(self._writes) - 1
+        self.status.setText(f"Queued behind {waiting} write(s)." if waiting else "Waiting for the model…")
+        self.stop_button.setEnabled(bool(self._writes))
         self.bottom_tabs.setCurrentIndex(0)
+        return job
+
+    @property
+    def writing(self) -> bool:
+        return bool(self._writes)
 
     def stop(self) -> None:
-        if self._writing_job is not None:
-            self.context.runner.cancel(self._writing_job)
+        """Cancel the running write (its text so far stays) and the writes waiting behind it."""
+        for job_id in reversed(list(self._writes)):  # the waiting ones first, so none starts meanwhile
+            self.context.runner.cancel(job_id)
 
-    def _on_writing_progress(self, progress: Progress) -> None:
+    def _show_write(self, job: Job) -> None:
+        """The suggestion area follows one write at a time: the one that produced text last."""
+        if job.id != self._shown_write:
+            self._shown_write = job.id
+            self.suggestions.begin(*self._writes[job.id])
+
+    def _on_writing(self, job: Job, progress: Progress) -> None:
+        if job.id not in self._writes:
+            return
         if isinstance(progress.preview, str):
-            self.suggestion.setPlainText(progress.preview)
-            self.suggestion.moveCursor(QTextCursor.MoveOperation.End)
+            self._show_write(job)
+            self.suggestions.stream(progress.preview)
         if progress.message:
             tokens = f" ({progress.step} tokens)" if isinstance(progress.preview, str) else ""
             self.status.setText(progress.message + tokens)
 
-    def _on_written(self, result: Result) -> None:
-        self._writing_done()
-        if not isinstance(result, LyricResult):
+    def _on_written(self, job: Job, result: Result) -> None:
+        if job.id not in self._writes or not isinstance(result, LyricResult):
             return
-        self.suggestion.setPlainText(result.text)
-        self.alternatives.clear()
-        self.alternatives.addItems(list(result.alternatives))
-        if result.alternatives:
-            self.alternatives.setCurrentRow(0)
-        self._set_suggestion_buttons(bool(result.text.strip()))
+        self._show_write(job)
+        self._end_write(job)
+        self.suggestions.finish(result.text, result.alternatives)
         self.status.setText(
             f"{result.generated_tokens} tokens, {result.decode_tokens_per_s:.0f} tokens/s, "
             f"first token after {result.ttft_s:.2f}s. {result.device.describe()}."
         )
 
-    def _on_writing_error(self, message: str) -> None:
-        self._writing_done()
-        self.status.setText("")
-        show_error(self, message)
+    def _on_write_failed(self, job: Job, error: AtelierError) -> None:
+        if job.id in self._writes:
+            self._end_write(job)
+            self.status.setText("")
+            self.show_failure(job, error)
 
-    def _on_job_changed(self, job: Job) -> None:
-        super()._on_job_changed(job)
-        if job.id == self._writing_job and job.state is JobState.CANCELLED:
-            self._writing_done()
-            self.status.setText("Stopped. The text written so far is kept above; insert it if you like it.")
-            self._set_suggestion_buttons(bool(self.suggestion.toPlainText().strip()))
+    def _on_write_cancelled(self, job: Job) -> None:
+        if job.id in self._writes:
+            self._end_write(job)
+            if job.id == self._shown_write:
+                self.suggestions.keep()
+            self.status.setText(STOPPED if job.id == self._shown_write else "A waiting write was cancelled.")
 
-    def _writing_done(self) -> None:
-        self._writing_job = None
-        self.write_button.setEnabled(True)
-        self.stop_button.setEnabled(False)
-
-    def _set_suggestion_buttons(self, enabled: bool) -> None:
-        self.insert_button.setEnabled(enabled)
-        self.discard_button.setEnabled(enabled)
-        self.replace_button.setEnabled(enabled and self._rewrite_target is not None)
-
-    def chosen_suggestion(self) -> str:
-        """The selected alternative (rewrite, brainstorm), else the whole suggestion."""
-        item = self.alternatives.currentItem()
-        if self.alternatives.isVisible() and item is not None and self._suggestion_mode == "rewrite":
-            return item.text()
-        selected = [i.text() for i in self.alternatives.selectedItems()]
-        if self._suggestion_mode == "brainstorm" and selected:
-            return "\n".join(selected)
-        return self.suggestion.toPlainText().strip("\n")
-
-    def insert_or_replace(self) -> None:
-        if self._rewrite_target is not None:
-            self.replace_line()
-        else:
-            self.insert_suggestion()
-
-    def insert_suggestion(self) -> None:
-        """Insert the suggestion as whole lines after the cursor's line (one undo step)."""
-        text = self.chosen_suggestion()
-        if not text:
-            return
-        cursor = self.editor.textCursor()
-        cursor.clearSelection()
-        if cursor.block().text().strip():
-            cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock)
-            text = "\n" + text
-        cursor.insertText(text)
-        self.editor.setTextCursor(cursor)
-        self.editor.setFocus()
-
-    def replace_line(self) -> None:
-        """Replace the rewritten line with the chosen alternative, if that line is still as it was."""
-        if self._rewrite_target is None:
-            return
-        number, original = self._rewrite_target
-        block = self.editor.document().findBlockByNumber(number)
-        replacement = self.chosen_suggestion().split("\n")[0]
-        if not block.isValid() or block.text() != original:
-            self.status.setText("That line has changed since; the alternative was inserted instead.")
-            self.insert_suggestion()
-            return
-        cursor = QTextCursor(block)
-        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
-        cursor.insertText(replacement)
-        self.editor.setTextCursor(cursor)
-        self._rewrite_target = (number, replacement)
-
-    def discard_suggestion(self) -> None:
-        self.suggestion.clear()
-        self.alternatives.clear()
-        self._rewrite_target = None
-        self._set_suggestion_buttons(False)
+    def _end_write(self, job: Job) -> None:
+        del self._writes[job.id]
+        self.stop_button.setEnabled(bool(self._writes))
 
     # -- files -------------------------------------------------------------------------------
     def import_from(self, path: Path) -> None:
@@ -440,9 +373,7 @@ class LyricPanel(Panel):
             data = path.read_bytes()
         except OSError as exc:
             raise InputFileError(f"Cannot read {path} ({exc}).") from exc
-        cursor = self.editor.textCursor()
-        cursor.select(QTextCursor.SelectionType.Document)
-        cursor.insertText(from_text_file(data))  # one undo step: Ctrl+Z brings the old text back
+        self.editor.replace_all(from_text_file(data))
 
     def export_to(self, path: Path) -> None:
         text = self.text()
@@ -483,50 +414,62 @@ class LyricPanel(Panel):
             bottom = total * 0.3
         self.splitter.setSizes([int(total - bottom), int(bottom)])
 
+    # -- history -----------------------------------------------------------------------------
+    def recall(self, request: Request) -> bool:
+        if isinstance(request, LyricRequest):
+            self.document.apply_request(request)
+            return True
+        if isinstance(request, MelodyRequest):  # the main window routes the melody tab's jobs here
+            self.melody.recall(request)
+            self.bottom_tabs.setCurrentWidget(self.melody_scroll)
+            return True
+        return False
+
+    def show_result(self, request: Request, result: Result) -> bool:
+        if isinstance(request, LyricRequest) and isinstance(result, LyricResult):
+            line = self.editor.find_line(request.line) if request.mode == "rewrite" else None
+            self._shown_write = None
+            self.suggestions.begin(request.mode, None if line is None else (line, request.line))
+            self.suggestions.finish(result.text, result.alternatives)
+            self.bottom_tabs.setCurrentIndex(0)
+            return True
+        if isinstance(request, MelodyRequest) and isinstance(result, MelodyResult):
+            self.melody.document.add_result(request, result)  # one undo step in the melody tab
+            self.bottom_tabs.setCurrentWidget(self.melody_scroll)
+            return True
+        return False
+
     # -- session -----------------------------------------------------------------------------
     def save_state(self) -> dict[str, Any]:
         return {
-            "text": self.text(),
-            "cursor": self.editor.textCursor().position(),
-            "controls": self.controls.state(),
-            "suggestion": self.suggestion.toPlainText(),
+            **self.document.to_dict(),
             "melody": self.melody.save_state(),
+            "cursor": self.editor.textCursor().position(),
+            "suggestion": self.suggestions.text_view.toPlainText(),
         }
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        text = state.get("text")
-        if isinstance(text, str):
-            self.editor.setPlainText(text)
+        """Replace everything with a saved lyric section (any schema): documents, suggestion, undo."""
+        self.stop()
+        self._writes.clear()  # their ends, still to come, belong to the project being closed
+        self.status.setText("")
+        self.document.restore(state)
+        self.editor.document().clearUndoRedoStacks()
+        position = state.get("cursor")
+        if isinstance(position, int) and 0 <= position <= len(self.text()):
             cursor = self.editor.textCursor()
-            position = state.get("cursor")
-            if isinstance(position, int) and 0 <= position <= len(text):
-                cursor.setPosition(position)
-                self.editor.setTextCursor(cursor)
-        controls = state.get("controls")
-        if isinstance(controls, dict):
-            self.controls.restore(controls)
-        melody = state.get("melody")
-        if isinstance(melody, dict):
-            self.melody.restore_state(melody)
+            cursor.setPosition(position)
+            self.editor.setTextCursor(cursor)
+        self.melody.restore_state(state.get("melody"))
         suggestion = state.get("suggestion")
-        if isinstance(suggestion, str) and suggestion:
-            self.suggestion.setPlainText(suggestion)
-            self._set_suggestion_buttons(True)
-
-    def recall(self, job: Job) -> None:
-        if isinstance(job.request, MelodyRequest):
-            self.melody.recall(job.request)
-            self.bottom_tabs.setCurrentWidget(self.melody_scroll)
-        elif isinstance(job.request, LyricRequest):
-            self.controls.recall(job.request)
-            if isinstance(job.result, LyricResult):
-                self.suggestion.setPlainText(job.result.text)
-                self._set_suggestion_buttons(True)
+        self.suggestions.begin("", None)
+        self.suggestions.finish(suggestion if isinstance(suggestion, str) else "")
 
     def close_panel(self) -> None:
         self._analysis_timer.stop()
         self._rhyme_timer.stop()
-        if self._writing_job is not None:
-            self.context.runner.cancel(self._writing_job)
+        self.stop()
+        self.document.changed.disconnect(self._on_document_text)
+        self.controls.close_widget()
         self.melody.close_widget()
         super().close_panel()

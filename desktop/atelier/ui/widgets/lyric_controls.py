@@ -1,11 +1,18 @@
-"""Controls for writing with the language model: mode and its options, sampling, and the model."""
+"""Controls for writing with the model (a view of the LyricDocument's settings), and the two small
+pieces every document view here shares: a widgets-to-settings binder and Undo/Redo buttons."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -15,19 +22,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from atelier.core.requests.lyrics import (
-    BRAINSTORM_KINDS,
-    FORM_LINES,
-    MODES,
-    POEM_FORMS,
-    POINTS_OF_VIEW,
-    RHYME_SCHEMES,
-    LyricRequest,
-)
+from atelier.core.documents.lyric import BUILT_IN_PACK, SEED_LIMIT, LyricDocument, LyricSettings, label_of
+from atelier.core.requests.lyrics import FORM_LINES
+from atelier.core.undo import UndoStack
 
 MODE_LABELS = {
     "song": "Song lyric",
@@ -36,261 +38,248 @@ MODE_LABELS = {
     "continue": "Continue from the cursor",
     "rewrite": "Rewrite the current line",
 }
-BUILT_IN_PACK = "smollm2-135m-instruct"
+
+Editor = QComboBox | QLineEdit | QSpinBox | QDoubleSpinBox
 
 
-def _spin(low: int, high: int, value: int) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setValue(value)
+def _meta(cls: type[Any], name: str) -> Any:
+    return next(f.metadata for f in dataclasses.fields(cls) if f.name == name)
+
+
+def spin_for(cls: type[Any], name: str, step: float = 0.0) -> QSpinBox | QDoubleSpinBox:
+    """A spin box with the range the settings field allows (so the two can never disagree)."""
+    meta = _meta(cls, name)
+    box: QSpinBox | QDoubleSpinBox
+    if step:
+        box = QDoubleSpinBox()
+        box.setDecimals(2)
+        box.setSingleStep(step)
+    else:
+        box = QSpinBox()
+    box.setRange(meta["minimum"], meta["maximum"])
     return box
 
 
-def _dspin(low: float, high: float, value: float, step: float) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(low, high)
-    box.setSingleStep(step)
-    box.setDecimals(2)
-    box.setValue(value)
+def combo_for(cls: type[Any], name: str, labels: dict[Any, str] | None = None) -> QComboBox:
+    """A combo box of the field's choices; each item's data is the value, its text a label."""
+    box = QComboBox()
+    for choice in _meta(cls, name)["choices"]:
+        box.addItem((labels or {}).get(choice, str(choice)), choice)
     return box
+
+
+class SettingsBinder:
+    """Keeps input widgets and a document's settings in step both ways: `show` puts settings into the
+    widgets, and each edit the user makes becomes one `set_value(name, value)` on the document."""
+
+    def __init__(self, widgets: dict[str, Editor], set_value: Callable[[str, Any], None]) -> None:
+        self.widgets = widgets
+        self._set_value = set_value
+        self._quiet = False
+        for name, widget in widgets.items():
+            if isinstance(widget, QComboBox):
+                widget.currentIndexChanged.connect(lambda _i, n=name: self._edited(n))
+            elif isinstance(widget, QLineEdit):
+                widget.textChanged.connect(lambda _t, n=name: self._edited(n))
+            else:
+                widget.valueChanged.connect(lambda _v, n=name: self._edited(n))
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Changes made to the widgets inside the block are the view's own, not the user's edits."""
+        self._quiet, was = True, self._quiet
+        try:
+            yield
+        finally:
+            self._quiet = was
+
+    def show(self, settings: Any) -> None:
+        with self.quiet():
+            for name, widget in self.widgets.items():
+                _write(widget, getattr(settings, name))
+
+    def _edited(self, name: str) -> None:
+        if not self._quiet:
+            self._set_value(name, _read(self.widgets[name]))
+
+
+def _read(widget: Editor) -> Any:
+    if isinstance(widget, QComboBox):
+        return widget.currentData()
+    if isinstance(widget, QLineEdit):
+        return widget.text()
+    if isinstance(widget, QDoubleSpinBox):
+        return round(widget.value(), widget.decimals())
+    return widget.value()
+
+
+def _write(widget: Editor, value: Any) -> None:
+    if isinstance(widget, QComboBox):
+        index = widget.findData(value)
+        if index < 0:  # e.g. a recalled model pack that is not installed here: show it, do not hide it
+            widget.addItem(f"{value} (not found)", value)
+            index = widget.count() - 1
+        widget.setCurrentIndex(index)
+    elif isinstance(widget, QLineEdit):
+        if widget.text() != value:  # keep the cursor where the user is typing
+            widget.setText(value)
+    else:
+        widget.setValue(value)
+
+
+class UndoButtons(QObject):
+    """Undo and Redo buttons for one UndoStack, also on Ctrl+Z / Ctrl+Shift+Z while `host` (or a child)
+    has focus; disabled when there is nothing to undo or redo, their tooltips naming the step."""
+
+    def __init__(self, host: QWidget, stack: UndoStack) -> None:
+        super().__init__(host)
+        self.stack = stack
+        self.undo_action = self._action(host, "Undo", QKeySequence.StandardKey.Undo, stack.undo)
+        self.redo_action = self._action(host, "Redo", QKeySequence.StandardKey.Redo, stack.redo)
+        shortcuts = [QKeySequence("Ctrl+Shift+Z"), *self.redo_action.shortcuts()]
+        self.redo_action.setShortcuts(list(dict.fromkeys(shortcuts)))
+        self.undo_button, self.redo_button = QToolButton(host), QToolButton(host)
+        self.undo_button.setDefaultAction(self.undo_action)
+        self.redo_button.setDefaultAction(self.redo_action)
+        stack.changed.connect(self.update)
+        self.update()
+
+    @staticmethod
+    def _action(host: QWidget, text: str, key: QKeySequence.StandardKey, slot: Callable[[], bool]) -> QAction:
+        action = QAction(text, host)
+        action.setShortcuts(QKeySequence.keyBindings(key))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(lambda: slot())
+        host.addAction(action)
+        return action
+
+    def take_keys_from(self, widgets: Iterable[QWidget]) -> None:
+        """A spin box claims Ctrl+Z for the text in its box, where it undoes nothing useful; its value
+        changes are steps on this stack, so the keys go to this stack's Undo and Redo instead."""
+        for widget in widgets:
+            if isinstance(widget, QAbstractSpinBox):
+                widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            keys = [*self.undo_action.shortcuts(), *self.redo_action.shortcuts()]
+            if QKeySequence(event.keyCombination()) in keys:
+                event.ignore()  # not claimed by the box: the window's shortcut map gets the key
+                return True
+        return super().eventFilter(watched, event)
+
+    def update(self) -> None:
+        self.undo_action.setEnabled(self.stack.can_undo)
+        self.redo_action.setEnabled(self.stack.can_redo)
+        self.undo_action.setToolTip(f"Undo: {self.stack.undo_text}" if self.stack.can_undo else "Nothing to undo")
+        self.redo_action.setToolTip(f"Redo: {self.stack.redo_text}" if self.stack.can_redo else "Nothing to redo")
+
+    def close(self) -> None:
+        self.stack.changed.disconnect(self.update)
 
 
 class LyricControlsWidget(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, document: LyricDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.document = document
+        F = LyricSettings
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
         write = QGroupBox("Write with the model")
         form = QFormLayout(write)
-        self.mode = QComboBox()
-        for mode in MODES:
-            self.mode.addItem(MODE_LABELS[mode], mode)
+        self.mode = combo_for(F, "mode", MODE_LABELS)
         self.prompt = QLineEdit()
         self.prompt.setPlaceholderText("Theme or idea, e.g. rain on a city window")
-        form.addRow("Mode", self.mode)
-        form.addRow("Theme", self.prompt)
-
-        self.pages = QStackedWidget()
-        # song
-        song = QWidget()
-        song_form = QFormLayout(song)
-        song_form.setContentsMargins(0, 0, 0, 0)
-        self.sections = QLineEdit("Verse, Chorus, Verse, Chorus")
+        self.sections = QLineEdit()
         self.sections.setToolTip("Sections in order: Intro, Verse, Pre-Chorus, Chorus, Bridge, Outro")
-        self.lines_per_section = _spin(1, 16, 4)
+        self.lines_per_section = spin_for(F, "lines_per_section")
         self.mood = QLineEdit()
         self.mood.setPlaceholderText("e.g. bittersweet, hopeful")
-        self.pov = QComboBox()
-        for pov in POINTS_OF_VIEW:
-            self.pov.addItem(pov or "any", pov)
-        self.rhyme_scheme = QComboBox()
-        self.rhyme_scheme.addItems(RHYME_SCHEMES)
-        song_form.addRow("Sections", self.sections)
-        song_form.addRow("Lines each", self.lines_per_section)
-        song_form.addRow("Mood", self.mood)
-        song_form.addRow("Point of view", self.pov)
-        song_form.addRow("Rhyme scheme", self.rhyme_scheme)
-        # poem
-        poem = QWidget()
-        poem_form = QFormLayout(poem)
-        poem_form.setContentsMargins(0, 0, 0, 0)
-        self.form = QComboBox()
-        self.form.addItems(POEM_FORMS)
-        self.poem_lines = _spin(1, 40, 8)
-        poem_form.addRow("Form", self.form)
-        poem_form.addRow("Lines", self.poem_lines)
-        self.form.currentTextChanged.connect(self._on_form_changed)
-        # brainstorm
-        brainstorm = QWidget()
-        brainstorm_form = QFormLayout(brainstorm)
-        brainstorm_form.setContentsMargins(0, 0, 0, 0)
-        self.brainstorm_kind = QComboBox()
-        self.brainstorm_kind.addItems(BRAINSTORM_KINDS)
-        self.brainstorm_count = _spin(1, 20, 6)
-        brainstorm_form.addRow("Ideas for", self.brainstorm_kind)
-        brainstorm_form.addRow("How many", self.brainstorm_count)
-        # continue
-        cont = QWidget()
-        cont_form = QFormLayout(cont)
-        cont_form.setContentsMargins(0, 0, 0, 0)
-        self.continue_lines = _spin(1, 16, 4)
-        cont_form.addRow("New lines", self.continue_lines)
-        # rewrite
-        rewrite = QWidget()
-        rewrite_form = QFormLayout(rewrite)
-        rewrite_form.setContentsMargins(0, 0, 0, 0)
-        self.alternatives = _spin(1, 10, 3)
-        rewrite_form.addRow("Alternatives", self.alternatives)
-        for page in (song, poem, brainstorm, cont, rewrite):
-            self.pages.addWidget(page)
-        form.addRow(self.pages)
-        self.mode.currentIndexChanged.connect(self.pages.setCurrentIndex)
-
+        self.point_of_view = combo_for(F, "point_of_view", {"": "any"})
+        self.rhyme_scheme = combo_for(F, "rhyme_scheme")
+        self.form = combo_for(F, "form")
+        self.poem_lines = spin_for(F, "poem_lines")
+        self.brainstorm_kind = combo_for(F, "brainstorm_kind")
+        self.brainstorm_count = spin_for(F, "brainstorm_count")
+        self.continue_lines = spin_for(F, "continue_lines")
+        self.alternatives = spin_for(F, "alternatives")
         self.pack = QComboBox()
         self.pack.setToolTip("Language model packs found (any onnxruntime-genai folder in a models folder)")
+        self.pages = QStackedWidget()
+        # One page of options per mode, in the order of the modes.
+        pages = (
+            ("lines_per_section", "sections", "mood", "point_of_view", "rhyme_scheme"),  # song
+            ("form", "poem_lines"),
+            ("brainstorm_kind", "brainstorm_count"),
+            ("continue_lines",),
+            ("alternatives",),
+        )
+        for names in pages:
+            page = QWidget()
+            page_form = QFormLayout(page)
+            page_form.setContentsMargins(0, 0, 0, 0)
+            for name in names:
+                page_form.addRow(label_of(F, name), getattr(self, name))
+            self.pages.addWidget(page)
+        self.mode.currentIndexChanged.connect(self.pages.setCurrentIndex)
+        self.history = UndoButtons(self, document.undo_stack)
+        undo_row = QHBoxLayout()
+        undo_row.addWidget(self.history.undo_button)
+        undo_row.addWidget(self.history.redo_button)
+        undo_row.addStretch(1)
+        form.addRow("Settings", undo_row)
+        form.addRow("Mode", self.mode)
+        form.addRow("Theme", self.prompt)
+        form.addRow(self.pages)
         form.addRow("Model", self.pack)
         layout.addWidget(write)
 
         sampling = QGroupBox("Sampling")
         sampling_form = QFormLayout(sampling)
-        self.temperature = _dspin(0.0, 2.0, 0.8, 0.05)
-        self.top_p = _dspin(0.05, 1.0, 0.92, 0.01)
-        self.top_k = _spin(0, 1000, 40)
+        self.temperature = spin_for(F, "temperature", 0.05)
+        self.top_p = spin_for(F, "top_p", 0.01)
+        self.top_k = spin_for(F, "top_k")
         self.top_k.setToolTip("0 turns top-k off")
-        self.repetition_penalty = _dspin(1.0, 2.0, 1.1, 0.05)
-        self.max_tokens = _spin(8, 4096, 256)
-        seed_row = QHBoxLayout()
-        self.seed = _spin(0, 2**31 - 1, 7)
+        self.repetition_penalty = spin_for(F, "repetition_penalty", 0.05)
+        self.max_tokens = spin_for(F, "max_tokens")
+        self.seed = spin_for(F, "seed")
         self.seed.setToolTip("The same seed and settings give the same text")
         self.new_seed = QPushButton("New seed")
-        self.new_seed.clicked.connect(lambda: self.seed.setValue(random.randrange(2**31 - 1)))
+        self.new_seed.clicked.connect(lambda: self.seed.setValue(random.randrange(SEED_LIMIT)))
+        seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.new_seed)
-        sampling_form.addRow("Temperature", self.temperature)
-        sampling_form.addRow("Top-p", self.top_p)
-        sampling_form.addRow("Top-k", self.top_k)
-        sampling_form.addRow("Repetition penalty", self.repetition_penalty)
-        sampling_form.addRow("Max tokens", self.max_tokens)
+        for name in ("temperature", "top_p", "top_k", "repetition_penalty", "max_tokens"):
+            sampling_form.addRow(label_of(F, name), getattr(self, name))
         sampling_form.addRow("Seed", seed_row)
         layout.addWidget(sampling)
-        self._on_form_changed(self.form.currentText())
 
-    def _on_form_changed(self, form: str) -> None:
-        fixed = FORM_LINES.get(form)
+        self.binder = SettingsBinder({f.name: getattr(self, f.name) for f in dataclasses.fields(F)}, document.set)
+        self.history.take_keys_from(self.binder.widgets.values())
+        self.set_packs([])
+        document.settings_changed.connect(self._show)
+
+    def _show(self, settings: LyricSettings) -> None:
+        self.binder.show(settings)
+        # A fixed poem form has its own number of lines: show it, leave the free-verse count alone.
+        fixed = FORM_LINES.get(settings.form)
         self.poem_lines.setEnabled(fixed is None)
-        if fixed is not None:
-            self.poem_lines.setValue(fixed)
+        with self.binder.quiet():
+            self.poem_lines.setValue(settings.poem_lines if fixed is None else fixed)
 
     def set_packs(self, packs: list[dict[str, str]]) -> None:
-        current = self.pack.currentData() or BUILT_IN_PACK
-        self.pack.clear()
-        self.pack.addItem("SmolLM2 135M (built in)", BUILT_IN_PACK)
-        for pack in packs:
-            if pack.get("kind") == "llm" and pack["id"] != BUILT_IN_PACK:
-                self.pack.addItem(pack.get("name") or pack["id"], pack["id"])
-        index = self.pack.findData(current)
-        self.pack.setCurrentIndex(max(0, index))
+        with self.binder.quiet():
+            self.pack.clear()
+            self.pack.addItem("SmolLM2 135M (built in)", BUILT_IN_PACK)
+            for pack in packs:
+                if pack.get("kind") == "llm" and pack["id"] != BUILT_IN_PACK:
+                    self.pack.addItem(pack.get("name") or pack["id"], pack["id"])
+        self._show(self.document.settings)
 
     def current_mode(self) -> str:
-        return str(self.mode.currentData())
+        return self.document.settings.mode
 
-    def build_request(self, before_cursor: str, current_line: str, whole_text: str) -> LyricRequest:
-        """The request for the current controls; raises InvalidRequestError with what to fix."""
-        mode = self.current_mode()
-        sections = tuple(s.strip() for s in self.sections.text().split(",") if s.strip())
-        lines = {"poem": self.poem_lines, "brainstorm": self.brainstorm_count}.get(mode, self.continue_lines)
-        return LyricRequest(
-            prompt=self.prompt.text().strip(),
-            mode=mode,
-            sections=sections,
-            lines_per_section=self.lines_per_section.value(),
-            mood=self.mood.text().strip(),
-            point_of_view=str(self.pov.currentData()),
-            rhyme_scheme=self.rhyme_scheme.currentText(),
-            form=self.form.currentText(),
-            lines=lines.value(),
-            brainstorm_kind=self.brainstorm_kind.currentText(),
-            context=before_cursor if mode == "continue" else (whole_text if mode == "rewrite" else ""),
-            line=current_line if mode == "rewrite" else "",
-            alternatives=self.alternatives.value(),
-            temperature=self.temperature.value(),
-            top_p=self.top_p.value(),
-            top_k=self.top_k.value(),
-            repetition_penalty=self.repetition_penalty.value(),
-            max_tokens=self.max_tokens.value(),
-            seed=self.seed.value(),
-            pack_id=str(self.pack.currentData() or ""),
-            origin="lyric",
-        )
-
-    # -- session -----------------------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        return {
-            "mode": self.current_mode(),
-            "prompt": self.prompt.text(),
-            "sections": self.sections.text(),
-            "lines_per_section": self.lines_per_section.value(),
-            "mood": self.mood.text(),
-            "pov": self.pov.currentData(),
-            "rhyme_scheme": self.rhyme_scheme.currentText(),
-            "form": self.form.currentText(),
-            "poem_lines": self.poem_lines.value(),
-            "brainstorm_kind": self.brainstorm_kind.currentText(),
-            "brainstorm_count": self.brainstorm_count.value(),
-            "continue_lines": self.continue_lines.value(),
-            "alternatives": self.alternatives.value(),
-            "temperature": self.temperature.value(),
-            "top_p": self.top_p.value(),
-            "top_k": self.top_k.value(),
-            "repetition_penalty": self.repetition_penalty.value(),
-            "max_tokens": self.max_tokens.value(),
-            "seed": self.seed.value(),
-            "pack": self.pack.currentData(),
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        def combo(box: QComboBox, value: Any, by_data: bool = False) -> None:
-            index = box.findData(value) if by_data else box.findText(str(value))
-            if index >= 0:
-                box.setCurrentIndex(index)
-
-        if "mode" in state:
-            combo(self.mode, state["mode"], by_data=True)
-        for name, box in (("prompt", self.prompt), ("sections", self.sections), ("mood", self.mood)):
-            if isinstance(state.get(name), str):
-                box.setText(state[name])
-        combo(self.pov, state.get("pov"), by_data=True)
-        for name, choice in (
-            ("rhyme_scheme", self.rhyme_scheme),
-            ("form", self.form),
-            ("brainstorm_kind", self.brainstorm_kind),
-        ):
-            if name in state:
-                combo(choice, state[name])
-        spins: dict[str, QSpinBox | QDoubleSpinBox] = {
-            "lines_per_section": self.lines_per_section,
-            "poem_lines": self.poem_lines,
-            "brainstorm_count": self.brainstorm_count,
-            "continue_lines": self.continue_lines,
-            "alternatives": self.alternatives,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "repetition_penalty": self.repetition_penalty,
-            "max_tokens": self.max_tokens,
-            "seed": self.seed,
-        }
-        for name, spin in spins.items():
-            value = state.get(name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                spin.setValue(value)  # type: ignore[arg-type]
-        if state.get("pack"):
-            combo(self.pack, state["pack"], by_data=True)
-
-    def recall(self, request: LyricRequest) -> None:
-        """Put a past job's parameters back (History > Recall settings)."""
-        self.restore(
-            {
-                "mode": request.mode,
-                "prompt": request.prompt,
-                "sections": ", ".join(request.sections),
-                "lines_per_section": request.lines_per_section,
-                "mood": request.mood,
-                "pov": request.point_of_view,
-                "rhyme_scheme": request.rhyme_scheme,
-                "form": request.form,
-                "poem_lines": request.lines,
-                "brainstorm_kind": request.brainstorm_kind,
-                "brainstorm_count": request.lines,
-                "continue_lines": request.lines,
-                "alternatives": request.alternatives,
-                "temperature": request.temperature,
-                "top_p": request.top_p,
-                "top_k": request.top_k,
-                "repetition_penalty": request.repetition_penalty,
-                "max_tokens": request.max_tokens,
-                "seed": request.seed,
-                "pack": request.pack_id,
-            }
-        )
+    def close_widget(self) -> None:
+        self.document.settings_changed.disconnect(self._show)
+        self.history.close()

@@ -1,15 +1,19 @@
 """The lyric editor: a plain-text editor with a gutter showing each line's syllable count and rhyme
-letter, and fold markers on section lines ([Verse], [Chorus], ...) that hide a section's lines."""
+letter, and fold markers on section lines ([Verse], [Chorus], ...) that hide a section's lines; and
+the suggestions area beside it, from which the model's text enters the lyric only when asked."""
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QResizeEvent, QTextBlock
-from PySide6.QtWidgets import QPlainTextEdit, QWidget
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QResizeEvent, QTextBlock, QTextCursor
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from atelier.core.prosody import LineInfo, is_section
 
 GUTTER_WIDTH = 64
+_WORD_AT_RE = re.compile(r"[A-Za-z']+")
 
 
 class LyricGutterWidget(QWidget):
@@ -51,6 +55,41 @@ class LyricEditorWidget(QPlainTextEdit):
         self.setViewportMargins(GUTTER_WIDTH, 0, 0, 0)
         self.updateRequest.connect(self._on_update_request)
         self.blockCountChanged.connect(self._on_block_count_changed)
+
+    # -- the text at the cursor --------------------------------------------------------------
+    def current_line(self) -> str:
+        return self.textCursor().block().text()
+
+    def word_under_cursor(self) -> str:
+        cursor = self.textCursor()
+        line, column = cursor.block().text(), cursor.positionInBlock()
+        for match in _WORD_AT_RE.finditer(line):
+            if match.start() <= column <= match.end():
+                return match.group().strip("'").lower()
+        return ""
+
+    def insert_word(self, word: str) -> None:
+        """Insert at the cursor with one space before it when needed (one undo step)."""
+        cursor = self.textCursor()
+        before = cursor.block().text()[: cursor.positionInBlock()]
+        cursor.insertText((" " if before and not before.endswith(" ") else "") + word)
+        self.setTextCursor(cursor)
+        self.setFocus()
+
+    def replace_all(self, text: str) -> None:
+        """Replace the whole text as one undo step (Ctrl+Z brings the old text back)."""
+        cursor = self.textCursor()
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(text)
+
+    def find_line(self, text: str) -> int | None:
+        """The number of the first line that reads `text`, if any."""
+        block = self.document().firstBlock()
+        while block.isValid():
+            if block.text() == text:
+                return block.blockNumber()
+            block = block.next()
+        return None
 
     # -- analysis shown in the gutter -------------------------------------------------------
     def set_line_infos(self, infos: list[LineInfo]) -> None:
@@ -154,3 +193,121 @@ class LyricEditorWidget(QPlainTextEdit):
             block = block.next()
             top = bottom
         painter.end()
+
+
+class SuggestionsWidget(QWidget):
+    """The model's suggestion (streamed) and, for a rewrite or brainstorm, its alternatives. Nothing
+    enters the lyric until the user inserts it; each insert or replace is one undo step in the editor."""
+
+    message = Signal(str)  # something the panel's status line should say
+
+    def __init__(self, editor: LyricEditorWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.mode = ""
+        self.rewrite_target: tuple[int, str] | None = None  # (line number, original text)
+        self.text_view = QPlainTextEdit()
+        self.text_view.setReadOnly(True)
+        self.text_view.setObjectName("lyric-suggestion")
+        self.text_view.setPlaceholderText("The model's suggestions stream here; insert what you like.")
+        self.alternatives = QListWidget()
+        self.alternatives.setObjectName("lyric-alternatives")
+        self.alternatives.setVisible(False)
+        self.alternatives.itemDoubleClicked.connect(lambda _item: self.insert_or_replace())
+        self.insert_button = QPushButton("Insert at cursor")
+        self.replace_button = QPushButton("Replace line")
+        self.discard_button = QPushButton("Discard")
+        self.insert_button.clicked.connect(self.insert)
+        self.replace_button.clicked.connect(self.replace_line)
+        self.discard_button.clicked.connect(self.discard)
+        buttons = QVBoxLayout()
+        for button in (self.insert_button, self.replace_button, self.discard_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.text_view, 3)
+        layout.addWidget(self.alternatives, 3)
+        layout.addLayout(buttons)
+        self.set_buttons(False)
+
+    def begin(self, mode: str, rewrite_target: tuple[int, str] | None) -> None:
+        """A new suggestion starts (its job's first text arrived, or a past result is put back)."""
+        self.mode, self.rewrite_target = mode, rewrite_target
+        self.text_view.clear()
+        self.alternatives.clear()
+        self.alternatives.setVisible(mode in ("rewrite", "brainstorm"))
+        self.set_buttons(False)
+
+    def stream(self, text: str) -> None:
+        self.text_view.setPlainText(text)
+        self.text_view.moveCursor(QTextCursor.MoveOperation.End)
+
+    def finish(self, text: str, alternatives: tuple[str, ...] = ()) -> None:
+        self.text_view.setPlainText(text)
+        self.alternatives.clear()
+        self.alternatives.addItems(list(alternatives))
+        if alternatives:
+            self.alternatives.setCurrentRow(0)
+        self.keep()
+
+    def keep(self) -> None:
+        """Whatever is shown can be inserted (also a stopped job's partial text)."""
+        self.set_buttons(bool(self.text_view.toPlainText().strip()))
+
+    def set_buttons(self, enabled: bool) -> None:
+        self.insert_button.setEnabled(enabled)
+        self.discard_button.setEnabled(enabled)
+        self.replace_button.setEnabled(enabled and self.rewrite_target is not None)
+
+    def chosen(self) -> str:
+        """The selected alternative (rewrite, brainstorm), else the whole suggestion."""
+        item = self.alternatives.currentItem()
+        if self.alternatives.isVisible() and item is not None and self.mode == "rewrite":
+            return item.text()
+        selected = [i.text() for i in self.alternatives.selectedItems()]
+        if self.mode == "brainstorm" and selected:
+            return "\n".join(selected)
+        return self.text_view.toPlainText().strip("\n")
+
+    def insert_or_replace(self) -> None:
+        if self.rewrite_target is not None:
+            self.replace_line()
+        else:
+            self.insert()
+
+    def insert(self) -> None:
+        """Insert the suggestion as whole lines after the cursor's line (one undo step)."""
+        text = self.chosen()
+        if not text:
+            return
+        cursor = self.editor.textCursor()
+        cursor.clearSelection()
+        if cursor.block().text().strip():
+            cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock)
+            text = "\n" + text
+        cursor.insertText(text)
+        self.editor.setTextCursor(cursor)
+        self.editor.setFocus()
+
+    def replace_line(self) -> None:
+        """Replace the rewritten line with the chosen alternative, if that line is still as it was."""
+        if self.rewrite_target is None:
+            return
+        number, original = self.rewrite_target
+        block = self.editor.document().findBlockByNumber(number)
+        replacement = self.chosen().split("\n")[0]
+        if not block.isValid() or block.text() != original:
+            self.message.emit("That line has changed since; the alternative was inserted instead.")
+            self.insert()
+            return
+        cursor = QTextCursor(block)
+        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(replacement)
+        self.editor.setTextCursor(cursor)
+        self.rewrite_target = (number, replacement)
+
+    def discard(self) -> None:
+        self.text_view.clear()
+        self.alternatives.clear()
+        self.rewrite_target = None
+        self.set_buttons(False)

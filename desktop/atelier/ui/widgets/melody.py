@@ -1,14 +1,13 @@
 """Melody for the lyric: controls, variations, a piano roll with the words, play/loop and export.
 
-Self-contained so the Lyric panel can embed it: it reads the words from the shared
-LyricDocument, submits MelodyRequest / MelodyAudioRequest jobs through the AppContext's runner,
-and plays the rendered audio with sounddevice. Without an audio device Play is disabled and
-says why; generating and exporting still work.
+A view of a MelodyDocument (settings, variations, the chosen one; every change an undo step), so the
+Lyric panel can embed it: it reads the words from the shared LyricDocument, submits MelodyRequest /
+MelodyAudioRequest jobs through the AppContext's runner, and plays the rendered audio with
+sounddevice. Without an audio device Play is disabled and says why; generating and exporting still work.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -20,14 +19,12 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -35,20 +32,18 @@ from PySide6.QtWidgets import (
 from atelier.audio.midi import instrument_names, write_midi
 from atelier.audio.player import AudioPlayer, output_device
 from atelier.audio.wav import write_wav
-from atelier.core.jobs import Job, JobState
+from atelier.core.documents.lyric import SEED_LIMIT
+from atelier.core.documents.melody import MelodyDocument, MelodySettings
+from atelier.core.errors import AtelierError
+from atelier.core.job_handle import JobDispatcher, JobHandle
+from atelier.core.jobs import Job
 from atelier.core.lyric_syllables import parse_lyric
-from atelier.core.music import KEYS, METERS, MODES
-from atelier.core.requests import Request, Result
-from atelier.core.requests.melody import (
-    MAX_VARIATIONS,
-    Melody,
-    MelodyAudioRequest,
-    MelodyAudioResult,
-    MelodyRequest,
-    MelodyResult,
-)
+from atelier.core.progress import Progress
+from atelier.core.requests import Result
+from atelier.core.requests.melody import Melody, MelodyAudioRequest, MelodyAudioResult, MelodyRequest, MelodyResult
 from atelier.ui.context import AppContext
 from atelier.ui.errors import show_error
+from atelier.ui.widgets.lyric_controls import SettingsBinder, UndoButtons, combo_for, spin_for
 from atelier.ui.widgets.piano_roll import PianoRollWidget
 
 WHOLE_SONG = "Whole song"
@@ -56,15 +51,19 @@ HIGHLIGHT_MS = 30
 
 
 class MelodyWidget(QWidget):
-    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, context: AppContext, document: MelodyDocument | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.context = context
-        self.variations: tuple[Melody, ...] = ()
-        self.current_variation = 0
-        self._generated_from = ""
+        self.document = document or MelodyDocument()
+        self.jobs = JobDispatcher(context.queue)
+        # Melody jobs (generate, regenerate line) waiting or running, with their requests. A job that is
+        # not here any more (the project was replaced) is ignored when it ends.
+        self._melody_jobs: dict[int, MelodyRequest] = {}
+        self._melody_handle = JobHandle(self._on_melody, self._on_failure, self._on_cancelled, self._on_progress)
         self._audio: tuple[Melody, np.ndarray, int] | None = None
-        self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[str], None] | None]] = {}
-        self._play_after_render = False
+        self._shown_variations: tuple[Melody, ...] | None = None
         self.sound_ok, self.sound_reason = output_device()
         self.player: AudioPlayer | None = AudioPlayer() if self.sound_ok else None
         self._playing_range = (0.0, 0.0)
@@ -94,41 +93,42 @@ class MelodyWidget(QWidget):
         self.timer.setInterval(HIGHLIGHT_MS)
         self.timer.timeout.connect(self._follow_playback)
         context.lyric.changed.connect(self._on_lyric_changed)
-        context.queue.job_changed.connect(self._on_job_changed)
-        self._on_lyric_changed(context.lyric.text)
-        self._update_buttons()
+        self.document.settings_changed.connect(self.binder.show)
+        self.document.melody_changed.connect(self._show_melody)
+        self.binder.show(self.document.settings)
+        self._show_melody()
         self._show_sound_status()
 
     # -- building ----------------------------------------------------------------------------
     def _build_controls(self) -> None:
-        self.key = QComboBox()
-        self.key.addItems(KEYS)
-        self.mode = QComboBox()
-        self.mode.addItems(MODES)
-        self.meter = QComboBox()
-        self.meter.addItems(METERS[:4])
-        self.tempo = QSpinBox()
-        self.tempo.setRange(40, 240)
-        self.tempo.setValue(96)
+        F = MelodySettings
+        self.key, self.mode, self.meter = combo_for(F, "key"), combo_for(F, "mode"), combo_for(F, "meter")
+        self.tempo = spin_for(F, "tempo")
         self.tempo.setSuffix(" bpm")
+        self.tempo.setToolTip("Tempo and instrument change how the melody sounds, not its notes: they apply at once.")
         self.instrument = QComboBox()
         for program, name in enumerate(instrument_names()):
             self.instrument.addItem(f"{program}: {name}", program)
-        self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.1, 2.0)
-        self.temperature.setSingleStep(0.1)
-        self.temperature.setValue(0.9)
+        self.temperature = spin_for(F, "temperature", 0.1)
         self.temperature.setToolTip("Higher is more adventurous, lower sticks to the likeliest notes.")
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 999_999)
+        self.seed = spin_for(F, "seed")
         self.dice = QPushButton("New seed")
-        self.dice.clicked.connect(lambda: self.seed.setValue(random.randint(0, 999_999)))
-        self.variation_count = QSpinBox()
-        self.variation_count.setRange(1, MAX_VARIATIONS)
+        self.dice.clicked.connect(lambda: self.seed.setValue(random.randrange(SEED_LIMIT)))
+        self.variation_count = spin_for(F, "variations")
         self.variation_count.setToolTip("How many melodies to audition; pick one below.")
-        # Tempo and instrument change how the melody sounds, not its notes: apply them at once.
-        self.tempo.valueChanged.connect(self._apply_sound_settings)
-        self.instrument.currentIndexChanged.connect(self._apply_sound_settings)
+        self.binder = SettingsBinder(
+            {
+                "key": self.key,
+                "mode": self.mode,
+                "meter": self.meter,
+                "tempo": self.tempo,
+                "program": self.instrument,
+                "temperature": self.temperature,
+                "seed": self.seed,
+                "variations": self.variation_count,
+            },
+            self.document.set,
+        )
 
         seed_row = QWidget()
         seed_layout = QHBoxLayout(seed_row)
@@ -153,18 +153,27 @@ class MelodyWidget(QWidget):
             self.controls.setColumnStretch(column * 2 + 1, 1)
 
         self.generate_button = QPushButton("Generate melody")
+        self.generate_button.setToolTip("A new melody for the words; it queues behind a running job.")
         self.generate_button.clicked.connect(self.generate)
         self.regenerate_button = QPushButton("Regenerate line")
         self.regenerate_button.setToolTip("Click a line in the roll, then try another tune for it alone.")
         self.regenerate_button.clicked.connect(self.regenerate_selected_line)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Cancel the melodies being made or waiting")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.history = UndoButtons(self, self.document.undo_stack)
+        self.history.take_keys_from(self.binder.widgets.values())
         self.variation_buttons = QButtonGroup(self)
         self.variation_buttons.idClicked.connect(self.choose_variation)
         self.variation_row = QHBoxLayout()
         self.variation_label = QLabel("Variation:")
         self.variation_row.addWidget(self.variation_label)
         self.action_row = QHBoxLayout()
-        self.action_row.addWidget(self.generate_button)
-        self.action_row.addWidget(self.regenerate_button)
+        for widget in (self.generate_button, self.regenerate_button, self.cancel_button):
+            self.action_row.addWidget(widget)
+        self.action_row.addSpacing(16)
+        self.action_row.addWidget(self.history.undo_button)
+        self.action_row.addWidget(self.history.redo_button)
         self.action_row.addSpacing(16)
         self.action_row.addLayout(self.variation_row)
         self.action_row.addStretch(1)
@@ -193,9 +202,15 @@ class MelodyWidget(QWidget):
     # -- state -------------------------------------------------------------------------------
     @property
     def melody(self) -> Melody | None:
-        if not self.variations:
-            return None
-        return self.variations[self.current_variation]
+        return self.document.melody
+
+    @property
+    def variations(self) -> tuple[Melody, ...]:
+        return self.document.variations
+
+    @property
+    def current_variation(self) -> int:
+        return self.document.current
 
     def _update_buttons(self) -> None:
         has_words = bool(parse_lyric(self.context.lyric.text))
@@ -204,6 +219,7 @@ class MelodyWidget(QWidget):
         self.regenerate_button.setEnabled(has_melody and self.roll.selected_line is not None)
         line = self.roll.selected_line
         self.regenerate_button.setText("Regenerate line" if line is None else f"Regenerate line {line + 1}")
+        self.cancel_button.setEnabled(bool(self._melody_jobs))
         playing = self.player is not None and self.player.playing
         self.play_button.setEnabled(self.sound_ok and has_melody)
         self.stop_button.setEnabled(playing)
@@ -218,41 +234,32 @@ class MelodyWidget(QWidget):
 
     def _on_lyric_changed(self, text: str) -> None:
         self._update_buttons()
-        if self.melody is not None and text != self._generated_from:
+        if self.melody is not None and text != self.document.generated_from:
             self.status.setText("The words changed since this melody was made: generate again to follow them.")
 
-    def _set_variations(self, variations: tuple[Melody, ...], keep_index: int = 0) -> None:
-        self.stop()
-        self.variations = variations
-        self.current_variation = min(keep_index, max(0, len(variations) - 1))
-        self._audio = None
-        for button in self.variation_buttons.buttons():
-            self.variation_buttons.removeButton(button)
-            button.deleteLater()
-        if len(variations) > 1:
-            for index in range(len(variations)):
-                button = QPushButton(str(index + 1))
-                button.setCheckable(True)
-                button.setFixedWidth(32)
-                button.setChecked(index == self.current_variation)
-                self.variation_buttons.addButton(button, index)
-                self.variation_row.addWidget(button)
-        self.variation_label.setVisible(len(variations) > 1)
-        self._show_melody()
-
-    def choose_variation(self, index: int) -> None:
-        if 0 <= index < len(self.variations) and index != self.current_variation:
-            self.stop()
-            self.current_variation = index
-            self._audio = None
-            button = self.variation_buttons.button(index)
-            if button is not None:
-                button.setChecked(True)
-            self._show_melody()
-
     def _show_melody(self) -> None:
+        """Show the document's variations and chosen melody (after any change, undo or redo)."""
+        self.stop()
+        variations = self.document.variations
+        if variations is not self._shown_variations:
+            self._shown_variations = variations
+            for button in self.variation_buttons.buttons():
+                self.variation_buttons.removeButton(button)
+                button.deleteLater()
+            if len(variations) > 1:
+                for index in range(len(variations)):
+                    button = QPushButton(str(index + 1))
+                    button.setCheckable(True)
+                    button.setFixedWidth(32)
+                    self.variation_buttons.addButton(button, index)
+                    self.variation_row.addWidget(button)
+            self.variation_label.setVisible(len(variations) > 1)
+        chosen = self.variation_buttons.button(self.document.current)
+        if chosen is not None:
+            chosen.setChecked(True)
         melody = self.melody
         self.roll.set_melody(melody)
+        playing = self.range.currentData()
         self.range.clear()
         self.range.addItem(WHOLE_SONG, None)
         if melody is not None:
@@ -260,78 +267,23 @@ class MelodyWidget(QWidget):
                 self.range.addItem(f"{name} (lines {first + 1}-{last + 1})", ("section", index))
             for index, text in enumerate(melody.lines):
                 self.range.addItem(f"Line {index + 1}: {text[:32]}", ("line", index))
+        self.range.setCurrentIndex(max(0, self.range.findData(playing)))
         self._update_buttons()
 
-    def _apply_sound_settings(self) -> None:
-        if not self.variations:
-            return
-        tempo, program = float(self.tempo.value()), int(self.instrument.currentData() or 0)
-        self.stop()
-        self.variations = tuple(dataclasses.replace(m, tempo=tempo, program=program) for m in self.variations)
-        self._audio = None
-        self.roll.set_melody(self.melody)
+    def choose_variation(self, index: int) -> None:
+        self.document.choose(index)
 
     # -- jobs --------------------------------------------------------------------------------
-    def _submit(
-        self,
-        request: Request,
-        on_result: Callable[[Any], None],
-        on_error: Callable[[str], None] | None = None,
-    ) -> Job:
-        job = self.context.runner.submit(request)
-        self._callbacks[job.id] = (on_result, on_error)
-        return job
-
-    def _on_job_changed(self, job: Job) -> None:
-        callbacks = self._callbacks.get(job.id)
-        if callbacks is None:
-            return
-        on_result, on_error = callbacks
-        if job.state is JobState.RUNNING and job.progress is not None and job.progress.message:
-            self.status.setText(job.progress.message + "…")
-        elif job.state is JobState.FINISHED and job.result is not None:
-            del self._callbacks[job.id]
-            on_result(job.result)
-        elif job.state is JobState.FAILED:
-            del self._callbacks[job.id]
-            self.status.setText("")
-            (on_error or (lambda message: show_error(self, message)))(job.error)
-        elif job.state is JobState.CANCELLED:
-            del self._callbacks[job.id]
-
     def pending_jobs(self) -> list[int]:
-        return list(self._callbacks)
-
-    def request_from_controls(self, **changes: Any) -> MelodyRequest:
-        values: dict[str, Any] = {
-            "lyrics": self.context.lyric.text,
-            "key": self.key.currentText(),
-            "mode": self.mode.currentText(),
-            "meter": self.meter.currentText(),
-            "tempo": float(self.tempo.value()),
-            "program": int(self.instrument.currentData() or 0),
-            "temperature": round(float(self.temperature.value()), 3),
-            "seed": int(self.seed.value()),
-            "variations": int(self.variation_count.value()),
-            "origin": "melody",
-        }
-        values.update(changes)
-        return MelodyRequest(**values)
+        return self.jobs.pending()
 
     def generate(self) -> Job | None:
         try:
-            request = self.request_from_controls()
-        except Exception as exc:  # InvalidRequestError says what to change
+            request = self.document.to_request(self.context.lyric.text)
+        except AtelierError as exc:  # InvalidRequestError says what to change
             show_error(self, exc)
             return None
-        self._generated_from = request.lyrics
-        self.generate_button.setEnabled(False)
-        return self._submit(request, self._on_melody)
-
-    def _on_melody(self, result: Result) -> None:
-        assert isinstance(result, MelodyResult)
-        self._set_variations(result.variations)
-        self.status.setText(f"{result.summary()}. {result.device.describe()}.")
+        return self._submit_melody(request)
 
     def regenerate_selected_line(self) -> Job | None:
         line = self.roll.selected_line
@@ -340,35 +292,59 @@ class MelodyWidget(QWidget):
         return self.regenerate_line(line)
 
     def regenerate_line(self, line: int) -> Job | None:
-        base = self.melody
-        if base is None:
+        try:
+            request = self.document.regenerate_request(line)
+        except AtelierError as exc:
+            show_error(self, exc)
             return None
-        # A new seed each time, so pressing again gives another tune for the line.
-        self.seed.setValue((self.seed.value() + 1) % 1_000_000)
-        request = self.request_from_controls(
-            lyrics="\n".join(base.lines),
-            key=base.key,
-            mode=base.mode,
-            meter=base.meter,
-            tempo=base.tempo,
-            program=base.program,
-            variations=1,
-            regenerate_line=line,
-            base=base,
-        )
-        index = self.current_variation
+        return self._submit_melody(request)
 
-        def replace_current(result: Result) -> None:
-            assert isinstance(result, MelodyResult)
-            variations = list(self.variations)
-            if index < len(variations):
-                variations[index] = result.variations[0]
-            self._set_variations(tuple(variations), keep_index=index)
-            self.roll.set_selected_line(line)
-            self._update_buttons()
-            self.status.setText(f"Line {line + 1} has a new tune. {result.device.describe()}.")
+    def _submit_melody(self, request: MelodyRequest) -> Job:
+        job = self.context.runner.submit(request)
+        self._melody_jobs[job.id] = request
+        self.jobs.watch(job, self._melody_handle)
+        self._show_busy()
+        return job
 
-        return self._submit(request, replace_current)
+    def _show_busy(self, message: str = "Making the melody") -> None:
+        waiting = len(self._melody_jobs) - 1
+        if waiting >= 0:
+            self.status.setText(f"{message}…" + (f" ({waiting} more queued)" if waiting else ""))
+        self._update_buttons()
+
+    def cancel(self) -> None:
+        """Cancel every melody this tab is making or waiting for."""
+        for job_id in list(self._melody_jobs):
+            self.context.runner.cancel(job_id)
+
+    def _on_progress(self, job: Job, progress: Progress) -> None:
+        if job.id in self._melody_jobs and progress.message:
+            self._show_busy(progress.message)
+
+    def _on_melody(self, job: Job, result: Result) -> None:
+        request = self._melody_jobs.pop(job.id, None)
+        if request is None or not isinstance(result, MelodyResult):
+            return
+        self.document.add_result(request, result)
+        if request.regenerate_line >= 0:
+            self.roll.set_selected_line(request.regenerate_line)
+            self.status.setText(f"Line {request.regenerate_line + 1} has a new tune. {result.device.describe()}.")
+        else:
+            self.status.setText(f"{result.summary()}. {result.device.describe()}.")
+        self._show_busy()
+
+    def _on_failure(self, job: Job, error: AtelierError) -> None:
+        if self._melody_jobs.pop(job.id, None) is None:
+            return
+        self.status.setText("")
+        self._update_buttons()
+        show_error(self, error)
+
+    def _on_cancelled(self, job: Job) -> None:
+        if self._melody_jobs.pop(job.id, None) is None:
+            return
+        self.status.setText("Cancelled; the melody shown is unchanged.")
+        self._show_busy()
 
     def _on_line_clicked(self, line: int) -> None:
         self._update_buttons()
@@ -385,13 +361,13 @@ class MelodyWidget(QWidget):
             then()
             return
 
-        def store(result: Result) -> None:
-            assert isinstance(result, MelodyAudioResult)
-            if result.melody is not None and result.melody is self.melody:
+        def store(_job: Job, result: Result) -> None:
+            if isinstance(result, MelodyAudioResult) and result.melody is not None and result.melody is self.melody:
                 self._audio = (result.melody, result.audio, result.sample_rate)
                 then()
 
-        self._submit(MelodyAudioRequest(melody=melody, origin="melody"), store)
+        request = MelodyAudioRequest(melody=melody, origin="melody")
+        self.jobs.watch(self.context.runner.submit(request), JobHandle(store, lambda _job, e: show_error(self, e)))
 
     def play_range(self) -> tuple[float, float]:
         """Seconds (start, end) of what the Play range selects."""
@@ -486,62 +462,30 @@ class MelodyWidget(QWidget):
 
     # -- session -----------------------------------------------------------------------------
     def save_state(self) -> dict[str, Any]:
-        return {
-            "key": self.key.currentText(),
-            "mode": self.mode.currentText(),
-            "meter": self.meter.currentText(),
-            "tempo": self.tempo.value(),
-            "program": self.instrument.currentData(),
-            "temperature": self.temperature.value(),
-            "seed": self.seed.value(),
-            "variations": self.variation_count.value(),
-            "melodies": [m.to_dict() for m in self.variations],
-            "current": self.current_variation,
-            "generated_from": self._generated_from,
-        }
+        return self.document.to_dict()
 
-    def restore_state(self, state: dict[str, Any]) -> None:
-        for combo, name in ((self.key, "key"), (self.mode, "mode"), (self.meter, "meter")):
-            index = combo.findText(str(state.get(name, "")))
-            if index >= 0:
-                combo.setCurrentIndex(index)
-        self.tempo.setValue(int(state.get("tempo", self.tempo.value())))
-        index = self.instrument.findData(state.get("program", 0))
-        if index >= 0:
-            self.instrument.setCurrentIndex(index)
-        self.temperature.setValue(float(state.get("temperature", self.temperature.value())))
-        self.seed.setValue(int(state.get("seed", 0)))
-        self.variation_count.setValue(int(state.get("variations", 1)))
-        self._generated_from = str(state.get("generated_from", ""))
-        try:
-            melodies = tuple(Melody.from_dict(m) for m in state.get("melodies", []))
-        except Exception:
-            melodies = ()  # a damaged saved melody is dropped, never fatal
-        self._set_variations(melodies, keep_index=int(state.get("current", 0)))
+    def restore_state(self, state: Any) -> None:
+        """Replace the melody with a saved one (any schema); jobs still running for the old one are dropped."""
+        self.cancel()
+        self._melody_jobs.clear()
+        self._audio = None
+        self.document.restore(state)
+        self.status.setText("")
+        self._update_buttons()
 
     def recall(self, request: MelodyRequest) -> None:
-        """Put a finished job's parameters back into the controls (History: Recall settings)."""
-        self.restore_state(
-            {
-                "key": request.key,
-                "mode": request.mode,
-                "meter": request.meter,
-                "tempo": request.tempo,
-                "program": request.program,
-                "temperature": request.temperature,
-                "seed": request.seed,
-                "variations": request.variations,
-                "melodies": [m.to_dict() for m in self.variations],
-                "current": self.current_variation,
-                "generated_from": self._generated_from,
-            }
-        )
+        """Put a past job's settings back (one undo step)."""
+        self.document.apply_request(request)
 
     def close_widget(self) -> None:
-        """Stop sound and timers and disconnect from shared objects (the embedding panel calls this)."""
+        """Stop sound, timers and jobs and disconnect from shared objects (the embedding panel calls this)."""
+        self.cancel()
         self.timer.stop()
         if self.player is not None:
             self.player.close()
         self.context.lyric.changed.disconnect(self._on_lyric_changed)
-        self.context.queue.job_changed.disconnect(self._on_job_changed)
-        self._callbacks.clear()
+        self.document.settings_changed.disconnect(self.binder.show)
+        self.document.melody_changed.disconnect(self._show_melody)
+        self.history.close()
+        self.jobs.close()
+        self._melody_jobs.clear()
