@@ -51,11 +51,21 @@ def test_cancel_running_and_queued_jobs(window, qtbot) -> None:
 
 
 def test_supersede_keeps_only_the_newest_live_request(window, qtbot) -> None:
-    first = window.runner.submit(ProbeRequest(steps=100, step_seconds=0.02, origin="sketch", supersedes=True))
+    first = window.runner.submit(ProbeRequest(steps=100, step_seconds=0.02, origin="sketch-live", supersedes=True))
     qtbot.waitUntil(lambda: first.state is JobState.RUNNING, timeout=5000)
-    second = window.runner.submit(ProbeRequest(steps=2, origin="sketch", supersedes=True))
+    plain = window.runner.submit(ProbeRequest(steps=1, origin="sketch"))
+    second = window.runner.submit(ProbeRequest(steps=2, origin="sketch-live", supersedes=True))
     qtbot.waitUntil(lambda: second.state is JobState.FINISHED, timeout=5000)
     assert first.state is JobState.CANCELLED
+    assert plain.state is JobState.FINISHED  # a request that does not supersede queues and runs
+
+
+def test_a_second_request_queues_behind_the_first_instead_of_cancelling_it(window, qtbot) -> None:
+    first = window.runner.submit(ProbeRequest(steps=5, step_seconds=0.02, origin="sketch"))
+    second = window.runner.submit(ProbeRequest(steps=1, origin="sketch"))
+    qtbot.waitUntil(lambda: second.state.done, timeout=5000)
+    assert first.state is JobState.FINISHED and second.state is JobState.FINISHED
+    assert first.ended is not None and second.started is not None and second.started >= first.ended
 
 
 def test_sketch_panel_traces_line_art_through_the_worker(window, qtbot) -> None:
@@ -136,3 +146,79 @@ def test_palette_from_the_sketch_uses_what_the_canvas_shows(window, qtbot) -> No
     rgb = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in colors]
     assert any(r > 150 and g < 90 and b < 90 for r, g, b in rgb), colors
     assert any(b > 150 and r < 90 for r, g, b in rgb), colors
+
+
+def test_dock_numbers_history_jobs_without_gaps_and_shows_their_place_in_line(window, qtbot) -> None:
+    from atelier.core.requests.lyrics import RhymeRequest
+
+    running = window.runner.submit(ProbeRequest(steps=200, step_seconds=0.02))
+    helper = window.runner.submit(RhymeRequest(word="rain"))  # helper work: not in the dock, no number
+    first = window.runner.submit(ProbeRequest(steps=1))
+    second = window.runner.submit(ProbeRequest(steps=1))
+    qtbot.waitUntil(lambda: running.state is JobState.RUNNING, timeout=5000)
+    numbers = [window.jobs._items[j.id].text(0).split()[0] for j in (running, first, second)]
+    assert numbers == ["#1", "#2", "#3"] and helper.id not in window.jobs._items
+    assert "(1st)" in window.jobs._items[first.id].text(1)
+    assert "(2nd)" in window.jobs._items[second.id].text(1)
+    window.jobs.tree.setCurrentItem(window.jobs._items[first.id])
+    assert window.jobs.cancel_button.isEnabled()
+    window.jobs.cancel_button.click()
+    assert first.state is JobState.CANCELLED
+    assert "(1st)" in window.jobs._items[second.id].text(1)  # moved up
+    window.runner.cancel(running.id)
+    qtbot.waitUntil(lambda: second.state is JobState.FINISHED, timeout=5000)
+
+
+def test_job_column_keeps_its_width_after_a_cancel(window, qtbot) -> None:
+    window.resize(1000, 700)
+    job = window.runner.submit(ProbeRequest(steps=200, step_seconds=0.02))
+    qtbot.waitUntil(lambda: job.state is JobState.RUNNING, timeout=5000)
+    width_before = window.jobs.tree.columnWidth(0)
+    window.runner.cancel(job.id)
+    qtbot.waitUntil(lambda: job.state is JobState.CANCELLED, timeout=3000)
+    qtbot.wait(50)
+    assert window.jobs.tree.columnWidth(0) >= min(width_before, 120)
+    text_width = window.jobs.tree.fontMetrics().horizontalAdvance("#1 probe")
+    assert window.jobs.tree.columnWidth(0) > text_width
+
+
+def test_selecting_a_palette_job_does_not_widen_the_window(window, qtbot) -> None:
+    from atelier.core.requests.palette import HarmonyRequest
+
+    window.resize(1100, 700)
+    qtbot.wait(50)
+    width = window.width()
+    job = window.runner.submit(HarmonyRequest(mode="triad", base="#336699", count=12, origin="palette"))
+    qtbot.waitUntil(lambda: job.state is JobState.FINISHED, timeout=5000)
+    window.jobs.tree.setCurrentItem(window.jobs._items[job.id])
+    qtbot.wait(50)
+    assert not window.jobs.detail.pixmap().isNull()
+    assert window.width() == width
+
+
+def test_settings_marks_providers_this_machine_cannot_load(window) -> None:
+    from atelier.core.settings import Settings
+    from atelier.ui.dialogs.settings_dialog import NOT_HERE, SettingsDialog
+
+    available = window.runner.available_providers()
+    dialog = SettingsDialog(Settings(), None, available)
+    combo = dialog._editors["device"]
+    items = {combo.itemData(i): combo.itemText(i) for i in range(combo.count())}
+    assert items["cpu"] == "cpu" and items["auto"] == "auto"
+    assert "CUDAExecutionProvider" not in available  # this test machine has no GPU build of onnxruntime
+    assert items["CUDAExecutionProvider"].endswith(NOT_HERE)
+    combo.setCurrentIndex(combo.findData("CUDAExecutionProvider"))
+    assert dialog.values()["device"] == "CUDAExecutionProvider"  # still choosable; the label is not the value
+    dialog.close()
+
+
+def test_about_lists_the_first_use_text_and_language_models(window) -> None:
+    from atelier.ui.dialogs.about_dialog import AboutDialog
+
+    summaries = window.runner.pack_summaries()
+    ids = {s["id"] for s in summaries}
+    assert {"minilm-text", "smollm2-135m-instruct"} <= ids
+    dialog = AboutDialog(summaries, window)
+    text = dialog.packs.toPlainText()
+    assert "all-MiniLM-L6-v2" in text and "SmolLM2" in text and "Apache-2.0" in text
+    dialog.close()

@@ -14,8 +14,8 @@ import numpy as np
 from atelier.core.documents.lyric import LyricDocument
 from atelier.core.documents.palette import PaletteDocument
 from atelier.core.jobs import Job, JobQueue
+from atelier.core.project import Project
 from atelier.core.requests import Request
-from atelier.core.session_store import SessionStore
 from atelier.core.settings import Settings
 
 
@@ -32,7 +32,7 @@ class AppContext:
     runner: JobSubmitter
     queue: JobQueue
     settings: Settings
-    session: SessionStore
+    session: Project  # the current project (the untitled one is the autosaved session)
     palette: PaletteDocument = field(
         default_factory=lambda: PaletteDocument(["#1b2a41", "#324a5f", "#c9a227", "#e8dab2", "#b23a48"])
     )

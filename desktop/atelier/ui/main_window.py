@@ -1,14 +1,20 @@
-"""The main window: Sketch, Lyric and Palette panels as tabs, the Jobs dock, and the device status."""
+"""The main window: Sketch, Lyric and Palette panels as tabs, the Jobs and History dock, projects
+(File menu), and the device status."""
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QTabWidget
 
-from atelier.core.jobs import Job, JobQueue
-from atelier.core.requests import DeviceInfo
-from atelier.core.session_store import SessionStore
+from atelier.core.errors import AtelierError
+from atelier.core.history import HistoryEntry
+from atelier.core.jobs import Job, JobQueue, JobState
+from atelier.core.project import Project, recent_projects, remember_project
+from atelier.core.requests import DeviceInfo, Request, Result
 from atelier.core.settings import Settings, config_dir, save_settings
 from atelier.ui.context import AppContext
 from atelier.ui.dialogs.about_dialog import AboutDialog
@@ -18,23 +24,23 @@ from atelier.ui.panels.base import Panel
 from atelier.ui.panels.lyric import LyricPanel
 from atelier.ui.panels.palette import PalettePanel
 from atelier.ui.panels.sketch import SketchPanel
+from atelier.ui.widgets.history_view import HistoryWidget
 from atelier.ui.widgets.jobs_dock import JobsWidget
 from atelier.ui.worker import JobRunner
 
 AUTOSAVE_MS = 30_000
-# Jobs whose origin is a widget inside a panel are recalled by that panel.
-RECALL_PANEL_FOR_ORIGIN = {"melody": "lyric"}
+HISTORY_MAX_COUNT = 500
+HISTORY_MAX_BYTES = 2 * 1024**3
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Settings, session: SessionStore | None = None) -> None:
+    def __init__(self, settings: Settings, session: Project | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("Atelier")
         self.resize(1200, 800)
         self.settings = settings
         self.queue = JobQueue()
         self.runner = JobRunner(self.queue, settings, self)
-        self.context = AppContext(self.runner, self.queue, settings, session or SessionStore())
+        self.context = AppContext(self.runner, self.queue, settings, session or Project.untitled())
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -50,11 +56,19 @@ class MainWindow(QMainWindow):
 
         self.jobs = JobsWidget(self.queue)
         self.jobs.cancel_requested.connect(self.runner.cancel)
-        self.jobs.recall_requested.connect(self._recall)
-        self.jobs_dock = QDockWidget("Jobs", self)
+        self.jobs.recall_requested.connect(lambda job: self.recall(job.request))
+        self.history = HistoryWidget()
+        self.history.put_back_requested.connect(self.put_back)
+        self.history.recall_requested.connect(self._recall_entry)
+        self.dock_tabs = QTabWidget()
+        self.dock_tabs.setDocumentMode(True)
+        self.dock_tabs.addTab(self.jobs, "Jobs")
+        self.dock_tabs.addTab(self.history, "History")
+        self.jobs_dock = QDockWidget("Jobs and history", self)
         self.jobs_dock.setObjectName("jobs-dock")
-        self.jobs_dock.setWidget(self.jobs)
+        self.jobs_dock.setWidget(self.dock_tabs)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.jobs_dock)
+        self.queue.job_changed.connect(self._record_in_history)
 
         self.device_label = QLabel()
         self.device_label.setObjectName("device-label")
@@ -64,6 +78,7 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._restore()
+        self._show_project()
         if self.context.session.problem:
             self.statusBar().showMessage(self.context.session.problem, 15000)
         self.autosave_timer = QTimer(self)
@@ -74,6 +89,21 @@ class MainWindow(QMainWindow):
     # -- menus -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        for text, shortcut, slot in (
+            ("&New Project…", QKeySequence.StandardKey.New, self.new_project_dialog),
+            ("&Open Project…", QKeySequence.StandardKey.Open, self.open_project_dialog),
+            ("&Save Project", QKeySequence.StandardKey.Save, self.save_project),
+            ("Save Project &As…", QKeySequence.StandardKey.SaveAs, self.save_project_as_dialog),
+        ):
+            action = QAction(text, self)
+            action.setShortcut(shortcut)
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            action.triggered.connect(slot)
+            file_menu.addAction(action)
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
         settings_action = QAction("&Settings…", self)
         settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         settings_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -97,7 +127,7 @@ class MainWindow(QMainWindow):
         help_menu.addAction(about)
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, self.runner.available_providers())
         if dialog.exec() and dialog.result_settings is not None:
             self.apply_settings(dialog.result_settings)
 
@@ -128,15 +158,138 @@ class MainWindow(QMainWindow):
         if device.fell_back and not planned:
             self.statusBar().showMessage(device.describe(), 20000)
 
-    def _recall(self, job: Job) -> None:
-        origin = job.request.origin
-        panel = self.panels.get(RECALL_PANEL_FOR_ORIGIN.get(origin, origin))
-        recall = getattr(panel, "recall", None)
-        if panel is None or recall is None:
-            self.statusBar().showMessage("This job's panel cannot recall its settings.", 5000)
+    # -- recall, history -----------------------------------------------------------------------
+    def recall(self, request: Request) -> bool:
+        """Put a request's settings back into the panel that owns its kind (one undo step there)."""
+        for panel in self.panels.values():
+            if panel.recall(request):
+                self.tabs.setCurrentWidget(panel)
+                return True
+        self.statusBar().showMessage(f"No panel can recall the settings of a {request.kind} job.", 5000)
+        return False
+
+    def show_result(self, request: Request, result: Result) -> bool:
+        for panel in self.panels.values():
+            if panel.show_result(request, result):
+                self.tabs.setCurrentWidget(panel)
+                return True
+        self.statusBar().showMessage(f"No panel can show a {request.kind} result.", 5000)
+        return False
+
+    def _record_in_history(self, job: Job) -> None:
+        """Store every finished job's result in the project, so it outlives the session."""
+        if job.state is not JobState.FINISHED or job.result is None or not job.request.in_history:
             return
-        recall(job)
-        self.tabs.setCurrentWidget(panel)
+        history = self.context.session.history
+        try:
+            history.add(job.request, job.result, created=job.created, seconds=job.seconds or 0.0, number=job.number)
+            history.prune(HISTORY_MAX_COUNT, HISTORY_MAX_BYTES)
+        except (OSError, AtelierError) as exc:
+            self.statusBar().showMessage(f"The result could not be kept in the project's history: {exc}", 15000)
+
+    def _load_entry(self, entry: HistoryEntry) -> tuple[Request, Result] | None:
+        history = self.context.session.history
+        try:
+            return history.load_request(entry), history.load_result(entry)
+        except (OSError, ValueError, AtelierError) as exc:
+            show_error(self, f"This history entry cannot be read ({exc}). Delete it, or keep it for its files.")
+            return None
+
+    def put_back(self, entry: HistoryEntry) -> None:
+        loaded = self._load_entry(entry)
+        if loaded is not None:
+            self.show_result(*loaded)
+
+    def _recall_entry(self, entry: HistoryEntry) -> None:
+        loaded = self._load_entry(entry)
+        if loaded is not None:
+            self.recall(loaded[0])
+
+    # -- projects ------------------------------------------------------------------------------
+    def _show_project(self) -> None:
+        project = self.context.session
+        where = "" if project.untitled else f" ({project.folder})"
+        self.setWindowTitle(f"{project.name}{where} — Atelier")
+        self.history.set_history(project.history)
+
+    def _switch_to(self, project: Project) -> None:
+        """Make `project` current: the old one is saved first, so switching never loses work."""
+        self.save_session()
+        self.context.session = project
+        for name, panel in self.panels.items():
+            panel.restore_state(project.section(name))
+        self._show_project()
+        if not project.untitled:
+            remember_project(project.folder)
+        if project.problem:
+            self.statusBar().showMessage(project.problem, 15000)
+
+    def _choose_folder(self, title: str) -> Path | None:
+        folder = QFileDialog.getExistingDirectory(self, title, str(Path.home()))
+        return Path(folder) if folder else None
+
+    def new_project_dialog(self) -> None:
+        folder = self._choose_folder("New project: choose an empty folder")
+        if folder is not None:
+            self.new_project(folder)
+
+    def new_project(self, folder: Path) -> bool:
+        try:
+            project = Project.create(folder)
+        except (OSError, AtelierError) as exc:
+            show_error(self, exc)
+            return False
+        self._switch_to(project)
+        self.save_session()
+        return True
+
+    def open_project_dialog(self) -> None:
+        folder = self._choose_folder("Open project folder")
+        if folder is not None:
+            self.open_project(folder)
+
+    def open_project(self, folder: Path) -> bool:
+        try:
+            project = Project.open(folder)
+        except (OSError, AtelierError) as exc:
+            show_error(self, exc)
+            return False
+        self._switch_to(project)
+        return True
+
+    def save_project(self) -> None:
+        if self.context.session.untitled:
+            self.save_project_as_dialog()
+            return
+        self.save_session()
+        self.statusBar().showMessage(f"Saved {self.context.session.folder}", 5000)
+
+    def save_project_as_dialog(self) -> None:
+        folder = self._choose_folder("Save project as: choose an empty folder")
+        if folder is not None:
+            self.save_project_as(folder)
+
+    def save_project_as(self, folder: Path) -> bool:
+        self.save_session()
+        try:
+            project = self.context.session.save_as(folder)
+        except (OSError, AtelierError) as exc:
+            show_error(self, exc)
+            return False
+        self.context.session = project
+        self._show_project()
+        remember_project(project.folder)
+        self.statusBar().showMessage(f"Saved as {project.folder}", 5000)
+        return True
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = recent_projects()
+        for folder in recent:
+            action = self.recent_menu.addAction(str(folder))
+            action.triggered.connect(lambda _checked=False, f=folder: self.open_project(f))
+        if not recent:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
 
     # -- session and layout ------------------------------------------------------------------
     def _layout_store(self) -> QSettings:
@@ -150,7 +303,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
-        self.tabs.setCurrentIndex(int(str(store.value("tab", 0))))
+        with contextlib.suppress(ValueError):  # a hand-edited layout.ini keeps the first tab
+            self.tabs.setCurrentIndex(int(str(store.value("tab", 0))))
         for name, panel in self.panels.items():
             panel.restore_state(self.context.session.section(name))
 
@@ -171,7 +325,9 @@ class MainWindow(QMainWindow):
         store.setValue("tab", self.tabs.currentIndex())
         store.sync()
         self.runner.shutdown()
+        self.queue.job_changed.disconnect(self._record_in_history)
         self.jobs.close_widget()
+        self.history.close_widget()
         for panel in self.panels.values():
             panel.close_panel()
         super().closeEvent(event)

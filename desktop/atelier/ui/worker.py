@@ -22,6 +22,7 @@ from atelier.core.errors import AtelierError, CancelledError
 from atelier.core.jobs import Job, JobQueue
 from atelier.core.requests import DeviceInfo, Lane, Request, Result
 from atelier.core.settings import Settings
+from atelier.engine.first_use_packs import pending_summaries
 from atelier.engine.providers import choose_providers
 from atelier.engine.runner import Engine
 
@@ -161,8 +162,9 @@ class JobRunner(QObject):
         return DeviceInfo(provider=candidates[0], requested=tuple(candidates), fallbacks=tuple(skipped))
 
     def pack_summaries(self) -> list[dict[str, str]]:
-        """What the About dialog lists: every pack with its licence and source."""
-        return [
+        """What the About dialog lists: every pack with its licence and source, including the ones
+        converted on first use that do not exist yet."""
+        installed = [
             {
                 "id": p.id,
                 "name": p.name,
@@ -173,6 +175,11 @@ class JobRunner(QObject):
             }
             for p in self.engine.catalog.packs.values()
         ]
+        return installed + pending_summaries(self.engine.catalog)
+
+    def available_providers(self) -> list[str]:
+        """Execution providers onnxruntime can load on this machine (Settings marks the others)."""
+        return list(self.engine.pool.available())
 
     def threads(self) -> list[QThread]:
         return list(self._lanes.values())

@@ -21,7 +21,9 @@ class AboutDialog(QDialog):
         header.setWordWrap(True)
         rows = "".join(
             f"<li><b>{escape(p['name'])}</b> (<code>{escape(p['id'])}</code>, {escape(p['kind'])})<br>"
-            f"Licence: {escape(p['licence'])}<br>Source: {escape(p['source'])}</li>"
+            f"Licence: {escape(p['licence'])}<br>Source: {escape(p['source'])}"
+            + (f"<br><i>{escape(p['status'])}</i>" if p.get("status") else "")
+            + "</li>"
             for p in packs
         )
         self.packs = QTextBrowser()

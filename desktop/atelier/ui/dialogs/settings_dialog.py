@@ -23,10 +23,17 @@ from PySide6.QtWidgets import (
 from atelier.core.errors import SettingsError
 from atelier.core.settings import Settings
 
+NOT_HERE = " (not available on this machine)"
+
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: Settings, parent: QWidget | None = None, available_providers: list[str] | None = None
+    ) -> None:
         super().__init__(parent)
+        # Device choices this machine's onnxruntime cannot load are marked, not hidden: settings may be
+        # shared between machines, and choosing one still falls back (and says so) rather than failing.
+        self._available = set(available_providers) if available_providers is not None else None
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
         self._editors: dict[str, Any] = {}
@@ -55,8 +62,10 @@ class SettingsDialog(QDialog):
         meta = f.metadata
         if meta.get("choices"):
             combo = QComboBox()
-            combo.addItems(list(meta["choices"]))
-            combo.setCurrentText(str(value))
+            for choice in meta["choices"]:
+                missing = f.name == "device" and self._provider_missing(choice)
+                combo.addItem(choice + (NOT_HERE if missing else ""), choice)
+            combo.setCurrentIndex(max(0, combo.findData(str(value))))
             return combo
         if isinstance(value, int):
             spin = QSpinBox()
@@ -76,6 +85,11 @@ class SettingsDialog(QDialog):
             return holder
         return line
 
+    def _provider_missing(self, choice: str) -> bool:
+        if self._available is None or choice in ("auto", "cpu"):
+            return False
+        return choice not in self._available
+
     def _browse(self, line: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose folder", line.text())
         if folder:
@@ -85,7 +99,7 @@ class SettingsDialog(QDialog):
         values: dict[str, Any] = {}
         for name, editor in self._editors.items():
             if isinstance(editor, QComboBox):
-                values[name] = editor.currentText()
+                values[name] = editor.currentData()
             elif isinstance(editor, QSpinBox):
                 values[name] = editor.value()
             elif isinstance(editor, QLineEdit):

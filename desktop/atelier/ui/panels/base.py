@@ -1,21 +1,17 @@
-"""Base class for panels: job submission with callbacks, session state, clean disconnection."""
+"""Base class for panels: job submission with typed handles, session state, clean disconnection."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
-from atelier.core.jobs import Job, JobState
-from atelier.core.progress import Progress
+from atelier.core.errors import AtelierError
+from atelier.core.job_handle import JobDispatcher, JobHandle
+from atelier.core.jobs import Job
 from atelier.core.requests import Request, Result
 from atelier.ui.context import AppContext
 from atelier.ui.errors import show_error
-
-ResultCallback = Callable[[Result], None]
-ProgressCallback = Callable[[Progress], None]
-ErrorCallback = Callable[[str], None]
 
 
 class Panel(QWidget):
@@ -24,44 +20,32 @@ class Panel(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self._callbacks: dict[int, tuple[ResultCallback, ProgressCallback | None, ErrorCallback | None]] = {}
-        context.queue.job_changed.connect(self._on_job_changed)
+        self.jobs = JobDispatcher(context.queue)
 
-    def submit(
-        self,
-        request: Request,
-        on_result: ResultCallback,
-        on_progress: ProgressCallback | None = None,
-        on_error: ErrorCallback | None = None,
-    ) -> Job:
-        job = self.context.runner.submit(request)
-        self._callbacks[job.id] = (on_result, on_progress, on_error)
-        return job
+    def submit(self, request: Request, handle: JobHandle) -> Job:
+        """Queue `request`; `handle` hears exactly one of success, failure or cancelled."""
+        return self.jobs.watch(self.context.runner.submit(request), handle)
 
-    def _on_job_changed(self, job: Job) -> None:
-        callbacks = self._callbacks.get(job.id)
-        if callbacks is None:
-            return
-        on_result, on_progress, on_error = callbacks
-        if job.state is JobState.RUNNING and job.progress is not None and on_progress is not None:
-            on_progress(job.progress)
-        elif job.state is JobState.FINISHED and job.result is not None:
-            del self._callbacks[job.id]
-            on_result(job.result)
-        elif job.state is JobState.FAILED:
-            del self._callbacks[job.id]
-            (on_error or (lambda message: show_error(self, message)))(job.error)
-        elif job.state is JobState.CANCELLED:
-            del self._callbacks[job.id]
+    def show_failure(self, job: Job, error: AtelierError) -> None:
+        """The default failure handler: the one place errors are shown."""
+        show_error(self, error)
+
+    # -- history -----------------------------------------------------------------------------
+    def recall(self, request: Request) -> bool:
+        """Put a request's settings back into this panel (one undo step); False if not this panel's."""
+        return False
+
+    def show_result(self, request: Request, result: Result) -> bool:
+        """Show a past result as if its job had just finished (from the history); False if not ours."""
+        return False
 
     # -- session -----------------------------------------------------------------------------
     def save_state(self) -> dict[str, Any]:
         return {}
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        pass
+        """Replace the panel's document with a saved one (may be called again when a project opens)."""
 
     def close_panel(self) -> None:
         """Disconnect from shared objects so a closed window leaves no callbacks behind."""
-        self.context.queue.job_changed.disconnect(self._on_job_changed)
-        self._callbacks.clear()
+        self.jobs.close()

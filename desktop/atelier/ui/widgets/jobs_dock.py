@@ -1,4 +1,5 @@
-"""The Jobs/History dock: every job with its state, progress, time and device; cancel and recall."""
+"""The Jobs dock: this session's jobs in order with state, place in line, progress, time and device;
+cancel queued or running ones, see a result, recall its settings."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -41,15 +43,22 @@ class JobsWidget(QWidget):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, 5):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.setMinimumWidth(260)
+        # Fixed widths sized for the longest text each column can hold: columns sized to their contents
+        # grew after a cancel ("■ cancelled") and squeezed the job column down to "#1…".
+        metrics = self.tree.fontMetrics()
+        for column, widest in ((1, "■ cancelled (10th)"), (2, "100%"), (3, "000.00s"), (4, "CUDA ⚠")):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(column, metrics.horizontalAdvance(widest) + 16)
+        header.setMinimumSectionSize(metrics.horizontalAdvance("#000 text") + 16)
+        self.tree.setMinimumWidth(320)
         self.tree.itemSelectionChanged.connect(self._show_selected)
         self.detail = QLabel("Select a job to see its result.")
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail.setMinimumHeight(72)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # A wide preview (a palette strip) must never widen the dock, and so the window.
+        self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.cancel_button = QPushButton("Cancel job")
         self.cancel_button.clicked.connect(self._cancel_selected)
         self.recall_button = QPushButton("Recall settings")
@@ -95,6 +104,14 @@ class JobsWidget(QWidget):
             self._fill(item, job)
             if item.isSelected():
                 self._show_selected()
+        if job.state is not JobState.QUEUED:  # a job left the line: the others moved up
+            self._refresh_queued()
+
+    def _refresh_queued(self) -> None:
+        for job_id, item in self._items.items():
+            job = self.queue.get(job_id)
+            if job is not None and job.state is JobState.QUEUED:
+                self._fill(item, job)
 
     def _on_removed(self, job: Job) -> None:
         item = self._items.pop(job.id, None)
@@ -102,8 +119,14 @@ class JobsWidget(QWidget):
             self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
 
     def _fill(self, item: QTreeWidgetItem, job: Job) -> None:
-        item.setText(0, f"#{job.id} {job.request.summary()}")
-        item.setText(1, _STATE_MARKS[job.state])
+        summary = job.request.summary()
+        item.setText(0, f"#{job.number} {summary}")
+        item.setToolTip(0, summary)
+        state = _STATE_MARKS[job.state]
+        if job.state is JobState.QUEUED:
+            state += f" ({_ordinal(self.queue.position(job))})"
+            item.setToolTip(1, "Waits for the jobs above it in its lane; cancel it here.")
+        item.setText(1, state)
         if job.state is JobState.RUNNING and job.progress is not None:
             item.setText(2, f"{job.progress.fraction * 100:.0f}%")
         elif job.state is JobState.FINISHED:
@@ -152,7 +175,12 @@ class JobsWidget(QWidget):
             array = preview()
             if array is not None:
                 pixmap = QPixmap.fromImage(qimage_from_array(array))
-                self.detail.setPixmap(pixmap.scaledToHeight(96, Qt.TransformationMode.SmoothTransformation))
+                width = max(64, self.detail.width() - 8)
+                self.detail.setPixmap(
+                    pixmap.scaled(
+                        width, 96, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                    )
+                )
                 return
         lines = [job.request.summary(), f"State: {job.state.value}"]
         if job.result is not None:
@@ -163,3 +191,10 @@ class JobsWidget(QWidget):
         if job.notice:
             lines.append("Note: " + job.notice)
         self.detail.setText("\n".join(lines))
+
+
+def _ordinal(n: int) -> str:
+    if n <= 0:
+        return "next"
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
