@@ -331,3 +331,11 @@ def test_restore_migrates_and_may_be_called_again(qtbot, panel: LyricPanel) -> N
     assert not panel.editor.document().isUndoAvailable()
     qtbot.waitUntil(lambda: job.state.done, timeout=10000)
     assert panel.status.text() == "" and panel.suggestions.text_view.toPlainText() == "kept suggestion"
+
+
+def test_text_set_on_the_document_elsewhere_shows_as_one_editor_step(panel: LyricPanel) -> None:
+    panel.editor.setPlainText("mine")
+    panel.context.lyric.set_text("from the history")
+    assert panel.text() == "from the history"
+    panel.editor.undo()
+    assert panel.text() == "mine" and panel.context.lyric.text == "mine"

@@ -9,6 +9,7 @@ from it) and, in the Melody tab, of a MelodyDocument.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,14 @@ RHYME_DELAY_MS = 350
 STOPPED = "Stopped. The text written so far is kept above; insert it if you like it."
 
 
+def _single_shot(parent: QWidget, interval_ms: int, slot: Callable[[], None]) -> QTimer:
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(slot)
+    return timer
+
+
 class LyricPanel(Panel):
     title = "Lyric"
 
@@ -74,28 +83,60 @@ class LyricPanel(Panel):
         self._rhyme_job: int | None = None
         self._rhyme_word = ""
 
-        # editor column
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self._build_editor_column())
+        top.addWidget(self._build_side_column())
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self._build_bottom_tabs())
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        # Stretch factors only share extra room; the melody tab's size hint would otherwise take
+        # half the height. Start with about 70% for the editor (scaled to the real height).
+        self.splitter.setSizes([700, 300])
+        self.splitter.setCollapsible(0, False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.splitter)
+
+        # Analysis and rhymes follow typing, but not on every keystroke.
+        self._analysis_timer = _single_shot(self, ANALYSIS_DELAY_MS, self.refresh_analysis)
+        self._rhyme_timer = _single_shot(self, RHYME_DELAY_MS, self.request_rhymes)
+        self.editor.textChanged.connect(self._on_text_changed)
+        self.editor.cursorPositionChanged.connect(self._on_cursor_moved)
+        self.document.changed.connect(self._on_document_text)
+        self.controls.set_packs(context.runner.pack_summaries())
+        self.editor.setPlainText(self.document.text)
+        self._update_counts()
+
+    def _build_editor_column(self) -> QWidget:
         self.editor = LyricEditorWidget()
         self.stress = QLabel()
         self.stress.setObjectName("lyric-stress")
         self.stress.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.counts = QLabel()
         self.import_button = QPushButton("Import .txt…")
+        self.import_button.clicked.connect(self._choose_import)
         self.export_button = QPushButton("Export…")
+        self.export_button.clicked.connect(self._choose_export)
         self.unfold_button = QPushButton("Unfold all")
+        self.unfold_button.clicked.connect(self.editor.unfold_all)
         toolbar = QHBoxLayout()
         for button in (self.import_button, self.export_button, self.unfold_button):
             toolbar.addWidget(button)
         toolbar.addStretch(1)
         toolbar.addWidget(self.counts)
-        editor_column = QWidget()
-        editor_layout = QVBoxLayout(editor_column)
-        editor_layout.setContentsMargins(0, 0, 0, 0)
-        editor_layout.addLayout(toolbar)
-        editor_layout.addWidget(self.editor, 1)
-        editor_layout.addWidget(self.stress)
+        column = QWidget()
+        layout = QVBoxLayout(column)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(toolbar)
+        layout.addWidget(self.editor, 1)
+        layout.addWidget(self.stress)
+        return column
 
-        # side column: rhymes, writing controls
+    def _build_side_column(self) -> QWidget:
+        """Rhymes for the word at the cursor, then the writing controls, Write and Stop."""
         self.rhyme_title = QLabel("Put the cursor on a word to see its rhymes.")
         self.rhyme_title.setWordWrap(True)
         self.rhymes = QTreeWidget()
@@ -103,6 +144,7 @@ class LyricPanel(Panel):
         self.rhymes.setObjectName("lyric-rhymes")
         self.rhymes.setToolTip("Click a rhyme to insert it at the cursor")
         self.rhymes.setMinimumHeight(160)
+        self.rhymes.itemClicked.connect(self._on_rhyme_clicked)
         rhyme_box = QGroupBox("Rhymes")
         rhyme_layout = QVBoxLayout(rhyme_box)
         rhyme_layout.addWidget(self.rhyme_title)
@@ -111,9 +153,11 @@ class LyricPanel(Panel):
         self.write_button = QPushButton("Write")
         self.write_button.setDefault(True)
         self.write_button.setToolTip("Write with the model; a second Write waits for the first to finish.")
+        self.write_button.clicked.connect(self.write)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop writing (and drop the writes waiting); the text so far is kept.")
         self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setObjectName("lyric-status")
@@ -121,71 +165,34 @@ class LyricPanel(Panel):
         buttons.addWidget(self.write_button, 1)
         buttons.addWidget(self.stop_button)
         side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.addWidget(rhyme_box, 1)
-        side_layout.addWidget(self.controls)
-        side_layout.addLayout(buttons)
-        side_layout.addWidget(self.status)
+        layout = QVBoxLayout(side)
+        layout.addWidget(rhyme_box, 1)
+        layout.addWidget(self.controls)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
         scroll = QScrollArea()
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(370)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        return scroll
 
-        # bottom: suggestions and the melody for the words
+    def _build_bottom_tabs(self) -> QWidget:
+        """The suggestions and the melody for the words."""
         self.suggestions = SuggestionsWidget(self.editor)
+        self.suggestions.message.connect(self.status.setText)
         self.bottom_tabs = QTabWidget()
         self.bottom_tabs.setObjectName("lyric-bottom-tabs")
         self.bottom_tabs.addTab(self.suggestions, "Suggestions")
-        self.melody = MelodyWidget(context)
+        self.melody = MelodyWidget(self.context)
         # In a scroll area: the melody editor is tall (about 470 px), and the lyric must keep
         # most of the window's height.
         self.melody_scroll = QScrollArea()
         self.melody_scroll.setWidget(self.melody)
         self.melody_scroll.setWidgetResizable(True)
         self.bottom_tabs.addTab(self.melody_scroll, "Melody")
-
-        top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(editor_column)
-        top.addWidget(scroll)
-        top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 1)
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(top)
-        self.splitter.addWidget(self.bottom_tabs)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        # Stretch factors only share extra room; the melody tab's size hint would otherwise take
-        # half the height. Start with about 70% for the editor (scaled to the real height).
-        self.splitter.setSizes([700, 300])
         self.bottom_tabs.currentChanged.connect(self._fit_bottom_tab)
-        self.splitter.setCollapsible(0, False)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.splitter)
-
-        # timers: analysis and rhymes follow typing, but not on every keystroke
-        self._analysis_timer = QTimer(self)
-        self._analysis_timer.setSingleShot(True)
-        self._analysis_timer.setInterval(ANALYSIS_DELAY_MS)
-        self._analysis_timer.timeout.connect(self.refresh_analysis)
-        self._rhyme_timer = QTimer(self)
-        self._rhyme_timer.setSingleShot(True)
-        self._rhyme_timer.setInterval(RHYME_DELAY_MS)
-        self._rhyme_timer.timeout.connect(self.request_rhymes)
-
-        self.editor.textChanged.connect(self._on_text_changed)
-        self.editor.cursorPositionChanged.connect(self._on_cursor_moved)
-        self.document.changed.connect(self._on_document_text)
-        self.rhymes.itemClicked.connect(self._on_rhyme_clicked)
-        self.write_button.clicked.connect(self.write)
-        self.stop_button.clicked.connect(self.stop)
-        self.suggestions.message.connect(self.status.setText)
-        self.import_button.clicked.connect(self._choose_import)
-        self.export_button.clicked.connect(self._choose_export)
-        self.unfold_button.clicked.connect(self.editor.unfold_all)
-        self.controls.set_packs(context.runner.pack_summaries())
-        self.editor.setPlainText(self.document.text)
-        self._update_counts()
+        return self.bottom_tabs
 
     # -- text, counts, analysis ------------------------------------------------------------
     def text(self) -> str:
