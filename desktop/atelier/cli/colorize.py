@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
-from atelier.cli._output import emit_result, engine_settings, read_image
+from atelier.cli._output import add_project_option, emit_result, engine_settings, open_project, read_image, record
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pack", default="", help="a colorize pack id (default: the first installed)")
     parser.add_argument("--out", required=True, help="where to write the PNG")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_project_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -44,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         pack_id=args.pack,
         origin="cli",
     )
+    project = open_project(args.project)
+    started = time.time()
     result = Engine(engine_settings()).run_to_end(request)
     assert isinstance(result, ColorizeResult)
     paths = output_paths(args.out, len(result.images))
@@ -54,5 +58,6 @@ def run(args: argparse.Namespace) -> int:
         "size": [int(result.images[0].shape[1]), int(result.images[0].shape[0])],
         "pack": result.pack_id,
     }
-    emit_result(result, fields, args.json, ", ".join(map(str, paths)))
+    kept = record(project, request, result, started)
+    emit_result(result, fields, args.json, ", ".join(map(str, paths)), kept)
     return 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import time
 
-from atelier.cli._output import emit_result, engine_settings, read_image
+from atelier.cli._output import add_project_option, emit_result, engine_settings, open_project, read_image, record
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -13,6 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sensitivity", type=float, default=0.5, help="0..1, higher keeps fainter edges")
     parser.add_argument("--out", required=True, help="where to write the line art PNG")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_project_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -23,8 +25,11 @@ def run(args: argparse.Namespace) -> int:
     from atelier.engine.runner import Engine
 
     request = LineArtRequest(image=read_image(args.image), sensitivity=args.sensitivity, origin="cli")
+    project = open_project(args.project)
+    started = time.time()
     result = Engine(engine_settings()).run_to_end(request)
     assert isinstance(result, LineArtResult)
     Image.fromarray(result.lines).save(args.out)
-    emit_result(result, {"out": args.out}, args.json, args.out)
+    kept = record(project, request, result, started)
+    emit_result(result, {"out": args.out}, args.json, args.out, kept)
     return 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
-from atelier.cli._output import engine_settings, print_json
+from atelier.cli._output import add_project_option, engine_settings, note_recorded, open_project, print_json, record
 from atelier.core.cancel import CancelToken
 
 
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pack", default="", help="an llm pack id (default: the bundled SmolLM2)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_project_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -64,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         pack_id=args.pack,
         origin="cli",
     )
+    project = open_project(args.project)
+    started = time.time()
     engine = Engine(engine_settings())
     generator = engine.run(request, _cancel_token())
     while True:
@@ -75,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.json and progress.message and progress.preview is None:
             print(progress.message, file=sys.stderr)  # e.g. the first-use build of the model
     assert isinstance(result, LyricResult)
+    kept = record(project, request, result, started)
     if args.json:
         print_json(
             {
@@ -87,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 "ttft_s": round(result.ttft_s, 4),
                 "decode_tokens_per_s": round(result.decode_tokens_per_s, 2),
                 "alternatives": list(result.alternatives),
+                **({"history": kept} if kept else {}),
             }
         )
     else:
@@ -96,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
             f"first token {result.ttft_s:.2f}s, {result.decode_tokens_per_s:.1f} tokens/s)",
             file=sys.stderr,
         )
+        note_recorded(kept)
     return 0
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
-from atelier.cli._output import engine_settings, print_json
+from atelier.cli._output import add_project_option, engine_settings, note_recorded, open_project, print_json, record
 from atelier.core.errors import InputFileError
 from atelier.core.music import METERS, MODES
 
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="where to write the MIDI file")
     parser.add_argument("--wav", help="also render the melody to this WAV file")
     parser.add_argument("--json", action="store_true", help="print JSON (includes the notes)")
+    add_project_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -53,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         origin="cli",
     )
+    project = open_project(args.project)
+    started = time.time()
     engine = Engine(engine_settings())
     result = engine.run_to_end(request)
     assert isinstance(result, MelodyResult)
@@ -72,9 +76,13 @@ def run(args: argparse.Namespace) -> int:
         assert isinstance(audio, MelodyAudioResult)
         write_wav(args.wav, audio.audio, audio.sample_rate)
         summary["wav"] = args.wav
+    kept = record(project, request, result, started)
+    if kept:
+        summary["history"] = kept
     if args.json:
         print_json({**summary, "melody": melody.to_dict()})
     else:
         extra = f" and {args.wav}" if args.wav else ""
         print(f"{result.summary()} -> {args.out}{extra} ({result.device.describe()}, {result.seconds:.2f}s)")
+        note_recorded(kept)
     return 0

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
-from atelier.cli._output import engine_settings, print_json
+from atelier.cli._output import add_project_option, engine_settings, note_recorded, open_project, print_json, record
 from atelier.core.picture_io import read_picture
 
 
@@ -24,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="another seed gives another palette")
     parser.add_argument("--export", metavar="FILE", help="also write .gpl, .ase, .aco, .css, .json or .png")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_project_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -50,18 +52,24 @@ def run(args: argparse.Namespace) -> int:
         request = HarmonyRequest(base=args.base, mode=args.harmony, count=args.count, seed=args.seed, origin="cli")
     from atelier.engine.text_embedding import built_pack
 
+    project = open_project(args.project)
     if args.text is not None and built_pack() is None:
         print(
             "atelier: making the palette (the first time builds the text model, about a minute)…",
             file=sys.stderr,
         )
+    started = time.time()
     result = Engine(engine_settings()).run_to_end(request)
     assert isinstance(result, PaletteResult)
     data = result.to_json()
     if args.export:
         title = args.text or (Path(args.image).stem if args.image else f"{args.harmony} from {args.base}")
+        title = " ".join(title.split())  # one line: a line break in a .gpl title makes the file unreadable
         written = export_file(PaletteFile(result.colors, result.names, title), args.export, result.source)
         data["export"] = str(written)
+    kept = record(project, request, result, started)
+    if kept:
+        data["history"] = kept
     if args.json:
         print_json(data)
         return 0
@@ -76,4 +84,5 @@ def run(args: argparse.Namespace) -> int:
         print(result.detail)
     if args.export:
         print(f"Wrote {data['export']}")
+    note_recorded(kept)
     return 0

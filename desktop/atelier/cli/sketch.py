@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
-from atelier.cli._output import engine_settings, print_json, read_image
+from atelier.cli._output import (
+    add_project_option,
+    engine_settings,
+    note_recorded,
+    open_project,
+    print_json,
+    read_image,
+    record,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--count", type=int, default=1, help="variations (seed, seed+1, ...)")
     parser.add_argument("--out", required=True, help="PNG path; with --count > 1, out-1.png, out-2.png, ...")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_project_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -64,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         origin="cli",
     )
+    project = open_project(args.project)
+    started = time.time()
     result = Engine(engine_settings()).run_to_end(request)
     assert isinstance(result, SketchResult)
     paths = out_paths(args.out, len(result.images))
@@ -77,9 +89,13 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(result.seconds, 4),
         "parameters": result.parameters,
     }
+    kept = record(project, request, result, started)
+    if kept:
+        summary["history"] = kept
     if args.json:
         print_json(summary)
     else:
         where = ", ".join(str(p) for p in paths)
         print(f"{result.summary()} -> {where} ({result.device.describe()}, {result.seconds:.2f}s)")
+        note_recorded(kept)
     return 0

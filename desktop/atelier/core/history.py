@@ -548,7 +548,7 @@ class ProjectHistory:
 def _summary(request: Request, result: Result) -> str:
     """What the request asked and what came back, for one line of the listing."""
     asked, got = request.summary(), result.summary()
-    return f"{asked} → {got}" if got and got != result.kind else asked
+    return f"{asked} -> {got}" if got and got != result.kind else asked
 
 
 def _folder_bytes(folder: Path) -> int:
