@@ -328,13 +328,23 @@ def test_missing_or_damaged_files_raise_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_a_failed_write_leaves_no_entry(tmp_path: Path) -> None:
-    history = ProjectHistory(tmp_path)
-    request = SketchRequest(prompt="x", width=64, height=64)
-    # float images cannot be a PNG, the engine never returns them; here they make the write fail midway.
-    broken = SketchResult(images=(np.zeros((64, 64, 3), np.float32),), seeds=(0,))
-    with pytest.raises(InvalidRequestError):
-        history.add(request, broken, created=time.time())
+    def disk_gone(melody: Melody, path: Path) -> None:
+        raise RuntimeError("the disk went away")
+
+    history = ProjectHistory(tmp_path, midi_writer=disk_gone)
+    request, result = next((q, r) for q, r in every_kind() if q.kind == "melody")
+    with pytest.raises(RuntimeError, match="disk went away"):
+        history.add(request, result, created=time.time())  # fails after some files were written
     assert history.entries() == [] and list(tmp_path.iterdir()) == []
+
+
+def test_arrays_that_are_not_pictures_are_kept_exactly(tmp_path: Path) -> None:
+    history = ProjectHistory(tmp_path)
+    floats = np.linspace(0, 1, 64 * 64 * 3, dtype=np.float32).reshape(64, 64, 3)
+    request, result = SketchRequest(prompt="x", width=64, height=64), SketchResult(images=(floats,), seeds=(0,))
+    entry = history.add(request, result, created=time.time())
+    assert entry.files == ["image-1.npy"] and entry.thumbnail is None
+    assert_same(history.load_result(entry), result, "float sketch")
 
 
 def test_to_json_has_the_listing_fields(tmp_path: Path) -> None:

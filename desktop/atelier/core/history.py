@@ -328,8 +328,9 @@ class ProjectHistory:
             result_json[f.name] = writer.encode(getattr(result, f.name), stem, inputs=False, params=params)
         self._write_exports(writer, request, result)
         preview = getattr(result, "preview_image", None)
-        if callable(preview):
-            image = _to_image(preview())
+        picture = preview() if callable(preview) else None
+        if isinstance(picture, np.ndarray) and _png_mode(picture) is not None:  # a thumbnail is a nicety
+            image = _to_image(picture)
             image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
             buffer = io.BytesIO()
             image.save(buffer, format="PNG")
