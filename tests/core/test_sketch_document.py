@@ -200,3 +200,20 @@ def test_bad_or_out_of_range_values_fall_back_to_defaults() -> None:
     assert SketchDocument.from_dict(bad).values() == defaults
     assert SketchDocument.from_dict(None).values() == defaults
     assert SketchDocument.from_dict({"schema": 2, "generation": {"seed": MAX_SEED}}).generation.seed == MAX_SEED
+
+
+def test_variations_of_each_result_kind() -> None:
+    from atelier.core.documents.sketch import variations_of
+    from atelier.core.requests.colorize import ColorizeResult
+    from atelier.core.requests.lineart import LineArtResult
+    from atelier.core.requests.lyrics import RhymeResult
+    from atelier.core.requests.sketch import SketchResult
+
+    images = (np.zeros((8, 8, 3), np.uint8), np.ones((8, 8, 3), np.uint8))
+    sketch = variations_of(SketchResult(images=images, seeds=(3, 4), parameters={"prompt": "p"}))
+    assert sketch is not None and [p for _, p in sketch] == [{"prompt": "p", "seed": 3}, {"prompt": "p", "seed": 4}]
+    colorized = variations_of(ColorizeResult(images=images))  # kept by a version without parameters
+    assert colorized is not None and [p for _, p in colorized] == [{}, {}] and colorized[1][0] is images[1]
+    lines = variations_of(LineArtResult(lines=np.zeros((8, 8), np.uint8)))
+    assert lines is not None and lines[0][1] == {"kind": "lineart"}
+    assert variations_of(RhymeResult(word="rain")) is None

@@ -18,10 +18,10 @@ from psygnal import Signal
 
 from atelier.core.documents.palette import normalise_hex
 from atelier.core.errors import InvalidRequestError
-from atelier.core.requests import Request
-from atelier.core.requests.colorize import ColorizeRequest
-from atelier.core.requests.lineart import LineArtRequest
-from atelier.core.requests.sketch import SCHEDULERS, SketchRequest
+from atelier.core.requests import Request, Result
+from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
+from atelier.core.requests.lineart import LineArtRequest, LineArtResult
+from atelier.core.requests.sketch import SCHEDULERS, SketchRequest, SketchResult
 from atelier.core.undo import Command, UndoStack
 
 SCHEMA = 2
@@ -84,13 +84,19 @@ class PictureSettings:
 
 @dataclass(frozen=True)
 class Spec:
-    """What a field accepts; numbers outside [low, high] are clamped when set, refused when loaded."""
+    """What a field accepts and how the panel presents it (the form is built from these).
+
+    Numbers outside [low, high] are clamped when set and refused when loaded; whole numbers must be
+    multiples of `step` (sizes step by 64), which is also the spin boxes' step.
+    """
 
     label: str
     low: float | None = None
     high: float | None = None
-    multiple: int = 1
+    step: float = 1
     choices: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()  # what the panel shows for each choice
+    tip: str = ""
     colour: bool = False
     # The canvas size only mirrors the view's pixel step (which is the undo step); the picture choice
     # is a preference, not part of the work.
@@ -100,32 +106,49 @@ class Spec:
 SPECS: dict[str, Spec] = {
     "canvas.width": Spec("canvas width", 8, MAX_CANVAS_SIDE, undoable=False),
     "canvas.height": Spec("canvas height", 8, MAX_CANVAS_SIDE, undoable=False),
-    "generation.prompt": Spec("prompt"),
-    "generation.negative": Spec("negative prompt"),
+    "generation.prompt": Spec("prompt", tip="e.g. a lighthouse at dusk"),
+    "generation.negative": Spec("negative prompt", tip="what to avoid"),
     "generation.pack_id": Spec("pack"),
-    "generation.mode": Spec("mode", choices=MODES),
-    "generation.strength": Spec("strength", 0.05, 1.0),
-    "generation.guidance": Spec("guidance", 0.0, 30.0),
+    "generation.mode": Spec(
+        "mode",
+        choices=MODES,
+        labels=("Text to image", "Image to image", "ControlNet (lines)", "Inpaint (hints layer = mask)"),
+    ),
+    "generation.strength": Spec("strength", 0.05, 1.0, 0.05, tip="How much is redrawn: low keeps the sketch"),
+    "generation.guidance": Spec("guidance", 0.0, 30.0, 0.5, tip="Guidance scale; 0-1.5 for SD-Turbo and LCM packs"),
     "generation.steps": Spec("steps", 1, 150),
-    "generation.width": Spec("width", 64, 2048, multiple=64),
-    "generation.height": Spec("height", 64, 2048, multiple=64),
-    "generation.scheduler": Spec("scheduler", choices=SCHEDULERS),
-    "generation.seed": Spec("seed", 0, MAX_SEED),
-    "generation.count": Spec("count", 1, 16),
-    "generation.batch": Spec("batch", 1, 16),
-    "generation.control_scale": Spec("control weight", 0.0, 2.0),
-    "generation.sensitivity": Spec("line sensitivity", 0.0, 1.0),
-    "generation.live": Spec("live"),
-    "generation.live_target": Spec("live target", choices=LIVE_TARGETS),
+    "generation.width": Spec("width", 64, 2048, 64),
+    "generation.height": Spec("height", 64, 2048, 64),
+    "generation.scheduler": Spec(
+        "scheduler", choices=SCHEDULERS, labels=("pack default", *SCHEDULERS[1:]), tip="How noise is removed"
+    ),
+    "generation.seed": Spec("seed", 0, MAX_SEED, tip=f"The first image's seed (0 to {MAX_SEED})"),
+    "generation.count": Spec("count", 1, 16, tip="Images per job"),
+    "generation.batch": Spec("batch", 1, 16, tip="Jobs per Generate; each continues the seeds of the one before"),
+    "generation.control_scale": Spec("control weight", 0.0, 2.0, 0.1, tip="How closely ControlNet follows the lines"),
+    "generation.sensitivity": Spec("line sensitivity", 0.0, 1.0, tip="Higher keeps fainter edges"),
+    "generation.live": Spec("live", tip="Regenerate shortly after each stroke (best with LCM / SD-Turbo packs)"),
+    "generation.live_target": Spec("live target", choices=LIVE_TARGETS, labels=("Generate", "Colorize (preview)")),
     "tools.tool": Spec("tool", choices=TOOLS),
-    "tools.layer": Spec("layer", choices=LAYERS),
-    "tools.size": Spec("brush size", 1, 200),
-    "tools.opacity": Spec("brush opacity", 0.01, 1.0),
-    "tools.hardness": Spec("brush hardness", 0.0, 1.0),
-    "tools.pressure_size": Spec("pressure to size"),
-    "tools.pressure_opacity": Spec("pressure to opacity"),
+    "tools.layer": Spec(
+        "layer",
+        choices=LAYERS,
+        labels=("Sketch layer", "Hints layer"),
+        tip="Hints: colour scribbles for Colorize, and the mask for Inpaint",
+    ),
+    "tools.size": Spec("brush size", 1, 200, tip="Brush size (pixels)"),
+    "tools.opacity": Spec("brush opacity", 0.01, 1.0, tip="Brush opacity"),
+    "tools.hardness": Spec("brush hardness", 0.0, 1.0, tip="Brush hardness"),
+    "tools.pressure_size": Spec("pressure to size", tip="Pen pressure changes the brush size"),
+    "tools.pressure_opacity": Spec("pressure to opacity", tip="Pen pressure changes the brush opacity"),
     "tools.colour": Spec("brush colour", colour=True),
-    "pictures.other_size": Spec("pictures of another size", choices=OTHER_SIZE_CHOICES, undoable=False),
+    "pictures.other_size": Spec(
+        "pictures of another size",
+        choices=OTHER_SIZE_CHOICES,
+        labels=("Ask each time", "Place on this canvas", "New canvas"),
+        tip="What to do with a picture that is not the canvas's size",
+        undoable=False,
+    ),
 }
 GROUPS: dict[str, type] = {
     "canvas": CanvasSettings,
@@ -176,10 +199,11 @@ def coerce(path: str, value: Any, clamp: bool = True) -> Any:
             if not clamp:
                 raise ValueError(f"{spec.label}: {value} is outside {low}..{high}")
             value = type(value)(min(max(value, low), high))
-        if spec.multiple > 1 and value % spec.multiple:
+        step = int(spec.step)
+        if isinstance(value, int) and value % step:
             if not clamp:
-                raise ValueError(f"{spec.label}: {value} is not a multiple of {spec.multiple}")
-            value = max(int(low), round(value / spec.multiple) * spec.multiple)
+                raise ValueError(f"{spec.label}: {value} is not a multiple of {step}")
+            value = max(int(low), round(value / step) * step)
         return value
     if not isinstance(value, str):
         raise ValueError(f"{spec.label}: not text")
@@ -377,6 +401,20 @@ class SketchDocument:
                 with contextlib.suppress(ValueError):  # a damaged or hand-edited value keeps the default
                     values[path] = coerce(path, section[name], clamp=False)
         return cls(values)
+
+
+def variations_of(result: Result) -> list[tuple[np.ndarray, dict[str, Any]]] | None:
+    """A result's images, each with its parameters (what the variations grid shows); None if not a sketch result."""
+    if isinstance(result, SketchResult):
+        images, params = list(result.images), [{**result.parameters, "seed": seed} for seed in result.seeds]
+    elif isinstance(result, ColorizeResult):
+        images, params = list(result.images), [dict(p) for p in result.parameters]
+    elif isinstance(result, LineArtResult):
+        images, params = [result.lines], [{"kind": "lineart"}]
+    else:
+        return None
+    params = (params + [{} for _ in images])[: len(images)]  # results kept by older versions may lack some
+    return list(zip(images, params, strict=True))
 
 
 _V1_GENERATION = ("prompt", "negative", "steps", "guidance", "strength", "seed", "count", "width", "height")
