@@ -1,4 +1,4 @@
-"""The Sketch canvas: strokes, pressure, eraser, fill, bounded undo/redo, layers, session."""
+"""The Sketch canvas: strokes, pressure, eraser, fill, bounded undo/redo, layers, new canvases, session."""
 
 from __future__ import annotations
 
@@ -50,8 +50,9 @@ def test_stroke_paints_only_its_region_and_undo_redo_restore_it(canvas) -> None:
     drawn = canvas.sketch_array()
     assert drawn[25, 35, 0] < 50  # on the line
     assert (drawn[80:, 100:, :3] == 255).all()  # far from it
-    step = canvas.undo_stack.done[-1]
-    assert step.rect.width() < 128 and step.rect.height() < 96  # a region, not the whole image
+    whole = 2 * 128 * 96 * 4  # the layer before and after
+    assert 0 < canvas.undo_stack.nbytes() < whole / 3  # the step keeps the stroke's region only
+    assert canvas.undo_stack.undo_text == "Brush stroke on the sketch"
     assert canvas.undo()
     assert np.array_equal(canvas.sketch_array(), blank)
     assert canvas.redo()
@@ -96,8 +97,9 @@ def test_undo_memory_is_bounded(canvas) -> None:
     canvas.undo_stack.budget_bytes = 200_000
     for i in range(60):
         stroke(canvas, [(5, 5 + i), (120, 5 + i)])
-    assert canvas.undo_stack.nbytes() <= 200_000 + canvas.undo_stack.done[-1].nbytes()
-    assert 1 <= len(canvas.undo_stack.done) < 60
+    one_stroke = 2 * 128 * 16 * 4  # a generous bound on one stroke's region, before and after
+    assert canvas.undo_stack.nbytes() <= 200_000 + one_stroke
+    assert 1 <= len(canvas.undo_stack) < 60
 
 
 def test_hints_layer_result_layer_accept_and_discard(canvas) -> None:
@@ -144,16 +146,21 @@ def test_panel_swatches_follow_palette_and_sketch_autosaves(qtbot, isolated_dirs
     assert len(panel.swatches) == 3
     palette.set_colors(["#ff0000", "#00ff00", "#0000ff", "#ffffff"])
     assert len(panel.swatches) == 4
+    assert "#1b2a41" in panel.colour_chip.toolTip()  # the brush colour is shown from the start
     panel.swatches[2].click()
-    assert panel.canvas.colour.name() == "#0000ff"
+    assert panel.canvas.colour.name() == "#0000ff" and "#0000ff" in panel.colour_chip.toolTip()
+    assert "#0000ff" in panel.colour_chip.styleSheet()
     stroke(panel.canvas, [(10, 10), (100, 100)])
+    panel.canvas.active_layer = "hints"
+    stroke(panel.canvas, [(20, 80), (90, 80)])
     state = panel.save_state()
-    assert context.session.side_file("sketch.png").is_file()
+    assert context.session.side_file("sketch.png").is_file() and context.session.side_file("hints.png").is_file()
     other = SketchPanel(context)
     qtbot.addWidget(other)
     other.restore_state(state)
     assert np.array_equal(other.canvas.sketch_array(), panel.canvas.sketch_array())
-    assert other.canvas.colour.name() == "#0000ff"
+    assert np.array_equal(other.canvas.layer_array("hints"), panel.canvas.layer_array("hints"))
+    assert other.canvas.colour.name() == "#0000ff" and not other.undo_button.isEnabled()
     panel.close_panel()
     other.close_panel()
     palette.set_colors(["#000000", "#111111", "#222222"])  # closed panels no longer listen
@@ -200,11 +207,14 @@ def test_paste_drop_and_export(qtbot, isolated_dirs) -> None:
     context = AppContext(NoRunner(), JobQueue(), Settings(), SessionStore(isolated_dirs / "s"))
     panel = SketchPanel(context)
     qtbot.addWidget(panel)
+    asked: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    panel.choose_import = lambda picture, canvas: asked.append((picture, canvas)) or ("new", False)
     picture = np.zeros((40, 60, 3), np.uint8)
     picture[..., 1] = 180
     QApplication.clipboard().setImage(qimage_from_array(picture))
     panel.paste()
-    assert panel.canvas.canvas_size == (60, 40)
+    assert asked == [((60, 40), (512, 512))]
+    assert panel.canvas.canvas_size == (60, 40) == (panel.document.canvas.width, panel.document.canvas.height)
     assert tuple(panel.canvas.sketch_array()[5, 5, :3]) == (0, 180, 0)
     dropped = isolated_dirs / "drop.png"
     Image.fromarray(np.full((30, 50, 3), 90, np.uint8)).save(dropped)
@@ -213,11 +223,67 @@ def test_paste_drop_and_export(qtbot, isolated_dirs) -> None:
     event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)  # fmt: skip
     panel.canvas.dropEvent(event)
-    assert panel.canvas.canvas_size == (50, 30)
+    assert panel.canvas.canvas_size == (50, 30) and len(asked) == 2
     out = isolated_dirs / "out.png"
     panel.export_png(str(out))
     with Image.open(out) as saved:
         assert saved.size == (50, 30) and saved.convert("RGB").getpixel((3, 3)) == (90, 90, 90)
     panel.copy()
     assert QApplication.clipboard().image().width() == 50
+    data = QMimeData()
+    data.setImageData(qimage_from_array(np.full((30, 50, 3), 40, np.uint8)))  # image data, no file: same size
+    panel.canvas.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                                      Qt.KeyboardModifier.NoModifier))  # fmt: skip
+    assert tuple(panel.canvas.sketch_array()[3, 3, :3]) == (40, 40, 40) and len(asked) == 2
+    panel.undo()  # each picture was one step: back through all three
+    assert tuple(panel.canvas.sketch_array()[3, 3, :3]) == (90, 90, 90)
+    panel.undo()
+    assert panel.canvas.canvas_size == (60, 40)
+    panel.undo()
+    assert panel.canvas.canvas_size == (512, 512) and not panel.undo_button.isEnabled()
     panel.close_panel()
+
+
+def test_a_new_canvas_undoes_back_to_the_old_layers_result_and_history(canvas) -> None:
+    stroke(canvas, [(10, 10), (60, 40)])
+    canvas.active_layer = "hints"
+    canvas.colour = canvas.colour.fromString("#00ff00")
+    stroke(canvas, [(10, 80), (100, 80)])
+    result = np.full((96, 128, 3), 30, np.uint8)
+    canvas.set_result(result)
+    sketch, hints = canvas.sketch_array(), canvas.layer_array("hints")
+    sizes: list[tuple[int, int]] = []
+    canvas.size_changed.connect(lambda w, h: sizes.append((w, h)))
+    picture = np.full((30, 40, 3), 120, np.uint8)
+    canvas.new_canvas(40, 30, sketch=picture, text="Open a picture")
+    assert canvas.canvas_size == (40, 30) and canvas.result is None and canvas.hints_array() is None
+    assert tuple(canvas.sketch_array()[5, 5, :3]) == (120, 120, 120)
+    assert canvas.undo_stack.undo_text == "Open a picture" and len(canvas.undo_stack) == 3
+    assert canvas.undo()
+    assert canvas.canvas_size == (128, 96) and sizes == [(40, 30), (128, 96)]
+    assert np.array_equal(canvas.sketch_array(), sketch)  # pixel for pixel
+    assert np.array_equal(canvas.layer_array("hints"), hints)
+    assert canvas.result is not None
+    assert canvas.undo()  # the history before the new canvas is still there
+    assert canvas.hints_array() is None
+    assert canvas.redo() and canvas.redo()
+    assert canvas.canvas_size == (40, 30) and tuple(canvas.sketch_array()[5, 5, :3]) == (120, 120, 120)
+    stroke(canvas, [(5, 5), (30, 20)])  # painting on the new canvas does not change what undo brings back
+    assert canvas.undo() and canvas.undo()
+    assert np.array_equal(canvas.sketch_array(), sketch) and np.array_equal(canvas.layer_array("hints"), hints)
+
+
+def test_a_picture_is_placed_scaled_to_fit_and_centred(canvas) -> None:
+    blank = canvas.sketch_array()
+    picture = np.zeros((50, 200, 3), np.uint8)
+    picture[..., 0] = 255  # 4:1, so on the 128x96 canvas it is 128x32 with white bands above and below
+    canvas.place_picture(picture)
+    placed = canvas.sketch_array()
+    assert canvas.canvas_size == (128, 96)
+    assert tuple(placed[48, 64, :3]) == (255, 0, 0) and tuple(placed[48, 2, :3]) == (255, 0, 0)
+    assert tuple(placed[10, 64, :3]) == (255, 255, 255) and tuple(placed[85, 64, :3]) == (255, 255, 255)
+    assert canvas.undo_stack.undo_text == "Place a picture"
+    assert canvas.undo() and np.array_equal(canvas.sketch_array(), blank)
+    assert canvas.redo() and np.array_equal(canvas.sketch_array(), placed)
+    with pytest.raises(ValueError):
+        canvas.set_sketch(picture)  # another size must be placed or become a new canvas

@@ -2,14 +2,15 @@
 
 Layers: `sketch` (what the user draws, on white paper), `hints` (colour scribbles for the colorizer,
 transparent) and `result` (a generated image shown over the sketch at an adjustable opacity).
-A stroke is painted into a scratch buffer and merged when the pen lifts, so undo only has to keep
-the stroke's bounding rectangle before and after (memory bounded by `undo_budget_bytes`).
+A stroke is painted into a scratch buffer and merged when the pen lifts, so its undo step only keeps
+the stroke's bounding rectangle before and after. Steps are commands on a core UndoStack (the
+panel's document's), so one Undo walks back strokes and setting changes in the order they happened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,40 +31,26 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from atelier.ui.widgets.images import array_from_qimage, qimage_from_array
+from atelier.core.documents.sketch import ToolSettings
+from atelier.core.undo import Command, UndoStack
+from atelier.ui.widgets.images import array_from_qimage, fit_picture, qimage_from_array
 
 LAYERS = ("sketch", "hints")
 TOOLS = ("brush", "eraser", "fill")
 _FORMAT = QImage.Format.Format_ARGB32_Premultiplied
+STANDALONE_UNDO_BYTES = 64 * 1024 * 1024
 
 
-@dataclass
-class UndoStep:
-    layer: str
-    rect: QRect
-    before: QImage
-    after: QImage
+@dataclass(frozen=True)
+class CanvasState:
+    """The whole canvas at one moment (QImages share their pixels until painted on, so this is cheap)."""
 
-    def nbytes(self) -> int:
-        return int(self.before.sizeInBytes() + self.after.sizeInBytes())
-
-
-class UndoStack:
-    """Region snapshots with a memory cap: the oldest steps are dropped, never the canvas' speed."""
-
-    def __init__(self, budget_bytes: int) -> None:
-        self.budget_bytes = budget_bytes
-        self.done: deque[UndoStep] = deque()
-        self.undone: list[UndoStep] = []
-
-    def push(self, step: UndoStep) -> None:
-        self.done.append(step)
-        self.undone.clear()
-        while len(self.done) > 1 and self.nbytes() > self.budget_bytes:
-            self.done.popleft()
+    layers: dict[str, QImage]
+    result: QImage | None
 
     def nbytes(self) -> int:
-        return sum(s.nbytes() for s in self.done) + sum(s.nbytes() for s in self.undone)
+        images = [*self.layers.values(), *([self.result] if self.result is not None else [])]
+        return sum(int(image.sizeInBytes()) for image in images)
 
 
 def _blank(width: int, height: int, colour: QColor) -> QImage:
@@ -72,12 +59,25 @@ def _blank(width: int, height: int, colour: QColor) -> QImage:
     return image
 
 
+def _on_paper(picture: QImage) -> QImage:
+    """`picture` over white paper (the sketch layer is opaque)."""
+    paper = _blank(picture.width(), picture.height(), QColor("white"))
+    painter = QPainter(paper)
+    painter.drawImage(0, 0, picture)
+    painter.end()
+    return paper
+
+
 class CanvasWidget(QWidget):
     stroke_finished = Signal()  # any change to the sketch or hints (live mode listens)
     result_changed = Signal()
+    size_changed = Signal(int, int)  # a new canvas, or undoing back to the old one
     image_dropped = Signal(str)  # a file dropped on the canvas (the panel imports it)
+    picture_dropped = Signal(object)  # image data dropped (no file): an RGBA array, the panel imports it
 
-    def __init__(self, width: int = 512, height: int = 512, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, width: int = 512, height: int = 512, parent: QWidget | None = None, undo_stack: UndoStack | None = None
+    ) -> None:
         super().__init__(parent)
         self.setMinimumSize(200, 200)
         self.setAcceptDrops(True)
@@ -95,7 +95,7 @@ class CanvasWidget(QWidget):
         self.hints_visible = True
         self.zoom = 1.0
         self.offset = QPointF(0, 0)
-        self.undo_stack = UndoStack(64 * 1024 * 1024)
+        self.undo_stack = undo_stack if undo_stack is not None else UndoStack(budget_bytes=STANDALONE_UNDO_BYTES)
         self.result: QImage | None = None
         self._stroke: np.ndarray | None = None
         self._stroke_rect = QRect()
@@ -104,22 +104,68 @@ class CanvasWidget(QWidget):
         self._tablet_down = False
         self._fitted = False
         self.layers: dict[str, QImage] = {}
-        self.new_canvas(width, height)
+        self.new_canvas(width, height, undoable=False)
 
     # -- document --------------------------------------------------------------------------------
+    def set_tools(self, tools: ToolSettings) -> None:
+        """Paint with the document's tool settings from the next stroke on."""
+        self.tool, self.active_layer, self.colour = tools.tool, tools.layer, QColor(tools.colour)
+        self.brush_size, self.opacity, self.hardness = float(tools.size), tools.opacity, tools.hardness
+        self.pressure_size, self.pressure_opacity = tools.pressure_size, tools.pressure_opacity
+
     @property
     def canvas_size(self) -> tuple[int, int]:
         image = self.layers["sketch"]
         return image.width(), image.height()
 
-    def new_canvas(self, width: int, height: int) -> None:
-        self.layers = {
+    def new_canvas(
+        self,
+        width: int,
+        height: int,
+        sketch: np.ndarray | None = None,
+        hints: np.ndarray | None = None,
+        undoable: bool = True,
+        text: str = "",
+    ) -> None:
+        """Start a canvas of another size (blank, or with the given layers); as one undo step that
+        brings back the old canvas, its layers, its result and the steps before it."""
+        layers = {
             "sketch": _blank(width, height, QColor("white")),
             "hints": _blank(width, height, QColor(0, 0, 0, 0)),
         }
-        self.result = None
-        self.undo_stack = UndoStack(self.undo_stack.budget_bytes)
-        self._fitted = False
+        for name, array in (("sketch", sketch), ("hints", hints)):
+            if array is not None:
+                image = qimage_from_array(array).convertToFormat(_FORMAT)
+                if (image.width(), image.height()) == (width, height):
+                    layers[name] = _on_paper(image) if name == "sketch" else image
+        before = self.snapshot() if self.layers and undoable else None
+        after = CanvasState(layers, None)
+        self.restore(after)
+        if before is not None:
+            self.undo_stack.push(
+                Command(
+                    text or f"New canvas {width}×{height}",
+                    redo=lambda: self.restore(after),
+                    undo=lambda: self.restore(before),
+                    nbytes=before.nbytes() + after.nbytes(),
+                ),
+                already_done=True,
+            )
+
+    def snapshot(self) -> CanvasState:
+        return CanvasState({name: QImage(image) for name, image in self.layers.items()}, self.result)
+
+    def restore(self, state: CanvasState) -> None:
+        sketch = state.layers["sketch"]
+        resized = not self.layers or self.canvas_size != (sketch.width(), sketch.height())
+        # Shallow copies: painting detaches them, so the state kept by an undo step never changes.
+        self.layers = {name: QImage(image) for name, image in state.layers.items()}
+        self.result = state.result
+        if resized:
+            self._fitted = False
+            self.size_changed.emit(*self.canvas_size)
+        self.result_changed.emit()
+        self.stroke_finished.emit()
         self.update()
 
     def layer_array(self, layer: str = "sketch") -> np.ndarray:
@@ -134,17 +180,18 @@ class CanvasWidget(QWidget):
         array = self.layer_array("hints")
         return array if array[:, :, 3].any() else None
 
-    def set_sketch(self, array: np.ndarray, undoable: bool = True) -> None:
-        """Replace the sketch (import, paste, accept); a different size starts a new canvas."""
+    def set_sketch(self, array: np.ndarray, text: str = "Replace the sketch") -> None:
+        """Replace the sketch with a picture of the canvas's size, as one undo step."""
         image = qimage_from_array(array).convertToFormat(_FORMAT)
         if (image.width(), image.height()) != self.canvas_size:
-            self.new_canvas(image.width(), image.height())
-            undoable = False
-        paper = _blank(image.width(), image.height(), QColor("white"))
-        painter = QPainter(paper)
-        painter.drawImage(0, 0, image)
-        painter.end()
-        self._replace_region("sketch", paper.rect(), paper, undoable)
+            raise ValueError(f"The picture is {image.width()}x{image.height()}, the canvas {self.canvas_size}.")
+        paper = _on_paper(image)
+        self._replace_region("sketch", paper.rect(), paper, text)
+
+    def place_picture(self, array: np.ndarray) -> None:
+        """Put a picture of any size on the sketch, scaled to fit with its aspect kept and centred."""
+        width, height = self.canvas_size
+        self.set_sketch(array_from_qimage(fit_picture(qimage_from_array(array), width, height)), "Place a picture")
 
     def set_result(self, array: np.ndarray | None) -> None:
         if array is None:
@@ -173,22 +220,28 @@ class CanvasWidget(QWidget):
         painter.drawImage(0, 0, self.result)
         painter.end()
         self.result = None
-        self._replace_region("sketch", merged.rect(), merged, True)
+        self._replace_region("sketch", merged.rect(), merged, "Accept the result")
         self.result_changed.emit()
 
     def clear(self, layer: str | None = None) -> None:
         layer = layer or self.active_layer
         colour = QColor("white") if layer == "sketch" else QColor(0, 0, 0, 0)
         image = self.layers[layer]
-        self._replace_region(layer, image.rect(), _blank(image.width(), image.height(), colour), True)
+        self._replace_region(layer, image.rect(), _blank(image.width(), image.height(), colour), f"Clear the {layer}")
 
-    def _replace_region(self, layer: str, rect: QRect, new: QImage, undoable: bool) -> None:
-        """Put `new` (the size of `rect`) into `layer` at `rect`, recording the old pixels for undo."""
-        target = self.layers[layer]
-        if undoable:
-            self.undo_stack.push(UndoStep(layer, QRect(rect), target.copy(rect), new.copy()))
-        self._blit(layer, rect, new)
-        self.stroke_finished.emit()
+    def _replace_region(self, layer: str, rect: QRect, new: QImage, text: str) -> None:
+        """Put `new` (the size of `rect`) into `layer` at `rect`, as an undo step keeping only that region."""
+        before, after = self.layers[layer].copy(rect), new.copy()
+        self._blit(layer, rect, after)
+        self.undo_stack.push(
+            Command(
+                text,
+                redo=lambda: self._blit(layer, rect, after),
+                undo=lambda: self._blit(layer, rect, before),
+                nbytes=int(before.sizeInBytes() + after.sizeInBytes()),
+            ),
+            already_done=True,
+        )
 
     def _blit(self, layer: str, rect: QRect, pixels: QImage) -> None:
         painter = QPainter(self.layers[layer])
@@ -196,24 +249,13 @@ class CanvasWidget(QWidget):
         painter.drawImage(rect.topLeft(), pixels)
         painter.end()
         self.update()
+        self.stroke_finished.emit()
 
     def undo(self) -> bool:
-        if not self.undo_stack.done:
-            return False
-        step = self.undo_stack.done.pop()
-        self.undo_stack.undone.append(step)
-        self._blit(step.layer, step.rect, step.before)
-        self.stroke_finished.emit()
-        return True
+        return self.undo_stack.undo()
 
     def redo(self) -> bool:
-        if not self.undo_stack.undone:
-            return False
-        step = self.undo_stack.undone.pop()
-        self.undo_stack.done.append(step)
-        self._blit(step.layer, step.rect, step.after)
-        self.stroke_finished.emit()
-        return True
+        return self.undo_stack.redo()
 
     # -- view ------------------------------------------------------------------------------------
     def fit(self) -> None:
@@ -335,7 +377,7 @@ class CanvasWidget(QWidget):
         if data.hasImage():
             image = QImage(data.imageData())
             if not image.isNull():
-                self.set_sketch(array_from_qimage(image))
+                self.picture_dropped.emit(array_from_qimage(image))
                 event.acceptProposedAction()
 
     # -- painting --------------------------------------------------------------------------------
@@ -413,7 +455,8 @@ class CanvasWidget(QWidget):
         # On the sketch the eraser paints paper white rather than making holes.
         painter.drawImage(0, 0, mark)
         painter.end()
-        self._replace_region(self.active_layer, rect, merged, True)
+        what = "Eraser stroke" if self.tool == "eraser" else "Brush stroke"
+        self._replace_region(self.active_layer, rect, merged, f"{what} on the {self.active_layer}")
 
     def fill_at(self, point: QPointF, tolerance: int = 32) -> None:
         """Flood fill on the active layer from `point` with the brush colour (Pillow's flood fill)."""
@@ -433,7 +476,8 @@ class CanvasWidget(QWidget):
         (top, left), (bottom, right) = changed.min(axis=0), changed.max(axis=0)
         rect = QRect(int(left), int(top), int(right - left + 1), int(bottom - top + 1))
         patch = qimage_from_array(np.ascontiguousarray(after[top : bottom + 1, left : right + 1]))
-        self._replace_region(self.active_layer, rect, patch.convertToFormat(_FORMAT), True)
+        patch = patch.convertToFormat(_FORMAT)
+        self._replace_region(self.active_layer, rect, patch, f"Fill on the {self.active_layer}")
 
     # -- files -----------------------------------------------------------------------------------
     def composite_array(self) -> np.ndarray:
@@ -448,5 +492,12 @@ class CanvasWidget(QWidget):
         painter.end()
         return array_from_qimage(image)
 
-    def save_sketch(self, path: Path) -> None:
-        Image.fromarray(self.sketch_array(), "RGBA").save(path)
+    def save_layer(self, layer: str, path: Path) -> None:
+        """Write a layer as PNG; through a temporary file, so a failed write keeps the last good one."""
+        partial = path.with_name(path.name + ".partial")
+        try:
+            Image.fromarray(self.layer_array(layer), "RGBA").save(partial, format="PNG")
+            partial.replace(path)
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)

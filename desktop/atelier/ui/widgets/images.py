@@ -1,9 +1,10 @@
-"""numpy <-> QImage conversions (copies, so the array and the image never share a buffer)."""
+"""numpy <-> QImage conversions (copies, so the array and the image never share a buffer) and picture fitting."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QImage
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
 
 def qimage_from_array(array: np.ndarray) -> QImage:
@@ -25,3 +26,31 @@ def array_from_qimage(image: QImage) -> np.ndarray:
     width, height = converted.width(), converted.height()
     buffer = np.frombuffer(converted.constBits(), np.uint8, count=converted.sizeInBytes())
     return buffer.reshape(height, converted.bytesPerLine())[:, : width * 4].reshape(height, width, 4).copy()
+
+
+def fit_picture(picture: QImage, width: int, height: int) -> QImage:
+    """`picture` scaled to fit `width` x `height` with its aspect kept, centred on white paper."""
+    paper = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+    paper.fill(QColor("white"))
+    scaled = picture.scaled(
+        width, height, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+    painter = QPainter(paper)
+    painter.drawImage((width - scaled.width()) // 2, (height - scaled.height()) // 2, scaled)
+    painter.end()
+    return paper
+
+
+def limit_side(picture: QImage, max_side: int) -> QImage:
+    """`picture`, scaled down (aspect kept) when a side is longer than `max_side`."""
+    if max(picture.width(), picture.height()) <= max_side:
+        return picture
+    return picture.scaled(
+        max_side, max_side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+
+
+def thumbnail(array: np.ndarray, side: int) -> QPixmap:
+    """An image as a pixmap at most `side` pixels wide and high (for grids and previews)."""
+    pixmap = QPixmap.fromImage(qimage_from_array(array))
+    return pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
