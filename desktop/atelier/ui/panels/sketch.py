@@ -1,17 +1,19 @@
 """Sketch panel: draw on a canvas, then trace line art, colorize, or generate images from the drawing.
 
-Generated variations (Stable-Diffusion packs or the colorizer) land in a grid; picking one shows it
-on the result layer over the sketch, where it can be compared (opacity), accepted or discarded.
+The panel is a view of a SketchDocument (every setting, and the one undo stack the canvas's pixel
+steps also go on). Generated variations land in a grid; picking one shows it on the result layer
+over the sketch, where it can be compared (opacity), accepted or discarded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
@@ -36,40 +38,56 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QLargeIntSpinBox
 
+from atelier.core.documents.sketch import (
+    DEFAULTS,
+    LAYERS,
+    MAX_CANVAS_SIDE,
+    SPECS,
+    CanvasPixels,
+    SketchDocument,
+    variations_of,
+)
 from atelier.core.errors import AtelierError, InputFileError, InvalidRequestError
-from atelier.core.jobs import Job
+from atelier.core.job_handle import JobHandle
+from atelier.core.jobs import Job, JobState
+from atelier.core.picture_io import read_picture
 from atelier.core.progress import Progress
 from atelier.core.provenance import save_png
 from atelier.core.requests import Request, Result
-from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
-from atelier.core.requests.lineart import LineArtRequest, LineArtResult
-from atelier.core.requests.sketch import SketchRequest, SketchResult
+from atelier.core.requests.colorize import ColorizeRequest
 from atelier.ui.context import AppContext
+from atelier.ui.dialogs.picture_import_dialog import ask_picture_import
 from atelier.ui.errors import show_error
 from atelier.ui.panels.base import Panel
 from atelier.ui.widgets.canvas import CanvasWidget
-from atelier.ui.widgets.images import array_from_qimage, qimage_from_array
+from atelier.ui.widgets.images import array_from_qimage, limit_side, qimage_from_array, thumbnail
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
-MODES = ("Text to image", "Image to image", "ControlNet (lines)", "Inpaint (hints layer = mask)")
+NO_PACK_TIP = (
+    "No image pack yet: choose an ONNX Stable Diffusion folder with Folder…, "
+    "or add a pack with `atelier models import-diffusers PATH`."
+)
+GENERATE_TIP = "Generate images from the prompt and the sketch (queued behind any running job)"
 LIVE_DELAY_MS = 500
+# (picture size, canvas size) -> ("place" | "new", remember) or None when cancelled; tests replace it.
+ImportChooser = Callable[[tuple[int, int], tuple[int, int]], tuple[str, bool] | None]
 
 
-def load_image(path: str) -> np.ndarray:
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGBA"))
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"Cannot open {path} as an image ({exc}).") from exc
-
-
-def _slider(low: int, high: int, value: int, tip: str) -> QSlider:
-    slider = QSlider(Qt.Orientation.Horizontal)
-    slider.setRange(low, high)
-    slider.setValue(value)
-    slider.setToolTip(tip)
-    return slider
+def _show_in(widget: QWidget, value: Any, scale: float) -> None:
+    """Put a document value into its widget (the caller blocks the widget's signals)."""
+    if isinstance(widget, QLineEdit):
+        if widget.text() != value:  # setting the same text would move the cursor while typing
+            widget.setText(value)
+    elif isinstance(widget, QComboBox):
+        widget.setCurrentIndex(widget.findData(value))
+    elif isinstance(widget, QCheckBox):
+        widget.setChecked(value)
+    elif isinstance(widget, QSlider):
+        widget.setValue(round(value * scale))
+    else:
+        widget.setValue(value)  # type: ignore[attr-defined]  # a spin box
 
 
 class SketchPanel(Panel):
@@ -77,12 +95,21 @@ class SketchPanel(Panel):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.canvas = CanvasWidget()
+        self.document = SketchDocument()
+        self.canvas = CanvasWidget(undo_stack=self.document.undo)
         self.canvas.image_dropped.connect(self.import_path)
+        self.canvas.picture_dropped.connect(self.import_picture)
         self.canvas.stroke_finished.connect(self._on_canvas_changed)
+        self.canvas.size_changed.connect(lambda width, height: self.document.set_canvas_size(width, height))
+        self.choose_import: ImportChooser = lambda picture, canvas: ask_picture_import(picture, canvas, self)
         self.variations: list[tuple[np.ndarray, dict[str, Any]]] = []
         self.shown_parameters: dict[str, Any] = {}
-        self.running: dict[int, str] = {}  # job id -> what it does ("generate", "colorize", "trace")
+        self.pending: dict[int, str] = {}  # job id -> what it does ("generating", ...), oldest first
+        self._batch_of: dict[int, int] = {}  # job id -> its Generate batch (a batch's images share the grid)
+        self._shown_batch: int | None = None
+        self._batches = itertools.count(1)
+        self._installed_packs: list[str] = []
+        self._views: dict[str, tuple[QWidget | None, Callable[[Any], Any]]] = {}
         self.live_timer = QTimer(self)
         self.live_timer.setSingleShot(True)
         self.live_timer.timeout.connect(self._live_regenerate)
@@ -91,23 +118,65 @@ class SketchPanel(Panel):
         left = QVBoxLayout()
         left.addLayout(self._build_file_bar())
         left.addLayout(self._build_brush_bar())
-        left.addLayout(self._build_palette_bar())
         left.addWidget(self.canvas, 1)
         left.addLayout(self._build_result_bar())
         layout.addLayout(left, 3)
         layout.addWidget(self._build_side(), 1)
         self._build_shortcuts()
         context.palette.changed.connect(self._set_swatches)
+        context.queue.job_changed.connect(self._on_job_changed)  # a job of ours started: say so
         self._set_swatches(context.palette.colors)
         self.refresh_packs()
+        self._connect_document()
+        self._update_busy()
 
     # -- building ----------------------------------------------------------------------------------
     def _button(self, text: str, slot: Any, tip: str = "") -> QPushButton:
         button = QPushButton(text)
         button.clicked.connect(slot)
-        if tip:
-            button.setToolTip(tip)
+        button.setToolTip(tip)
         return button
+
+    def _field(self, path: str, text: str = "", scale: int = 0) -> Any:
+        """A widget for a document field, made from its spec (a slider when `scale` is given): it shows
+        the field, and the artist's edits become document commands."""
+        spec, default = SPECS[path], DEFAULTS[path]
+        low, high = spec.low or 0, spec.high or 0
+        widget: QWidget
+        if scale:
+            slider = widget = QSlider(Qt.Orientation.Horizontal)
+            slider.setRange(round(low * scale), round(high * scale))
+            slider.valueChanged.connect(lambda value: self._edit(path, value / scale))
+            slider.sliderReleased.connect(self._end_edit)  # one drag, one step; the next drag is another
+        elif isinstance(default, bool):
+            check = widget = QCheckBox(text)
+            check.toggled.connect(lambda value: self._edit(path, value))
+        elif spec.choices:
+            combo = widget = QComboBox()
+            for value, label in zip(spec.choices, spec.labels or spec.choices, strict=True):
+                combo.addItem(label, value)
+            combo.currentIndexChanged.connect(lambda index: self._edit(path, combo.itemData(index)))
+        elif isinstance(default, str):
+            line = widget = QLineEdit()
+            line.setPlaceholderText(spec.tip)
+            line.textChanged.connect(lambda value: self._edit(path, value))  # typed or set by code
+            line.editingFinished.connect(self._end_edit)
+        else:
+            spin: QSpinBox | QDoubleSpinBox | QLargeIntSpinBox
+            if isinstance(default, float):
+                spin = QDoubleSpinBox()
+                spin.setRange(low, high)
+                spin.setSingleStep(spec.step)
+            else:  # seeds go past a QSpinBox's 2**31 - 1
+                spin = QLargeIntSpinBox() if high >= 2**31 else QSpinBox()
+                spin.setRange(int(low), int(high))
+                spin.setSingleStep(int(spec.step))
+            widget = spin
+            spin.valueChanged.connect(lambda value: self._edit(path, value))
+            spin.editingFinished.connect(self._end_edit)
+        widget.setToolTip(spec.tip)
+        self._views[path] = (widget, lambda value: _show_in(widget, value, scale or 1))
+        return widget
 
     def _build_file_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
@@ -116,70 +185,69 @@ class SketchPanel(Panel):
         bar.addWidget(self._button("Export PNG…", self.export_dialog, "Save what you see as a PNG"))
         bar.addWidget(self._button("Copy", self.copy, "Copy what you see to the clipboard"))
         bar.addSpacing(12)
-        bar.addWidget(self._button("Undo", self.canvas.undo))
-        bar.addWidget(self._button("Redo", self.canvas.redo))
+        self.undo_button = self._button("Undo", self.undo)
+        self.redo_button = self._button("Redo", self.redo)
+        bar.addWidget(self.undo_button)
+        bar.addWidget(self.redo_button)
         bar.addWidget(self._button("Clear", lambda: self.canvas.clear(), "Clear the active layer"))
-        bar.addSpacing(12)
         bar.addWidget(self._button("Fit", self.canvas.fit, "Fit the canvas in view (wheel zooms, middle-drag pans)"))
         bar.addStretch(1)
+        bar.addWidget(QLabel("Other sizes"))
+        self.other_size_combo = self._field("pictures.other_size")
+        bar.addWidget(self.other_size_combo)
         return bar
 
-    def _build_brush_bar(self) -> QHBoxLayout:
+    def _build_brush_bar(self) -> QVBoxLayout:
+        rows = QVBoxLayout()
         bar = QHBoxLayout()
         self.tool_buttons: dict[str, QToolButton] = {}
         for tool in ("brush", "eraser", "fill"):
-            button = QToolButton()
+            button = self.tool_buttons[tool] = QToolButton()
             button.setText(tool.capitalize())
             button.setCheckable(True)
             button.setAutoExclusive(True)
-            button.clicked.connect(lambda _checked=False, t=tool: self.set_tool(t))
-            self.tool_buttons[tool] = button
+            button.clicked.connect(lambda _checked=False, t=tool: self._edit("tools.tool", t))
             bar.addWidget(button)
-        self.tool_buttons["brush"].setChecked(True)
-        self.layer_combo = QComboBox()
-        self.layer_combo.addItems(["Sketch layer", "Hints layer"])
-        self.layer_combo.setToolTip("Hints: colour scribbles for Colorize, and the mask for Inpaint")
-        self.layer_combo.currentIndexChanged.connect(self._on_layer_changed)
+        self._views["tools.tool"] = (None, lambda tool: self.tool_buttons[tool].setChecked(True))
+        self.layer_combo = self._field("tools.layer")
         bar.addWidget(self.layer_combo)
-        self.size_slider = _slider(1, 200, 8, "Brush size (pixels)")
-        self.opacity_slider = _slider(1, 100, 100, "Brush opacity")
-        self.hardness_slider = _slider(0, 100, 80, "Brush hardness")
-        for label, slider in (
-            ("Size", self.size_slider),
-            ("Opacity", self.opacity_slider),
-            ("Hardness", self.hardness_slider),
-        ):
+        self.size_slider = self._field("tools.size", scale=1)
+        self.opacity_slider = self._field("tools.opacity", scale=100)
+        self.hardness_slider = self._field("tools.hardness", scale=100)
+        for label, slider in (("Size", self.size_slider), ("Opacity", self.opacity_slider),
+                              ("Hardness", self.hardness_slider)):  # fmt: skip
             bar.addWidget(QLabel(label))
             slider.setFixedWidth(90)
-            slider.valueChanged.connect(self._apply_brush)
             bar.addWidget(slider)
-        self.pressure_size = QCheckBox("Pressure→size")
-        self.pressure_size.setChecked(True)
-        self.pressure_opacity = QCheckBox("Pressure→opacity")
-        for box in (self.pressure_size, self.pressure_opacity):
-            box.toggled.connect(self._apply_brush)
         bar.addStretch(1)
-        self._apply_brush()
-        return bar
-
-    def _build_palette_bar(self) -> QHBoxLayout:
-        bar = QHBoxLayout()
-        self.colour_button = QPushButton("Colour…")
-        self.colour_button.clicked.connect(self.choose_colour)
-        bar.addWidget(self.colour_button)
+        colours = QHBoxLayout()
+        colours.addWidget(self._button("Colour…", self.choose_colour, "Choose any brush colour"))
+        self.colour_chip = QToolButton()  # the brush colour, always in sight
+        self.colour_chip.setObjectName("brush-colour")
+        self.colour_chip.setFixedSize(26, 22)
+        self.colour_chip.clicked.connect(self.choose_colour)
+        self._views["tools.colour"] = (None, self._show_colour)
+        colours.addWidget(self.colour_chip)
         self.swatch_bar = QHBoxLayout()
         self.swatch_bar.setSpacing(2)
-        bar.addLayout(self.swatch_bar)
-        bar.addStretch(1)
-        bar.addWidget(self.pressure_size)  # built with the brush bar; shown here to keep rows short
-        bar.addWidget(self.pressure_opacity)
         self.swatches: list[QToolButton] = []
-        return bar
+        colours.addLayout(self.swatch_bar)
+        colours.addStretch(1)
+        self.pressure_size = self._field("tools.pressure_size", "Pressure→size")
+        self.pressure_opacity = self._field("tools.pressure_opacity", "Pressure→opacity")
+        colours.addWidget(self.pressure_size)
+        colours.addWidget(self.pressure_opacity)
+        rows.addLayout(bar)
+        rows.addLayout(colours)
+        return rows
 
     def _build_result_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Result opacity"))
-        self.result_opacity = _slider(0, 100, 100, "Fade the result to compare it with the sketch")
+        self.result_opacity = QSlider(Qt.Orientation.Horizontal)  # how the result is seen, not part of the work
+        self.result_opacity.setRange(0, 100)
+        self.result_opacity.setValue(100)
+        self.result_opacity.setToolTip("Fade the result to compare it with the sketch")
         self.result_opacity.valueChanged.connect(self._apply_result_opacity)
         bar.addWidget(self.result_opacity)
         self.accept_button = self._button("Accept into sketch", self.accept_result)
@@ -195,96 +263,15 @@ class SketchPanel(Panel):
         side.setMaximumWidth(330)
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
-
-        generate = QGroupBox("Generate")
-        form = QFormLayout(generate)
-        pack_row = QHBoxLayout()
-        self.pack_combo = QComboBox()
-        self.pack_combo.setToolTip("A diffusion pack, or a diffusers/optimum ONNX folder")
-        self.pack_combo.setPlaceholderText("none: use Folder…")
-        self.pack_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.pack_combo.setMinimumContentsLength(14)
-        pack_row.addWidget(self.pack_combo, 1)
-        pack_row.addWidget(self._button("Folder…", self.choose_pack_folder, "Use an ONNX folder made by other tools"))
-        form.addRow("Pack", pack_row)
-        self.prompt = QLineEdit()
-        self.prompt.setPlaceholderText("e.g. a lighthouse at dusk")
-        self.negative = QLineEdit()
-        self.negative.setPlaceholderText("what to avoid")
-        form.addRow("Prompt", self.prompt)
-        form.addRow("Negative", self.negative)
-        self.mode_combo = QComboBox()
-        self.mode_combo.addItems(MODES)
-        self.mode_combo.setCurrentIndex(1)
-        form.addRow("From sketch", self.mode_combo)
-        self.strength = QDoubleSpinBox()
-        self.strength.setRange(0.05, 1.0)
-        self.strength.setSingleStep(0.05)
-        self.strength.setValue(0.6)
-        self.strength.setToolTip("How much is redrawn: low keeps the sketch, 1 ignores it")
-        form.addRow("Strength", self.strength)
-        self.guidance = QDoubleSpinBox()
-        self.guidance.setRange(0.0, 30.0)
-        self.guidance.setValue(7.5)
-        self.guidance.setToolTip("Guidance scale; 0-1.5 for SD-Turbo and LCM packs")
-        form.addRow("Guidance", self.guidance)
-        self.steps = QSpinBox()
-        self.steps.setRange(1, 150)
-        self.steps.setValue(20)
-        form.addRow("Steps", self.steps)
-        size_row = QHBoxLayout()
-        self.width_box = QSpinBox()
-        self.height_box = QSpinBox()
-        for box in (self.width_box, self.height_box):
-            box.setRange(64, 2048)
-            box.setSingleStep(64)
-            box.setValue(512)
-            size_row.addWidget(box)
-        form.addRow("Size", size_row)
-        self.scheduler_combo = QComboBox()
-        self.scheduler_combo.addItems(["pack default", "euler", "euler_a", "ddim", "lcm"])
-        form.addRow("Scheduler", self.scheduler_combo)
-        seed_row = QHBoxLayout()
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.count = QSpinBox()
-        self.count.setRange(1, 16)
-        self.count.setValue(4)
-        seed_row.addWidget(self.seed)
-        seed_row.addWidget(QLabel("×"))
-        seed_row.addWidget(self.count)
-        form.addRow("Seed × count", seed_row)
-        buttons = QHBoxLayout()
-        self.generate_button = self._button("Generate", self.generate)
-        self.colorize_button = self._button("Colorize", self.colorize, "Colour the sketch's lines with the palette")
-        self.cancel_button = self._button("Cancel", self.cancel_jobs)
-        buttons.addWidget(self.generate_button)
-        buttons.addWidget(self.colorize_button)
-        buttons.addWidget(self.cancel_button)
-        form.addRow(buttons)
-        live_row = QHBoxLayout()
-        self.live = QCheckBox("Live")
-        self.live.setToolTip("Regenerate shortly after each stroke (best with LCM / SD-Turbo packs)")
-        self.live_target = QComboBox()
-        self.live_target.addItems(["Generate", "Colorize (preview)"])
-        self.working = QLabel("")
-        self.working.setObjectName("working-indicator")
-        live_row.addWidget(self.live)
-        live_row.addWidget(self.live_target)
-        live_row.addWidget(self.working, 1)
-        form.addRow(live_row)
-        column.addWidget(generate)
-
+        column.addWidget(self._build_generate_group())
         trace = QGroupBox("Line art")
         trace_row = QHBoxLayout(trace)
         self.trace_button = self._button("Trace line art", self.trace, "Trace the sketch (or an imported photo)")
-        self.sensitivity = _slider(0, 100, 50, "Line sensitivity: higher keeps fainter edges")
+        self.sensitivity = self._field("generation.sensitivity", scale=100)
         trace_row.addWidget(self.trace_button)
         trace_row.addWidget(self.sensitivity)
         column.addWidget(trace)
-
         self.progress = QProgressBar()
-        self.progress.setVisible(False)
         self.preview = QLabel()
         self.preview.setFixedHeight(128)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -300,10 +287,61 @@ class SketchPanel(Panel):
         column.addWidget(self.grid, 1)
         return side
 
+    def _build_generate_group(self) -> QGroupBox:
+        group = QGroupBox("Generate")
+        form = QFormLayout(group)
+        pack_row = QHBoxLayout()
+        self.pack_combo = QComboBox()
+        self.pack_combo.setToolTip("A diffusion pack, or a diffusers/optimum ONNX folder")
+        self.pack_combo.setPlaceholderText("none: use Folder…")
+        self.pack_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.pack_combo.setMinimumContentsLength(14)
+        pack = self.pack_combo
+        pack.currentIndexChanged.connect(lambda index: self._edit("generation.pack_id", pack.itemData(index)))
+        self._views["generation.pack_id"] = (pack, self._show_pack)
+        pack_row.addWidget(pack, 1)
+        pack_row.addWidget(self._button("Folder…", self.choose_pack_folder, "Use an ONNX folder made by other tools"))
+        form.addRow("Pack", pack_row)
+        self.prompt, self.negative = self._field("generation.prompt"), self._field("generation.negative")
+        self.mode_combo, self.strength = self._field("generation.mode"), self._field("generation.strength")
+        self.control_scale, self.guidance = self._field("generation.control_scale"), self._field("generation.guidance")
+        self.steps, self.scheduler_combo = self._field("generation.steps"), self._field("generation.scheduler")
+        self.width_box, self.height_box = self._field("generation.width"), self._field("generation.height")
+        self.seed, self.count = self._field("generation.seed"), self._field("generation.count")
+        self.batch = self._field("generation.batch")
+        size_row, seed_row = QHBoxLayout(), QHBoxLayout()
+        size_row.addWidget(self.width_box)
+        size_row.addWidget(self.height_box)
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(QLabel("×"))
+        seed_row.addWidget(self.count)
+        for label, row in (("Prompt", self.prompt), ("Negative", self.negative), ("From sketch", self.mode_combo),
+                           ("Strength", self.strength), ("Control weight", self.control_scale),
+                           ("Guidance", self.guidance), ("Steps", self.steps), ("Size", size_row),
+                           ("Scheduler", self.scheduler_combo), ("Seed × count", seed_row),
+                           ("Batch", self.batch)):  # fmt: skip
+            form.addRow(label, row)
+        buttons = QHBoxLayout()
+        self.generate_button = self._button("Generate", self.generate, GENERATE_TIP)
+        self.colorize_button = self._button("Colorize", self.colorize, "Colour the sketch's lines with the palette")
+        self.cancel_button = self._button("Cancel", self.cancel_jobs, "Cancel this panel's running and queued jobs")
+        for button in (self.generate_button, self.colorize_button, self.cancel_button):
+            buttons.addWidget(button)
+        form.addRow(buttons)
+        live_row = QHBoxLayout()
+        self.live, self.live_target = self._field("generation.live", "Live"), self._field("generation.live_target")
+        self.working = QLabel("")
+        self.working.setObjectName("working-indicator")
+        live_row.addWidget(self.live)
+        live_row.addWidget(self.live_target)
+        live_row.addWidget(self.working, 1)
+        form.addRow(live_row)
+        return group
+
     def _build_shortcuts(self) -> None:
         for sequence, slot in (
-            (QKeySequence.StandardKey.Undo, self.canvas.undo),
-            (QKeySequence.StandardKey.Redo, self.canvas.redo),
+            (QKeySequence.StandardKey.Undo, self.undo),
+            (QKeySequence.StandardKey.Redo, self.redo),
             (QKeySequence.StandardKey.Paste, self.paste),
             (QKeySequence.StandardKey.ZoomIn, lambda: self.canvas.zoom_by(1.25)),
             (QKeySequence.StandardKey.ZoomOut, lambda: self.canvas.zoom_by(0.8)),
@@ -312,28 +350,72 @@ class SketchPanel(Panel):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
 
+    # -- the view of the document ------------------------------------------------------------------
+    def _edit(self, path: str, value: Any) -> None:
+        if value is not None:
+            self.document.set(path, value)
+
+    def _end_edit(self) -> None:
+        self.document.undo.break_merge()
+
+    def _connect_document(self) -> None:
+        self.document.changed.connect(self._on_document_changed)
+        self.document.undo.changed.connect(self._update_undo_buttons)
+        for path in SPECS:
+            self._on_document_changed(path, self.document.get(path))
+        self._update_undo_buttons()
+
+    def set_document(self, document: SketchDocument) -> None:
+        """Show another document (a project opened); its undo stack also takes the canvas's steps."""
+        self.document.changed.disconnect(self._on_document_changed)
+        self.document.undo.changed.disconnect(self._update_undo_buttons)
+        self.document = document
+        self.canvas.undo_stack = document.undo
+        self._connect_document()
+
+    def _on_document_changed(self, path: str, value: Any) -> None:
+        widget, show = self._views.get(path, (None, None))
+        if show is not None:
+            blocked = widget.blockSignals(True) if widget is not None else False
+            try:
+                show(value)
+            finally:
+                if widget is not None:
+                    widget.blockSignals(blocked)
+        if path.startswith("tools."):
+            self.canvas.set_tools(self.document.tools)
+        elif path == "generation.mode":
+            self.strength.setEnabled(value in ("img2img", "inpaint"))
+            self.control_scale.setEnabled(value == "controlnet")
+        elif path == "generation.live" and not value:
+            self.live_timer.stop()
+
+    def _update_undo_buttons(self) -> None:
+        stack = self.document.undo
+        self.undo_button.setEnabled(stack.can_undo)
+        self.redo_button.setEnabled(stack.can_redo)
+        self.undo_button.setToolTip(f"Undo: {stack.undo_text} (Ctrl+Z)" if stack.can_undo else "Nothing to undo")
+        self.redo_button.setToolTip(f"Redo: {stack.redo_text}" if stack.can_redo else "Nothing to redo")
+
+    def undo(self) -> bool:
+        return self.document.undo.undo()
+
+    def redo(self) -> bool:
+        return self.document.undo.redo()
+
     # -- brush -------------------------------------------------------------------------------------
     def set_tool(self, tool: str) -> None:
-        self.canvas.tool = tool
-        self.tool_buttons[tool].setChecked(True)
-
-    def _apply_brush(self) -> None:
-        self.canvas.brush_size = float(self.size_slider.value())
-        self.canvas.opacity = self.opacity_slider.value() / 100
-        self.canvas.hardness = self.hardness_slider.value() / 100
-        self.canvas.pressure_size = self.pressure_size.isChecked()
-        self.canvas.pressure_opacity = self.pressure_opacity.isChecked()
-
-    def _on_layer_changed(self, index: int) -> None:
-        self.canvas.active_layer = "hints" if index == 1 else "sketch"
+        self._edit("tools.tool", tool)
 
     def set_colour(self, colour: QColor | str) -> None:
         colour = QColor(colour)
         if colour.isValid():
-            self.canvas.colour = colour
-            self.colour_button.setStyleSheet(
-                f"background:{colour.name()}; color:{'black' if colour.lightness() > 128 else 'white'}"
-            )
+            self._edit("tools.colour", colour.name())
+
+    def _show_colour(self, colour: str) -> None:
+        ink = "black" if QColor(colour).lightness() > 128 else "white"
+        self.colour_chip.setStyleSheet(f"background:{colour}; color:{ink}; border:2px solid #888")
+        self.colour_chip.setToolTip(f"Brush colour {colour}: click to choose another")
 
     def choose_colour(self) -> None:
         colour = QColorDialog.getColor(self.canvas.colour, self, "Brush colour")
@@ -354,27 +436,52 @@ class SketchPanel(Panel):
             self.swatch_bar.addWidget(button)
             self.swatches.append(button)
 
-    # -- files -------------------------------------------------------------------------------------
+    # -- pictures ----------------------------------------------------------------------------------
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open picture", "", IMAGE_FILTER)
         if path:
             self.import_path(path)
 
-    def import_path(self, path: str) -> None:
+    def import_path(self, path: str) -> bool:
         try:
-            self.set_picture(load_image(path))
+            picture = read_picture(path, max_side=MAX_CANVAS_SIDE)
         except InputFileError as exc:
             show_error(self, exc)
+            return False
+        return self.import_picture(picture)
 
-    def set_picture(self, picture: np.ndarray) -> None:
-        self.canvas.set_sketch(picture)
+    def import_picture(self, picture: np.ndarray) -> bool:
+        """Open, paste or drop: a picture of the canvas's size replaces the sketch; another size is
+        placed on the canvas or starts a new one, as the artist chooses (or chose to remember)."""
+        height, width = picture.shape[:2]
+        choice = self.document.pictures.other_size
+        if (width, height) != self.canvas.canvas_size and choice == "ask":
+            answer = self.choose_import((width, height), self.canvas.canvas_size)
+            if answer is None:
+                return False
+            choice, remember = answer
+            if remember:
+                self.document.set("pictures.other_size", choice)
+        self.set_picture(picture, choice)
+        return True
+
+    def set_picture(self, picture: np.ndarray, other_size: str = "new") -> None:
+        """Put a picture on the sketch without asking, as one undo step: the same size replaces the
+        sketch; another size is placed ("place") or starts a canvas of its size ("new")."""
+        height, width = picture.shape[:2]
+        if (width, height) == self.canvas.canvas_size:
+            self.canvas.set_sketch(picture)
+        elif other_size == "place":
+            self.canvas.place_picture(picture)
+        else:
+            self.canvas.new_canvas(width, height, sketch=picture, text=f"Open a {width}×{height} picture")
 
     def paste(self) -> None:
         image = QApplication.clipboard().image()
         if image.isNull():
             show_error(self, "The clipboard holds no image. Copy an image first, then paste.")
             return
-        self.canvas.set_sketch(array_from_qimage(image))
+        self.import_picture(array_from_qimage(limit_side(image, MAX_CANVAS_SIDE)))
 
     def export_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "sketch.png", "PNG (*.png)")
@@ -415,22 +522,22 @@ class SketchPanel(Panel):
         self.canvas.set_result(None)
         self.grid.setCurrentRow(-1)
 
-    def show_variations(self, images: list[np.ndarray], params: list[dict[str, Any]]) -> None:
-        self.variations = list(zip(images, params, strict=True))
+    def show_variations(self, variations: list[tuple[np.ndarray, dict[str, Any]]], append: bool = False) -> None:
+        if not append:
+            self.variations = []
+            self.grid.clear()
         self.grid.blockSignals(True)
-        self.grid.clear()
-        for index, image in enumerate(images):
+        for image, params in variations:
+            pixmap = QPixmap.fromImage(qimage_from_array(image))
             icon = QIcon(
-                QPixmap.fromImage(qimage_from_array(image)).scaled(
-                    96, 96, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-                )
+                pixmap.scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
             )
             # Generated images are told apart by their seed; colorize variations share one seed.
-            label = params[index].get("variation", params[index].get("seed", index + 1))
-            item = QListWidgetItem(icon, str(label))
-            self.grid.addItem(item)
+            label = params.get("variation", params.get("seed", len(self.variations) + 1))
+            self.grid.addItem(QListWidgetItem(icon, str(label)))
+            self.variations.append((image, params))
         self.grid.blockSignals(False)
-        if images:
+        if variations and not append:
             self.grid.setCurrentRow(0)
 
     def pick_variation(self, row: int) -> None:
@@ -439,227 +546,184 @@ class SketchPanel(Panel):
             self.shown_parameters = params
             self.canvas.set_result(image)
 
+    def show_result(self, request: Request, result: Result) -> bool:
+        """The History's "put back": the result's images in the grid, the first on the result layer."""
+        return self._show_result(result, batch=None)
+
+    def _show_result(self, result: Result, batch: int | None) -> bool:
+        variations = variations_of(result)
+        if variations is None:
+            return False
+        self.show_variations(variations, append=batch is not None and batch == self._shown_batch)
+        self._shown_batch = batch
+        return True
+
     # -- jobs --------------------------------------------------------------------------------------
     def refresh_packs(self) -> None:
-        current = self.pack_combo.currentData()
+        self._installed_packs = []
+        self.pack_combo.blockSignals(True)
         self.pack_combo.clear()
         for summary in self.context.runner.pack_summaries():
             if summary.get("kind") == "diffusion":
                 self.pack_combo.addItem(f"{summary['name']} ({summary['licence']})", summary["id"])
-        if current:
-            self._select_pack(str(current))
+                self._installed_packs.append(str(summary["id"]))
+        self.pack_combo.blockSignals(False)
+        self._show_pack(self.document.generation.pack_id)
 
-    def _select_pack(self, pack: str) -> None:
-        index = self.pack_combo.findData(pack)
-        if index < 0:
-            self.pack_combo.addItem(Path(pack).name if Path(pack).is_absolute() else pack, pack)
-            index = self.pack_combo.count() - 1
+    def _show_pack(self, pack: str) -> None:
+        self.pack_combo.blockSignals(True)
+        if pack:
+            index = self.pack_combo.findData(pack)
+            if index < 0:
+                self.pack_combo.addItem(Path(pack).name if Path(pack).is_absolute() else pack, pack)
+                index = self.pack_combo.count() - 1
+        else:  # "" is the first installed pack, as the engine reads it
+            index = 0 if self._installed_packs else -1
         self.pack_combo.setCurrentIndex(index)
+        self.pack_combo.blockSignals(False)
+        has_pack = bool(pack or self._installed_packs)
+        self.generate_button.setEnabled(has_pack)
+        self.generate_button.setToolTip(GENERATE_TIP if has_pack else NO_PACK_TIP)
 
     def choose_pack_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "ONNX Stable Diffusion folder")
         if folder:
-            self._select_pack(folder)
+            self._edit("generation.pack_id", folder)
 
-    def sketch_request(self, live: bool = False) -> SketchRequest:
-        mode = self.mode_combo.currentIndex()
-        width, height = self.width_box.value(), self.height_box.value()
-        sketch = self.canvas.sketch_array()
-        image = control = mask = None
-        if mode in (1, 3):
-            image = sketch
-        if mode == 2:
-            control = sketch
-        if mode == 3:
-            hints = self.canvas.layer_array("hints")
-            mask = np.where(hints[:, :, 3] > 0, 255, 0).astype(np.uint8)
-            if not mask.any():
-                raise InvalidRequestError("Paint the region to regenerate on the Hints layer first.")
-        scheduler = self.scheduler_combo.currentText()
-        return SketchRequest(
-            prompt=self.prompt.text(),
-            negative=self.negative.text(),
-            pack_id=str(self.pack_combo.currentData() or ""),
-            width=width,
-            height=height,
-            steps=self.steps.value(),
-            guidance=self.guidance.value(),
-            seed=self.seed.value(),
-            count=1 if live else self.count.value(),
-            strength=self.strength.value(),
-            image=image,
-            control=control,
-            mask=mask,
-            scheduler="" if scheduler == "pack default" else scheduler,
-            origin="sketch",
-            supersedes=True,
-        )
+    def _pixels(self) -> CanvasPixels:
+        return CanvasPixels(self.canvas.sketch_array(), self.canvas.hints_array())
 
-    def colorize_request(self, preview: bool = False) -> ColorizeRequest:
-        return ColorizeRequest(
-            lines=self.canvas.sketch_array()[:, :, :3].copy(),
-            palette=tuple(self.context.palette.colors[:8]),
-            hints=self.canvas.hints_array(),
-            count=1 if preview else self.count.value(),
-            seed=self.seed.value(),
-            preview=preview,
-            origin="sketch",
-            supersedes=True,
-        )
-
-    def _start(self, build: Any, what: str) -> Job | None:
+    def _start(self, kind: str, what: str, live: bool = False, seed: int | None = None) -> Job | None:
+        """Queue a job behind whatever runs (only a live job replaces this panel's earlier live job)."""
         try:
-            request: Request = build()
+            palette = self.context.palette.colors
+            request = self.document.to_request(kind, self._pixels(), palette, live=live, seed=seed)
         except AtelierError as exc:
             show_error(self, exc)
             return None
-        job = self.submit(request, self._on_result, self._on_progress, self._on_error)
-        self.running = {job.id: what}  # supersedes=True: the queue cancels the older one
-        self.progress.setVisible(True)
-        self.progress.setValue(0)
-        self.working.setText(f"⏳ {what}…")
+        handle = JobHandle(self._on_success, self._on_failure, self._on_cancelled, self._on_progress)
+        job = self.submit(request, handle)
+        if not job.state.done:
+            self.pending[job.id] = what
+        self._update_busy()
         return job
 
-    def generate(self) -> Job | None:
-        return self._start(self.sketch_request, "generating")
+    def generate(self) -> list[Job]:
+        """Queue the batch: job i starts at seed + i * count, so no image repeats."""
+        batch = next(self._batches)
+        jobs: list[Job] = []
+        for seed in self.document.seeds_for_batch():
+            job = self._start("sketch", "generating", seed=seed)
+            if job is None:
+                break
+            self._batch_of[job.id] = batch
+            jobs.append(job)
+        return jobs
 
     def colorize(self) -> Job | None:
-        return self._start(self.colorize_request, "colorizing")
+        return self._start("colorize", "colorizing")
 
     def trace(self) -> Job | None:
-        def build() -> LineArtRequest:
-            return LineArtRequest(
-                image=self.canvas.sketch_array(),
-                sensitivity=self.sensitivity.value() / 100,
-                origin="sketch",
-                supersedes=True,
-            )
-
-        return self._start(build, "tracing")
+        return self._start("lineart", "tracing")
 
     def cancel_jobs(self) -> None:
-        for job_id in list(self.running):
+        self.live_timer.stop()
+        for job_id in list(self.pending):
             self.context.runner.cancel(job_id)
-        self._idle()
 
     def _on_canvas_changed(self) -> None:
-        if self.live.isChecked():
+        if self.document.generation.live:
             self.live_timer.start(LIVE_DELAY_MS)
 
     def _live_regenerate(self) -> None:
-        if self.live_target.currentIndex() == 1:
-            self._start(lambda: self.colorize_request(preview=True), "colorizing")
+        if self.document.generation.live_target == "colorize":
+            self._start("colorize", "colorizing", live=True)
+        elif self.generate_button.isEnabled():  # no pack: a failed job after every stroke helps nobody
+            self._start("sketch", "generating", live=True)
+
+    def _update_busy(self) -> None:
+        jobs = [job for job in (self.context.queue.get(i) for i in self.pending) if job is not None]
+        running = [job for job in jobs if job.state is JobState.RUNNING]
+        queued = len(self.pending) - len(running)
+        if running:
+            text = f"⏳ {self.pending[running[0].id]}…" + (f" ({queued} queued)" if queued else "")
         else:
-            self._start(lambda: self.sketch_request(live=True), "generating")
+            text = f"⏳ {queued} queued" if queued else ""
+        self.working.setText(text)
+        self.progress.setVisible(bool(self.pending))
+        self.cancel_button.setEnabled(bool(self.pending))
+        if not self.pending:
+            self.progress.setValue(0)
+            self.preview.clear()
 
-    def _idle(self) -> None:
-        self.running.clear()
-        self.progress.setVisible(False)
-        self.working.setText("")
-        self.preview.clear()
+    def _on_job_changed(self, job: Job) -> None:
+        if job.id in self.pending and job.state is JobState.RUNNING:
+            self._update_busy()
 
-    def _on_progress(self, progress: Progress) -> None:
+    def _finished(self, job: Job) -> int | None:
+        self.pending.pop(job.id, None)
+        batch = self._batch_of.pop(job.id, None)
+        self._update_busy()
+        return batch
+
+    def _on_success(self, job: Job, result: Result) -> None:
+        batch = self._finished(job)
+        self._show_result(result, batch)
+
+    def _on_failure(self, job: Job, error: AtelierError) -> None:
+        self._finished(job)
+        self.show_failure(job, error)
+
+    def _on_cancelled(self, job: Job) -> None:
+        self._finished(job)
+
+    def _on_progress(self, job: Job, progress: Progress) -> None:
         self.progress.setValue(int(progress.fraction * 100))
         if isinstance(progress.preview, np.ndarray):
-            pixmap = QPixmap.fromImage(qimage_from_array(progress.preview))
-            self.preview.setPixmap(pixmap.scaled(128, 128, Qt.AspectRatioMode.KeepAspectRatio))
+            self.preview.setPixmap(thumbnail(progress.preview, 128))
 
-    def _on_error(self, message: str) -> None:
-        self._idle()
-        show_error(self, message)
-
-    def _on_result(self, result: Result) -> None:
-        self._idle()
-        if isinstance(result, SketchResult):
-            params = [{**result.parameters, "seed": seed} for seed in result.seeds]
-            self.show_variations(list(result.images), params)
-        elif isinstance(result, ColorizeResult):
-            self.show_variations(list(result.images), list(result.parameters))
-        elif isinstance(result, LineArtResult):
-            self.show_variations([result.lines], [{"kind": "lineart"}])
-
-    def recall(self, job: Job) -> None:
-        """History's "Recall settings": put a generation's parameters back into the form."""
-        request = job.request
-        if not isinstance(request, SketchRequest):
-            return
-        self.prompt.setText(request.prompt)
-        self.negative.setText(request.negative)
-        self.steps.setValue(request.steps)
-        self.guidance.setValue(request.guidance)
-        self.seed.setValue(min(request.seed, 2**31 - 1))
-        self.count.setValue(request.count)
-        self.strength.setValue(request.strength)
-        self.width_box.setValue(request.width)
-        self.height_box.setValue(request.height)
-        self.scheduler_combo.setCurrentText(request.scheduler or "pack default")
-        self.mode_combo.setCurrentIndex(
-            3
-            if request.mask is not None
-            else 2
-            if request.control is not None
-            else 1
-            if request.image is not None
-            else 0
-        )
-        if request.pack_id:
-            self._select_pack(request.pack_id)
+    def recall(self, request: Request) -> bool:
+        """Put a past request's settings back as one undo step (a colorize palette goes to the palette)."""
+        if not self.document.apply_request(request):
+            return False
+        if isinstance(request, ColorizeRequest):
+            with contextlib.suppress(InvalidRequestError):
+                self.context.palette.set_colors(list(request.palette))
+        return True
 
     # -- session -----------------------------------------------------------------------------------
     def save_state(self) -> dict[str, Any]:
-        # The rest of the session still saves if this fails; the next autosave retries.
-        with contextlib.suppress(OSError):
-            self.canvas.save_sketch(self.context.session.side_file("sketch.png"))
-        return {
-            "sensitivity": self.sensitivity.value(),
-            "prompt": self.prompt.text(),
-            "negative": self.negative.text(),
-            "steps": self.steps.value(),
-            "guidance": self.guidance.value(),
-            "strength": self.strength.value(),
-            "seed": self.seed.value(),
-            "count": self.count.value(),
-            "width": self.width_box.value(),
-            "height": self.height_box.value(),
-            "mode": self.mode_combo.currentIndex(),
-            "pack": str(self.pack_combo.currentData() or ""),
-            "brush": [self.size_slider.value(), self.opacity_slider.value(), self.hardness_slider.value()],
-            "colour": self.canvas.colour.name(),
-        }
+        for layer in LAYERS:
+            # The rest of the session still saves if this fails; the next autosave retries.
+            with contextlib.suppress(OSError):
+                self.canvas.save_layer(layer, self.context.session.side_file(f"{layer}.png"))
+        return self.document.to_dict()
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        path = self.context.session.side_file("sketch.png")
-        if path.is_file():
-            # A damaged autosave leaves a blank canvas rather than failing start-up.
-            with contextlib.suppress(InputFileError):
-                self.canvas.set_sketch(load_image(str(path)), undoable=False)
-        setters: dict[str, Any] = {
-            "sensitivity": self.sensitivity.setValue,
-            "prompt": self.prompt.setText,
-            "negative": self.negative.setText,
-            "steps": self.steps.setValue,
-            "guidance": self.guidance.setValue,
-            "strength": self.strength.setValue,
-            "seed": self.seed.setValue,
-            "count": self.count.setValue,
-            "width": self.width_box.setValue,
-            "height": self.height_box.setValue,
-            "mode": self.mode_combo.setCurrentIndex,
-            "colour": self.set_colour,
-        }
-        for key, setter in setters.items():
-            if key in state:
-                with contextlib.suppress(TypeError, ValueError):  # a bad old value keeps the default
-                    setter(state[key])
-        brush = state.get("brush")
-        if isinstance(brush, list) and len(brush) == 3:
-            for slider, value in zip((self.size_slider, self.opacity_slider, self.hardness_slider), brush, strict=True):
-                if isinstance(value, int):
-                    slider.setValue(value)
-        if state.get("pack"):
-            self._select_pack(str(state["pack"]))
+        """Replace the document and the canvas with a saved one; the undo history starts empty."""
+        document = SketchDocument.from_dict(state)
+        sketch, hints = (self._read_layer(f"{layer}.png") for layer in LAYERS)
+        height, width = sketch.shape[:2] if sketch is not None else (document.canvas.height, document.canvas.width)
+        self.set_document(document)
+        self.canvas.new_canvas(width, height, sketch=sketch, hints=hints, undoable=False)
+        self.document.undo.clear()
+        self.discard_result()
+        self.show_variations([])
+        self._shown_batch = None
+
+    def _read_layer(self, name: str) -> np.ndarray | None:
+        path = self.context.session.side_file(name)
+        if not path.is_file():
+            return None
+        try:  # a damaged file leaves that layer blank rather than failing start-up
+            return read_picture(path, max_side=MAX_CANVAS_SIDE)
+        except InputFileError:
+            return None
 
     def close_panel(self) -> None:
         self.live_timer.stop()
         self.context.palette.changed.disconnect(self._set_swatches)
+        self.context.queue.job_changed.disconnect(self._on_job_changed)
+        self.document.changed.disconnect(self._on_document_changed)
+        self.document.undo.changed.disconnect(self._update_undo_buttons)
         super().close_panel()

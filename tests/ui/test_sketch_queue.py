@@ -1,0 +1,147 @@
+"""The Sketch panel's jobs through a real runner: queued, not cancelled; cancelled from the queue -> idle;
+only Live replaces its own live job; failures are shown; Cancel cancels all of the panel's jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QApplication
+
+from atelier.core.documents.palette import PaletteDocument
+from atelier.core.jobs import Job, JobQueue, JobState
+from atelier.core.requests.colorize import ColorizeRequest
+from atelier.core.requests.lineart import LineArtRequest
+from atelier.core.session_store import SessionStore
+from atelier.core.settings import Settings
+from atelier.ui.context import AppContext
+from atelier.ui.panels.sketch import SketchPanel
+from atelier.ui.worker import JobRunner
+from tests.ui.conftest import ProbeRequest
+
+
+@pytest.fixture
+def panel(qtbot, isolated_dirs: Path):
+    queue = JobQueue()
+    runner = JobRunner(queue, Settings(threads=1))
+    palette = PaletteDocument(["#1b2a41", "#c9a227", "#b23a48", "#e8dab2"])
+    context = AppContext(runner, queue, Settings(), SessionStore(isolated_dirs / "session"), palette)
+    widget = SketchPanel(context)
+    qtbot.addWidget(widget)
+    widget.canvas.new_canvas(64, 64, undoable=False)
+    yield widget
+    widget.close_panel()
+    runner.shutdown()
+
+
+def draw(panel: SketchPanel, y: float = 30) -> None:
+    panel.canvas.begin_stroke(QPointF(5, y), 1.0)
+    panel.canvas.continue_stroke(QPointF(60, y + 5), 1.0)
+    panel.canvas.end_stroke()
+
+
+def block_the_heavy_lane(panel: SketchPanel, qtbot) -> Job:
+    """Another panel's long job, so this panel's jobs have to wait in line."""
+    blocker = panel.context.runner.submit(ProbeRequest(steps=2000, step_seconds=0.01))
+    qtbot.waitUntil(lambda: blocker.state is JobState.RUNNING, timeout=5000)
+    return blocker
+
+
+def is_idle(panel: SketchPanel) -> bool:
+    return not panel.pending and panel.working.text() == "" and not panel.cancel_button.isEnabled()
+
+
+def test_jobs_queue_behind_a_running_job_and_cancelling_them_from_the_queue_leaves_the_panel_idle(panel, qtbot):
+    blocker = block_the_heavy_lane(panel, qtbot)
+    first, second = panel.trace(), panel.trace()
+    assert first is not None and second is not None
+    assert first.state is JobState.QUEUED and second.state is JobState.QUEUED  # neither cancelled the other
+    assert not first.request.supersedes and first.request.origin == "sketch"
+    assert panel.working.text() == "⏳ 2 queued" and panel.cancel_button.isEnabled()
+    panel.context.queue.cancel(first.id)  # as the Jobs dock does
+    assert first.state is JobState.CANCELLED and second.state is JobState.QUEUED
+    assert panel.working.text() == "⏳ 1 queued"
+    panel.context.queue.cancel(second.id)
+    assert is_idle(panel)
+    third = panel.trace()
+    assert third is not None and panel.pending
+    panel.context.queue.cancel(blocker.id)
+    qtbot.waitUntil(lambda: third.state.done, timeout=20_000)
+    assert third.state is JobState.FINISHED, third.error
+    assert is_idle(panel) and panel.variations and panel.variations[0][1] == {"kind": "lineart"}
+
+
+def test_three_traces_all_finish_and_the_label_counts_the_queue(panel, qtbot):
+    picture = np.full((64, 64, 4), 255, np.uint8)
+    picture[16:48, 16:48, :3] = 0
+    panel.set_picture(picture)
+    labels: list[str] = []
+    panel.context.queue.job_changed.connect(lambda job: labels.append(panel.working.text()))
+    jobs = [panel.trace() for _ in range(3)]
+    assert all(job is not None for job in jobs)
+    qtbot.waitUntil(lambda: all(job.state.done for job in jobs if job is not None), timeout=30_000)
+    assert [job.state for job in jobs if job is not None] == [JobState.FINISHED] * 3
+    assert "⏳ tracing… (2 queued)" in labels and "⏳ tracing… (1 queued)" in labels and "⏳ tracing…" in labels
+    assert is_idle(panel)
+
+
+def test_live_replaces_only_its_own_live_job_and_cancel_cancels_all_of_the_panels_jobs(panel, qtbot):
+    blocker = block_the_heavy_lane(panel, qtbot)
+    trace = panel.trace()
+    assert trace is not None
+    panel.live_target.setCurrentIndex(panel.live_target.findData("colorize"))
+    panel.live.setChecked(True)
+
+    def live_jobs() -> list[Job]:
+        return [job for job in panel.context.queue if isinstance(job.request, ColorizeRequest)]
+
+    draw(panel)
+    qtbot.waitUntil(lambda: len(live_jobs()) == 1, timeout=3000)
+    draw(panel, 40)
+    qtbot.waitUntil(lambda: len(live_jobs()) == 2, timeout=3000)
+    older, newer = live_jobs()
+    assert older.state is JobState.CANCELLED and newer.state is JobState.QUEUED
+    assert newer.request.origin == "sketch-live" and newer.request.supersedes and newer.request.preview
+    assert trace.state is JobState.QUEUED  # a live job never replaces a queued Trace or Generate
+    assert set(panel.pending) == {trace.id, newer.id}
+    panel.cancel_button.click()
+    assert trace.state is JobState.CANCELLED and newer.state is JobState.CANCELLED
+    assert blocker.state is JobState.RUNNING  # another panel's job is not ours to cancel
+    assert is_idle(panel)
+    panel.live.setChecked(False)
+    panel.context.queue.cancel(blocker.id)
+    qtbot.waitUntil(lambda: blocker.state.done, timeout=5000)
+
+
+def test_a_failed_job_is_shown_and_the_panel_returns_to_idle(panel, qtbot, isolated_dirs):
+    panel.document.set("generation.pack_id", str(isolated_dirs / "no-such-pack"))
+    assert panel.generate_button.isEnabled()
+    jobs = panel.generate()
+    assert len(jobs) == 1
+    qtbot.waitUntil(lambda: jobs[0].state.done, timeout=20_000)
+    assert jobs[0].state is JobState.FAILED
+    qtbot.waitUntil(lambda: is_idle(panel), timeout=2000)
+    boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "atelier-error" and w.isVisible()]
+    assert boxes and any(jobs[0].error.split(" ")[0] in box.text() for box in boxes)
+    for box in boxes:
+        box.close()
+
+
+def test_an_inpaint_without_a_mask_says_what_to_do_and_queues_nothing(panel, qtbot):
+    panel.document.set("generation.pack_id", "any")
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("inpaint"))
+    before = len(panel.context.queue)
+    assert panel.generate() == []
+    assert len(panel.context.queue) == before and is_idle(panel)
+    boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "atelier-error" and w.isVisible()]
+    assert any("Hints layer" in box.text() for box in boxes)
+    for box in boxes:
+        box.close()
+
+
+def test_lineart_request_carries_the_sensitivity_slider(panel) -> None:
+    panel.sensitivity.setValue(80)
+    job = panel.trace()
+    assert job is not None and isinstance(job.request, LineArtRequest) and job.request.sensitivity == 0.8
