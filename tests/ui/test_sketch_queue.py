@@ -145,3 +145,18 @@ def test_lineart_request_carries_the_sensitivity_slider(panel) -> None:
     panel.sensitivity.setValue(80)
     job = panel.trace()
     assert job is not None and isinstance(job.request, LineArtRequest) and job.request.sensitivity == 0.8
+
+
+def test_a_batch_queues_one_job_per_batch_with_seeds_that_never_repeat(panel, qtbot, isolated_dirs):
+    blocker = block_the_heavy_lane(panel, qtbot)
+    panel.document.set("generation.pack_id", str(isolated_dirs))
+    panel.seed.setValue(4_294_967_294)
+    panel.count.setValue(4)
+    panel.batch.setValue(2)
+    jobs = panel.generate()
+    assert [job.request.seed for job in jobs] == [4_294_967_294, 2]  # seed + count, wrapped past 2**32 - 1
+    assert all(job.state is JobState.QUEUED for job in jobs) and panel.working.text() == "⏳ 2 queued"
+    panel.cancel_button.click()
+    assert all(job.state is JobState.CANCELLED for job in jobs) and is_idle(panel)
+    panel.context.queue.cancel(blocker.id)
+    qtbot.waitUntil(lambda: blocker.state.done, timeout=5000)
