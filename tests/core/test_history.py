@@ -223,11 +223,12 @@ def test_entry_files_are_readable_without_atelier(tmp_path: Path) -> None:
     assert kinds["palette-image"].files[0] == "input-image.png"
 
 
-def test_melody_without_a_midi_writer_keeps_its_json(tmp_path: Path) -> None:
-    history = ProjectHistory(tmp_path)
+def test_melody_is_kept_as_json_and_midi_by_default(tmp_path: Path) -> None:
+    history = ProjectHistory(tmp_path)  # core writes the .mid itself: the window passes no writer
     request, result = next((q, r) for q, r in every_kind() if q.kind == "melody")
     entry = history.add(request, result, created=time.time())
-    assert "melody-1.json" in entry.files and not any(name.endswith(".mid") for name in entry.files)
+    assert "melody-1.json" in entry.files and "melody-1.mid" in entry.files
+    assert (entry.folder / "melody-1.mid").read_bytes()[:4] == b"MThd"
     assert_same(history.load_result(entry), result, "melody")
 
 

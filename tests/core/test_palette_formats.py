@@ -95,3 +95,12 @@ def test_missing_file_and_unknown_export(tmp_path: Path) -> None:
         import_file(tmp_path / "missing.gpl")
     with pytest.raises(InputFileError, match="Cannot export"):
         export_file(PALETTE, tmp_path / "p.bmp")
+
+
+def test_gpl_with_a_multi_line_title_stays_readable(tmp_path: Path) -> None:
+    lyric = PaletteFile(("#112233", "#445566", "#778899"), ("a", "b\nc", "d"), "Rain on the window\nlight in the hall")
+    path = export_file(lyric, tmp_path / "lyric.gpl")
+    text = path.read_text()
+    assert "Name: Rain on the window light in the hall\n" in text
+    loaded = import_file(path)
+    assert loaded.colors == lyric.colors and loaded.names == ("a", "b c", "d")

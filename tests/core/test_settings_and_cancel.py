@@ -10,7 +10,6 @@ import pytest
 
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import CancelledError, SettingsError
-from atelier.core.session_store import SessionStore
 from atelier.core.settings import SCHEMA_VERSION, Settings, load_settings, save_settings
 
 
@@ -61,14 +60,3 @@ def test_cancel_token_runs_callbacks_once_and_from_other_threads() -> None:
     late: list[int] = []
     token.on_cancel(lambda: late.append(1))
     assert late == [1]
-
-
-def test_damaged_session_is_kept_aside(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path)
-    store.set_section("lyric", {"text": "hello"})
-    store.save()
-    assert SessionStore(tmp_path).section("lyric") == {"text": "hello"}
-    (tmp_path / "session.json").write_text("{broken")
-    damaged = SessionStore(tmp_path)
-    assert damaged.section("lyric") == {} and "kept as .bad" in damaged.problem
-    assert (tmp_path / "session.bad").read_text() == "{broken"

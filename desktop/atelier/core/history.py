@@ -29,6 +29,7 @@ from atelier import __version__
 from atelier.core.color.formats import PaletteFile, to_gpl
 from atelier.core.color.formats import to_json as palette_json
 from atelier.core.errors import InputFileError, InvalidRequestError
+from atelier.core.midi_file import write_midi
 from atelier.core.provenance import png_info
 from atelier.core.requests import DeviceInfo, Request, Result
 from atelier.core.requests.colorize import ColorizeResult
@@ -291,8 +292,8 @@ class ProjectHistory:
 
     def __init__(self, folder: Path, *, midi_writer: MidiWriter | None = None) -> None:
         self.folder = Path(folder)
-        # Melodies also get a .mid next to their JSON when set (see MidiWriter).
-        self.midi_writer = midi_writer
+        # Melodies get a .mid next to their JSON (core's writer unless another is given).
+        self.midi_writer: MidiWriter | None = midi_writer or write_midi
 
     # -- writing -------------------------------------------------------------------------------
     def add(

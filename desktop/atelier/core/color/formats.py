@@ -46,10 +46,13 @@ def _names(palette: PaletteFile) -> list[str]:
 
 # -- export -----------------------------------------------------------------------------------
 def to_gpl(palette: PaletteFile) -> bytes:
-    lines = ["GIMP Palette", f"Name: {palette.title}", f"Columns: {min(len(palette.colors), 16)}", "#"]
+    # A .gpl is line based: a title or name with a line break (a palette from a lyric) would end the
+    # header early and make the file unreadable, so each is joined onto one line.
+    title = " ".join(palette.title.split())
+    lines = ["GIMP Palette", f"Name: {title}", f"Columns: {min(len(palette.colors), 16)}", "#"]
     for color, name in zip(palette.colors, _names(palette), strict=True):
         r, g, b = _rgb(color)
-        lines.append(f"{r:3d} {g:3d} {b:3d}\t{name}")
+        lines.append(f"{r:3d} {g:3d} {b:3d}\t{' '.join(name.split())}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
