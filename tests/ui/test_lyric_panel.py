@@ -4,6 +4,7 @@ put back, settings undo, import/export and the session (with its migration)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from atelier.core.session_store import SessionStore
 from atelier.core.settings import Settings, cache_dir
 from atelier.ui.context import AppContext
 from atelier.ui.panels.lyric import STOPPED, LyricPanel
-from atelier.ui.worker import JobRunner
+from atelier.ui.worker import JobRunner, LaneThread
 from tests.llm_builders import TINY_PACK_ID, build_tiny_llama
 
 SONG = (
@@ -40,6 +41,21 @@ def panel(qtbot, isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     yield widget
     widget.close_panel()
     runner.shutdown()
+
+
+@pytest.fixture
+def slow_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tiny model writes thousands of tokens a second, so a whole song can end before the GUI
+    thread sees its first token, and Stop or a cancel would find nothing running. A real model
+    streams at tens of tokens a second; wait 5 ms after each reported token to stand in for that."""
+    post = LaneThread._post
+
+    def slower(self: LaneThread, event: str, job_id: int, payload: object = None) -> None:
+        post(self, event, job_id, payload)
+        if event == "progress":
+            time.sleep(0.005)
+
+    monkeypatch.setattr(LaneThread, "_post", slower)
 
 
 def put_cursor(panel: LyricPanel, text_before: str) -> None:
@@ -110,11 +126,12 @@ def test_streams_a_suggestion_and_inserts_only_when_asked(qtbot, panel: LyricPan
     assert panel.text() == "First line"  # inserting is one undo step in the editor
 
 
-def test_stop_keeps_the_partial_text(qtbot, panel: LyricPanel) -> None:
+def test_stop_keeps_the_partial_text(qtbot, panel: LyricPanel, slow_stream: None) -> None:
     choose_tiny_model(panel)
     panel.controls.prompt.setText("rain")
     panel.controls.max_tokens.setValue(4000)
     panel.controls.lines_per_section.setValue(16)
+    panel.controls.sections.setText(", ".join(["Verse", "Chorus"] * 6))  # long enough to be cancelled mid-way
     panel.write()
     qtbot.waitUntil(lambda: len(panel.suggestions.text_view.toPlainText()) > 20, timeout=60000)
     panel.stop()
@@ -199,9 +216,10 @@ def long_write_settings(panel: LyricPanel) -> None:
     panel.controls.prompt.setText("rain")
     panel.controls.max_tokens.setValue(4000)
     panel.controls.lines_per_section.setValue(16)
+    panel.controls.sections.setText(", ".join(["Verse", "Chorus"] * 6))  # long enough to be cancelled mid-way
 
 
-def test_a_write_cancelled_from_the_queue_leaves_the_panel_idle(qtbot, panel: LyricPanel) -> None:
+def test_a_write_cancelled_from_the_queue_leaves_the_panel_idle(qtbot, panel: LyricPanel, slow_stream: None) -> None:
     long_write_settings(panel)
     running = panel.write()
     waiting = panel.write()  # queues behind the first instead of cancelling it

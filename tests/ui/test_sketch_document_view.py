@@ -92,19 +92,18 @@ def test_one_undo_walks_back_strokes_and_settings_in_order(panel, qtbot) -> None
 
 
 def test_tool_widgets_drive_the_canvas_through_the_document(panel) -> None:
+    stroke(panel, [(10, 10), (60, 40)])
     panel.tool_buttons["eraser"].click()
     panel.size_slider.setValue(30)
     panel.opacity_slider.setValue(40)
     panel.layer_combo.setCurrentIndex(1)
     assert (panel.canvas.tool, panel.canvas.brush_size, panel.canvas.active_layer) == ("eraser", 30.0, "hints")
     assert panel.canvas.opacity == pytest.approx(0.4) and panel.document.tools.opacity == pytest.approx(0.4)
+    # Tool settings are preferences, as in Krita: Undo takes back the stroke, not the brush changes.
+    assert panel.document.undo.undo_text != "Change brush size"
     panel.undo()
-    assert panel.canvas.active_layer == "sketch" and panel.layer_combo.currentIndex() == 0
-    panel.undo()
-    panel.undo()
-    panel.undo()
-    assert panel.tool_buttons["brush"].isChecked() and panel.canvas.tool == "brush"
-    assert panel.size_slider.value() == 8 and panel.canvas.brush_size == 8.0
+    assert not panel.document.undo.can_undo
+    assert panel.canvas.tool == "eraser" and panel.size_slider.value() == 30 and panel.canvas.active_layer == "hints"
 
 
 def test_seeds_above_two_to_the_31_fit_the_seed_box(panel) -> None:

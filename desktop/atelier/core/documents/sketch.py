@@ -98,8 +98,9 @@ class Spec:
     labels: tuple[str, ...] = ()  # what the panel shows for each choice
     tip: str = ""
     colour: bool = False
-    # The canvas size only mirrors the view's pixel step (which is the undo step); the picture choice
-    # is a preference, not part of the work.
+    # The canvas size only mirrors the view's pixel step (which is the undo step); tool settings and
+    # the picture choice are preferences, not part of the work: as in Krita, Undo after changing the
+    # brush size undoes the last stroke, not the size.
     undoable: bool = True
 
 
@@ -129,19 +130,20 @@ SPECS: dict[str, Spec] = {
     "generation.sensitivity": Spec("line sensitivity", 0.0, 1.0, tip="Higher keeps fainter edges"),
     "generation.live": Spec("live", tip="Regenerate shortly after each stroke (best with LCM / SD-Turbo packs)"),
     "generation.live_target": Spec("live target", choices=LIVE_TARGETS, labels=("Generate", "Colorize (preview)")),
-    "tools.tool": Spec("tool", choices=TOOLS),
+    "tools.tool": Spec("tool", choices=TOOLS, undoable=False),
     "tools.layer": Spec(
         "layer",
         choices=LAYERS,
         labels=("Sketch layer", "Hints layer"),
         tip="Hints: colour scribbles for Colorize, and the mask for Inpaint",
+        undoable=False,
     ),
-    "tools.size": Spec("brush size", 1, 200, tip="Brush size (pixels)"),
-    "tools.opacity": Spec("brush opacity", 0.01, 1.0, tip="Brush opacity"),
-    "tools.hardness": Spec("brush hardness", 0.0, 1.0, tip="Brush hardness"),
-    "tools.pressure_size": Spec("pressure to size", tip="Pen pressure changes the brush size"),
-    "tools.pressure_opacity": Spec("pressure to opacity", tip="Pen pressure changes the brush opacity"),
-    "tools.colour": Spec("brush colour", colour=True),
+    "tools.size": Spec("brush size", 1, 200, tip="Brush size (pixels)", undoable=False),
+    "tools.opacity": Spec("brush opacity", 0.01, 1.0, tip="Brush opacity", undoable=False),
+    "tools.hardness": Spec("brush hardness", 0.0, 1.0, tip="Brush hardness", undoable=False),
+    "tools.pressure_size": Spec("pressure to size", tip="Pen pressure changes the brush size", undoable=False),
+    "tools.pressure_opacity": Spec("pressure to opacity", tip="Pen pressure changes the brush opacity", undoable=False),
+    "tools.colour": Spec("brush colour", colour=True, undoable=False),
     "pictures.other_size": Spec(
         "pictures of another size",
         choices=OTHER_SIZE_CHOICES,
