@@ -165,11 +165,11 @@ def test_the_remembered_choice_is_used_and_can_be_changed_back(panel, isolated_d
     panel.choose_import = lambda picture, canvas: ("place", True)
     panel.import_path(str(picture_file(isolated_dirs, 64, 64)))
     assert panel.document.pictures.other_size == "place"
-    assert panel.other_size_combo.currentData() == "place"
+    assert panel.other_size_actions["place"].isChecked()
     panel.choose_import = refuse
     panel.import_path(str(picture_file(isolated_dirs, 32, 48)))  # not asked: placed
     assert panel.canvas.canvas_size == (128, 96)
-    panel.other_size_combo.setCurrentIndex(panel.other_size_combo.findData("ask"))
+    panel.other_size_actions["ask"].trigger()  # the Open button's menu
     assert panel.document.pictures.other_size == "ask"
     asked: list[object] = []
     panel.choose_import = lambda picture, canvas: asked.append(picture) or None

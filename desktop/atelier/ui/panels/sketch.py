@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QProgressBar,
     QPushButton,
     QSlider,
@@ -180,7 +181,7 @@ class SketchPanel(Panel):
 
     def _build_file_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
-        bar.addWidget(self._button("Open…", self.open_dialog, "Open or import a picture (or drop one on the canvas)"))
+        bar.addWidget(self._build_open_button())
         bar.addWidget(self._button("Paste", self.paste, "Paste an image from the clipboard"))
         bar.addWidget(self._button("Export PNG…", self.export_dialog, "Save what you see as a PNG"))
         bar.addWidget(self._button("Copy", self.copy, "Copy what you see to the clipboard"))
@@ -192,10 +193,31 @@ class SketchPanel(Panel):
         bar.addWidget(self._button("Clear", lambda: self.canvas.clear(), "Clear the active layer"))
         bar.addWidget(self._button("Fit", self.canvas.fit, "Fit the canvas in view (wheel zooms, middle-drag pans)"))
         bar.addStretch(1)
-        bar.addWidget(QLabel("Other sizes"))
-        self.other_size_combo = self._field("pictures.other_size")
-        bar.addWidget(self.other_size_combo)
         return bar
+
+    def _build_open_button(self) -> QToolButton:
+        """Open… with a menu for what to do with a picture of another size (a preference, kept out of
+        the bar so the panel fits a 1366-pixel screen)."""
+        button = QToolButton()
+        button.setText("Open…")
+        button.setToolTip("Open or import a picture (or drop one on the canvas); the arrow sets what happens "
+                          "to a picture of another size")  # fmt: skip
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        button.clicked.connect(self.open_dialog)
+        menu = QMenu(button)
+        menu.addSection("A picture of another size")
+        group = QActionGroup(menu)
+        spec = SPECS["pictures.other_size"]
+        self.other_size_actions: dict[str, QAction] = {}
+        for value, label in zip(spec.choices, spec.labels, strict=True):
+            action = menu.addAction(label)
+            action.setCheckable(True)
+            action.triggered.connect(lambda _checked=False, v=value: self._edit("pictures.other_size", v))
+            group.addAction(action)
+            self.other_size_actions[value] = action
+        self._views["pictures.other_size"] = (None, lambda value: self.other_size_actions[value].setChecked(True))
+        button.setMenu(menu)
+        return button
 
     def _build_brush_bar(self) -> QVBoxLayout:
         rows = QVBoxLayout()

@@ -61,14 +61,18 @@ class HistoryWidget(QWidget):
         top.addWidget(self.starred_only)
         top.addStretch(1)
         top.addWidget(self.count_label)
-        buttons = QHBoxLayout()
-        for button in (self.put_back_button, self.recall_button, self.star_button, self.delete_button):
-            buttons.addWidget(button)
+        # Two rows, so the dock stays narrow enough for the panels beside it.
+        actions, keeping = QHBoxLayout(), QHBoxLayout()
+        for row, pair in ((actions, (self.put_back_button, self.recall_button)),
+                          (keeping, (self.star_button, self.delete_button))):  # fmt: skip
+            for button in pair:
+                row.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addWidget(self.list, 1)
-        layout.addLayout(buttons)
+        layout.addLayout(actions)
+        layout.addLayout(keeping)
         self._update_buttons()
 
     def set_history(self, history: ProjectHistory | None) -> None:
