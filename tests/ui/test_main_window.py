@@ -23,7 +23,7 @@ def test_job_runs_on_a_worker_thread_and_shows_in_history(window, qtbot) -> None
     assert isinstance(job.result, ProbeResult)
     assert job.result.is_main_thread is False and job.result.thread_name == "atelier-heavy-lane"
     item = window.jobs._items[job.id]
-    assert "done" in item.text(1) and item.text(2) == "100%"
+    assert "done" in item.text(1) and item.text(2).endswith("s")
 
 
 def test_light_jobs_do_not_wait_behind_heavy_ones(window, qtbot) -> None:
@@ -158,13 +158,13 @@ def test_dock_numbers_history_jobs_without_gaps_and_shows_their_place_in_line(wi
     qtbot.waitUntil(lambda: running.state is JobState.RUNNING, timeout=5000)
     numbers = [window.jobs._items[j.id].text(0).split()[0] for j in (running, first, second)]
     assert numbers == ["#1", "#2", "#3"] and helper.id not in window.jobs._items
-    assert "(1st)" in window.jobs._items[first.id].text(1)
-    assert "(2nd)" in window.jobs._items[second.id].text(1)
+    assert window.jobs._items[first.id].text(1) == "⏳ 1st"
+    assert window.jobs._items[second.id].text(1) == "⏳ 2nd"
     window.jobs.tree.setCurrentItem(window.jobs._items[first.id])
     assert window.jobs.cancel_button.isEnabled()
     window.jobs.cancel_button.click()
     assert first.state is JobState.CANCELLED
-    assert "(1st)" in window.jobs._items[second.id].text(1)  # moved up
+    assert window.jobs._items[second.id].text(1) == "⏳ 1st"  # moved up
     window.runner.cancel(running.id)
     qtbot.waitUntil(lambda: second.state is JobState.FINISHED, timeout=5000)
 
@@ -180,6 +180,9 @@ def test_job_column_keeps_its_width_after_a_cancel(window, qtbot) -> None:
     assert window.jobs.tree.columnWidth(0) >= min(width_before, 120)
     text_width = window.jobs.tree.fontMetrics().horizontalAdvance("#1 probe")
     assert window.jobs.tree.columnWidth(0) > text_width
+    # The job's name gets at least as much room as the three other columns together.
+    others = sum(window.jobs.tree.columnWidth(c) for c in (1, 2, 3))
+    assert window.jobs.tree.columnWidth(0) >= min(others, window.jobs.tree.viewport().width() // 3)
 
 
 def test_selecting_a_palette_job_does_not_widen_the_window(window, qtbot) -> None:

@@ -37,7 +37,8 @@ class JobsWidget(QWidget):
         super().__init__(parent)
         self.queue = queue
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Job", "State", "Progress", "Time", "Device"])
+        # Progress lives in the State column ("▶ 45%"): a dock is narrow, and the job's name needs the room.
+        self.tree.setHeaderLabels(["Job", "State", "Time", "Device"])
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         header = self.tree.header()
@@ -46,10 +47,10 @@ class JobsWidget(QWidget):
         # Fixed widths sized for the longest text each column can hold: columns sized to their contents
         # grew after a cancel ("■ cancelled") and squeezed the job column down to "#1…".
         metrics = self.tree.fontMetrics()
-        for column, widest in ((1, "■ cancelled (10th)"), (2, "100%"), (3, "000.00s"), (4, "CUDA ⚠")):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
-            header.resizeSection(column, metrics.horizontalAdvance(widest) + 16)
-        header.setMinimumSectionSize(metrics.horizontalAdvance("#000 text") + 16)
+        for column, widest in ((1, "■ cancelled"), (2, "00.0s"), (3, "CUDA ⚠")):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, metrics.horizontalAdvance(widest) + 12)
+        header.setMinimumSectionSize(metrics.horizontalAdvance("000.0s") + 12)
         self.tree.setMinimumWidth(320)
         self.tree.itemSelectionChanged.connect(self._show_selected)
         self.detail = QLabel("Select a job to see its result.")
@@ -124,20 +125,17 @@ class JobsWidget(QWidget):
         item.setToolTip(0, summary)
         state = _STATE_MARKS[job.state]
         if job.state is JobState.QUEUED:
-            state += f" ({_ordinal(self.queue.position(job))})"
-            item.setToolTip(1, "Waits for the jobs above it in its lane; cancel it here.")
+            place = _ordinal(self.queue.position(job))
+            state = f"⏳ {place}"
+            item.setToolTip(1, f"Queued, {place} in line: waits for the jobs above it in its lane; cancel it here.")
+        elif job.state is JobState.RUNNING and job.progress is not None:
+            state = f"▶ {job.progress.fraction * 100:.0f}%"
         item.setText(1, state)
-        if job.state is JobState.RUNNING and job.progress is not None:
-            item.setText(2, f"{job.progress.fraction * 100:.0f}%")
-        elif job.state is JobState.FINISHED:
-            item.setText(2, "100%")
-        else:
-            item.setText(2, "")
         seconds = job.seconds
-        item.setText(3, f"{seconds:.2f}s" if seconds is not None else "")
+        item.setText(2, f"{seconds:.1f}s" if seconds is not None else "")
         if job.result is not None:
-            item.setText(4, job.result.device.label + (" ⚠" if job.result.device.fell_back else ""))
-            item.setToolTip(4, job.result.device.describe())
+            item.setText(3, job.result.device.label + (" ⚠" if job.result.device.fell_back else ""))
+            item.setToolTip(3, job.result.device.describe())
         if job.state is JobState.FAILED:
             item.setToolTip(1, job.error)
         self._update_buttons()
