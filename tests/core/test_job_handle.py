@@ -107,3 +107,13 @@ def test_history_numbers_skip_helper_jobs_and_positions_follow_the_lane() -> Non
     assert [queue.position(j) for j in (first, second, third)] == [0, 1, 2]
     queue.cancel(second.id)
     assert queue.position(third) == 1
+
+
+def test_numbers_continue_after_a_reopened_history_and_never_go_back() -> None:
+    queue = JobQueue()
+    first, _ = queue.enqueue(EchoRequest())
+    queue.continue_numbers_after(40)
+    second, _ = queue.enqueue(EchoRequest())
+    queue.continue_numbers_after(3)  # a project with a shorter history: no number is reused
+    third, _ = queue.enqueue(EchoRequest())
+    assert (first.number, second.number, third.number) == (1, 41, 42)

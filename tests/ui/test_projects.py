@@ -41,9 +41,14 @@ def test_results_outlive_a_restart_and_an_old_image_goes_back_on_the_canvas(qtbo
 
     second = _open_window(qtbot)
     assert second.history.list.count() == 1  # the History tab shows it after the restart
-    entry = second.context.session.history.entries()[0]
+    again = second.runner.submit(LineArtRequest(image=_square(), origin="sketch"))
+    assert again.number == job.number + 1  # numbers go on from the project's history, no second "#1"
+    qtbot.waitUntil(lambda: again.state is JobState.FINISHED, timeout=15000)
+    qtbot.waitUntil(lambda: second.history.list.count() == 2, timeout=3000)
+    second.history.list.setCurrentRow(1)  # the older one
+    assert second.history.selected_entry().number == job.number
+    entry = second.context.session.history.entries()[1]
     assert entry.thumbnail is not None and entry.thumbnail.is_file()
-    second.history.list.setCurrentRow(0)
     assert second.history.put_back_button.isEnabled()
     second.history.put_back_button.click()
     sketch = second.panels["sketch"]

@@ -93,6 +93,13 @@ class JobQueue:
         with self._lock:
             return [job for job in self._jobs.values() if not job.state.done]
 
+    def continue_numbers_after(self, number: int) -> None:
+        """Number the next history job above `number` (a reopened project's history already has
+        #1..#number), never going back below numbers already handed out."""
+        with self._lock:
+            upcoming = next(self._numbers)
+            self._numbers = itertools.count(max(upcoming, number + 1))
+
     def position(self, job: Job) -> int:
         """1-based place of a queued job in its lane's line (1 = runs next); 0 when not queued."""
         if job.state is not JobState.QUEUED:

@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
         where = "" if project.untitled else f" ({project.folder})"
         self.setWindowTitle(f"{project.name}{where} — Atelier")
         self.history.set_history(project.history)
+        self.queue.continue_numbers_after(max((e.number for e in project.history.entries()), default=0))
 
     def _switch_to(self, project: Project) -> None:
         """Make `project` current: the old one is saved first, so switching never loses work."""
