@@ -158,13 +158,13 @@ def test_dock_numbers_history_jobs_without_gaps_and_shows_their_place_in_line(wi
     qtbot.waitUntil(lambda: running.state is JobState.RUNNING, timeout=5000)
     numbers = [window.jobs._items[j.id].text(0).split()[0] for j in (running, first, second)]
     assert numbers == ["#1", "#2", "#3"] and helper.id not in window.jobs._items
-    assert window.jobs._items[first.id].text(1) == "⏳ 1st"
-    assert window.jobs._items[second.id].text(1) == "⏳ 2nd"
+    assert window.jobs._items[first.id].text(1) == "◷ 1st"
+    assert window.jobs._items[second.id].text(1) == "◷ 2nd"
     window.jobs.tree.setCurrentItem(window.jobs._items[first.id])
     assert window.jobs.cancel_button.isEnabled()
     window.jobs.cancel_button.click()
     assert first.state is JobState.CANCELLED
-    assert window.jobs._items[second.id].text(1) == "⏳ 1st"  # moved up
+    assert window.jobs._items[second.id].text(1) == "◷ 1st"  # moved up
     window.runner.cancel(running.id)
     qtbot.waitUntil(lambda: second.state is JobState.FINISHED, timeout=5000)
 

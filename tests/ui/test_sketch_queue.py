@@ -59,10 +59,10 @@ def test_jobs_queue_behind_a_running_job_and_cancelling_them_from_the_queue_leav
     assert first is not None and second is not None
     assert first.state is JobState.QUEUED and second.state is JobState.QUEUED  # neither cancelled the other
     assert not first.request.supersedes and first.request.origin == "sketch"
-    assert panel.working.text() == "⏳ 2 queued" and panel.cancel_button.isEnabled()
+    assert panel.working.text() == "◷ 2 queued" and panel.cancel_button.isEnabled()
     panel.context.queue.cancel(first.id)  # as the Jobs dock does
     assert first.state is JobState.CANCELLED and second.state is JobState.QUEUED
-    assert panel.working.text() == "⏳ 1 queued"
+    assert panel.working.text() == "◷ 1 queued"
     panel.context.queue.cancel(second.id)
     assert is_idle(panel)
     third = panel.trace()
@@ -83,7 +83,7 @@ def test_three_traces_all_finish_and_the_label_counts_the_queue(panel, qtbot):
     assert all(job is not None for job in jobs)
     qtbot.waitUntil(lambda: all(job.state.done for job in jobs if job is not None), timeout=30_000)
     assert [job.state for job in jobs if job is not None] == [JobState.FINISHED] * 3
-    assert "⏳ tracing… (2 queued)" in labels and "⏳ tracing… (1 queued)" in labels and "⏳ tracing…" in labels
+    assert "◷ tracing… (2 queued)" in labels and "◷ tracing… (1 queued)" in labels and "◷ tracing…" in labels
     assert is_idle(panel)
 
 
@@ -155,7 +155,7 @@ def test_a_batch_queues_one_job_per_batch_with_seeds_that_never_repeat(panel, qt
     panel.batch.setValue(2)
     jobs = panel.generate()
     assert [job.request.seed for job in jobs] == [4_294_967_294, 2]  # seed + count, wrapped past 2**32 - 1
-    assert all(job.state is JobState.QUEUED for job in jobs) and panel.working.text() == "⏳ 2 queued"
+    assert all(job.state is JobState.QUEUED for job in jobs) and panel.working.text() == "◷ 2 queued"
     panel.cancel_button.click()
     assert all(job.state is JobState.CANCELLED for job in jobs) and is_idle(panel)
     panel.context.queue.cancel(blocker.id)

@@ -668,9 +668,9 @@ class SketchPanel(Panel):
         running = [job for job in jobs if job.state is JobState.RUNNING]
         queued = len(self.pending) - len(running)
         if running:
-            text = f"⏳ {self.pending[running[0].id]}…" + (f" ({queued} queued)" if queued else "")
+            text = f"◷ {self.pending[running[0].id]}…" + (f" ({queued} queued)" if queued else "")
         else:
-            text = f"⏳ {queued} queued" if queued else ""
+            text = f"◷ {queued} queued" if queued else ""
         self.working.setText(text)
         self.progress.setVisible(bool(self.pending))
         self.cancel_button.setEnabled(bool(self.pending))

@@ -21,7 +21,7 @@ from atelier.core.jobs import Job, JobQueue, JobState
 from atelier.ui.widgets.images import qimage_from_array
 
 _STATE_MARKS = {
-    JobState.QUEUED: "⏳ queued",
+    JobState.QUEUED: "◷ queued",
     JobState.RUNNING: "▶ running",
     JobState.FINISHED: "✓ done",
     JobState.CANCELLED: "■ cancelled",
@@ -37,7 +37,8 @@ class JobsWidget(QWidget):
         super().__init__(parent)
         self.queue = queue
         self.tree = QTreeWidget()
-        # Progress lives in the State column ("▶ 45%"): a dock is narrow, and the job's name needs the room.
+        # Progress lives in the State column ("▶ 45%", "◷ 2nd" for queued and 2nd in line; not ⏳, which
+        # common fonts lack): a dock is narrow, and the job's name needs the room.
         self.tree.setHeaderLabels(["Job", "State", "Time", "Device"])
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
@@ -126,7 +127,7 @@ class JobsWidget(QWidget):
         state = _STATE_MARKS[job.state]
         if job.state is JobState.QUEUED:
             place = _ordinal(self.queue.position(job))
-            state = f"⏳ {place}"
+            state = f"◷ {place}"
             item.setToolTip(1, f"Queued, {place} in line: waits for the jobs above it in its lane; cancel it here.")
         elif job.state is JobState.RUNNING and job.progress is not None:
             state = f"▶ {job.progress.fraction * 100:.0f}%"
