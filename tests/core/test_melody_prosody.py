@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from atelier.core import prosody
+import itertools
+
+import pytest
+
+from atelier.core import lyric_syllables, prosody
 from atelier.core.lyric_syllables import (
     PRIMARY,
     UNSTRESSED,
@@ -38,6 +42,60 @@ def test_words_are_cut_into_displayable_syllables() -> None:
     assert len(split_word("melody", 3)) == 3
     assert split_word("night", 1) == ["night"]
     assert all(split_word("rhythm", 2))
+
+
+@pytest.mark.parametrize(
+    "sung",
+    [
+        "re-lent-less",
+        "qui-et",
+        "mel-o-dy",
+        "hum-ming",
+        "eve-ning",
+        "lan-terns",
+        "walk-ing",
+        "light-house",
+        "to-geth-er",
+        "ev-ery-where",
+        "strug-gl-ing",
+        "Re-lent-less",
+    ],
+)
+def test_words_are_cut_where_they_are_sung(sung: str) -> None:
+    word = sung.replace("-", "")
+    assert "-".join(split_word(word, len(word_stresses(word)))) == sung
+
+
+@pytest.mark.parametrize("sung", ["re-lent-less", "qui-et", "mel-o-dy", "hum-ming", "eve-ning", "yel-low", "lit-tle"])
+def test_the_pronunciation_alone_cuts_at_the_syllables(sung: str) -> None:
+    # The CMU alignment is what cuts words the hyphenation patterns leave whole or count differently.
+    word = sung.replace("-", "")
+    cuts = lyric_syllables._cuts_by_sound(word, sung.count("-") + 1)
+    assert cuts is not None
+    bounds = [0, *cuts, len(word)]
+    assert "-".join(word[a:b] for a, b in itertools.pairwise(bounds)) == sung
+
+
+def test_every_word_of_a_line_is_shown_whole_across_its_notes() -> None:
+    line = "Relentless, the quiet glimmerous zorblefrank don't know the hour"
+    syllables = line_syllables(line)
+    assert all(s.text for s in syllables)
+    words: dict[int, str] = {}
+    index = -1
+    for syllable in syllables:
+        index += syllable.first_of_word
+        words[index] = words.get(index, "") + syllable.text
+    assert list(words.values()) == [
+        "Relentless",
+        "the",
+        "quiet",
+        "glimmerous",
+        "zorblefrank",
+        "don't",
+        "know",
+        "the",
+        "hour",
+    ]
 
 
 def test_line_syllables_carry_words_and_stress() -> None:
