@@ -175,6 +175,81 @@ def near_key(key: str) -> str:
     return " ".join(vowels) + "|" + tail
 
 
+# Consonant clusters that can begin an English syllable. A cluster between two vowels is split so
+# the second syllable takes the longest of these it can ("ek-stra": K | S T R), the usual
+# maximal-onset rule; what is left closes the first syllable (its coda).
+_ONSET_CLUSTERS = (
+    "P R, P L, P Y, B R, B L, B Y, T R, T W, D R, D W, K R, K L, K W, K Y, G R, G L, G W, F R, F L, F Y, TH R, "
+    "SH R, V Y, M Y, HH Y, N Y, S P, S T, S K, S M, S N, S L, S W, S F, S P R, S P L, S T R, S K R, S K W, S K Y"
+)
+_ONSETS = frozenset(
+    [(c,) for c in _CONSONANT_CLASS if c != "NG"] + [tuple(c.split()) for c in _ONSET_CLUSTERS.split(",")]
+)
+# Unstressed vowels that singers and listeners hear as the same short, central sound ("a-gain", "e-qua-tion").
+_REDUCED = {"AH", "IH", "UH"}
+
+
+@dataclass(frozen=True)
+class Syllable:
+    onset: tuple[str, ...]
+    vowel: str  # ARPAbet vowel without its stress digit
+    stressed: bool  # primary or secondary stress
+    coda: tuple[str, ...]
+
+    def rhyme_part(self) -> str:
+        return _rhyme_part(self.vowel, self.stressed, self.coda)
+
+
+@lru_cache(maxsize=4096)
+def _coda_length(cluster: tuple[str, ...]) -> int:
+    """How many consonants of a cluster between two vowels close the first syllable."""
+    return next(k for k in range(len(cluster) + 1) if cluster[k:] in _ONSETS or k == len(cluster))
+
+
+def syllabify(pronunciation: str) -> list[Syllable]:
+    """A CMU pronunciation split into syllables by the maximal-onset rule."""
+    phonemes = tuple(pronunciation.split())
+    nuclei = [i for i, p in enumerate(phonemes) if p[-1].isdigit()]
+    result: list[Syllable] = []
+    onset_start = 0
+    for index, nucleus in enumerate(nuclei):
+        if index + 1 < len(nuclei):
+            split = nucleus + 1 + _coda_length(phonemes[nucleus + 1 : nuclei[index + 1]])
+        else:
+            split = len(phonemes)
+        vowel = phonemes[nucleus]
+        result.append(
+            Syllable(phonemes[onset_start:nucleus], vowel[:-1], vowel[-1] != "0", phonemes[nucleus + 1 : split])
+        )
+        onset_start = split
+    return result
+
+
+def multi_key(pronunciation: str, count: int = 2) -> str | None:
+    """The last `count` syllables' vowels, stress and codas (onsets left out): two words with the same
+    key rhyme over that many syllables ('yellow' and 'echo', 'celebration' and 'equation' for 3).
+    None when the word has fewer syllables."""
+    phonemes = tuple(pronunciation.split())
+    nuclei = [i for i, p in enumerate(phonemes) if p[-1].isdigit()]
+    if len(nuclei) < count:
+        return None
+    parts = []
+    for index in range(len(nuclei) - count, len(nuclei)):
+        nucleus = nuclei[index]
+        if index + 1 < len(nuclei):
+            coda = phonemes[nucleus + 1 : nucleus + 1 + _coda_length(phonemes[nucleus + 1 : nuclei[index + 1]])]
+        else:
+            coda = phonemes[nucleus + 1 :]
+        vowel, stressed = phonemes[nucleus][:-1], phonemes[nucleus][-1] != "0"
+        parts.append(_rhyme_part(vowel, stressed, coda))
+    return " ".join(parts)
+
+
+def _rhyme_part(vowel: str, stressed: bool, coda: tuple[str, ...]) -> str:
+    """Vowel, stress and coda, what a multi-syllable rhyme matches (reduced vowels as one sound)."""
+    return f"{'@' if not stressed and vowel in _REDUCED else vowel}{'1' if stressed else '0'}{''.join(coda)}"
+
+
 def is_section(line: str) -> str | None:
     """The section name of a marker line ('[Chorus]' -> 'Chorus'), else None."""
     match = SECTION_RE.match(line)

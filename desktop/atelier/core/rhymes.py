@@ -1,9 +1,10 @@
-"""Rhymes for a word: perfect (same sound from the last stressed vowel) and near (same vowels and
-the same kind of final consonant), common words first, grouped by syllable count.
+"""Rhymes for a word: perfect (same sound from the last stressed vowel), multi-syllable (the last two
+or three syllables' vowels, stress and closing consonants, as in 'yellow' / 'echo') and near (same
+vowels and the same kind of final consonant), common words first, grouped by syllable count.
 
 Obscure words are filtered out with the `wordfreq` frequency list (Zipf scale: 3 is about once
-per million words), and names with a list of words that are almost always capitalised
-(core/data/proper_nouns.txt, with its provenance in its header).
+per million words), and names and abbreviations with core/data/proper_nouns.txt (how it is made:
+models/thesaurus/build_proper_nouns.py).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from pathlib import Path
 import pronouncing
 from wordfreq import zipf_frequency
 
-from atelier.core.prosody import near_key, phones, rhyme_key, syllables
+from atelier.core.prosody import multi_key, near_key, phones, rhyme_key, syllables
 
 MIN_ZIPF_PERFECT = 3.0
+MIN_ZIPF_MULTI = 3.0
 MIN_ZIPF_NEAR = 3.0  # near rhymes are plentiful: keep only everyday words
+KINDS = ("perfect", "multi", "near")  # the order they are offered in
+MULTI_LONGEST = 3  # syllables a multi-syllable rhyme is matched over, at most
 # Slurs and the crudest words are never offered (a writer can still type them).
 OFFENSIVE = frozenset(
     [
@@ -41,13 +45,14 @@ OFFENSIVE = frozenset(
         "piss",
     ]
 )
+_INFLECTIONS = ("", "s", "es", "ed", "ing", "in", "er", "ers", "y")  # 'fucks', 'shitty' are left out too
 
 
 @dataclass(frozen=True)
 class Rhyme:
     word: str
     syllables: int
-    kind: str  # "perfect" | "near"
+    kind: str  # "perfect" | "multi" | "near"
     zipf: float
 
 
@@ -59,11 +64,13 @@ def proper_nouns() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _index() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """Words by perfect key and by near key, built once from the CMU dictionary (about 1 s)."""
+def _index() -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]]:
+    """Words by perfect key, by near key and by two-syllable multi key, built once from the CMU
+    dictionary (about 2 s)."""
     pronouncing.init_cmu()
     perfect: dict[str, list[str]] = defaultdict(list)
     near: dict[str, list[str]] = defaultdict(list)
+    multi: dict[str, list[str]] = defaultdict(list)
     seen: set[str] = set()
     for word, pronunciation in pronouncing.pronunciations:
         if word in seen or not word.isalpha():
@@ -72,7 +79,10 @@ def _index() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         key = " ".join(p.rstrip("012") for p in pronouncing.rhyming_part(pronunciation).split())
         perfect[key].append(word)
         near[near_key(key)].append(word)
-    return dict(perfect), dict(near)
+        two = multi_key(pronunciation, 2)
+        if two:
+            multi[two].append(word)
+    return dict(perfect), dict(near), dict(multi)
 
 
 def load_index() -> None:
@@ -84,38 +94,69 @@ def index_ready() -> bool:
     return _index.cache_info().currsize > 0
 
 
+def is_offensive(word: str) -> bool:
+    return any(word.endswith(ending) and word[: len(word) - len(ending)] in OFFENSIVE for ending in _INFLECTIONS)
+
+
+def _offered(candidate: str, word: str, names: frozenset[str]) -> bool:
+    """Whether a candidate is worth offering for `word`: not the word itself or a form of it, not a name,
+    an abbreviation or a slur."""
+    if candidate == word or candidate.endswith(word) or word.endswith(candidate):
+        return False  # 'window'/'windows' or 'stay'/'astray' are not useful suggestions
+    return not (
+        candidate in names or is_offensive(candidate) or len(candidate) < 2 or not any(v in candidate for v in "aeiouy")
+    )
+
+
 def find_rhymes(word: str, limit: int = 60) -> list[Rhyme]:
-    """Perfect rhymes then near ones, each sorted by frequency (most common first), at most `limit`."""
+    """Perfect rhymes, then multi-syllable ones, then near ones, each kind sorted by frequency (most
+    common first; a multi-syllable rhyme over more syllables counts as more common), at most `limit`
+    of each kind."""
     word = word.lower().strip()
-    key = rhyme_key(word) if phones(word) else None
-    if not key:
+    pronunciation = phones(word)
+    key = rhyme_key(word) if pronunciation else None
+    if not key or not pronunciation:
         return []
-    perfect_index, near_index = _index()
+    perfect_index, near_index, multi_index = _index()
     names = proper_nouns()
-    found: list[Rhyme] = []
     taken = {word}
-    for kind, candidates, minimum in (
-        ("perfect", perfect_index.get(key, []), MIN_ZIPF_PERFECT),
-        ("near", near_index.get(near_key(key), []), MIN_ZIPF_NEAR),
-    ):
-        scored = []
+
+    def scored(candidates: list[str], kind: str, minimum: float, bonus: dict[str, int] | None = None) -> list[Rhyme]:
+        found = []
         for candidate in candidates:
-            if candidate in taken or candidate.endswith(word) or word.endswith(candidate):
-                continue  # 'window'/'windows' or 'stay'/'astray' are not useful suggestions
-            if (
-                candidate in names
-                or candidate in OFFENSIVE
-                or len(candidate) < 2
-                or not any(v in candidate for v in "aeiouy")
-            ):
+            if candidate in taken or not _offered(candidate, word, names):
                 continue
             zipf = zipf_frequency(candidate, "en")
             if zipf >= minimum:
-                scored.append(Rhyme(candidate, syllables(candidate), kind, zipf))
+                found.append(Rhyme(candidate, syllables(candidate), kind, zipf))
                 taken.add(candidate)
-        found += sorted(scored, key=lambda r: (-r.zipf, r.word))
-    perfect = [r for r in found if r.kind == "perfect"]
-    return (perfect + [r for r in found if r.kind == "near"])[:limit]
+        found.sort(key=lambda r: (-r.zipf - (bonus or {}).get(r.word, 0), r.word))
+        return found[:limit]
+
+    perfect = scored(perfect_index.get(key, []), "perfect", MIN_ZIPF_PERFECT)
+    two = multi_key(pronunciation, 2)
+    multi_candidates = multi_index.get(two, []) if two else []
+    multi = scored(multi_candidates, "multi", MIN_ZIPF_MULTI, _longer_match_bonus(pronunciation, multi_candidates))
+    near = scored(near_index.get(near_key(key), []), "near", MIN_ZIPF_NEAR)
+    return perfect + multi + near
+
+
+def _longer_match_bonus(pronunciation: str, candidates: list[str]) -> dict[str, int]:
+    """For each candidate (already matching two syllables), the syllables it matches beyond two, up to
+    MULTI_LONGEST: 'equation' matches 'celebration' over three. Each counts as one Zipf step (ten
+    times as common), so a longer rhyme leads unless a two-syllable one is far more common."""
+    bonus: dict[str, int] = {}
+    for candidate in candidates:
+        other = phones(candidate) or ""
+        count = 2
+        while (
+            count < MULTI_LONGEST
+            and (key := multi_key(pronunciation, count + 1))
+            and key == multi_key(other, count + 1)
+        ):
+            count += 1
+        bonus[candidate] = count - 2
+    return bonus
 
 
 def group_by_syllables(rhymes: list[Rhyme]) -> dict[int, list[Rhyme]]:
