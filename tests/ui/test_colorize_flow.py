@@ -35,7 +35,7 @@ def test_colorize_a_drawing_with_the_palette(window, qtbot, tmp_path) -> None:
     palette = ["#1b2a41", "#c9a227", "#b23a48", "#e8dab2"]
     window.context.palette.set_colors(palette)
     draw_house(panel.canvas)
-    panel.count.setValue(2)
+    panel.form.count.setValue(2)
     job = panel.colorize()
     assert job is not None
     qtbot.waitUntil(lambda: job.state.done, timeout=60000)

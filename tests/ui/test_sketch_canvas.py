@@ -143,13 +143,13 @@ def test_panel_swatches_follow_palette_and_sketch_autosaves(qtbot, isolated_dirs
     context = AppContext(NoRunner(), JobQueue(), Settings(), SessionStore(isolated_dirs / "s"), palette)
     panel = SketchPanel(context)
     qtbot.addWidget(panel)
-    assert len(panel.swatches) == 3
+    assert len(panel.brush_bar.swatches) == 3
     palette.set_colors(["#ff0000", "#00ff00", "#0000ff", "#ffffff"])
-    assert len(panel.swatches) == 4
-    assert "#1b2a41" in panel.colour_chip.toolTip()  # the brush colour is shown from the start
-    panel.swatches[2].click()
-    assert panel.canvas.colour.name() == "#0000ff" and "#0000ff" in panel.colour_chip.toolTip()
-    assert "#0000ff" in panel.colour_chip.styleSheet()
+    assert len(panel.brush_bar.swatches) == 4
+    assert "#1b2a41" in panel.brush_bar.colour_chip.toolTip()  # the brush colour is shown from the start
+    panel.brush_bar.swatches[2].click()
+    assert panel.canvas.colour.name() == "#0000ff" and "#0000ff" in panel.brush_bar.colour_chip.toolTip()
+    assert "#0000ff" in panel.brush_bar.colour_chip.styleSheet()
     stroke(panel.canvas, [(10, 10), (100, 100)])
     panel.canvas.active_layer = "hints"
     stroke(panel.canvas, [(20, 80), (90, 80)])
@@ -160,7 +160,7 @@ def test_panel_swatches_follow_palette_and_sketch_autosaves(qtbot, isolated_dirs
     other.restore_state(state)
     assert np.array_equal(other.canvas.sketch_array(), panel.canvas.sketch_array())
     assert np.array_equal(other.canvas.layer_array("hints"), panel.canvas.layer_array("hints"))
-    assert other.canvas.colour.name() == "#0000ff" and not other.undo_button.isEnabled()
+    assert other.canvas.colour.name() == "#0000ff" and not other.history.undo_button.isEnabled()
     panel.close_panel()
     other.close_panel()
     palette.set_colors(["#000000", "#111111", "#222222"])  # closed panels no longer listen
@@ -240,7 +240,7 @@ def test_paste_drop_and_export(qtbot, isolated_dirs) -> None:
     panel.undo()
     assert panel.canvas.canvas_size == (60, 40)
     panel.undo()
-    assert panel.canvas.canvas_size == (512, 512) and not panel.undo_button.isEnabled()
+    assert panel.canvas.canvas_size == (512, 512) and not panel.history.undo_button.isEnabled()
     panel.close_panel()
 
 

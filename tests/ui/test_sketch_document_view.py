@@ -20,7 +20,8 @@ from atelier.core.session_store import SessionStore
 from atelier.core.settings import Settings
 from atelier.ui.context import AppContext
 from atelier.ui.dialogs.picture_import_dialog import PictureImportDialog
-from atelier.ui.panels.sketch import NO_PACK_TIP, SketchPanel
+from atelier.ui.panels.sketch import SketchPanel
+from atelier.ui.widgets.generate_form import NO_PACK_TIP
 from atelier.ui.worker import JobRunner
 
 
@@ -59,55 +60,61 @@ def refuse(picture: tuple[int, int], canvas: tuple[int, int]) -> tuple[str, bool
 
 
 def test_undo_is_disabled_on_a_fresh_canvas_and_names_the_step(panel) -> None:
-    assert not panel.undo_button.isEnabled() and not panel.redo_button.isEnabled()
-    assert panel.undo_button.toolTip() == "Nothing to undo"
+    assert not panel.history.undo_button.isEnabled() and not panel.history.redo_button.isEnabled()
+    assert panel.history.undo_button.toolTip() == "Nothing to undo"
     stroke(panel, [(10, 10), (60, 40)])
-    assert panel.undo_button.isEnabled() and panel.undo_button.toolTip().startswith("Undo: Brush stroke")
-    panel.undo_button.click()
-    assert not panel.undo_button.isEnabled() and panel.redo_button.isEnabled()
-    assert panel.redo_button.toolTip() == "Redo: Brush stroke on the sketch"
+    assert panel.history.undo_button.isEnabled() and panel.history.undo_button.toolTip().startswith(
+        "Undo: Brush stroke"
+    )
+    panel.history.undo_button.click()
+    assert not panel.history.undo_button.isEnabled() and panel.history.redo_button.isEnabled()
+    assert panel.history.redo_button.toolTip() == "Redo: Brush stroke on the sketch"
 
 
 def test_one_undo_walks_back_strokes_and_settings_in_order(panel, qtbot) -> None:
     blank = panel.canvas.sketch_array()
     stroke(panel, [(10, 10), (60, 40)])
     first = panel.canvas.sketch_array()
-    panel.strength.setValue(0.7)  # a spin box stepped twice: one step
-    panel.strength.setValue(0.8)
-    qtbot.keyClicks(panel.prompt, "a boat")  # typing: one step
+    panel.form.strength.setValue(0.7)  # a spin box stepped twice: one step
+    panel.form.strength.setValue(0.8)
+    qtbot.keyClicks(panel.form.prompt, "a boat")  # typing: one step
     stroke(panel, [(10, 80), (120, 80)])
     assert len(panel.document.undo) == 4
     panel.undo()
-    assert np.array_equal(panel.canvas.sketch_array(), first) and panel.prompt.text() == "a boat"
+    assert np.array_equal(panel.canvas.sketch_array(), first) and panel.form.prompt.text() == "a boat"
     panel.undo()
-    assert panel.prompt.text() == "" and panel.document.generation.prompt == ""
+    assert panel.form.prompt.text() == "" and panel.document.generation.prompt == ""
     panel.undo()
-    assert panel.strength.value() == pytest.approx(0.6) and panel.document.generation.strength == 0.6
+    assert panel.form.strength.value() == pytest.approx(0.6) and panel.document.generation.strength == 0.6
     panel.undo()
     assert np.array_equal(panel.canvas.sketch_array(), blank)
     for _ in range(4):
         assert panel.redo()
-    assert panel.prompt.text() == "a boat" and panel.strength.value() == pytest.approx(0.8)
+    assert panel.form.prompt.text() == "a boat" and panel.form.strength.value() == pytest.approx(0.8)
     assert not np.array_equal(panel.canvas.sketch_array(), first)
 
 
 def test_tool_widgets_drive_the_canvas_through_the_document(panel) -> None:
     stroke(panel, [(10, 10), (60, 40)])
-    panel.tool_buttons["eraser"].click()
-    panel.size_slider.setValue(30)
-    panel.opacity_slider.setValue(40)
-    panel.layer_combo.setCurrentIndex(1)
+    panel.brush_bar.tool_buttons["eraser"].click()
+    panel.brush_bar.size_slider.setValue(30)
+    panel.brush_bar.opacity_slider.setValue(40)
+    panel.brush_bar.layer_combo.setCurrentIndex(1)
     assert (panel.canvas.tool, panel.canvas.brush_size, panel.canvas.active_layer) == ("eraser", 30.0, "hints")
     assert panel.canvas.opacity == pytest.approx(0.4) and panel.document.tools.opacity == pytest.approx(0.4)
     # Tool settings are preferences, as in Krita: Undo takes back the stroke, not the brush changes.
     assert panel.document.undo.undo_text != "Change brush size"
     panel.undo()
     assert not panel.document.undo.can_undo
-    assert panel.canvas.tool == "eraser" and panel.size_slider.value() == 30 and panel.canvas.active_layer == "hints"
+    assert (
+        panel.canvas.tool == "eraser"
+        and panel.brush_bar.size_slider.value() == 30
+        and panel.canvas.active_layer == "hints"
+    )
 
 
 def test_seeds_above_two_to_the_31_fit_the_seed_box(panel) -> None:
-    panel.seed.setValue(4_294_967_295)
+    panel.form.seed.setValue(4_294_967_295)
     assert panel.document.generation.seed == 4_294_967_295
 
 
@@ -122,12 +129,12 @@ def test_a_picture_of_another_size_as_a_new_canvas_undoes_to_the_drawing(panel, 
     assert asked == [((200, 150), (128, 96))]
     assert panel.canvas.canvas_size == (200, 150) == (panel.document.canvas.width, panel.document.canvas.height)
     assert panel.canvas.hints_array() is None and panel.document.pictures.other_size == "ask"
-    assert panel.undo_button.toolTip() == "Undo: Open a 200×150 picture (Ctrl+Z)"
-    panel.undo_button.click()
+    assert panel.history.undo_button.toolTip() == "Undo: Open a 200×150 picture"
+    panel.history.undo_button.click()
     assert panel.canvas.canvas_size == (128, 96) == (panel.document.canvas.width, panel.document.canvas.height)
     assert np.array_equal(panel.canvas.sketch_array(), sketch)
     assert np.array_equal(panel.canvas.layer_array("hints"), hints)
-    panel.redo_button.click()
+    panel.history.redo_button.click()
     assert panel.canvas.canvas_size == (200, 150)
     assert tuple(panel.canvas.sketch_array()[75, 100, :3]) == (90, 90, 90)
 
@@ -150,7 +157,7 @@ def test_the_same_size_replaces_cancel_keeps_everything_and_a_bad_file_says_so(p
     panel.choose_import = refuse
     assert panel.import_path(str(picture_file(isolated_dirs, 128, 96, value=200)))
     assert tuple(panel.canvas.sketch_array()[50, 50, :3]) == (200, 200, 200)
-    assert len(panel.document.undo) == 1 and panel.undo_button.toolTip() == "Undo: Replace the sketch (Ctrl+Z)"
+    assert len(panel.document.undo) == 1 and panel.history.undo_button.toolTip() == "Undo: Replace the sketch"
     before = panel.canvas.sketch_array()
     panel.choose_import = lambda picture, canvas: None  # Cancel
     assert not panel.import_path(str(picture_file(isolated_dirs, 30, 30)))
@@ -165,11 +172,11 @@ def test_the_remembered_choice_is_used_and_can_be_changed_back(panel, isolated_d
     panel.choose_import = lambda picture, canvas: ("place", True)
     panel.import_path(str(picture_file(isolated_dirs, 64, 64)))
     assert panel.document.pictures.other_size == "place"
-    assert panel.other_size_actions["place"].isChecked()
+    assert panel.file_bar.other_size_actions["place"].isChecked()
     panel.choose_import = refuse
     panel.import_path(str(picture_file(isolated_dirs, 32, 48)))  # not asked: placed
     assert panel.canvas.canvas_size == (128, 96)
-    panel.other_size_actions["ask"].trigger()  # the Open button's menu
+    panel.file_bar.other_size_actions["ask"].trigger()  # the Open button's menu
     assert panel.document.pictures.other_size == "ask"
     asked: list[object] = []
     panel.choose_import = lambda picture, canvas: asked.append(picture) or None
@@ -201,25 +208,29 @@ def test_recall_fills_the_widgets_for_each_kind_as_one_step(panel) -> None:
         pack_id="/packs/tiny",
     )  # fmt: skip
     assert panel.recall(sketch)
-    assert panel.prompt.text() == "dusk" and panel.negative.text() == "fog"
-    assert (panel.width_box.value(), panel.height_box.value(), panel.steps.value()) == (128, 192, 3)
-    assert panel.seed.value() == 4_000_000_000 and panel.count.value() == 2
-    assert panel.strength.value() == pytest.approx(0.3) and panel.guidance.value() == pytest.approx(1.5)
-    assert panel.mode_combo.currentData() == "inpaint" and panel.scheduler_combo.currentData() == "lcm"
-    assert panel.pack_combo.currentData() == "/packs/tiny" and panel.generate_button.isEnabled()
+    assert panel.form.prompt.text() == "dusk" and panel.form.negative.text() == "fog"
+    assert (panel.form.width_box.value(), panel.form.height_box.value(), panel.form.steps.value()) == (128, 192, 3)
+    assert panel.form.seed.value() == 4_000_000_000 and panel.form.count.value() == 2
+    assert panel.form.strength.value() == pytest.approx(0.3) and panel.form.guidance.value() == pytest.approx(1.5)
+    assert panel.form.mode_combo.currentData() == "inpaint" and panel.form.scheduler_combo.currentData() == "lcm"
+    assert panel.form.pack_combo.currentData() == "/packs/tiny" and panel.form.generate_button.isEnabled()
     assert len(panel.document.undo) == 1
     panel.undo()
-    assert panel.prompt.text() == "" and panel.seed.value() == 0 and panel.mode_combo.currentData() == "img2img"
-    assert not panel.generate_button.isEnabled()
+    assert (
+        panel.form.prompt.text() == ""
+        and panel.form.seed.value() == 0
+        and panel.form.mode_combo.currentData() == "img2img"
+    )
+    assert not panel.form.generate_button.isEnabled()
     colorize = ColorizeRequest(lines=lines, palette=("#aa0000", "#00aa00", "#0000aa", "#aaaa00"), seed=77, count=5)
     assert panel.recall(colorize)
-    assert panel.seed.value() == 77 and panel.count.value() == 5
+    assert panel.form.seed.value() == 77 and panel.form.count.value() == 5
     assert panel.context.palette.colors == ["#aa0000", "#00aa00", "#0000aa", "#aaaa00"]
-    assert len(panel.swatches) == 4
+    assert len(panel.brush_bar.swatches) == 4
     panel.context.palette.undo()  # the palette change is an undo step of the palette
     assert panel.context.palette.colors == ["#112233", "#445566", "#778899"]
     assert panel.recall(LineArtRequest(image=np.zeros((16, 16, 3), np.uint8), sensitivity=0.85))
-    assert panel.sensitivity.value() == 85
+    assert panel.line_art.sensitivity.value() == 85
     from tests.ui.conftest import ProbeRequest
 
     assert not panel.recall(ProbeRequest())
@@ -245,15 +256,15 @@ def test_show_result_puts_each_kind_back_in_the_grid(panel) -> None:
 
 
 def test_generate_is_disabled_without_a_pack_and_enabled_once_one_is_chosen(panel, isolated_dirs) -> None:
-    assert panel.pack_combo.count() == 0  # no diffusion pack is installed in the test folders
-    assert not panel.generate_button.isEnabled()
-    tip = panel.generate_button.toolTip()
+    assert panel.form.pack_combo.count() == 0  # no diffusion pack is installed in the test folders
+    assert not panel.form.generate_button.isEnabled()
+    tip = panel.form.generate_button.toolTip()
     assert tip == NO_PACK_TIP and "Folder…" in tip and "atelier models import-diffusers" in tip
     panel.document.set("generation.pack_id", str(isolated_dirs))  # what Folder… does
-    assert panel.generate_button.isEnabled() and panel.pack_combo.currentData() == str(isolated_dirs)
-    assert panel.generate_button.toolTip() != NO_PACK_TIP
+    assert panel.form.generate_button.isEnabled() and panel.form.pack_combo.currentData() == str(isolated_dirs)
+    assert panel.form.generate_button.toolTip() != NO_PACK_TIP
     panel.undo()
-    assert not panel.generate_button.isEnabled() and panel.pack_combo.currentIndex() == -1
+    assert not panel.form.generate_button.isEnabled() and panel.form.pack_combo.currentIndex() == -1
 
 
 def test_restore_replaces_document_and_canvas_and_may_be_called_again(panel, isolated_dirs) -> None:
@@ -261,7 +272,7 @@ def test_restore_replaces_document_and_canvas_and_may_be_called_again(panel, iso
     stroke(panel, [(10, 10), (60, 40)])
     panel.canvas.active_layer = "hints"
     stroke(panel, [(20, 70), (90, 70)])
-    panel.prompt.setText("a harbour")
+    panel.form.prompt.setText("a harbour")
     state = panel.save_state()
     assert state["schema"] == 2 and state["canvas"] == {"width": 128, "height": 96}
     sketch, hints = panel.canvas.sketch_array(), panel.canvas.layer_array("hints")
@@ -269,15 +280,15 @@ def test_restore_replaces_document_and_canvas_and_may_be_called_again(panel, iso
     panel.restore_state(state)
     assert np.array_equal(panel.canvas.sketch_array(), sketch)
     assert np.array_equal(panel.canvas.layer_array("hints"), hints)
-    assert panel.prompt.text() == "a harbour" and not panel.undo_button.isEnabled()
+    assert panel.form.prompt.text() == "a harbour" and not panel.history.undo_button.isEnabled()
     stroke(panel, [(5, 90), (120, 5)])  # the new document's stack takes the canvas's steps
-    assert panel.undo_button.isEnabled() and panel.document.undo.undo_text.startswith("Brush stroke")
+    assert panel.history.undo_button.isEnabled() and panel.document.undo.undo_text.startswith("Brush stroke")
     # Another project: no side files -> a blank canvas of the saved size.
     for name in ("sketch.png", "hints.png"):
         session.side_file(name).unlink()
     panel.restore_state({"schema": 2, "canvas": {"width": 64, "height": 48}, "generation": {"prompt": "new"}})
     assert panel.canvas.canvas_size == (64, 48) and (panel.canvas.sketch_array()[:, :, :3] == 255).all()
-    assert panel.prompt.text() == "new" and not panel.undo_button.isEnabled()
+    assert panel.form.prompt.text() == "new" and not panel.history.undo_button.isEnabled()
     # A damaged PNG leaves a blank canvas.
     session.side_file("sketch.png").write_bytes(b"\x89PNG damaged")
     panel.restore_state({"schema": 2, "canvas": {"width": 80, "height": 40}})
@@ -288,16 +299,24 @@ def test_a_schema_1_section_restores_into_the_widgets(panel) -> None:
     old = {"sensitivity": 70, "prompt": "a lighthouse", "steps": 12, "seed": 99999999999, "mode": 0,
            "brush": [30, 50, 20], "colour": "#00ff00", "width": 384}  # fmt: skip
     panel.restore_state(old)
-    assert panel.prompt.text() == "a lighthouse" and panel.steps.value() == 12 and panel.width_box.value() == 384
-    assert panel.seed.value() == 0  # out of range: the default, no crash
-    assert panel.mode_combo.currentData() == "txt2img" and panel.sensitivity.value() == 70
-    assert panel.size_slider.value() == 30 and panel.opacity_slider.value() == 50 and panel.canvas.hardness == 0.2
-    assert panel.canvas.colour.name() == "#00ff00" and "#00ff00" in panel.colour_chip.toolTip()
-    assert not panel.strength.isEnabled()  # text to image ignores the sketch
+    assert (
+        panel.form.prompt.text() == "a lighthouse"
+        and panel.form.steps.value() == 12
+        and panel.form.width_box.value() == 384
+    )
+    assert panel.form.seed.value() == 0  # out of range: the default, no crash
+    assert panel.form.mode_combo.currentData() == "txt2img" and panel.line_art.sensitivity.value() == 70
+    assert (
+        panel.brush_bar.size_slider.value() == 30
+        and panel.brush_bar.opacity_slider.value() == 50
+        and panel.canvas.hardness == 0.2
+    )
+    assert panel.canvas.colour.name() == "#00ff00" and "#00ff00" in panel.brush_bar.colour_chip.toolTip()
+    assert not panel.form.strength.isEnabled()  # text to image ignores the sketch
 
 
 def test_closing_disconnects_from_the_document(panel) -> None:
     document = panel.document
     panel.close_panel()
     document.set("generation.prompt", "after closing")
-    assert panel.prompt.text() == ""
+    assert panel.form.prompt.text() == ""

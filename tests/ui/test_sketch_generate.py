@@ -46,12 +46,12 @@ def panel(qtbot, isolated_dirs: Path):
 def configure(panel: SketchPanel, folder: Path, count: int = 3) -> None:
     """As the artist would: Folder…, then the form's widgets."""
     panel.document.set("generation.pack_id", str(folder))
-    panel.prompt.setText("a lighthouse")
-    panel.width_box.setValue(64)
-    panel.height_box.setValue(64)
-    panel.steps.setValue(2)
-    panel.guidance.setValue(1.0)
-    panel.count.setValue(count)
+    panel.form.prompt.setText("a lighthouse")
+    panel.form.width_box.setValue(64)
+    panel.form.height_box.setValue(64)
+    panel.form.steps.setValue(2)
+    panel.form.guidance.setValue(1.0)
+    panel.form.count.setValue(count)
 
 
 def draw(panel: SketchPanel, offset: int = 0) -> None:
@@ -67,18 +67,18 @@ def sketch_jobs(panel: SketchPanel) -> list[Job]:
 @pytest.mark.slow
 def test_generate_variations_pick_accept_export_and_recall(panel, qtbot, tiny_folder: Path, tmp_path) -> None:
     configure(panel, tiny_folder)
-    assert panel.generate_button.isEnabled()
-    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("img2img"))
+    assert panel.form.generate_button.isEnabled()
+    panel.form.mode_combo.setCurrentIndex(panel.form.mode_combo.findData("img2img"))
     draw(panel)
     jobs = panel.generate()
     assert len(jobs) == 1 and isinstance(jobs[0].request, SketchRequest) and jobs[0].request.image is not None
     qtbot.waitUntil(lambda: jobs[0].state is JobState.FINISHED, timeout=120_000)
     qtbot.waitUntil(lambda: panel.grid.count() == 3, timeout=5000)
-    assert panel.working.text() == ""
+    assert panel.form.working.text() == ""
     panel.grid.setCurrentRow(2)
     assert panel.canvas.result is not None and panel.shown_parameters["seed"] == 2
     shown = panel.canvas.composite_array()
-    panel.accept_button.click()
+    panel.result_bar.accept_button.click()
     assert panel.canvas.result is None
     assert np.array_equal(panel.canvas.sketch_array()[:, :, :3], shown[:, :, :3])
     panel.undo()  # accepting is one step
@@ -89,37 +89,37 @@ def test_generate_variations_pick_accept_export_and_recall(panel, qtbot, tiny_fo
     from atelier.core.provenance import read_parameters
 
     assert read_parameters(export)["prompt"] == "a lighthouse"
-    panel.prompt.setText("")
-    panel.steps.setValue(9)
+    panel.form.prompt.setText("")
+    panel.form.steps.setValue(9)
     assert panel.recall(jobs[0].request)  # History's "Recall settings" puts the parameters back
-    assert panel.prompt.text() == "a lighthouse" and panel.steps.value() == 2
-    assert panel.mode_combo.currentData() == "img2img"
+    assert panel.form.prompt.text() == "a lighthouse" and panel.form.steps.value() == 2
+    assert panel.form.mode_combo.currentData() == "img2img"
 
 
 @pytest.mark.slow
 def test_generate_twice_queues_the_second_and_both_finish(panel, qtbot, tiny_folder: Path) -> None:
     configure(panel, tiny_folder, count=1)
-    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("txt2img"))
+    panel.form.mode_combo.setCurrentIndex(panel.form.mode_combo.findData("txt2img"))
     first = panel.generate()[0]
-    panel.prompt.setText("a harbour")
+    panel.form.prompt.setText("a harbour")
     second = panel.generate()[0]
     assert not second.request.supersedes and second.request.origin == "sketch"
     assert first.state is not JobState.CANCELLED
     qtbot.waitUntil(lambda: first.state.done and second.state.done, timeout=120_000)
     assert first.state is JobState.FINISHED and second.state is JobState.FINISHED
     assert second.started is not None and first.ended is not None and second.started >= first.ended
-    qtbot.waitUntil(lambda: not panel.pending and panel.working.text() == "", timeout=2000)
+    qtbot.waitUntil(lambda: not panel.pending and panel.form.working.text() == "", timeout=2000)
 
 
 @pytest.mark.slow
 def test_a_batch_queues_jobs_with_fresh_seeds_and_fills_one_grid(panel, qtbot, tiny_folder: Path) -> None:
     configure(panel, tiny_folder, count=2)
-    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("txt2img"))
-    panel.seed.setValue(10)
-    panel.batch.setValue(2)
+    panel.form.mode_combo.setCurrentIndex(panel.form.mode_combo.findData("txt2img"))
+    panel.form.seed.setValue(10)
+    panel.form.batch.setValue(2)
     jobs = panel.generate()
     assert [job.request.seed for job in jobs] == [10, 12]  # job i starts at seed + i * count
-    assert "2 queued" in panel.working.text() or "1 queued" in panel.working.text()
+    assert "2 queued" in panel.form.working.text() or "1 queued" in panel.form.working.text()
     qtbot.waitUntil(lambda: all(job.state.done for job in jobs), timeout=120_000)
     assert [job.state for job in jobs] == [JobState.FINISHED, JobState.FINISHED]
     qtbot.waitUntil(lambda: panel.grid.count() == 4, timeout=5000)
@@ -131,24 +131,24 @@ def test_a_batch_queues_jobs_with_fresh_seeds_and_fills_one_grid(panel, qtbot, t
 @pytest.mark.slow
 def test_cancelling_a_running_generate_from_the_queue_leaves_the_panel_idle(panel, qtbot, tiny_folder) -> None:
     configure(panel, tiny_folder, count=1)
-    panel.steps.setValue(50)  # the most an LCM pack takes, at a larger size: long enough to cancel
-    panel.width_box.setValue(256)
-    panel.height_box.setValue(256)
-    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("txt2img"))
+    panel.form.steps.setValue(50)  # the most an LCM pack takes, at a larger size: long enough to cancel
+    panel.form.width_box.setValue(256)
+    panel.form.height_box.setValue(256)
+    panel.form.mode_combo.setCurrentIndex(panel.form.mode_combo.findData("txt2img"))
     job = panel.generate()[0]
     qtbot.waitUntil(lambda: job.state is JobState.RUNNING, timeout=60_000)
-    qtbot.waitUntil(lambda: panel.working.text().startswith("⏳ generating…"), timeout=5000)
+    qtbot.waitUntil(lambda: panel.form.working.text().startswith("◷ generating…"), timeout=5000)
     panel.context.queue.cancel(job.id)  # as the Jobs dock does
     qtbot.waitUntil(lambda: job.state.done, timeout=60_000)
     assert job.state is JobState.CANCELLED
-    qtbot.waitUntil(lambda: panel.working.text() == "" and not panel.pending, timeout=2000)
-    assert not panel.progress.isVisible() and not panel.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.form.working.text() == "" and not panel.pending, timeout=2000)
+    assert not panel.progress.isVisible() and not panel.form.cancel_button.isEnabled()
 
 
 @pytest.mark.slow
 def test_live_mode_regenerates_after_strokes_superseding_only_the_last_live_job(panel, qtbot, tiny_folder) -> None:
     configure(panel, tiny_folder)
-    panel.live.setChecked(True)
+    panel.form.live.setChecked(True)
     main = threading.main_thread()
     for i in range(3):
         draw(panel, i)
@@ -160,7 +160,7 @@ def test_live_mode_regenerates_after_strokes_superseding_only_the_last_live_job(
     qtbot.waitUntil(lambda: panel.grid.count() == 1, timeout=120_000)
     draw(panel, 10)
     qtbot.waitUntil(lambda: len(sketch_jobs(panel)) == 2, timeout=3000)
-    panel.live.setChecked(False)
+    panel.form.live.setChecked(False)
     qtbot.waitUntil(lambda: not panel.pending, timeout=120_000)
 
 
@@ -172,4 +172,4 @@ def test_colorize_submits_lines_palette_and_hints(panel, qtbot) -> None:
     assert job.request.lines.shape == (64, 64, 3) and not job.request.supersedes
     qtbot.waitUntil(lambda: job.state.done, timeout=30_000)
     assert job.state is JobState.FINISHED, job.error
-    qtbot.waitUntil(lambda: panel.working.text() == "", timeout=2000)
+    qtbot.waitUntil(lambda: panel.form.working.text() == "", timeout=2000)

@@ -50,7 +50,7 @@ def block_the_heavy_lane(panel: SketchPanel, qtbot) -> Job:
 
 
 def is_idle(panel: SketchPanel) -> bool:
-    return not panel.pending and panel.working.text() == "" and not panel.cancel_button.isEnabled()
+    return not panel.pending and panel.form.working.text() == "" and not panel.form.cancel_button.isEnabled()
 
 
 def test_jobs_queue_behind_a_running_job_and_cancelling_them_from_the_queue_leaves_the_panel_idle(panel, qtbot):
@@ -59,10 +59,10 @@ def test_jobs_queue_behind_a_running_job_and_cancelling_them_from_the_queue_leav
     assert first is not None and second is not None
     assert first.state is JobState.QUEUED and second.state is JobState.QUEUED  # neither cancelled the other
     assert not first.request.supersedes and first.request.origin == "sketch"
-    assert panel.working.text() == "◷ 2 queued" and panel.cancel_button.isEnabled()
+    assert panel.form.working.text() == "◷ 2 queued" and panel.form.cancel_button.isEnabled()
     panel.context.queue.cancel(first.id)  # as the Jobs dock does
     assert first.state is JobState.CANCELLED and second.state is JobState.QUEUED
-    assert panel.working.text() == "◷ 1 queued"
+    assert panel.form.working.text() == "◷ 1 queued"
     panel.context.queue.cancel(second.id)
     assert is_idle(panel)
     third = panel.trace()
@@ -78,7 +78,7 @@ def test_three_traces_all_finish_and_the_label_counts_the_queue(panel, qtbot):
     picture[16:48, 16:48, :3] = 0
     panel.set_picture(picture)
     labels: list[str] = []
-    panel.context.queue.job_changed.connect(lambda job: labels.append(panel.working.text()))
+    panel.context.queue.job_changed.connect(lambda job: labels.append(panel.form.working.text()))
     jobs = [panel.trace() for _ in range(3)]
     assert all(job is not None for job in jobs)
     qtbot.waitUntil(lambda: all(job.state.done for job in jobs if job is not None), timeout=30_000)
@@ -91,8 +91,8 @@ def test_live_replaces_only_its_own_live_job_and_cancel_cancels_all_of_the_panel
     blocker = block_the_heavy_lane(panel, qtbot)
     trace = panel.trace()
     assert trace is not None
-    panel.live_target.setCurrentIndex(panel.live_target.findData("colorize"))
-    panel.live.setChecked(True)
+    panel.form.live_target.setCurrentIndex(panel.form.live_target.findData("colorize"))
+    panel.form.live.setChecked(True)
 
     def live_jobs() -> list[Job]:
         return [job for job in panel.context.queue if isinstance(job.request, ColorizeRequest)]
@@ -106,18 +106,18 @@ def test_live_replaces_only_its_own_live_job_and_cancel_cancels_all_of_the_panel
     assert newer.request.origin == "sketch-live" and newer.request.supersedes and newer.request.preview
     assert trace.state is JobState.QUEUED  # a live job never replaces a queued Trace or Generate
     assert set(panel.pending) == {trace.id, newer.id}
-    panel.cancel_button.click()
+    panel.form.cancel_button.click()
     assert trace.state is JobState.CANCELLED and newer.state is JobState.CANCELLED
     assert blocker.state is JobState.RUNNING  # another panel's job is not ours to cancel
     assert is_idle(panel)
-    panel.live.setChecked(False)
+    panel.form.live.setChecked(False)
     panel.context.queue.cancel(blocker.id)
     qtbot.waitUntil(lambda: blocker.state.done, timeout=5000)
 
 
 def test_a_failed_job_is_shown_and_the_panel_returns_to_idle(panel, qtbot, isolated_dirs):
     panel.document.set("generation.pack_id", str(isolated_dirs / "no-such-pack"))
-    assert panel.generate_button.isEnabled()
+    assert panel.form.generate_button.isEnabled()
     jobs = panel.generate()
     assert len(jobs) == 1
     qtbot.waitUntil(lambda: jobs[0].state.done, timeout=20_000)
@@ -131,7 +131,7 @@ def test_a_failed_job_is_shown_and_the_panel_returns_to_idle(panel, qtbot, isola
 
 def test_an_inpaint_without_a_mask_says_what_to_do_and_queues_nothing(panel, qtbot):
     panel.document.set("generation.pack_id", "any")
-    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("inpaint"))
+    panel.form.mode_combo.setCurrentIndex(panel.form.mode_combo.findData("inpaint"))
     before = len(panel.context.queue)
     assert panel.generate() == []
     assert len(panel.context.queue) == before and is_idle(panel)
@@ -142,7 +142,7 @@ def test_an_inpaint_without_a_mask_says_what_to_do_and_queues_nothing(panel, qtb
 
 
 def test_lineart_request_carries_the_sensitivity_slider(panel) -> None:
-    panel.sensitivity.setValue(80)
+    panel.line_art.sensitivity.setValue(80)
     job = panel.trace()
     assert job is not None and isinstance(job.request, LineArtRequest) and job.request.sensitivity == 0.8
 
@@ -150,13 +150,13 @@ def test_lineart_request_carries_the_sensitivity_slider(panel) -> None:
 def test_a_batch_queues_one_job_per_batch_with_seeds_that_never_repeat(panel, qtbot, isolated_dirs):
     blocker = block_the_heavy_lane(panel, qtbot)
     panel.document.set("generation.pack_id", str(isolated_dirs))
-    panel.seed.setValue(4_294_967_294)
-    panel.count.setValue(4)
-    panel.batch.setValue(2)
+    panel.form.seed.setValue(4_294_967_294)
+    panel.form.count.setValue(4)
+    panel.form.batch.setValue(2)
     jobs = panel.generate()
     assert [job.request.seed for job in jobs] == [4_294_967_294, 2]  # seed + count, wrapped past 2**32 - 1
-    assert all(job.state is JobState.QUEUED for job in jobs) and panel.working.text() == "◷ 2 queued"
-    panel.cancel_button.click()
+    assert all(job.state is JobState.QUEUED for job in jobs) and panel.form.working.text() == "◷ 2 queued"
+    panel.form.cancel_button.click()
     assert all(job.state is JobState.CANCELLED for job in jobs) and is_idle(panel)
     panel.context.queue.cancel(blocker.id)
     qtbot.waitUntil(lambda: blocker.state.done, timeout=5000)

@@ -36,6 +36,7 @@ MAX_SEED = 2**32 - 1
 MAX_CANVAS_SIDE = 4096
 ORIGIN = "sketch"
 LIVE_ORIGIN = "sketch-live"  # live jobs replace only earlier live jobs, never a queued Generate
+COLORIZE_COLOURS = (3, 8)  # the palette sizes ColorizeRequest accepts (more are cut to the first 8)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,14 @@ def _defaults() -> dict[str, Any]:
 
 
 DEFAULTS = _defaults()
+
+
+def colorize_palette_problem(colours: int) -> str:
+    """What to do when a palette of `colours` colours cannot colorize; "" when it can."""
+    low, high = COLORIZE_COLOURS
+    if colours >= low:
+        return ""
+    return f"Colorize needs {low} to {high} palette colours and the palette has {colours}: add some in the Palette tab."
 
 
 def coerce(path: str, value: Any, clamp: bool = True) -> Any:
@@ -331,9 +340,12 @@ class SketchDocument:
                 **common,
             )
         if kind == ColorizeRequest.kind:
+            colours = tuple(palette)
+            if problem := colorize_palette_problem(len(colours)):
+                raise InvalidRequestError(problem)
             return ColorizeRequest(
                 lines=np.ascontiguousarray(pixels.sketch[:, :, :3]),
-                palette=tuple(palette)[:8],
+                palette=colours[: COLORIZE_COLOURS[1]],
                 hints=pixels.hints,
                 count=1 if live else g.count,
                 seed=g.seed if seed is None else seed,
@@ -391,18 +403,30 @@ class SketchDocument:
     @classmethod
     def from_dict(cls, data: Any) -> SketchDocument:
         """A document from a saved dict (schema 2, or today's schema-1 session section); bad values keep defaults."""
-        if not isinstance(data, dict):
-            return cls()
-        if "schema" not in data:
-            data = migrate_v1(data)
-        values: dict[str, Any] = {}
-        for path in SPECS:
-            group, name = path.split(".")
-            section = data.get(group)
-            if isinstance(section, dict) and name in section:
-                with contextlib.suppress(ValueError):  # a damaged or hand-edited value keeps the default
-                    values[path] = coerce(path, section[name], clamp=False)
-        return cls(values)
+        return cls(_saved_values(data))
+
+    def restore(self, data: Any) -> None:
+        """Become the saved document `data` (read as `from_dict` reads it), with an empty undo history:
+        what opening another project does. Every field is announced, so views show the new values."""
+        values = {**DEFAULTS, **_saved_values(data)}
+        for path, value in values.items():
+            self._assign(path, value)
+        self.undo.clear()
+
+
+def _saved_values(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {}
+    if "schema" not in data:
+        data = migrate_v1(data)
+    values: dict[str, Any] = {}
+    for path in SPECS:
+        group, name = path.split(".")
+        section = data.get(group)
+        if isinstance(section, dict) and name in section:
+            with contextlib.suppress(ValueError):  # a damaged or hand-edited value keeps the default
+                values[path] = coerce(path, section[name], clamp=False)
+    return values
 
 
 def variations_of(result: Result) -> list[tuple[np.ndarray, dict[str, Any]]] | None:

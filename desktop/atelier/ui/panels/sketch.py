@@ -1,8 +1,9 @@
 """Sketch panel: draw on a canvas, then trace line art, colorize, or generate images from the drawing.
 
-The panel is a view of a SketchDocument (every setting, and the one undo stack the canvas's pixel
-steps also go on). Generated variations land in a grid; picking one shows it on the result layer
-over the sketch, where it can be compared (opacity), accepted or discarded.
+The panel wires a SketchDocument (every setting, and the one undo stack the canvas's pixel steps also
+go on), the canvas and the jobs together; its views (the bars, the Generate form, the variations grid)
+live in ui/widgets. Picking a variation shows it on the result layer over the sketch, where it can be
+compared (opacity), accepted or discarded.
 """
 
 from __future__ import annotations
@@ -10,40 +11,26 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
-    QCheckBox,
     QColorDialog,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QMenu,
     QProgressBar,
-    QPushButton,
-    QSlider,
-    QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
-from superqt import QLargeIntSpinBox
 
 from atelier.core.documents.sketch import (
     DEFAULTS,
     LAYERS,
+    LIVE_ORIGIN,
     MAX_CANVAS_SIDE,
     SPECS,
     CanvasPixels,
@@ -63,32 +50,18 @@ from atelier.ui.dialogs.picture_import_dialog import ask_picture_import
 from atelier.ui.errors import show_error
 from atelier.ui.panels.base import Panel
 from atelier.ui.widgets.canvas import CanvasWidget
+from atelier.ui.widgets.document_binding import FieldBinder
+from atelier.ui.widgets.document_form import DocumentForm
+from atelier.ui.widgets.generate_form import GenerateFormWidget, LineArtFormWidget
 from atelier.ui.widgets.images import array_from_qimage, limit_side, qimage_from_array, thumbnail
+from atelier.ui.widgets.lyric_controls import UndoButtons
+from atelier.ui.widgets.sketch_bars import BrushBarWidget, FileBarWidget, ResultBarWidget
+from atelier.ui.widgets.variations_grid import Variation, VariationsGridWidget
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
-NO_PACK_TIP = (
-    "No image pack yet: choose an ONNX Stable Diffusion folder with Folder…, "
-    "or add a pack with `atelier models import-diffusers PATH`."
-)
-GENERATE_TIP = "Generate images from the prompt and the sketch (queued behind any running job)"
 LIVE_DELAY_MS = 500
 # (picture size, canvas size) -> ("place" | "new", remember) or None when cancelled; tests replace it.
 ImportChooser = Callable[[tuple[int, int], tuple[int, int]], tuple[str, bool] | None]
-
-
-def _show_in(widget: QWidget, value: Any, scale: float) -> None:
-    """Put a document value into its widget (the caller blocks the widget's signals)."""
-    if isinstance(widget, QLineEdit):
-        if widget.text() != value:  # setting the same text would move the cursor while typing
-            widget.setText(value)
-    elif isinstance(widget, QComboBox):
-        widget.setCurrentIndex(widget.findData(value))
-    elif isinstance(widget, QCheckBox):
-        widget.setChecked(value)
-    elif isinstance(widget, QSlider):
-        widget.setValue(round(value * scale))
-    else:
-        widget.setValue(value)  # type: ignore[attr-defined]  # a spin box
 
 
 class SketchPanel(Panel):
@@ -97,273 +70,52 @@ class SketchPanel(Panel):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.document = SketchDocument()
+        self.binder = FieldBinder(self.document.set, self.document.undo.break_merge)
         self.canvas = CanvasWidget(undo_stack=self.document.undo)
-        self.canvas.image_dropped.connect(self.import_path)
-        self.canvas.picture_dropped.connect(self.import_picture)
-        self.canvas.stroke_finished.connect(self._on_canvas_changed)
-        self.canvas.size_changed.connect(lambda width, height: self.document.set_canvas_size(width, height))
+        self.history = UndoButtons(self, self.document.undo)
         self.choose_import: ImportChooser = lambda picture, canvas: ask_picture_import(picture, canvas, self)
-        self.variations: list[tuple[np.ndarray, dict[str, Any]]] = []
         self.shown_parameters: dict[str, Any] = {}
         self.pending: dict[int, str] = {}  # job id -> what it does ("generating", ...), oldest first
         self._batch_of: dict[int, int] = {}  # job id -> its Generate batch (a batch's images share the grid)
         self._shown_batch: int | None = None
         self._batches = itertools.count(1)
-        self._installed_packs: list[str] = []
-        self._views: dict[str, tuple[QWidget | None, Callable[[Any], Any]]] = {}
+        self._live_problem = ""  # why the last live job could not be sent (said beside Live, not in a box)
         self.live_timer = QTimer(self)
         self.live_timer.setSingleShot(True)
         self.live_timer.timeout.connect(self._live_regenerate)
-
-        layout = QHBoxLayout(self)
-        left = QVBoxLayout()
-        left.addLayout(self._build_file_bar())
-        left.addLayout(self._build_brush_bar())
-        left.addWidget(self.canvas, 1)
-        left.addLayout(self._build_result_bar())
-        layout.addLayout(left, 3)
-        layout.addWidget(self._build_side(), 1)
-        self._build_shortcuts()
-        context.palette.changed.connect(self._set_swatches)
-        context.queue.job_changed.connect(self._on_job_changed)  # a job of ours started: say so
-        self._set_swatches(context.palette.colors)
+        self._build(DocumentForm(self.binder, SPECS, DEFAULTS))
+        self._connect()
         self.refresh_packs()
-        self._connect_document()
         self._update_busy()
 
     # -- building ----------------------------------------------------------------------------------
-    def _button(self, text: str, slot: Any, tip: str = "") -> QPushButton:
-        button = QPushButton(text)
-        button.clicked.connect(slot)
-        button.setToolTip(tip)
-        return button
-
-    def _field(self, path: str, text: str = "", scale: int = 0) -> Any:
-        """A widget for a document field, made from its spec (a slider when `scale` is given): it shows
-        the field, and the artist's edits become document commands."""
-        spec, default = SPECS[path], DEFAULTS[path]
-        low, high = spec.low or 0, spec.high or 0
-        widget: QWidget
-        if scale:
-            slider = widget = QSlider(Qt.Orientation.Horizontal)
-            slider.setRange(round(low * scale), round(high * scale))
-            slider.valueChanged.connect(lambda value: self._edit(path, value / scale))
-            slider.sliderReleased.connect(self._end_edit)  # one drag, one step; the next drag is another
-        elif isinstance(default, bool):
-            check = widget = QCheckBox(text)
-            check.toggled.connect(lambda value: self._edit(path, value))
-        elif spec.choices:
-            combo = widget = QComboBox()
-            for value, label in zip(spec.choices, spec.labels or spec.choices, strict=True):
-                combo.addItem(label, value)
-            combo.currentIndexChanged.connect(lambda index: self._edit(path, combo.itemData(index)))
-        elif isinstance(default, str):
-            line = widget = QLineEdit()
-            line.setPlaceholderText(spec.tip)
-            line.textChanged.connect(lambda value: self._edit(path, value))  # typed or set by code
-            line.editingFinished.connect(self._end_edit)
-        else:
-            spin: QSpinBox | QDoubleSpinBox | QLargeIntSpinBox
-            if isinstance(default, float):
-                spin = QDoubleSpinBox()
-                spin.setRange(low, high)
-                spin.setSingleStep(spec.step)
-            else:  # seeds go past a QSpinBox's 2**31 - 1
-                spin = QLargeIntSpinBox() if high >= 2**31 else QSpinBox()
-                spin.setRange(int(low), int(high))
-                spin.setSingleStep(int(spec.step))
-            widget = spin
-            spin.valueChanged.connect(lambda value: self._edit(path, value))
-            spin.editingFinished.connect(self._end_edit)
-        widget.setToolTip(spec.tip)
-        self._views[path] = (widget, lambda value: _show_in(widget, value, scale or 1))
-        return widget
-
-    def _build_file_bar(self) -> QHBoxLayout:
-        bar = QHBoxLayout()
-        bar.addWidget(self._build_open_button())
-        bar.addWidget(self._button("Paste", self.paste, "Paste an image from the clipboard"))
-        bar.addWidget(self._button("Export PNG…", self.export_dialog, "Save what you see as a PNG"))
-        bar.addWidget(self._button("Copy", self.copy, "Copy what you see to the clipboard"))
-        bar.addSpacing(12)
-        self.undo_button = self._button("Undo", self.undo)
-        self.redo_button = self._button("Redo", self.redo)
-        bar.addWidget(self.undo_button)
-        bar.addWidget(self.redo_button)
-        bar.addWidget(self._button("Clear", lambda: self.canvas.clear(), "Clear the active layer"))
-        bar.addWidget(self._button("Fit", self.canvas.fit, "Fit the canvas in view (wheel zooms, middle-drag pans)"))
-        bar.addStretch(1)
-        return bar
-
-    def _build_open_button(self) -> QToolButton:
-        """Open… with a menu for what to do with a picture of another size (a preference, kept out of
-        the bar so the panel fits a 1366-pixel screen)."""
-        button = QToolButton()
-        button.setText("Open…")
-        button.setToolTip("Open or import a picture (or drop one on the canvas); the arrow sets what happens "
-                          "to a picture of another size")  # fmt: skip
-        button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        button.clicked.connect(self.open_dialog)
-        menu = QMenu(button)
-        menu.addSection("A picture of another size")
-        group = QActionGroup(menu)
-        spec = SPECS["pictures.other_size"]
-        self.other_size_actions: dict[str, QAction] = {}
-        for value, label in zip(spec.choices, spec.labels, strict=True):
-            action = menu.addAction(label)
-            action.setCheckable(True)
-            action.triggered.connect(lambda _checked=False, v=value: self._edit("pictures.other_size", v))
-            group.addAction(action)
-            self.other_size_actions[value] = action
-        self._views["pictures.other_size"] = (None, lambda value: self.other_size_actions[value].setChecked(True))
-        button.setMenu(menu)
-        return button
-
-    def _build_brush_bar(self) -> QVBoxLayout:
-        rows = QVBoxLayout()
-        bar = QHBoxLayout()
-        self.tool_buttons: dict[str, QToolButton] = {}
-        for tool in ("brush", "eraser", "fill"):
-            button = self.tool_buttons[tool] = QToolButton()
-            button.setText(tool.capitalize())
-            button.setCheckable(True)
-            button.setAutoExclusive(True)
-            button.clicked.connect(lambda _checked=False, t=tool: self._edit("tools.tool", t))
-            bar.addWidget(button)
-        self._views["tools.tool"] = (None, lambda tool: self.tool_buttons[tool].setChecked(True))
-        self.layer_combo = self._field("tools.layer")
-        bar.addWidget(self.layer_combo)
-        self.size_slider = self._field("tools.size", scale=1)
-        self.opacity_slider = self._field("tools.opacity", scale=100)
-        self.hardness_slider = self._field("tools.hardness", scale=100)
-        for label, slider in (("Size", self.size_slider), ("Opacity", self.opacity_slider),
-                              ("Hardness", self.hardness_slider)):  # fmt: skip
-            bar.addWidget(QLabel(label))
-            slider.setFixedWidth(90)
-            bar.addWidget(slider)
-        bar.addStretch(1)
-        colours = QHBoxLayout()
-        colours.addWidget(self._button("Colour…", self.choose_colour, "Choose any brush colour"))
-        self.colour_chip = QToolButton()  # the brush colour, always in sight
-        self.colour_chip.setObjectName("brush-colour")
-        self.colour_chip.setFixedSize(26, 22)
-        self.colour_chip.clicked.connect(self.choose_colour)
-        self._views["tools.colour"] = (None, self._show_colour)
-        colours.addWidget(self.colour_chip)
-        self.swatch_bar = QHBoxLayout()
-        self.swatch_bar.setSpacing(2)
-        self.swatches: list[QToolButton] = []
-        colours.addLayout(self.swatch_bar)
-        colours.addStretch(1)
-        self.pressure_size = self._field("tools.pressure_size", "Pressure→size")
-        self.pressure_opacity = self._field("tools.pressure_opacity", "Pressure→opacity")
-        colours.addWidget(self.pressure_size)
-        colours.addWidget(self.pressure_opacity)
-        rows.addLayout(bar)
-        rows.addLayout(colours)
-        return rows
-
-    def _build_result_bar(self) -> QHBoxLayout:
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Result opacity"))
-        self.result_opacity = QSlider(Qt.Orientation.Horizontal)  # how the result is seen, not part of the work
-        self.result_opacity.setRange(0, 100)
-        self.result_opacity.setValue(100)
-        self.result_opacity.setToolTip("Fade the result to compare it with the sketch")
-        self.result_opacity.valueChanged.connect(self._apply_result_opacity)
-        bar.addWidget(self.result_opacity)
-        self.accept_button = self._button("Accept into sketch", self.accept_result)
-        self.discard_button = self._button("Discard result", self.discard_result)
-        bar.addWidget(self.accept_button)
-        bar.addWidget(self.discard_button)
-        self.canvas.result_changed.connect(self._update_result_buttons)
-        self._update_result_buttons()
-        return bar
-
-    def _build_side(self) -> QWidget:
+    def _build(self, form: DocumentForm) -> None:
+        self.file_bar = FileBarWidget(form, (self.history.undo_button, self.history.redo_button))
+        self.brush_bar = BrushBarWidget(form)
+        self.result_bar = ResultBarWidget()
+        self.form = GenerateFormWidget(form)
+        self.line_art = LineArtFormWidget(form)
+        self.grid = VariationsGridWidget()
+        self.progress = QProgressBar()
+        self.preview = QLabel()  # the running job's latest preview
+        self.preview.setFixedHeight(128)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         side = QWidget()
         side.setMaximumWidth(330)
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self._build_generate_group())
-        trace = QGroupBox("Line art")
-        trace_row = QHBoxLayout(trace)
-        self.trace_button = self._button("Trace line art", self.trace, "Trace the sketch (or an imported photo)")
-        self.sensitivity = self._field("generation.sensitivity", scale=100)
-        trace_row.addWidget(self.trace_button)
-        trace_row.addWidget(self.sensitivity)
-        column.addWidget(trace)
-        self.progress = QProgressBar()
-        self.preview = QLabel()
-        self.preview.setFixedHeight(128)
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        column.addWidget(self.progress)
-        column.addWidget(self.preview)
+        for part in (self.form, self.line_art, self.progress, self.preview):
+            column.addWidget(part)
         column.addWidget(QLabel("Variations (click to show on the result layer)"))
-        self.grid = QListWidget()
-        self.grid.setViewMode(QListWidget.ViewMode.IconMode)
-        self.grid.setIconSize(QSize(96, 96))
-        self.grid.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.grid.setMovement(QListWidget.Movement.Static)
-        self.grid.currentRowChanged.connect(self.pick_variation)
         column.addWidget(self.grid, 1)
-        return side
-
-    def _build_generate_group(self) -> QGroupBox:
-        group = QGroupBox("Generate")
-        form = QFormLayout(group)
-        pack_row = QHBoxLayout()
-        self.pack_combo = QComboBox()
-        self.pack_combo.setToolTip("A diffusion pack, or a diffusers/optimum ONNX folder")
-        self.pack_combo.setPlaceholderText("none: use Folder…")
-        self.pack_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.pack_combo.setMinimumContentsLength(14)
-        pack = self.pack_combo
-        pack.currentIndexChanged.connect(lambda index: self._edit("generation.pack_id", pack.itemData(index)))
-        self._views["generation.pack_id"] = (pack, self._show_pack)
-        pack_row.addWidget(pack, 1)
-        pack_row.addWidget(self._button("Folder…", self.choose_pack_folder, "Use an ONNX folder made by other tools"))
-        form.addRow("Pack", pack_row)
-        self.prompt, self.negative = self._field("generation.prompt"), self._field("generation.negative")
-        self.mode_combo, self.strength = self._field("generation.mode"), self._field("generation.strength")
-        self.control_scale, self.guidance = self._field("generation.control_scale"), self._field("generation.guidance")
-        self.steps, self.scheduler_combo = self._field("generation.steps"), self._field("generation.scheduler")
-        self.width_box, self.height_box = self._field("generation.width"), self._field("generation.height")
-        self.seed, self.count = self._field("generation.seed"), self._field("generation.count")
-        self.batch = self._field("generation.batch")
-        size_row, seed_row = QHBoxLayout(), QHBoxLayout()
-        size_row.addWidget(self.width_box)
-        size_row.addWidget(self.height_box)
-        seed_row.addWidget(self.seed, 1)
-        seed_row.addWidget(QLabel("×"))
-        seed_row.addWidget(self.count)
-        for label, row in (("Prompt", self.prompt), ("Negative", self.negative), ("From sketch", self.mode_combo),
-                           ("Strength", self.strength), ("Control weight", self.control_scale),
-                           ("Guidance", self.guidance), ("Steps", self.steps), ("Size", size_row),
-                           ("Scheduler", self.scheduler_combo), ("Seed × count", seed_row),
-                           ("Batch", self.batch)):  # fmt: skip
-            form.addRow(label, row)
-        buttons = QHBoxLayout()
-        self.generate_button = self._button("Generate", self.generate, GENERATE_TIP)
-        self.colorize_button = self._button("Colorize", self.colorize, "Colour the sketch's lines with the palette")
-        self.cancel_button = self._button("Cancel", self.cancel_jobs, "Cancel this panel's running and queued jobs")
-        for button in (self.generate_button, self.colorize_button, self.cancel_button):
-            buttons.addWidget(button)
-        form.addRow(buttons)
-        live_row = QHBoxLayout()
-        self.live, self.live_target = self._field("generation.live", "Live"), self._field("generation.live_target")
-        self.working = QLabel("")
-        self.working.setObjectName("working-indicator")
-        live_row.addWidget(self.live)
-        live_row.addWidget(self.live_target)
-        live_row.addWidget(self.working, 1)
-        form.addRow(live_row)
-        return group
-
-    def _build_shortcuts(self) -> None:
+        left = QVBoxLayout()
+        for bar in (self.file_bar, self.brush_bar, self.canvas, self.result_bar):
+            left.addWidget(bar, 1 if bar is self.canvas else 0)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 3)
+        layout.addWidget(side, 1)
+        self.history.take_keys_from(self.binder.widgets.values())
         for sequence, slot in (
-            (QKeySequence.StandardKey.Undo, self.undo),
-            (QKeySequence.StandardKey.Redo, self.redo),
             (QKeySequence.StandardKey.Paste, self.paste),
             (QKeySequence.StandardKey.ZoomIn, lambda: self.canvas.zoom_by(1.25)),
             (QKeySequence.StandardKey.ZoomOut, lambda: self.canvas.zoom_by(0.8)),
@@ -372,52 +124,46 @@ class SketchPanel(Panel):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
 
+    def _connect(self) -> None:
+        """Views to actions, and the document, the canvas and the palette to the views."""
+        for signal, slot in (
+            (self.file_bar.open_requested, self.open_dialog), (self.file_bar.paste_requested, self.paste),
+            (self.file_bar.export_requested, self.export_dialog), (self.file_bar.copy_requested, self.copy),
+            (self.file_bar.clear_requested, lambda: self.canvas.clear()),
+            (self.file_bar.fit_requested, self.canvas.fit),
+            (self.brush_bar.colour_dialog_requested, self.choose_colour),
+            (self.brush_bar.colour_chosen, self.set_colour),
+            (self.result_bar.opacity_changed, self._show_result_opacity),
+            (self.result_bar.accept_requested, self.accept_result),
+            (self.result_bar.discard_requested, self.discard_result),
+            (self.form.generate_requested, self.generate), (self.form.colorize_requested, self.colorize),
+            (self.form.cancel_requested, self.cancel_jobs), (self.line_art.trace_requested, self.trace),
+            (self.grid.picked, self._show_variation),
+            (self.canvas.image_dropped, self.import_path), (self.canvas.picture_dropped, self.import_picture),
+            (self.canvas.stroke_finished, self._on_canvas_changed), (self.canvas.size_changed, self._on_resized),
+            (self.canvas.result_changed, lambda: self.result_bar.show_has_result(self.canvas.result is not None)),
+            (self.document.changed, self._on_document_changed),
+            (self.context.palette.changed, self._show_palette),
+            (self.context.queue.job_changed, self._on_job_changed),  # a job of ours started: say so
+        ):  # fmt: skip
+            signal.connect(slot)
+        self.binder.show_all(self.document.values())
+        self.canvas.set_tools(self.document.tools)
+        self._show_palette(self.context.palette.colors)
+
     # -- the view of the document ------------------------------------------------------------------
-    def _edit(self, path: str, value: Any) -> None:
-        if value is not None:
-            self.document.set(path, value)
-
-    def _end_edit(self) -> None:
-        self.document.undo.break_merge()
-
-    def _connect_document(self) -> None:
-        self.document.changed.connect(self._on_document_changed)
-        self.document.undo.changed.connect(self._update_undo_buttons)
-        for path in SPECS:
-            self._on_document_changed(path, self.document.get(path))
-        self._update_undo_buttons()
-
-    def set_document(self, document: SketchDocument) -> None:
-        """Show another document (a project opened); its undo stack also takes the canvas's steps."""
-        self.document.changed.disconnect(self._on_document_changed)
-        self.document.undo.changed.disconnect(self._update_undo_buttons)
-        self.document = document
-        self.canvas.undo_stack = document.undo
-        self._connect_document()
-
     def _on_document_changed(self, path: str, value: Any) -> None:
-        widget, show = self._views.get(path, (None, None))
-        if show is not None:
-            blocked = widget.blockSignals(True) if widget is not None else False
-            try:
-                show(value)
-            finally:
-                if widget is not None:
-                    widget.blockSignals(blocked)
+        self.binder.show(path, value)
         if path.startswith("tools."):
             self.canvas.set_tools(self.document.tools)
-        elif path == "generation.mode":
-            self.strength.setEnabled(value in ("img2img", "inpaint"))
-            self.control_scale.setEnabled(value == "controlnet")
         elif path == "generation.live" and not value:
             self.live_timer.stop()
+            self._live_problem = ""
+            self._update_busy()
 
-    def _update_undo_buttons(self) -> None:
-        stack = self.document.undo
-        self.undo_button.setEnabled(stack.can_undo)
-        self.redo_button.setEnabled(stack.can_redo)
-        self.undo_button.setToolTip(f"Undo: {stack.undo_text} (Ctrl+Z)" if stack.can_undo else "Nothing to undo")
-        self.redo_button.setToolTip(f"Redo: {stack.redo_text}" if stack.can_redo else "Nothing to redo")
+    def _show_palette(self, colors: list[str]) -> None:
+        self.brush_bar.set_swatches(colors)
+        self.form.show_palette_size(len(colors))
 
     def undo(self) -> bool:
         return self.document.undo.undo()
@@ -427,36 +173,17 @@ class SketchPanel(Panel):
 
     # -- brush -------------------------------------------------------------------------------------
     def set_tool(self, tool: str) -> None:
-        self._edit("tools.tool", tool)
+        self.document.set("tools.tool", tool)
 
     def set_colour(self, colour: QColor | str) -> None:
         colour = QColor(colour)
         if colour.isValid():
-            self._edit("tools.colour", colour.name())
-
-    def _show_colour(self, colour: str) -> None:
-        ink = "black" if QColor(colour).lightness() > 128 else "white"
-        self.colour_chip.setStyleSheet(f"background:{colour}; color:{ink}; border:2px solid #888")
-        self.colour_chip.setToolTip(f"Brush colour {colour}: click to choose another")
+            self.document.set("tools.colour", colour.name())
 
     def choose_colour(self) -> None:
         colour = QColorDialog.getColor(self.canvas.colour, self, "Brush colour")
         if colour.isValid():
             self.set_colour(colour)
-
-    def _set_swatches(self, colors: list[str]) -> None:
-        for button in self.swatches:
-            self.swatch_bar.removeWidget(button)
-            button.deleteLater()
-        self.swatches = []
-        for colour in colors:
-            button = QToolButton()
-            button.setFixedSize(22, 22)
-            button.setToolTip(colour)
-            button.setStyleSheet(f"background:{colour}; border:1px solid #555")
-            button.clicked.connect(lambda _checked=False, c=colour: self.set_colour(c))
-            self.swatch_bar.addWidget(button)
-            self.swatches.append(button)
 
     # -- pictures ----------------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -522,14 +249,13 @@ class SketchPanel(Panel):
         QApplication.clipboard().setImage(qimage_from_array(self.canvas.composite_array()))
 
     # -- result layer ------------------------------------------------------------------------------
-    def _apply_result_opacity(self) -> None:
-        self.canvas.result_opacity = self.result_opacity.value() / 100
-        self.canvas.update()
+    @property
+    def variations(self) -> list[Variation]:
+        return self.grid.variations
 
-    def _update_result_buttons(self) -> None:
-        has = self.canvas.result is not None
-        self.accept_button.setEnabled(has)
-        self.discard_button.setEnabled(has)
+    def _show_result_opacity(self, opacity: float) -> None:
+        self.canvas.result_opacity = opacity
+        self.canvas.update()
 
     def current_image(self) -> np.ndarray:
         """What the artist sees: the shown result if there is one, else the sketch (RGBA)."""
@@ -544,29 +270,12 @@ class SketchPanel(Panel):
         self.canvas.set_result(None)
         self.grid.setCurrentRow(-1)
 
-    def show_variations(self, variations: list[tuple[np.ndarray, dict[str, Any]]], append: bool = False) -> None:
-        if not append:
-            self.variations = []
-            self.grid.clear()
-        self.grid.blockSignals(True)
-        for image, params in variations:
-            pixmap = QPixmap.fromImage(qimage_from_array(image))
-            icon = QIcon(
-                pixmap.scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-            )
-            # Generated images are told apart by their seed; colorize variations share one seed.
-            label = params.get("variation", params.get("seed", len(self.variations) + 1))
-            self.grid.addItem(QListWidgetItem(icon, str(label)))
-            self.variations.append((image, params))
-        self.grid.blockSignals(False)
-        if variations and not append:
-            self.grid.setCurrentRow(0)
-
     def pick_variation(self, row: int) -> None:
-        if 0 <= row < len(self.variations):
-            image, params = self.variations[row]
-            self.shown_parameters = params
-            self.canvas.set_result(image)
+        self.grid.pick(row)
+
+    def _show_variation(self, image: np.ndarray, params: dict[str, Any]) -> None:
+        self.shown_parameters = params
+        self.canvas.set_result(image)
 
     def show_result(self, request: Request, result: Result) -> bool:
         """The History's "put back": the result's images in the grid, the first on the result layer."""
@@ -576,53 +285,27 @@ class SketchPanel(Panel):
         variations = variations_of(result)
         if variations is None:
             return False
-        self.show_variations(variations, append=batch is not None and batch == self._shown_batch)
+        self.grid.show_variations(variations, append=batch is not None and batch == self._shown_batch)
         self._shown_batch = batch
         return True
 
     # -- jobs --------------------------------------------------------------------------------------
     def refresh_packs(self) -> None:
-        self._installed_packs = []
-        self.pack_combo.blockSignals(True)
-        self.pack_combo.clear()
-        for summary in self.context.runner.pack_summaries():
-            if summary.get("kind") == "diffusion":
-                self.pack_combo.addItem(f"{summary['name']} ({summary['licence']})", summary["id"])
-                self._installed_packs.append(str(summary["id"]))
-        self.pack_combo.blockSignals(False)
-        self._show_pack(self.document.generation.pack_id)
-
-    def _show_pack(self, pack: str) -> None:
-        self.pack_combo.blockSignals(True)
-        if pack:
-            index = self.pack_combo.findData(pack)
-            if index < 0:
-                self.pack_combo.addItem(Path(pack).name if Path(pack).is_absolute() else pack, pack)
-                index = self.pack_combo.count() - 1
-        else:  # "" is the first installed pack, as the engine reads it
-            index = 0 if self._installed_packs else -1
-        self.pack_combo.setCurrentIndex(index)
-        self.pack_combo.blockSignals(False)
-        has_pack = bool(pack or self._installed_packs)
-        self.generate_button.setEnabled(has_pack)
-        self.generate_button.setToolTip(GENERATE_TIP if has_pack else NO_PACK_TIP)
-
-    def choose_pack_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "ONNX Stable Diffusion folder")
-        if folder:
-            self._edit("generation.pack_id", folder)
-
-    def _pixels(self) -> CanvasPixels:
-        return CanvasPixels(self.canvas.sketch_array(), self.canvas.hints_array())
+        self.form.set_packs(self.context.runner.pack_summaries())
 
     def _start(self, kind: str, what: str, live: bool = False, seed: int | None = None) -> Job | None:
         """Queue a job behind whatever runs (only a live job replaces this panel's earlier live job)."""
+        pixels = CanvasPixels(self.canvas.sketch_array(), self.canvas.hints_array())
         try:
-            palette = self.context.palette.colors
-            request = self.document.to_request(kind, self._pixels(), palette, live=live, seed=seed)
+            request = self.document.to_request(kind, pixels, self.context.palette.colors, live=live, seed=seed)
         except AtelierError as exc:
-            show_error(self, exc)
+            if not live:
+                show_error(self, exc)
+            else:  # after every stroke a box would stop the drawing: say it beside Live instead
+                self._live_problem = exc.user_message()
+                self._update_busy()
             return None
+        self._live_problem = ""
         handle = JobHandle(self._on_success, self._on_failure, self._on_cancelled, self._on_progress)
         job = self.submit(request, handle)
         if not job.state.done:
@@ -657,10 +340,19 @@ class SketchPanel(Panel):
         if self.document.generation.live:
             self.live_timer.start(LIVE_DELAY_MS)
 
+    def _on_resized(self, width: int, height: int) -> None:
+        """A new canvas (or undoing back to the old one): a live job still at work drew the other canvas,
+        and its picture would land stretched on this one; the live job for this canvas follows."""
+        self.document.set_canvas_size(width, height)
+        for job_id in list(self.pending):
+            job = self.context.queue.get(job_id)
+            if job is not None and job.request.origin == LIVE_ORIGIN:
+                self.context.runner.cancel(job_id)
+
     def _live_regenerate(self) -> None:
         if self.document.generation.live_target == "colorize":
             self._start("colorize", "colorizing", live=True)
-        elif self.generate_button.isEnabled():  # no pack: a failed job after every stroke helps nobody
+        elif self.form.has_pack:  # no pack: a failed job after every stroke helps nobody
             self._start("sketch", "generating", live=True)
 
     def _update_busy(self) -> None:
@@ -671,9 +363,10 @@ class SketchPanel(Panel):
             text = f"◷ {self.pending[running[0].id]}…" + (f" ({queued} queued)" if queued else "")
         else:
             text = f"◷ {queued} queued" if queued else ""
-        self.working.setText(text)
+        if self._live_problem and self.document.generation.live:
+            text = f"⚠ {self._live_problem}" + (f"  {text}" if text else "")
+        self.form.show_busy(text, bool(self.pending))
         self.progress.setVisible(bool(self.pending))
-        self.cancel_button.setEnabled(bool(self.pending))
         if not self.pending:
             self.progress.setValue(0)
             self.preview.clear()
@@ -690,11 +383,16 @@ class SketchPanel(Panel):
 
     def _on_success(self, job: Job, result: Result) -> None:
         batch = self._finished(job)
-        self._show_result(result, batch)
+        if not job.cancel_token.cancelled:  # asked to stop (by a project switch too) but it finished first
+            self._show_result(result, batch)
 
     def _on_failure(self, job: Job, error: AtelierError) -> None:
         self._finished(job)
-        self.show_failure(job, error)
+        if job.request.origin != LIVE_ORIGIN:
+            self.show_failure(job, error)
+        else:  # the next stroke sends another; a box for each would stop the drawing
+            self._live_problem = error.user_message()
+            self._update_busy()
 
     def _on_cancelled(self, job: Job) -> None:
         self._finished(job)
@@ -722,15 +420,18 @@ class SketchPanel(Panel):
         return self.document.to_dict()
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        """Replace the document and the canvas with a saved one; the undo history starts empty."""
-        document = SketchDocument.from_dict(state)
+        """Replace the document and the canvas with a saved one; the undo history starts empty, and the
+        jobs sent for the project being closed are cancelled (their results belong to that project)."""
+        self.cancel_jobs()
+        self.document.restore(state)
         sketch, hints = (self._read_layer(f"{layer}.png") for layer in LAYERS)
-        height, width = sketch.shape[:2] if sketch is not None else (document.canvas.height, document.canvas.width)
-        self.set_document(document)
+        canvas = self.document.canvas
+        height, width = sketch.shape[:2] if sketch is not None else (canvas.height, canvas.width)
         self.canvas.new_canvas(width, height, sketch=sketch, hints=hints, undoable=False)
+        self.live_timer.stop()  # the canvas was opened, not drawn on
         self.document.undo.clear()
         self.discard_result()
-        self.show_variations([])
+        self.grid.show_variations([])
         self._shown_batch = None
 
     def _read_layer(self, name: str) -> np.ndarray | None:
@@ -744,8 +445,8 @@ class SketchPanel(Panel):
 
     def close_panel(self) -> None:
         self.live_timer.stop()
-        self.context.palette.changed.disconnect(self._set_swatches)
+        self.context.palette.changed.disconnect(self._show_palette)
         self.context.queue.job_changed.disconnect(self._on_job_changed)
         self.document.changed.disconnect(self._on_document_changed)
-        self.document.undo.changed.disconnect(self._update_undo_buttons)
+        self.history.close()
         super().close_panel()

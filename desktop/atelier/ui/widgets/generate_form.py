@@ -1,0 +1,172 @@
+"""The Sketch panel's Generate and Line art forms: a view of the SketchDocument's generation settings,
+with the buttons that ask for jobs and the line that says what this panel's jobs are doing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
+
+from atelier.core.documents.sketch import COLORIZE_COLOURS, colorize_palette_problem
+from atelier.ui.widgets.document_form import DocumentForm
+
+NO_PACK_TIP = (
+    "No image pack yet: choose an ONNX Stable Diffusion folder with Folder…, "
+    "or add a pack with `atelier models import-diffusers PATH`."
+)
+GENERATE_TIP = "Generate images from the prompt and the sketch (queued behind any running job)"
+COLORIZE_TIP = "Colour the sketch's lines with the palette (queued behind any running job)"
+
+
+def button(text: str, tip: str = "") -> QPushButton:
+    widget = QPushButton(text)
+    widget.setToolTip(tip)
+    return widget
+
+
+class GenerateFormWidget(QGroupBox):
+    generate_requested = Signal()
+    colorize_requested = Signal()
+    cancel_requested = Signal()
+
+    def __init__(self, form: DocumentForm, parent: QWidget | None = None) -> None:
+        super().__init__("Generate", parent)
+        self.binder = form.binder
+        self._installed_packs: list[str] = []
+        self._pack = ""
+        layout = QFormLayout(self)
+        layout.addRow("Pack", self._build_pack_row())
+        self.prompt, self.negative = form.field("generation.prompt"), form.field("generation.negative")
+        self.mode_combo, self.strength = form.field("generation.mode"), form.field("generation.strength")
+        self.control_scale, self.guidance = form.field("generation.control_scale"), form.field("generation.guidance")
+        self.steps, self.scheduler_combo = form.field("generation.steps"), form.field("generation.scheduler")
+        self.width_box, self.height_box = form.field("generation.width"), form.field("generation.height")
+        self.seed, self.count = form.field("generation.seed"), form.field("generation.count")
+        self.batch = form.field("generation.batch")
+        size_row, seed_row = QHBoxLayout(), QHBoxLayout()
+        size_row.addWidget(self.width_box)
+        size_row.addWidget(self.height_box)
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(QLabel("×"))
+        seed_row.addWidget(self.count)
+        for label, row in (("Prompt", self.prompt), ("Negative", self.negative), ("From sketch", self.mode_combo),
+                           ("Strength", self.strength), ("Control weight", self.control_scale),
+                           ("Guidance", self.guidance), ("Steps", self.steps), ("Size", size_row),
+                           ("Scheduler", self.scheduler_combo), ("Seed × count", seed_row),
+                           ("Batch", self.batch)):  # fmt: skip
+            layout.addRow(label, row)
+        layout.addRow(self._build_buttons())
+        layout.addRow(self._build_live_row(form))
+        self.binder.bind_view("generation.mode", self.show_mode)
+
+    def _build_pack_row(self) -> QHBoxLayout:
+        self.pack_combo = QComboBox()
+        self.pack_combo.setToolTip("A diffusion pack, or a diffusers/optimum ONNX folder")
+        self.pack_combo.setPlaceholderText("none: use Folder…")
+        self.pack_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.pack_combo.setMinimumContentsLength(14)
+        self.binder.bind("generation.pack_id", self.pack_combo, show=self._show_pack)
+        folder = button("Folder…", "Use an ONNX folder made by other tools")
+        folder.clicked.connect(self.choose_pack_folder)
+        row = QHBoxLayout()
+        row.addWidget(self.pack_combo, 1)
+        row.addWidget(folder)
+        return row
+
+    def _build_buttons(self) -> QHBoxLayout:
+        self.generate_button = button("Generate", GENERATE_TIP)
+        self.colorize_button = button("Colorize", COLORIZE_TIP)
+        self.cancel_button = button("Cancel", "Cancel this panel's running and queued jobs")
+        self.generate_button.clicked.connect(self.generate_requested)
+        self.colorize_button.clicked.connect(self.colorize_requested)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        row = QHBoxLayout()
+        for widget in (self.generate_button, self.colorize_button, self.cancel_button):
+            row.addWidget(widget)
+        return row
+
+    def _build_live_row(self, form: DocumentForm) -> QHBoxLayout:
+        self.live, self.live_target = form.field("generation.live", "Live"), form.field("generation.live_target")
+        self.working = QLabel("")
+        self.working.setObjectName("working-indicator")
+        row = QHBoxLayout()
+        row.addWidget(self.live)
+        row.addWidget(self.live_target)
+        row.addWidget(self.working, 1)
+        return row
+
+    # -- packs -------------------------------------------------------------------------------
+    @property
+    def has_pack(self) -> bool:
+        """Whether Generate has a pack to run ("" is the first installed one, as the engine reads it)."""
+        return bool(self._pack or self._installed_packs)
+
+    def set_packs(self, summaries: list[dict[str, str]]) -> None:
+        """List the installed diffusion packs (the document's pack stays chosen)."""
+        with self.binder.quiet():
+            self.pack_combo.clear()
+            self._installed_packs = []
+            for summary in summaries:
+                if summary.get("kind") == "diffusion":
+                    self.pack_combo.addItem(f"{summary['name']} ({summary['licence']})", summary["id"])
+                    self._installed_packs.append(str(summary["id"]))
+            self._show_pack(self._pack)
+
+    def _show_pack(self, pack: str) -> None:
+        # Called quietly (by the binder, or above): choosing the combo's row here is not the artist's edit.
+        self._pack = pack
+        if pack:
+            index = self.pack_combo.findData(pack)
+            if index < 0:  # a folder (or a recalled pack not installed here): listed by its name
+                self.pack_combo.addItem(Path(pack).name if Path(pack).is_absolute() else pack, pack)
+                index = self.pack_combo.count() - 1
+        else:
+            index = 0 if self._installed_packs else -1
+        self.pack_combo.setCurrentIndex(index)
+        self.generate_button.setEnabled(self.has_pack)
+        self.generate_button.setToolTip(GENERATE_TIP if self.has_pack else NO_PACK_TIP)
+
+    def choose_pack_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "ONNX Stable Diffusion folder")
+        if folder:
+            self.binder.edit("generation.pack_id", folder)
+
+    # -- what the settings allow ------------------------------------------------------------------
+    def show_mode(self, mode: str) -> None:
+        self.strength.setEnabled(mode in ("img2img", "inpaint"))
+        self.control_scale.setEnabled(mode == "controlnet")
+
+    def show_palette_size(self, colours: int) -> None:
+        """Colorize is off, saying what to do, while the palette has too few colours."""
+        problem = colorize_palette_problem(colours)
+        high = COLORIZE_COLOURS[1]
+        extra = f"; the first {high} of the palette's {colours} colours are used" if colours > high else ""
+        self.colorize_button.setEnabled(not problem)
+        self.colorize_button.setToolTip(problem or COLORIZE_TIP + extra)
+
+    def show_busy(self, text: str, busy: bool) -> None:
+        self.working.setText(text)
+        self.cancel_button.setEnabled(busy)
+
+
+class LineArtFormWidget(QGroupBox):
+    trace_requested = Signal()
+
+    def __init__(self, form: DocumentForm, parent: QWidget | None = None) -> None:
+        super().__init__("Line art", parent)
+        self.trace_button = button("Trace line art", "Trace the sketch (or an imported photo)")
+        self.trace_button.clicked.connect(self.trace_requested)
+        self.sensitivity = form.field("generation.sensitivity", scale=100)
+        row = QHBoxLayout(self)
+        row.addWidget(self.trace_button)
+        row.addWidget(self.sensitivity)
