@@ -151,8 +151,8 @@ def main() -> int:
     import torch
 
     from atelier.core.settings import cache_dir
-    from atelier.engine.diffusion.export import export_pipeline, exporter_fingerprint
     from atelier.engine.diffusion.pipeline import StableDiffusionPipeline
+    from atelier_build.diffusion.export import export_pipeline, exporter_fingerprint
 
     torch.set_num_threads(args.threads)
     pipe = build_pipeline(args.quick)

@@ -186,7 +186,7 @@ def tiny_onnx_folder(
     import torch
 
     from atelier.core.settings import cache_dir
-    from atelier.engine.diffusion.export import export_pipeline, exporter_fingerprint
+    from atelier_build.diffusion.export import export_pipeline, exporter_fingerprint
 
     torch.set_num_threads(1)
     pipe, net = tiny_pipeline(controlnet, scheduler, lcm_distilled=lcm_distilled, inpaint=inpaint, wide=wide)

@@ -132,7 +132,7 @@ def test_fp16_export_loads_in_onnxruntime_and_matches_fp32(tmp_path: Path) -> No
     import onnx
     import onnxruntime as ort
 
-    from atelier.engine.diffusion.export import export_pipeline
+    from atelier_build.diffusion.export import export_pipeline
     from tests.diffusion_builders import tiny_pipeline
 
     pipe, _ = tiny_pipeline(seed=5, wide=True)

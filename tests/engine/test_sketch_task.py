@@ -259,8 +259,8 @@ def test_taesd_pack_gives_full_size_previews(tiny_folder: Path, tmp_path: Path) 
     import torch
     from diffusers import AutoencoderTiny
 
-    from atelier.engine.diffusion.export import _export, _VaeDecoder
     from atelier.engine.packs import write_manifest
+    from atelier_build.diffusion.export import _export, _VaeDecoder
 
     torch.manual_seed(0)
     taesd = AutoencoderTiny(encoder_block_out_channels=(8,) * 4, decoder_block_out_channels=(8,) * 4,

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from atelier.engine.diffusion.subpixel_upsample import phase_kernels, rewrite_upsample_convs
+from atelier_build.diffusion.subpixel_upsample import phase_kernels, rewrite_upsample_convs
 
 
 def upsample_conv_model(

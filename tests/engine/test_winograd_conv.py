@@ -12,7 +12,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from atelier.engine.diffusion.winograd_conv import A_T, B_T, G, eligible, folded_extra_bytes, rewrite_winograd_convs
+from atelier_build.diffusion.winograd_conv import A_T, B_T, G, eligible, folded_extra_bytes, rewrite_winograd_convs
 
 
 def conv_model(

@@ -44,7 +44,9 @@ def run_import_diffusers(args: argparse.Namespace) -> int:
     if not source.exists():
         raise InputFileError(f"No diffusers folder or checkpoint at {source}.")
     try:
-        from atelier.engine.diffusion.export import import_diffusers
+        # The runtime's one way into build-time code (torch, diffusers): imported here, when the command
+        # runs, so no other command loads torch; import-linter lists this import as the only exception.
+        from atelier_build.diffusion.export import import_diffusers
     except ImportError as exc:
         raise InputFileError(
             f"Converting needs the build extra ({exc}).", "Install it: pip install 'atelier[build]'."

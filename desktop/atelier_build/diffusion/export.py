@@ -108,8 +108,8 @@ def _export(
         )
     import onnx
 
-    from atelier.engine.diffusion.subpixel_upsample import rewrite_upsample_convs
-    from atelier.engine.diffusion.winograd_conv import rewrite_winograd_convs
+    from atelier_build.diffusion.subpixel_upsample import rewrite_upsample_convs
+    from atelier_build.diffusion.winograd_conv import rewrite_winograd_convs
 
     # Past 2 GB (an SD 1.5 UNet) torch writes one external file per tensor; gather them into one
     # `model.onnx.data` so a pack lists two files, not hundreds. One load and save does both that and
@@ -166,7 +166,7 @@ def _resize_constants_to_fp32(model: Any) -> None:
 
 def exporter_fingerprint() -> bytes:
     """The exporter's own source files, for keying caches of exported packs."""
-    from atelier.engine.diffusion import onnx_nodes, subpixel_upsample, winograd_conv
+    from atelier_build.diffusion import onnx_nodes, subpixel_upsample, winograd_conv
 
     files = (__file__, subpixel_upsample.__file__, winograd_conv.__file__, onnx_nodes.__file__)
     return b"".join(Path(str(f)).read_bytes() for f in files)
@@ -310,7 +310,7 @@ def runtime_memory(out: Path, components: dict[str, str]) -> dict[str, int]:
     at load (the Sketch task's "will it fit" check reads this from the manifest)."""
     import onnx
 
-    from atelier.engine.diffusion.winograd_conv import folded_extra_bytes
+    from atelier_build.diffusion.winograd_conv import folded_extra_bytes
 
     memory = {}
     for role, relative in components.items():

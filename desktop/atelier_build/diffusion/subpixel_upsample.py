@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from atelier.engine.diffusion.onnx_nodes import attributes as node_attributes
-from atelier.engine.diffusion.onnx_nodes import is_plain_3x3
+from atelier_build.diffusion.onnx_nodes import attributes as node_attributes
+from atelier_build.diffusion.onnx_nodes import is_plain_3x3
 
 # Which kernel rows (or columns) each of the two source taps sums, for output phase 0 and 1.
 _TAPS = {0: ((0,), (1, 2)), 1: ((0, 1), (2,))}

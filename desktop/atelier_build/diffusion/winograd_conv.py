@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from atelier.engine.diffusion.onnx_nodes import is_plain_3x3
+from atelier_build.diffusion.onnx_nodes import is_plain_3x3
 
 # F(4x4, 3x3) on the points 0, 1, -1, 2, -2 and infinity (Lavin & Gray 2015, section 4.1).
 TILE_OUT = 4
