@@ -75,11 +75,11 @@ def is_idle(panel: PalettePanel) -> bool:
 
 
 def test_harmony_then_lock_and_regenerate_with_space(qtbot, panel: PalettePanel) -> None:
-    panel.count.setValue(6)
+    panel.action_bar.count.setValue(6)
     panel.doc.set_base("#336699")
-    panel.mode.setCurrentIndex(panel.mode.findData("triad"))
-    assert panel.doc.count == 6 and panel.doc.mode == "triad" and panel.base_button.text() == "#336699"
-    wait_for_change(qtbot, panel, panel.harmony_button.click)
+    panel.action_bar.mode.setCurrentIndex(panel.action_bar.mode.findData("triad"))
+    assert panel.doc.count == 6 and panel.doc.mode == "triad" and panel.action_bar.base_button.text() == "#336699"
+    wait_for_change(qtbot, panel, panel.action_bar.harmony_button.click)
     first = panel.doc.colors
     assert len(first) == 6 and first[0] == "#336699"
     assert len(panel.strip.swatches) == 6
@@ -90,24 +90,26 @@ def test_harmony_then_lock_and_regenerate_with_space(qtbot, panel: PalettePanel)
     wait_for_change(qtbot, panel, lambda: qtbot.keyClick(panel.strip, Qt.Key.Key_Space))
     assert panel.doc.colors[2] == first[2] and panel.doc.colors != first
     assert panel.doc.source.kind == "harmony" and panel.doc.seed == 1
-    assert panel.undo_button.isEnabled()
-    panel.undo_button.click()
+    assert panel.undo_redo.undo_button.isEnabled()
+    panel.undo_redo.undo_button.click()
     assert panel.doc.colors == first and panel.doc.locks[2]
-    panel.redo_button.click()
+    panel.undo_redo.redo_button.click()
     assert panel.doc.colors[2] == first[2] and panel.doc.colors != first
 
 
 def test_undo_and_redo_are_disabled_when_there_is_nothing_to_undo(qtbot, panel: PalettePanel) -> None:
-    assert not panel.undo_button.isEnabled() and not panel.redo_button.isEnabled()
-    assert panel.undo_button.toolTip() == "Nothing to undo"
+    assert not panel.undo_redo.undo_button.isEnabled() and not panel.undo_redo.redo_button.isEnabled()
+    assert panel.undo_redo.undo_button.toolTip() == "Nothing to undo"
     panel.strip.swatches[0].lock.click()
-    assert panel.undo_button.isEnabled() and not panel.redo_button.isEnabled()
-    assert "lock swatch 1" in panel.undo_button.toolTip()
-    panel.undo_button.click()
+    assert panel.undo_redo.undo_button.isEnabled() and not panel.undo_redo.redo_button.isEnabled()
+    assert "Lock swatch 1" in panel.undo_redo.undo_button.toolTip()
+    panel.undo_redo.undo_button.click()
     assert not panel.doc.locks[0]
-    assert not panel.undo_button.isEnabled() and panel.redo_button.isEnabled()
-    panel.redo_button.click()
-    assert panel.doc.locks[0] and panel.undo_button.isEnabled() and not panel.redo_button.isEnabled()
+    assert not panel.undo_redo.undo_button.isEnabled() and panel.undo_redo.redo_button.isEnabled()
+    panel.undo_redo.redo_button.click()
+    assert (
+        panel.doc.locks[0] and panel.undo_redo.undo_button.isEnabled() and not panel.undo_redo.redo_button.isEnabled()
+    )
 
 
 def test_a_palette_job_cancelled_from_the_queue_returns_the_panel_to_idle(qtbot, panel: PalettePanel) -> None:
@@ -125,7 +127,10 @@ def test_a_palette_job_cancelled_from_the_queue_returns_the_panel_to_idle(qtbot,
     panel.context.queue.cancel(first.id)
     qtbot.waitUntil(lambda: is_idle(panel), timeout=5000)
     assert first.state is JobState.CANCELLED and panel.doc.colors == before
-    assert all(b.isEnabled() for b in (panel.harmony_button, panel.regenerate_button, panel.text_button))
+    assert all(
+        b.isEnabled()
+        for b in (panel.action_bar.harmony_button, panel.action_bar.regenerate_button, panel.source_bar.text_button)
+    )
     assert not error_boxes()  # a cancel is not an error
     panel.context.queue.cancel(blocker.id)
 
@@ -157,35 +162,40 @@ def test_recall_of_an_image_request_then_regenerate_uses_the_same_picture(qtbot,
         image=picture, count=4, seed=7, locked=((1, "#123456"),), label="bands.png", origin="palette"
     )
     assert panel.recall(request)
-    assert panel.count.value() == 4 and panel.doc.seed == 7
+    assert panel.action_bar.count.value() == 4 and panel.doc.seed == 7
     assert panel.doc.locks == [False, True, False, False, False] and panel.doc.colors[1] == "#123456"
     assert panel.doc.source.kind == "image" and panel.doc.source.image is picture
     assert "bands.png" in panel.status.text() and panel.strip.swatches[1].lock.isChecked()
-    assert panel.undo_button.isEnabled()
+    assert panel.undo_redo.undo_button.isEnabled()
     with qtbot.waitSignal(panel.context.queue.job_added) as added:
-        wait_for_change(qtbot, panel, panel.regenerate_button.click)
+        wait_for_change(qtbot, panel, panel.action_bar.regenerate_button.click)
     job = added.args[0]
     assert isinstance(job.request, PaletteFromImageRequest) and job.request.image is picture
     assert (job.request.count, job.request.seed, job.request.locked) == (4, 8, ((1, "#123456"),))
     colors = panel.doc.colors
     assert len(colors) == 4 and colors[1] == "#123456" and panel.doc.locks == [False, True, False, False]
     assert set(colors) == {"#123456", *BAND_COLORS}  # the locked swatch and the picture's three bands
-    panel.undo_button.click()  # the regenerated palette
-    panel.undo_button.click()  # the recall
+    panel.undo_redo.undo_button.click()  # the regenerated palette
+    panel.undo_redo.undo_button.click()  # the recall
     after = panel.doc.to_dict()
     assert after.pop("recent")[0]["colors"] == colors  # what was made stays in the recent palettes
-    assert after == {k: v for k, v in before.items() if k != "recent"} and panel.count.value() == before["count"]
-    assert not panel.undo_button.isEnabled()
+    assert (
+        after == {k: v for k, v in before.items() if k != "recent"}
+        and panel.action_bar.count.value() == before["count"]
+    )
+    assert not panel.undo_redo.undo_button.isEnabled()
 
 
 def test_recall_of_text_and_harmony_requests_and_undo(qtbot, panel: PalettePanel) -> None:
-    panel.text.setText("typed first")
+    panel.source_bar.text.setText("typed first")
     assert panel.recall(PaletteFromTextRequest(text="autumn forest", count=6, seed=2, origin="palette"))
-    assert panel.text.text() == "autumn forest" and panel.count.value() == 6 and panel.doc.seed == 2
+    assert (
+        panel.source_bar.text.text() == "autumn forest" and panel.action_bar.count.value() == 6 and panel.doc.seed == 2
+    )
     assert panel.doc.source == PaletteSource("text", text="autumn forest")
     assert panel.recall(HarmonyRequest(base="#aa3300", mode="triad", count=5, seed=4, origin="palette"))
-    assert panel.base_button.text() == "#aa3300" and panel.mode.currentData() == "triad"
-    assert panel.count.value() == 5 and panel.text.text() == "autumn forest"
+    assert panel.action_bar.base_button.text() == "#aa3300" and panel.action_bar.mode.currentData() == "triad"
+    assert panel.action_bar.count.value() == 5 and panel.source_bar.text.text() == "autumn forest"
     with qtbot.waitSignal(panel.context.queue.job_added) as added:
         wait_for_change(qtbot, panel, panel.regenerate)
     request = added.args[0].request
@@ -193,9 +203,9 @@ def test_recall_of_text_and_harmony_requests_and_undo(qtbot, panel: PalettePanel
     assert panel.doc.colors[0] == "#aa3300" and len(panel.doc.colors) == 5
     panel.doc.undo()
     panel.doc.undo()
-    assert panel.base_button.text() != "#aa3300" and panel.count.value() == 6
-    panel.undo_button.click()
-    assert panel.text.text() == "typed first" and panel.doc.seed == 0
+    assert panel.action_bar.base_button.text() != "#aa3300" and panel.action_bar.count.value() == 6
+    panel.undo_redo.undo_button.click()
+    assert panel.source_bar.text.text() == "typed first" and panel.doc.seed == 0
     assert not panel.recall(LightProbeRequest())  # not a palette request
 
 
@@ -207,12 +217,12 @@ def test_a_palette_from_the_history_is_put_back_as_one_step(qtbot, panel: Palett
     assert panel.doc.colors == ["#102030", "#405060", "#708090"] and panel.doc.source.kind == "harmony"
     assert panel.doc.undo_stack.undo_text == "Put back palette"
     assert not panel.show_result(LightProbeRequest(), result)
-    panel.undo_button.click()
+    panel.undo_redo.undo_button.click()
     assert panel.doc.colors == before
 
 
 def test_image_palette_and_checks(qtbot, panel: PalettePanel) -> None:
-    panel.count.setValue(3)
+    panel.action_bar.count.setValue(3)
     wait_for_change(qtbot, panel, lambda: panel.from_image(bands(), "test.png"))
     assert panel.doc.source.kind == "image" and panel.doc.source.label == "test.png"
     assert panel.contrast.rowCount() == 3
@@ -229,15 +239,15 @@ def test_edit_hex_reorder_and_favourite(qtbot, panel: PalettePanel) -> None:
     assert panel.doc.colors[1] == "#abcdef" and panel.doc.names[1]
     panel.strip.moved.emit(1, 0)
     assert panel.doc.colors[0] == "#abcdef"
-    panel.favourite_button.click()
+    panel.action_bar.favourite_button.click()
     assert panel.doc.is_favourite() and panel.history.favourites.count() == 1
-    assert panel.favourite_button.isChecked() and panel.favourite_button.text() == "★ Favourite"
+    assert panel.action_bar.favourite_button.isChecked() and panel.action_bar.favourite_button.text() == "★ Favourite"
     panel.strip.swatches[0].hex.setText("nonsense")
     panel.strip.swatches[0].hex.editingFinished.emit()
     qtbot.waitUntil(lambda: bool(error_boxes()))
     assert panel.doc.colors[0] == "#abcdef" and panel.strip.swatches[0].hex.text() == "#abcdef"
     close_error_boxes()
-    panel.undo_button.click()
+    panel.undo_redo.undo_button.click()
     assert not panel.doc.is_favourite() and panel.history.favourites.count() == 0
 
 
@@ -256,7 +266,7 @@ def test_import_export_and_malformed_import(qtbot, panel: PalettePanel, tmp_path
     assert panel.doc.colors == ["#ff0000", "#0000ff"] and panel.doc.names == ["Red", "blue"]
     assert panel.doc.recent[0].colors == ("#ff0000", "#0000ff")
     assert panel.doc.source == PaletteSource("import", label="p.gpl")
-    panel.undo_button.click()
+    panel.undo_redo.undo_button.click()
     assert panel.doc.colors == before
 
 
@@ -267,22 +277,26 @@ def test_from_lyric_needs_words_and_session_round_trip(qtbot, panel: PalettePane
     close_error_boxes()
     assert panel.from_sketch() is None  # no Sketch panel beside it in this test
     close_error_boxes()
-    panel.text.setText("sea")
-    panel.count.setValue(7)
+    panel.source_bar.text.setText("sea")
+    panel.action_bar.count.setValue(7)
     panel.checks.setCurrentIndex(2)
     panel.doc.toggle_favourite()
     state = panel.save_state()
     assert state["schema"] == 2 and state["text"] == "sea" and state["view"] == {"tab": 2}
     panel.doc.set_colors(["#000000", "#111111", "#222222"])
-    panel.text.setText("")
+    panel.source_bar.text.setText("")
     panel.checks.setCurrentIndex(0)
     panel.restore_state(state)
-    assert panel.text.text() == "sea" and panel.count.value() == 7 and panel.checks.currentIndex() == 2
-    assert panel.doc.is_favourite() and not panel.undo_button.isEnabled()
+    assert (
+        panel.source_bar.text.text() == "sea"
+        and panel.action_bar.count.value() == 7
+        and panel.checks.currentIndex() == 2
+    )
+    assert panel.doc.is_favourite() and not panel.undo_redo.undo_button.isEnabled()
 
 
 def test_restore_keeps_the_picture_and_replaces_the_document_each_time(qtbot, panel: PalettePanel) -> None:
-    panel.count.setValue(3)
+    panel.action_bar.count.setValue(3)
     wait_for_change(qtbot, panel, lambda: panel.from_image(bands(), "bands.png"))
     image_palette = panel.doc.colors
     state = panel.save_state()
@@ -290,13 +304,13 @@ def test_restore_keeps_the_picture_and_replaces_the_document_each_time(qtbot, pa
     # Another project is opened: its document replaces this one, and there is nothing to undo.
     other = {"schema": 2, "colors": ["#aa0000", "#00aa00", "#0000aa"], "count": 5, "text": "other"}
     panel.restore_state(other)
-    assert panel.doc.colors == ["#aa0000", "#00aa00", "#0000aa"] and panel.text.text() == "other"
-    assert panel.doc.source.kind == "" and not panel.undo_button.isEnabled() and not panel.doc.recent
+    assert panel.doc.colors == ["#aa0000", "#00aa00", "#0000aa"] and panel.source_bar.text.text() == "other"
+    assert panel.doc.source.kind == "" and not panel.undo_redo.undo_button.isEnabled() and not panel.doc.recent
     # Back to the first: the picture comes back from its file and Regenerate works on it.
     panel.restore_state(state)
     assert panel.doc.colors == image_palette and panel.doc.source.label == "bands.png"
     assert panel.doc.source.image is not None and np.array_equal(panel.doc.source.image, bands())
-    assert not panel.undo_button.isEnabled()
+    assert not panel.undo_redo.undo_button.isEnabled()
     panel.strip.swatches[0].lock.click()
     job = panel.regenerate()
     assert job is not None
@@ -337,7 +351,7 @@ def test_cancel_and_recall_from_the_jobs_dock(qtbot, window) -> None:
     wait_for_change(qtbot, panel, panel.from_harmony)
     select_in_jobs_dock(window, job)
     window.jobs.recall_button.click()
-    assert panel.doc.count == 4 and panel.count.value() == 4 and panel.doc.source.label == "bands.png"
+    assert panel.doc.count == 4 and panel.action_bar.count.value() == 4 and panel.doc.source.label == "bands.png"
     assert isinstance(job.request, PaletteFromImageRequest) and panel.doc.source.image is job.request.image
     assert panel.doc.undo_stack.undo_text == "Recall settings"
     again = panel.regenerate()
@@ -352,14 +366,14 @@ def test_text_and_lyric_palettes_with_the_real_model(qtbot, panel: PalettePanel)
 
     if built_pack() is None:
         pytest.importorskip("torch")
-    panel.count.setValue(5)
-    panel.text.setText("autumn forest")
+    panel.action_bar.count.setValue(5)
+    panel.source_bar.text.setText("autumn forest")
     with qtbot.waitSignal(panel.doc.changed, timeout=300000):
-        panel.text_button.click()
+        panel.source_bar.text_button.click()
     qtbot.waitUntil(lambda: not panel.progress.isVisible(), timeout=5000)
     assert panel.doc.source == PaletteSource("text", text="autumn forest")
     assert "autumn forest" in panel.status.text()
     panel.context.lyric.set_text("Grey rain on the window\nCold streets and empty rooms")
     with qtbot.waitSignal(panel.doc.changed, timeout=60000):
-        panel.lyric_button.click()
+        panel.source_bar.lyric_button.click()
     assert panel.doc.source.kind == "lyric" and len(panel.doc.colors) == 5

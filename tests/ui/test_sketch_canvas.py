@@ -160,7 +160,7 @@ def test_panel_swatches_follow_palette_and_sketch_autosaves(qtbot, isolated_dirs
     other.restore_state(state)
     assert np.array_equal(other.canvas.sketch_array(), panel.canvas.sketch_array())
     assert np.array_equal(other.canvas.layer_array("hints"), panel.canvas.layer_array("hints"))
-    assert other.canvas.colour.name() == "#0000ff" and not other.history.undo_button.isEnabled()
+    assert other.canvas.colour.name() == "#0000ff" and not other.undo_redo.undo_button.isEnabled()
     panel.close_panel()
     other.close_panel()
     palette.set_colors(["#000000", "#111111", "#222222"])  # closed panels no longer listen
@@ -240,7 +240,7 @@ def test_paste_drop_and_export(qtbot, isolated_dirs) -> None:
     panel.undo()
     assert panel.canvas.canvas_size == (60, 40)
     panel.undo()
-    assert panel.canvas.canvas_size == (512, 512) and not panel.history.undo_button.isEnabled()
+    assert panel.canvas.canvas_size == (512, 512) and not panel.undo_redo.undo_button.isEnabled()
     panel.close_panel()
 
 

@@ -60,15 +60,15 @@ def refuse(picture: tuple[int, int], canvas: tuple[int, int]) -> tuple[str, bool
 
 
 def test_undo_is_disabled_on_a_fresh_canvas_and_names_the_step(panel) -> None:
-    assert not panel.history.undo_button.isEnabled() and not panel.history.redo_button.isEnabled()
-    assert panel.history.undo_button.toolTip() == "Nothing to undo"
+    assert not panel.undo_redo.undo_button.isEnabled() and not panel.undo_redo.redo_button.isEnabled()
+    assert panel.undo_redo.undo_button.toolTip() == "Nothing to undo"
     stroke(panel, [(10, 10), (60, 40)])
-    assert panel.history.undo_button.isEnabled() and panel.history.undo_button.toolTip().startswith(
+    assert panel.undo_redo.undo_button.isEnabled() and panel.undo_redo.undo_button.toolTip().startswith(
         "Undo: Brush stroke"
     )
-    panel.history.undo_button.click()
-    assert not panel.history.undo_button.isEnabled() and panel.history.redo_button.isEnabled()
-    assert panel.history.redo_button.toolTip() == "Redo: Brush stroke on the sketch"
+    panel.undo_redo.undo_button.click()
+    assert not panel.undo_redo.undo_button.isEnabled() and panel.undo_redo.redo_button.isEnabled()
+    assert panel.undo_redo.redo_button.toolTip() == "Redo: Brush stroke on the sketch"
 
 
 def test_one_undo_walks_back_strokes_and_settings_in_order(panel, qtbot) -> None:
@@ -129,12 +129,12 @@ def test_a_picture_of_another_size_as_a_new_canvas_undoes_to_the_drawing(panel, 
     assert asked == [((200, 150), (128, 96))]
     assert panel.canvas.canvas_size == (200, 150) == (panel.document.canvas.width, panel.document.canvas.height)
     assert panel.canvas.hints_array() is None and panel.document.pictures.other_size == "ask"
-    assert panel.history.undo_button.toolTip() == "Undo: Open a 200×150 picture"
-    panel.history.undo_button.click()
+    assert panel.undo_redo.undo_button.toolTip() == "Undo: Open a 200×150 picture"
+    panel.undo_redo.undo_button.click()
     assert panel.canvas.canvas_size == (128, 96) == (panel.document.canvas.width, panel.document.canvas.height)
     assert np.array_equal(panel.canvas.sketch_array(), sketch)
     assert np.array_equal(panel.canvas.layer_array("hints"), hints)
-    panel.history.redo_button.click()
+    panel.undo_redo.redo_button.click()
     assert panel.canvas.canvas_size == (200, 150)
     assert tuple(panel.canvas.sketch_array()[75, 100, :3]) == (90, 90, 90)
 
@@ -157,7 +157,7 @@ def test_the_same_size_replaces_cancel_keeps_everything_and_a_bad_file_says_so(p
     panel.choose_import = refuse
     assert panel.import_path(str(picture_file(isolated_dirs, 128, 96, value=200)))
     assert tuple(panel.canvas.sketch_array()[50, 50, :3]) == (200, 200, 200)
-    assert len(panel.document.undo) == 1 and panel.history.undo_button.toolTip() == "Undo: Replace the sketch"
+    assert len(panel.document.undo) == 1 and panel.undo_redo.undo_button.toolTip() == "Undo: Replace the sketch"
     before = panel.canvas.sketch_array()
     panel.choose_import = lambda picture, canvas: None  # Cancel
     assert not panel.import_path(str(picture_file(isolated_dirs, 30, 30)))
@@ -280,15 +280,15 @@ def test_restore_replaces_document_and_canvas_and_may_be_called_again(panel, iso
     panel.restore_state(state)
     assert np.array_equal(panel.canvas.sketch_array(), sketch)
     assert np.array_equal(panel.canvas.layer_array("hints"), hints)
-    assert panel.form.prompt.text() == "a harbour" and not panel.history.undo_button.isEnabled()
+    assert panel.form.prompt.text() == "a harbour" and not panel.undo_redo.undo_button.isEnabled()
     stroke(panel, [(5, 90), (120, 5)])  # the new document's stack takes the canvas's steps
-    assert panel.history.undo_button.isEnabled() and panel.document.undo.undo_text.startswith("Brush stroke")
+    assert panel.undo_redo.undo_button.isEnabled() and panel.document.undo.undo_text.startswith("Brush stroke")
     # Another project: no side files -> a blank canvas of the saved size.
     for name in ("sketch.png", "hints.png"):
         session.side_file(name).unlink()
     panel.restore_state({"schema": 2, "canvas": {"width": 64, "height": 48}, "generation": {"prompt": "new"}})
     assert panel.canvas.canvas_size == (64, 48) and (panel.canvas.sketch_array()[:, :, :3] == 255).all()
-    assert panel.form.prompt.text() == "new" and not panel.history.undo_button.isEnabled()
+    assert panel.form.prompt.text() == "new" and not panel.undo_redo.undo_button.isEnabled()
     # A damaged PNG leaves a blank canvas.
     session.side_file("sketch.png").write_bytes(b"\x89PNG damaged")
     panel.restore_state({"schema": 2, "canvas": {"width": 80, "height": 40}})

@@ -8,34 +8,27 @@ and export. Every change goes through the document, which makes it one undo step
 from __future__ import annotations
 
 import contextlib
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QColorDialog,
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QMenu,
     QProgressBar,
-    QPushButton,
     QScrollArea,
-    QSpinBox,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from atelier.core.color.formats import EXPORT_FORMATS, PaletteFile, export_file, import_file
-from atelier.core.color.harmony import HARMONY_MODES
+from atelier.core.color.formats import PaletteFile, export_file, import_file
 from atelier.core.color.names import nearest_name, nearest_names
 from atelier.core.documents.palette import SKETCH_LABEL, PaletteSource, normalise_hex
 from atelier.core.errors import AtelierError, InputFileError, InvalidRequestError
@@ -44,24 +37,19 @@ from atelier.core.jobs import Job
 from atelier.core.picture_io import read_picture
 from atelier.core.progress import Progress
 from atelier.core.requests import Request, Result
-from atelier.core.requests.palette import MAX_COUNT, MIN_COUNT, PaletteResult
+from atelier.core.requests.palette import PaletteResult
 from atelier.ui.context import AppContext
 from atelier.ui.errors import show_error
 from atelier.ui.panels.base import Panel
+from atelier.ui.widgets.document_binding import FieldBinder
+from atelier.ui.widgets.lyric_controls import UndoButtons
 from atelier.ui.widgets.palette_checks import ColourBlindWidget, ContrastMatrixWidget, RolesWidget
 from atelier.ui.widgets.palette_history import PaletteHistoryWidget
-from atelier.ui.widgets.swatch_strip import SwatchStripWidget, ink_for
+from atelier.ui.widgets.palette_toolbar import FORMAT_LABELS, PaletteActionsWidget, PaletteSourcesWidget
+from atelier.ui.widgets.swatch_strip import SwatchStripWidget
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
 IMPORT_FILTER = "Palettes (*.gpl *.ase *.aco *.json)"
-FORMAT_LABELS = {
-    "gpl": "GIMP / Krita / Inkscape (.gpl)",
-    "ase": "Adobe swatch exchange (.ase)",
-    "aco": "Photoshop swatches (.aco)",
-    "css": "CSS custom properties (.css)",
-    "json": "JSON (.json)",
-    "png": "PNG swatch strip (.png)",
-}
 # The picture an image or sketch palette came from, saved beside the session so Regenerate still
 # works on it after a restart.
 PICTURE_FILE = "palette-source.png"
@@ -78,130 +66,78 @@ class PalettePanel(Panel):
         self._drawn: tuple[Any, ...] | None = None  # the swatches last drawn (redraws skip when equal)
         self._detail: tuple[list[str], str] = ([], "")  # a result's note, shown while its colours are current
         self._saved_picture: tuple[np.ndarray, Path] | None = None  # the source picture last written, and where
+        setters: dict[str, Callable[[Any], None]] = {
+            "text": self.doc.set_text, "count": self.doc.set_count, "mode": self.doc.set_mode
+        }  # fmt: skip
+        self.binder = FieldBinder(lambda name, value: setters[name](value), self.doc.undo_stack.break_merge)
+        self.undo_redo = UndoButtons(self, self.doc.undo_stack)
+        self.source_bar = PaletteSourcesWidget(self.binder)
+        self.action_bar = PaletteActionsWidget(self.binder, (self.undo_redo.undo_button, self.undo_redo.redo_button))
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.source_bar)
+        layout.addWidget(self.action_bar)
+        layout.addWidget(self._build_strip())
+        layout.addLayout(self._build_status_row())
+        layout.addWidget(self._build_checks(), 1)
+        self.undo_redo.take_keys_from([self.action_bar.count])
+        self.space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
+        self.space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.space.activated.connect(self.regenerate)
+        self._connect()
+        self._redraw()
 
-        # -- sources -------------------------------------------------------------------------
-        self.text = QLineEdit()
-        self.text.setPlaceholderText("Describe a mood or scene, e.g. “stormy sea at dusk”")
-        self.text.setClearButtonEnabled(True)
-        self.text.textChanged.connect(self.doc.set_text)
-        self.text.returnPressed.connect(self.from_text)
-        self.text_button = self._button("Palette from text", self.from_text)
-        self.text_button.setDefault(True)
-        self.lyric_button = self._button("From lyric", self.from_lyric, "A palette from the Lyric panel's words")
-        self.image_button = self._button("From image…", self.open_image)
-        self.sketch_button = self._button("From sketch", self.from_sketch, "The main colours of the Sketch panel")
-        self.count = QSpinBox()
-        self.count.setRange(MIN_COUNT, MAX_COUNT)
-        self.count.setPrefix("Colours: ")
-        self.count.valueChanged.connect(self.doc.set_count)
-        sources = QHBoxLayout()
-        sources.addWidget(self.text, 1)
-        for button in (self.text_button, self.lyric_button, self.image_button, self.sketch_button):
-            sources.addWidget(button)
-
-        self.base_button = QToolButton()
-        self.base_button.setToolTip("Base colour for the harmony")
-        self.base_button.clicked.connect(self.choose_base)
-        self.mode = QComboBox()
-        for mode in HARMONY_MODES:
-            self.mode.addItem(mode.replace("-", " ").capitalize(), mode)
-        self.mode.currentIndexChanged.connect(lambda _: self.doc.set_mode(str(self.mode.currentData())))
-        self.harmony_button = self._button("Harmony", self.from_harmony)
-        self.regenerate_button = self._button(
-            "⟳ Regenerate", self.regenerate, "New colours for the unlocked swatches, from the same source (Space)"
-        )
-        self.undo_button = self._tool("↶ Undo", self.doc.undo)
-        self.redo_button = self._tool("↷ Redo", self.doc.redo)
-        self.favourite_button = self._tool("", self.doc.toggle_favourite)
-        self.favourite_button.setCheckable(True)
-        self.favourite_button.setToolTip("Keep this palette in the favourites")
-        self.import_button = self._tool("Import…", self.import_dialog)
-        self.export_button = QToolButton()
-        self.export_button.setText("Export ▾")
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        export_menu = QMenu(self.export_button)
-        for fmt in EXPORT_FORMATS:
-            export_menu.addAction(FORMAT_LABELS[fmt]).triggered.connect(partial(self.export_dialog, fmt))
-        self.export_button.setMenu(export_menu)
-        actions = QHBoxLayout()
-        actions.addWidget(QLabel("Harmony from"))
-        for widget in (self.base_button, self.mode, self.harmony_button):
-            actions.addWidget(widget)
-        actions.addSpacing(12)
-        actions.addWidget(self.count)
-        actions.addWidget(self.regenerate_button)
-        actions.addStretch(1)
-        actions.addWidget(self.undo_button)
-        actions.addWidget(self.redo_button)
-        actions.addWidget(self.favourite_button)
-        actions.addSpacing(8)
-        actions.addWidget(self.import_button)
-        actions.addWidget(self.export_button)
-
-        # -- swatches and checks ------------------------------------------------------------
+    def _build_strip(self) -> QScrollArea:
         self.strip = SwatchStripWidget()
-        self.strip.edit_requested.connect(self.edit_swatch)
-        self.strip.hex_entered.connect(self._hex_entered)
-        self.strip.lock_toggled.connect(self.doc.set_locked)
-        self.strip.moved.connect(self.doc.move)
         self.strip_scroll = QScrollArea()
         self.strip_scroll.setWidgetResizable(True)
         self.strip_scroll.setWidget(self.strip)
         self.strip_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        return self.strip_scroll
+
+    def _build_status_row(self) -> QHBoxLayout:
         self.status = QLabel()
         self.status.setObjectName("palette-status")
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(140)
         self.progress.setVisible(False)
-        status_row = QHBoxLayout()
-        status_row.addWidget(self.status, 1)
-        status_row.addWidget(self.progress)
+        row = QHBoxLayout()
+        row.addWidget(self.status, 1)
+        row.addWidget(self.progress)
+        return row
 
+    def _build_checks(self) -> QTabWidget:
         self.contrast = ContrastMatrixWidget()
         self.roles = RolesWidget()
         self.colour_blind = ColourBlindWidget()
         self.history = PaletteHistoryWidget()
-        self.history.chosen.connect(self.doc.load)
         self.checks = QTabWidget()
         self.checks.addTab(self.contrast, "Contrast (WCAG)")
         self.checks.addTab(self.roles, "Roles")
         self.checks.addTab(self.colour_blind, "Colour blindness")
         self.checks.addTab(self.history, "History && favourites")
+        return self.checks
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(sources)
-        layout.addLayout(actions)
-        layout.addWidget(self.strip_scroll)
-        layout.addLayout(status_row)
-        layout.addWidget(self.checks, 1)
-
-        self.space = self._shortcut(QKeySequence(Qt.Key.Key_Space), self.regenerate)
-        self.undo_shortcut = self._shortcut(QKeySequence.StandardKey.Undo, self.doc.undo)
-        self.redo_shortcut = self._shortcut(QKeySequence.StandardKey.Redo, self.doc.redo)
-
-        self.doc.state_changed.connect(self._redraw)
-        self.doc.undo_stack.changed.connect(self._show_undo)
-        self._redraw()
-        self._show_undo()
-
-    def _button(self, text: str, slot: Any, tip: str = "") -> QPushButton:
-        button = QPushButton(text)
-        button.setToolTip(tip)
-        button.clicked.connect(lambda _checked=False: slot())
-        return button
-
-    def _tool(self, text: str, slot: Any) -> QToolButton:
-        button = QToolButton()
-        button.setText(text)
-        button.clicked.connect(lambda _checked=False: slot())
-        return button
-
-    def _shortcut(self, keys: QKeySequence | QKeySequence.StandardKey, slot: Any) -> QShortcut:
-        shortcut = QShortcut(keys, self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(slot)
-        return shortcut
+    def _connect(self) -> None:
+        for signal, slot in (
+            (self.source_bar.text_requested, self.from_text),
+            (self.source_bar.lyric_requested, self.from_lyric),
+            (self.source_bar.image_requested, self.open_image),
+            (self.source_bar.sketch_requested, self.from_sketch),
+            (self.action_bar.base_requested, self.choose_base),
+            (self.action_bar.harmony_requested, self.from_harmony),
+            (self.action_bar.regenerate_requested, self.regenerate),
+            (self.action_bar.favourite_requested, self.doc.toggle_favourite),
+            (self.action_bar.import_requested, self.import_dialog),
+            (self.action_bar.export_requested, self.export_dialog),
+            (self.strip.edit_requested, self.edit_swatch),
+            (self.strip.hex_entered, self._hex_entered),
+            (self.strip.lock_toggled, self.doc.set_locked),
+            (self.strip.moved, self.doc.move),
+            (self.history.chosen, self.doc.load),
+            (self.doc.state_changed, self._redraw),
+        ):
+            signal.connect(slot)
 
     # -- the view -----------------------------------------------------------------------------
     def display_names(self) -> list[str]:
@@ -214,33 +150,26 @@ class PalettePanel(Panel):
 
     def _redraw(self) -> None:
         doc = self.doc
-        if self.text.text() != doc.text:
-            with QSignalBlocker(self.text):
-                self.text.setText(doc.text)
-        with QSignalBlocker(self.count):
-            self.count.setValue(doc.count)
-        with QSignalBlocker(self.mode):
-            self.mode.setCurrentIndex(max(0, self.mode.findData(doc.mode)))
-        if self.base_button.text() != doc.base:
-            self.base_button.setText(doc.base)
-            self.base_button.setStyleSheet(f"background:{doc.base}; color:{ink_for(doc.base)}; padding:4px 8px;")
+        self.binder.show_all({"text": doc.text, "count": doc.count, "mode": doc.mode})
+        self.action_bar.show_base(doc.base)
+        self.action_bar.show_favourite(doc.is_favourite())
         drawn = (doc.colors, doc.names, doc.locks, doc.recent, doc.favourites)
         if drawn != self._drawn:  # typing or a setting leaves the swatches and checks as they are
             self._drawn = drawn
-            colors, names = doc.colors, self.display_names()
-            self.strip.set_palette(colors, names, doc.locks)
-            # New swatches count in the layout only once shown, after this event; measure then.
-            QTimer.singleShot(0, self, self._fit_strip)
-            self.contrast.set_colors(colors)
-            self.roles.set_colors(colors)
-            self.colour_blind.set_colors(colors, names)
-            self.history.set_history(doc.recent, doc.favourites)
-            self.checks.setTabText(1, "Roles ⚠" if self.roles.warnings else "Roles")
-            self.checks.setTabText(2, "Colour blindness ⚠" if self.colour_blind.warnings else "Colour blindness")
-        favourite = doc.is_favourite()
-        self.favourite_button.setChecked(favourite)
-        self.favourite_button.setText("★ Favourite" if favourite else "☆ Favourite")
+            self._draw_swatches_and_checks()
         self._show_status()
+
+    def _draw_swatches_and_checks(self) -> None:
+        colors, names = self.doc.colors, self.display_names()
+        self.strip.set_palette(colors, names, self.doc.locks)
+        # New swatches count in the layout only once shown, after this event; measure then.
+        QTimer.singleShot(0, self, self._fit_strip)
+        self.contrast.set_colors(colors)
+        self.roles.set_colors(colors)
+        self.colour_blind.set_colors(colors, names)
+        self.history.set_history(self.doc.recent, self.doc.favourites)
+        self.checks.setTabText(1, "Roles ⚠" if self.roles.warnings else "Roles")
+        self.checks.setTabText(2, "Colour blindness ⚠" if self.colour_blind.warnings else "Colour blindness")
 
     def _show_status(self) -> None:
         waiting = len(self.jobs.pending())
@@ -258,13 +187,6 @@ class PalettePanel(Panel):
             self.status.setText(f"{text} {detail}.")
         else:  # the checks' tabs carry a ⚠ too, so a warning is never only here
             self.status.setText(warnings[0] if warnings else text)
-
-    def _show_undo(self) -> None:
-        stack = self.doc.undo_stack
-        self.undo_button.setEnabled(stack.can_undo)
-        self.redo_button.setEnabled(stack.can_redo)
-        self.undo_button.setToolTip(f"Undo {stack.undo_text.lower()} (Ctrl+Z)" if stack.can_undo else "Nothing to undo")
-        self.redo_button.setToolTip(f"Redo {stack.redo_text.lower()}" if stack.can_redo else "Nothing to redo")
 
     def _fit_strip(self) -> None:
         """As tall as the wrapped swatches need (up to three rows), so the checks get the rest."""
@@ -383,7 +305,7 @@ class PalettePanel(Panel):
         self.doc.set_colors(list(loaded.colors), names, source=source, text="Import palette")
         return True
 
-    def export_dialog(self, fmt: str, _checked: bool = False) -> None:
+    def export_dialog(self, fmt: str) -> None:
         folder = self.context.settings.output_folder or str(Path.home())
         suggested = str(Path(folder) / f"palette.{fmt}")
         path, _ = QFileDialog.getSaveFileName(self, "Export palette", suggested, FORMAT_LABELS[fmt])
@@ -439,5 +361,5 @@ class PalettePanel(Panel):
 
     def close_panel(self) -> None:
         self.doc.state_changed.disconnect(self._redraw)
-        self.doc.undo_stack.changed.disconnect(self._show_undo)
+        self.undo_redo.close()
         super().close_panel()

@@ -72,7 +72,7 @@ class SketchPanel(Panel):
         self.document = SketchDocument()
         self.binder = FieldBinder(self.document.set, self.document.undo.break_merge)
         self.canvas = CanvasWidget(undo_stack=self.document.undo)
-        self.history = UndoButtons(self, self.document.undo)
+        self.undo_redo = UndoButtons(self, self.document.undo)
         self.choose_import: ImportChooser = lambda picture, canvas: ask_picture_import(picture, canvas, self)
         self.shown_parameters: dict[str, Any] = {}
         self.pending: dict[int, str] = {}  # job id -> what it does ("generating", ...), oldest first
@@ -90,7 +90,7 @@ class SketchPanel(Panel):
 
     # -- building ----------------------------------------------------------------------------------
     def _build(self, form: DocumentForm) -> None:
-        self.file_bar = FileBarWidget(form, (self.history.undo_button, self.history.redo_button))
+        self.file_bar = FileBarWidget(form, (self.undo_redo.undo_button, self.undo_redo.redo_button))
         self.brush_bar = BrushBarWidget(form)
         self.result_bar = ResultBarWidget()
         self.form = GenerateFormWidget(form)
@@ -114,7 +114,7 @@ class SketchPanel(Panel):
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addWidget(side, 1)
-        self.history.take_keys_from(self.binder.widgets.values())
+        self.undo_redo.take_keys_from(self.binder.widgets.values())
         for sequence, slot in (
             (QKeySequence.StandardKey.Paste, self.paste),
             (QKeySequence.StandardKey.ZoomIn, lambda: self.canvas.zoom_by(1.25)),
@@ -448,5 +448,5 @@ class SketchPanel(Panel):
         self.context.palette.changed.disconnect(self._show_palette)
         self.context.queue.job_changed.disconnect(self._on_job_changed)
         self.document.changed.disconnect(self._on_document_changed)
-        self.history.close()
+        self.undo_redo.close()
         super().close_panel()

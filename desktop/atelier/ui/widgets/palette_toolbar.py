@@ -1,0 +1,138 @@
+"""The Palette panel's two bars: where a palette comes from (words, the lyric, a picture, the sketch),
+and what to do with it (harmony, colour count, regenerate, undo, favourite, import and export).
+The words, the count and the harmony rule are a view of the PaletteDocument's settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QSpinBox, QToolButton, QWidget
+
+from atelier.core.color.formats import EXPORT_FORMATS
+from atelier.core.color.harmony import HARMONY_MODES
+from atelier.core.requests.palette import MAX_COUNT, MIN_COUNT
+from atelier.ui.widgets.document_binding import FieldBinder
+from atelier.ui.widgets.generate_form import button
+from atelier.ui.widgets.swatch_strip import ink_for
+
+FORMAT_LABELS = {
+    "gpl": "GIMP / Krita / Inkscape (.gpl)",
+    "ase": "Adobe swatch exchange (.ase)",
+    "aco": "Photoshop swatches (.aco)",
+    "css": "CSS custom properties (.css)",
+    "json": "JSON (.json)",
+    "png": "PNG swatch strip (.png)",
+}
+
+
+def _tool(text: str, tip: str = "") -> QToolButton:
+    widget = QToolButton()
+    widget.setText(text)
+    widget.setToolTip(tip)
+    return widget
+
+
+class PaletteSourcesWidget(QWidget):
+    """The words for the next palette, and the buttons that ask for one from each source."""
+
+    text_requested = Signal()
+    lyric_requested = Signal()
+    image_requested = Signal()
+    sketch_requested = Signal()
+
+    def __init__(self, binder: FieldBinder, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text = binder.bind("text", QLineEdit())
+        self.text.setPlaceholderText("Describe a mood or scene, e.g. “stormy sea at dusk”")
+        self.text.setClearButtonEnabled(True)
+        self.text.returnPressed.connect(self.text_requested)
+        self.text_button = button("Palette from text")
+        self.text_button.setDefault(True)
+        self.lyric_button = button("From lyric", "A palette from the Lyric panel's words")
+        self.image_button = button("From image…")
+        self.sketch_button = button("From sketch", "The main colours of the Sketch panel")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.text, 1)
+        for widget, signal in (
+            (self.text_button, self.text_requested),
+            (self.lyric_button, self.lyric_requested),
+            (self.image_button, self.image_requested),
+            (self.sketch_button, self.sketch_requested),
+        ):
+            widget.clicked.connect(signal)
+            row.addWidget(widget)
+
+
+class PaletteActionsWidget(QWidget):
+    """Harmony (base colour and rule), count, Regenerate, Undo/Redo, favourite, import and export."""
+
+    base_requested = Signal()  # the base colour button: choose another
+    harmony_requested = Signal()
+    regenerate_requested = Signal()
+    favourite_requested = Signal()
+    import_requested = Signal()
+    export_requested = Signal(str)  # the format (a key of FORMAT_LABELS)
+
+    def __init__(self, binder: FieldBinder, undo_redo: tuple[QWidget, QWidget], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.base_button = _tool("", "Base colour for the harmony")
+        self.mode = QComboBox()
+        for mode in HARMONY_MODES:
+            self.mode.addItem(mode.replace("-", " ").capitalize(), mode)
+        binder.bind("mode", self.mode)
+        self.harmony_button = button("Harmony")
+        self.count = QSpinBox()
+        self.count.setRange(MIN_COUNT, MAX_COUNT)  # before binding: the range's own change is no edit
+        self.count.setPrefix("Colours: ")
+        binder.bind("count", self.count)
+        self.regenerate_button = button(
+            "⟳ Regenerate", "New colours for the unlocked swatches, from the same source (Space)"
+        )
+        self.favourite_button = _tool("", "Keep this palette in the favourites")
+        self.favourite_button.setCheckable(True)
+        self.import_button = _tool("Import…")
+        for widget, signal in (
+            (self.base_button, self.base_requested),
+            (self.harmony_button, self.harmony_requested),
+            (self.regenerate_button, self.regenerate_requested),
+            (self.favourite_button, self.favourite_requested),
+            (self.import_button, self.import_requested),
+        ):
+            widget.clicked.connect(signal)
+        self._lay_out(undo_redo)
+
+    def _lay_out(self, undo_redo: tuple[QWidget, QWidget]) -> None:
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Harmony from"))
+        for widget in (self.base_button, self.mode, self.harmony_button):
+            row.addWidget(widget)
+        row.addSpacing(12)
+        row.addWidget(self.count)
+        row.addWidget(self.regenerate_button)
+        row.addStretch(1)
+        for tool in (*undo_redo, self.favourite_button):
+            row.addWidget(tool)
+        row.addSpacing(8)
+        row.addWidget(self.import_button)
+        row.addWidget(self._build_export_button())
+
+    def _build_export_button(self) -> QToolButton:
+        self.export_button = _tool("Export ▾")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        for fmt in EXPORT_FORMATS:
+            menu.addAction(FORMAT_LABELS[fmt]).triggered.connect(
+                lambda _checked=False, f=fmt: self.export_requested.emit(f)
+            )
+        self.export_button.setMenu(menu)
+        return self.export_button
+
+    def show_base(self, colour: str) -> None:
+        if self.base_button.text() != colour:
+            self.base_button.setText(colour)
+            self.base_button.setStyleSheet(f"background:{colour}; color:{ink_for(colour)}; padding:4px 8px;")
+
+    def show_favourite(self, favourite: bool) -> None:
+        self.favourite_button.setChecked(favourite)
+        self.favourite_button.setText("★ Favourite" if favourite else "☆ Favourite")
