@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from atelier.core.history import ProjectHistory
+from atelier.core.history import HistoryEntry, ProjectHistory
 from atelier.core.provenance import read_parameters
 from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
 from atelier.core.requests.lineart import LineArtRequest, LineArtResult
@@ -30,6 +30,15 @@ def atelier(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "atelier", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
+
+
+def kept_in_project(tmp_path: Path, *args: str) -> tuple[ProjectHistory, HistoryEntry, dict]:
+    """Run a generating command with `--json --project p`: the project's history, its one entry, the JSON."""
+    done = atelier(*args, "--json", "--project", "p", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    history = ProjectHistory(tmp_path / "p" / "history")
+    [entry] = history.entries()
+    return history, entry, json.loads(done.stdout)
 
 
 def picture(path: Path) -> np.ndarray:
@@ -148,27 +157,11 @@ def test_colorize_keeps_its_images_lines_and_hints(tmp_path: Path) -> None:
     hints = Image.new("RGBA", (120, 90), (0, 0, 0, 0))
     ImageDraw.Draw(hints).ellipse((55, 20, 61, 26), fill=(0x1B, 0x2A, 0x41, 255))
     hints.save(tmp_path / "hints.png")
-    done = atelier(
-        "colorize",
-        "--image",
-        "lines.png",
-        "--palette",
-        "#1b2a41,#c9a227,#e4572e",
-        "--hints",
-        "hints.png",
-        "--count",
-        "2",
-        "--out",
-        "out.png",
-        "--json",
-        "--project",
-        "p",
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    history = ProjectHistory(tmp_path / "p" / "history")
-    [entry] = history.entries()
-    assert entry.id == json.loads(done.stdout)["history"]["id"] and entry.thumbnail is not None
+    history, entry, summary = kept_in_project(
+        tmp_path, "colorize", "--image", "lines.png", "--palette", "#1b2a41,#c9a227,#e4572e", "--hints", "hints.png",
+        "--count", "2", "--out", "out.png",
+    )  # fmt: skip
+    assert entry.id == summary["history"]["id"] and entry.thumbnail is not None
     result = history.load_result(entry)
     assert isinstance(result, ColorizeResult) and len(result.images) == 2
     for image, name in zip(result.images, ("out.png", "out-2.png"), strict=True):
@@ -189,34 +182,10 @@ def test_sketch_keeps_its_images_and_input_picture(tmp_path: Path) -> None:
     pack, _, _ = tiny_onnx_folder("optimum", controlnet=True)
     source = np.random.default_rng(5).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     Image.fromarray(source).save(tmp_path / "start.png")
-    done = atelier(
-        "sketch",
-        "--pack",
-        str(pack),
-        "--prompt",
-        "a lighthouse",
-        "--image",
-        "start.png",
-        "--width",
-        "64",
-        "--height",
-        "64",
-        "--steps",
-        "2",
-        "--seed",
-        "9",
-        "--count",
-        "2",
-        "--out",
-        "out.png",
-        "--json",
-        "--project",
-        "p",
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    history = ProjectHistory(tmp_path / "p" / "history")
-    [entry] = history.entries()
+    history, entry, _ = kept_in_project(
+        tmp_path, "sketch", "--pack", str(pack), "--prompt", "a lighthouse", "--image", "start.png",
+        "--width", "64", "--height", "64", "--steps", "2", "--seed", "9", "--count", "2", "--out", "out.png",
+    )  # fmt: skip
     assert entry.kind == "sketch" and entry.request["seed"] == 9 and entry.request["image"]["png"] == "input-image.png"
     result = history.load_result(entry)
     assert isinstance(result, SketchResult) and result.seeds == (9, 10)

@@ -12,33 +12,22 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QLabel
 
 from atelier.core.documents.palette import PaletteDocument
-from atelier.core.jobs import JobQueue
 from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
 from atelier.core.requests.lineart import LineArtRequest, LineArtResult
 from atelier.core.requests.sketch import SketchRequest, SketchResult
-from atelier.core.session_store import SessionStore
-from atelier.core.settings import Settings
-from atelier.ui.context import AppContext
 from atelier.ui.dialogs.picture_import_dialog import PictureImportDialog
 from atelier.ui.panels.sketch import SketchPanel
 from atelier.ui.widgets.generate_form import NO_PACK_TIP
-from atelier.ui.worker import JobRunner
+from tests.ui.real_sketch_panel import real_sketch_panel
 
 
 @pytest.fixture
 def panel(qtbot, isolated_dirs: Path):
-    queue = JobQueue()
-    runner = JobRunner(queue, Settings(threads=1))
     palette = PaletteDocument(["#112233", "#445566", "#778899"])
-    context = AppContext(runner, queue, Settings(), SessionStore(isolated_dirs / "session"), palette)
-    widget = SketchPanel(context)
-    qtbot.addWidget(widget)
-    widget.canvas.new_canvas(128, 96, undoable=False)
-    widget.document.undo.clear()
-    widget.canvas.colour = widget.canvas.colour.fromString("#000000")
-    yield widget
-    widget.close_panel()
-    runner.shutdown()
+    with real_sketch_panel(qtbot, isolated_dirs, (128, 96), palette) as widget:
+        widget.document.undo.clear()
+        widget.canvas.colour = widget.canvas.colour.fromString("#000000")
+        yield widget
 
 
 def stroke(panel: SketchPanel, points: list[tuple[float, float]]) -> None:

@@ -10,14 +10,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
 
-from atelier.core.jobs import Job, JobQueue, JobState
+from atelier.core.jobs import Job, JobState
 from atelier.core.requests.colorize import ColorizeRequest
 from atelier.core.requests.sketch import SketchRequest
-from atelier.core.session_store import SessionStore
-from atelier.core.settings import Settings
-from atelier.ui.context import AppContext
 from atelier.ui.panels.sketch import SketchPanel
-from atelier.ui.worker import JobRunner
+from tests.ui.real_sketch_panel import real_sketch_panel
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +29,8 @@ def tiny_folder() -> Path:
 
 @pytest.fixture
 def panel(qtbot, isolated_dirs: Path):
-    queue = JobQueue()
-    runner = JobRunner(queue, Settings(threads=1))
-    context = AppContext(runner, queue, Settings(), SessionStore(isolated_dirs / "session"))
-    widget = SketchPanel(context)
-    qtbot.addWidget(widget)
-    widget.canvas.new_canvas(64, 64, undoable=False)
-    yield widget
-    widget.close_panel()
-    runner.shutdown()
+    with real_sketch_panel(qtbot, isolated_dirs) as widget:
+        yield widget
 
 
 def configure(panel: SketchPanel, folder: Path, count: int = 3) -> None:

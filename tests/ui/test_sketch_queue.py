@@ -11,29 +11,19 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
 from atelier.core.documents.palette import PaletteDocument
-from atelier.core.jobs import Job, JobQueue, JobState
+from atelier.core.jobs import Job, JobState
 from atelier.core.requests.colorize import ColorizeRequest
 from atelier.core.requests.lineart import LineArtRequest
-from atelier.core.session_store import SessionStore
-from atelier.core.settings import Settings
-from atelier.ui.context import AppContext
 from atelier.ui.panels.sketch import SketchPanel
-from atelier.ui.worker import JobRunner
 from tests.ui.conftest import ProbeRequest
+from tests.ui.real_sketch_panel import real_sketch_panel
 
 
 @pytest.fixture
 def panel(qtbot, isolated_dirs: Path):
-    queue = JobQueue()
-    runner = JobRunner(queue, Settings(threads=1))
     palette = PaletteDocument(["#1b2a41", "#c9a227", "#b23a48", "#e8dab2"])
-    context = AppContext(runner, queue, Settings(), SessionStore(isolated_dirs / "session"), palette)
-    widget = SketchPanel(context)
-    qtbot.addWidget(widget)
-    widget.canvas.new_canvas(64, 64, undoable=False)
-    yield widget
-    widget.close_panel()
-    runner.shutdown()
+    with real_sketch_panel(qtbot, isolated_dirs, palette=palette) as widget:
+        yield widget
 
 
 def draw(panel: SketchPanel, y: float = 30) -> None:

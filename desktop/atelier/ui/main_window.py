@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -225,33 +226,30 @@ class MainWindow(QMainWindow):
         if project.problem:
             self.statusBar().showMessage(project.problem, 15000)
 
-    def _choose_folder(self, title: str) -> Path | None:
+    def _choose_folder(self, title: str, then: Callable[[Path], bool]) -> None:
         folder = QFileDialog.getExistingDirectory(self, title, str(Path.home()))
-        return Path(folder) if folder else None
+        if folder:
+            then(Path(folder))
 
     def new_project_dialog(self) -> None:
-        folder = self._choose_folder("New project: choose an empty folder")
-        if folder is not None:
-            self.new_project(folder)
+        self._choose_folder("New project: choose an empty folder", self.new_project)
 
     def new_project(self, folder: Path) -> bool:
-        try:
-            project = Project.create(folder)
-        except (OSError, AtelierError) as exc:
-            show_error(self, exc)
+        if not self._switch_to_made(lambda: Project.create(folder)):
             return False
-        self._switch_to(project)
         self.save_session()
         return True
 
     def open_project_dialog(self) -> None:
-        folder = self._choose_folder("Open project folder")
-        if folder is not None:
-            self.open_project(folder)
+        self._choose_folder("Open project folder", self.open_project)
 
     def open_project(self, folder: Path) -> bool:
+        return self._switch_to_made(lambda: Project.open(folder))
+
+    def _switch_to_made(self, make: Callable[[], Project]) -> bool:
+        """Switch to the project `make` creates or opens; a folder it refuses is said and changes nothing."""
         try:
-            project = Project.open(folder)
+            project = make()
         except (OSError, AtelierError) as exc:
             show_error(self, exc)
             return False
@@ -266,9 +264,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {self.context.session.folder}", 5000)
 
     def save_project_as_dialog(self) -> None:
-        folder = self._choose_folder("Save project as: choose an empty folder")
-        if folder is not None:
-            self.save_project_as(folder)
+        self._choose_folder("Save project as: choose an empty folder", self.save_project_as)
 
     def save_project_as(self, folder: Path) -> bool:
         self.save_session()
