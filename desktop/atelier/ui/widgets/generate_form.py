@@ -13,11 +13,11 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QWidget,
 )
 
 from atelier.core.documents.sketch import COLORIZE_COLOURS, colorize_palette_problem
+from atelier.ui.widgets.buttons import button, click_through
 from atelier.ui.widgets.document_form import DocumentForm
 
 NO_PACK_TIP = (
@@ -26,12 +26,6 @@ NO_PACK_TIP = (
 )
 GENERATE_TIP = "Generate images from the prompt and the sketch (queued behind any running job)"
 COLORIZE_TIP = "Colour the sketch's lines with the palette (queued behind any running job)"
-
-
-def button(text: str, tip: str = "") -> QPushButton:
-    widget = QPushButton(text)
-    widget.setToolTip(tip)
-    return widget
 
 
 class GenerateFormWidget(QGroupBox):
@@ -87,9 +81,11 @@ class GenerateFormWidget(QGroupBox):
         self.generate_button = button("Generate", GENERATE_TIP)
         self.colorize_button = button("Colorize", COLORIZE_TIP)
         self.cancel_button = button("Cancel", "Cancel this panel's running and queued jobs")
-        self.generate_button.clicked.connect(self.generate_requested)
-        self.colorize_button.clicked.connect(self.colorize_requested)
-        self.cancel_button.clicked.connect(self.cancel_requested)
+        click_through((
+            (self.generate_button, self.generate_requested),
+            (self.colorize_button, self.colorize_requested),
+            (self.cancel_button, self.cancel_requested),
+        ))  # fmt: skip
         row = QHBoxLayout()
         for widget in (self.generate_button, self.colorize_button, self.cancel_button):
             row.addWidget(widget)

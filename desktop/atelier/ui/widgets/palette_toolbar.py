@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, 
 from atelier.core.color.formats import EXPORT_FORMATS
 from atelier.core.color.harmony import HARMONY_MODES
 from atelier.core.requests.palette import MAX_COUNT, MIN_COUNT
+from atelier.ui.widgets.buttons import button, click_through
 from atelier.ui.widgets.document_binding import FieldBinder
-from atelier.ui.widgets.generate_form import button
 from atelier.ui.widgets.swatch_strip import ink_for
 
 FORMAT_LABELS = {
@@ -22,13 +22,6 @@ FORMAT_LABELS = {
     "json": "JSON (.json)",
     "png": "PNG swatch strip (.png)",
 }
-
-
-def _tool(text: str, tip: str = "") -> QToolButton:
-    widget = QToolButton()
-    widget.setText(text)
-    widget.setToolTip(tip)
-    return widget
 
 
 class PaletteSourcesWidget(QWidget):
@@ -53,13 +46,13 @@ class PaletteSourcesWidget(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.text, 1)
-        for widget, signal in (
+        click_through((
             (self.text_button, self.text_requested),
             (self.lyric_button, self.lyric_requested),
             (self.image_button, self.image_requested),
             (self.sketch_button, self.sketch_requested),
-        ):
-            widget.clicked.connect(signal)
+        ))  # fmt: skip
+        for widget in (self.text_button, self.lyric_button, self.image_button, self.sketch_button):
             row.addWidget(widget)
 
 
@@ -75,7 +68,7 @@ class PaletteActionsWidget(QWidget):
 
     def __init__(self, binder: FieldBinder, undo_redo: tuple[QWidget, QWidget], parent: QWidget | None = None):
         super().__init__(parent)
-        self.base_button = _tool("", "Base colour for the harmony")
+        self.base_button = button("", "Base colour for the harmony", kind=QToolButton)
         self.mode = QComboBox()
         for mode in HARMONY_MODES:
             self.mode.addItem(mode.replace("-", " ").capitalize(), mode)
@@ -88,17 +81,16 @@ class PaletteActionsWidget(QWidget):
         self.regenerate_button = button(
             "⟳ Regenerate", "New colours for the unlocked swatches, from the same source (Space)"
         )
-        self.favourite_button = _tool("", "Keep this palette in the favourites")
+        self.favourite_button = button("", "Keep this palette in the favourites", kind=QToolButton)
         self.favourite_button.setCheckable(True)
-        self.import_button = _tool("Import…")
-        for widget, signal in (
+        self.import_button = button("Import…", kind=QToolButton)
+        click_through((
             (self.base_button, self.base_requested),
             (self.harmony_button, self.harmony_requested),
             (self.regenerate_button, self.regenerate_requested),
             (self.favourite_button, self.favourite_requested),
             (self.import_button, self.import_requested),
-        ):
-            widget.clicked.connect(signal)
+        ))  # fmt: skip
         self._lay_out(undo_redo)
 
     def _lay_out(self, undo_redo: tuple[QWidget, QWidget]) -> None:
@@ -118,7 +110,7 @@ class PaletteActionsWidget(QWidget):
         row.addWidget(self._build_export_button())
 
     def _build_export_button(self) -> QToolButton:
-        self.export_button = _tool("Export ▾")
+        self.export_button = button("Export ▾", kind=QToolButton)
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export_button)
         for fmt in EXPORT_FORMATS:

@@ -8,8 +8,8 @@ from PySide6.QtGui import QAction, QActionGroup, QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from atelier.core.documents.sketch import SPECS, TOOLS
+from atelier.ui.widgets.buttons import button
 from atelier.ui.widgets.document_form import DocumentForm
-from atelier.ui.widgets.generate_form import button
 
 
 def _row(parent: QWidget | None = None) -> QHBoxLayout:
