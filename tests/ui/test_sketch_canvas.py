@@ -287,3 +287,30 @@ def test_a_picture_is_placed_scaled_to_fit_and_centred(canvas) -> None:
     assert canvas.redo() and np.array_equal(canvas.sketch_array(), placed)
     with pytest.raises(ValueError):
         canvas.set_sketch(picture)  # another size must be placed or become a new canvas
+
+
+def test_a_fill_on_the_hints_layer_stays_inside_the_drawn_shape(canvas) -> None:
+    canvas.brush_size = 3
+    stroke(canvas, [(30, 20), (90, 20), (90, 70), (30, 70), (30, 20)])  # a closed box on the sketch
+    sketch = canvas.sketch_array()
+    canvas.active_layer, canvas.tool = "hints", "fill"
+    canvas.colour = canvas.colour.fromString("#00aa00")
+    canvas.begin_stroke(QPointF(60, 45), 1.0)
+    hints = canvas.hints_array()
+    assert hints is not None and tuple(hints[45, 60]) == (0, 170, 0, 255)  # inside the box
+    assert hints[5, 5, 3] == 0 and hints[90, 120, 3] == 0  # outside it, the hints stay empty
+    assert np.array_equal(canvas.sketch_array(), sketch)  # and the sketch is untouched
+    assert canvas.undo_stack.undo_text == "Fill on the hints"
+    canvas.begin_stroke(QPointF(60, 45), 1.0)  # the same colour again changes nothing: no step
+    assert len(canvas.undo_stack) == 2
+    canvas.undo()
+    assert canvas.hints_array() is None
+
+
+def test_a_fill_at_half_opacity_keeps_the_sketch_opaque(canvas) -> None:
+    canvas.tool, canvas.opacity = "fill", 0.5
+    canvas.colour = canvas.colour.fromString("#000000")
+    canvas.begin_stroke(QPointF(10, 10), 1.0)
+    sketch = canvas.sketch_array()
+    assert (sketch[:, :, 3] == 255).all()  # paper, half covered: no see-through holes
+    assert 120 <= sketch[50, 50, 0] <= 135

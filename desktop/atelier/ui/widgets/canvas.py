@@ -68,6 +68,14 @@ def _on_paper(picture: QImage) -> QImage:
     return paper
 
 
+def _enclosed_region(sketch: np.ndarray, seed: tuple[int, int], tolerance: int) -> np.ndarray:
+    """HxW bool: the pixels a flood fill of the (opaque) sketch from `seed` reaches (Pillow's flood fill)."""
+    image = Image.fromarray(sketch, "RGBA").copy()  # a writable image of its own
+    # Fully transparent never occurs on the sketch's paper, so what turns transparent is the region.
+    ImageDraw.floodfill(image, seed, (0, 0, 0, 0), thresh=tolerance)
+    return np.asarray(image)[:, :, 3] == 0
+
+
 class CanvasWidget(QWidget):
     stroke_finished = Signal()  # any change to the sketch or hints (live mode listens)
     result_changed = Signal()
@@ -459,24 +467,31 @@ class CanvasWidget(QWidget):
         self._replace_region(self.active_layer, rect, merged, f"{what} on the {self.active_layer}")
 
     def fill_at(self, point: QPointF, tolerance: int = 32) -> None:
-        """Flood fill on the active layer from `point` with the brush colour (Pillow's flood fill)."""
+        """Flood fill from `point` with the brush colour at the brush opacity, as one undo step.
+
+        The region is the one the sketch's lines enclose, whichever layer is active: a fill on the
+        hints layer (transparent all over) stays inside the drawn shape, as an artist expects. The
+        colour is painted over the layer, so the sketch stays opaque paper at any opacity.
+        """
         x, y = int(point.x()), int(point.y())
         width, height = self.canvas_size
         if not (0 <= x < width and 0 <= y < height):
             return
-        before = self.layer_array(self.active_layer)
-        image = Image.fromarray(before, "RGBA").copy()  # a writable image of its own
-        colour = self.colour
-        fill = (colour.red(), colour.green(), colour.blue(), round(255 * self.opacity))
-        ImageDraw.floodfill(image, (x, y), fill, thresh=tolerance)
-        after = np.asarray(image)
-        changed = np.argwhere((after != before).any(axis=2))
-        if not len(changed):
+        region = _enclosed_region(self.sketch_array(), (x, y), tolerance)
+        rows, cols = np.nonzero(region)
+        top, bottom, left, right = int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())
+        rect = QRect(left, top, right - left + 1, bottom - top + 1)
+        mark = np.zeros((rect.height(), rect.width(), 4), np.uint8)
+        mark[..., :3] = self.colour.red(), self.colour.green(), self.colour.blue()
+        mark[..., 3] = np.where(region[top : bottom + 1, left : right + 1], 255, 0)
+        before = self.layers[self.active_layer].copy(rect)
+        patch = before.copy()
+        painter = QPainter(patch)
+        painter.setOpacity(self.opacity)
+        painter.drawImage(0, 0, qimage_from_array(mark))
+        painter.end()
+        if patch == before:  # filled with the colour it already had: no step that changes nothing
             return
-        (top, left), (bottom, right) = changed.min(axis=0), changed.max(axis=0)
-        rect = QRect(int(left), int(top), int(right - left + 1), int(bottom - top + 1))
-        patch = qimage_from_array(np.ascontiguousarray(after[top : bottom + 1, left : right + 1]))
-        patch = patch.convertToFormat(_FORMAT)
         self._replace_region(self.active_layer, rect, patch, f"Fill on the {self.active_layer}")
 
     # -- files -----------------------------------------------------------------------------------
