@@ -9,6 +9,8 @@ from atelier.core.prosody import (
     estimate_syllables,
     is_section,
     line_syllables,
+    partner_lines,
+    section_kind,
     section_spans,
     stress_pattern,
     syllables,
@@ -66,3 +68,36 @@ def test_markdown_export_and_text_import() -> None:
     assert "Rain on the window, taps like a drum  \n" in markdown
     assert from_text_file("\ufeffline one\r\nline two\r\n".encode()) == "line one\nline two\n"
     assert from_text_file("caf\xe9".encode("cp1252")) == "café"
+
+
+def test_later_verses_scan_against_the_first() -> None:
+    """Line N of Verse 2 partners line N of Verse 1 (issue 14: the gutter flags a line more than two
+    syllables away from its partner); choruses pair with the first chorus; lines are counted without
+    blank lines, and section numbers in any style name the same kind."""
+    text = (
+        "[Verse 1]\nRain on the window, taps like a drum\nI wait for the morning\n\n"
+        "[Chorus]\nOh the night\n"
+        "[Verse 2]\nSun\n\nI wait for the evening light to come around\n"
+        "[Chorus 2]\nOh the night is here\n"
+        "[verse III]\nThe rain on the window taps like a drum\n"
+    )
+    assert partner_lines(text) == {7: 1, 9: 2, 11: 5, 13: 1}
+    infos = analyse(text)
+    assert (infos[7].syllables, infos[7].partner_syllables, infos[7].off_meter) == (1, 9, True)
+    assert (infos[9].syllables, infos[9].partner_syllables, infos[9].off_meter) == (11, 6, True)
+    assert (infos[11].syllables, infos[11].partner_syllables, infos[11].off_meter) == (5, 3, False)  # within 2
+    assert infos[13].partner == 1 and not infos[13].off_meter  # 10 against 9
+    assert infos[1].partner is None and not infos[1].off_meter  # the first verse has no partner
+    assert [section_kind(n) for n in ("Verse 2", "verse II", "Chorus #3", "Pre-Chorus", "Mix")] == [
+        "verse",
+        "verse",
+        "chorus",
+        "pre-chorus",
+        "mix",
+    ]
+
+
+def test_stanzas_without_markers_scan_against_the_first() -> None:
+    poem = "one two three four\nfive six seven eight nine\n\nthe quick brown fox jumps\nover\n\n\nand"
+    assert partner_lines(poem) == {3: 0, 4: 1, 7: 0}
+    assert [i.off_meter for i in analyse(poem)] == [False, False, False, False, True, False, False, True]

@@ -6,6 +6,7 @@ Pure Python and fast after the dictionary's first load (about 2 s, once per proc
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,6 +14,10 @@ from functools import lru_cache
 import pronouncing
 
 SECTION_RE = re.compile(r"^\s*\[([^\]\n]{1,40})\]\s*$")
+_SECTION_NUMBER_RE = re.compile(r"[\s#-]*\b(\d+|[ivx]+|one|two|three|four|five|six)\s*$", re.IGNORECASE)
+# A later verse's line may differ from the same line of the first verse by this many syllables before
+# the gutter flags it (what issue 14 asks of the writer too).
+PARTNER_TOLERANCE = 2
 WORD_RE = re.compile(r"[A-Za-z][A-Za-z']*")
 _VOWEL_GROUP_RE = re.compile(r"[aeiouy]+")
 
@@ -261,12 +266,19 @@ class LineInfo:
     syllables: int  # 0 for blank and section lines
     rhyme: str  # scheme letter ('A', 'B', ...) or '' for blank/section lines
     section: str | None  # the section name when the line is a marker
+    partner: int | None = None  # the line it should scan like (line N of Verse 1 for line N of Verse 2)
+    partner_syllables: int = 0
+
+    @property
+    def off_meter(self) -> bool:
+        """More than PARTNER_TOLERANCE syllables away from its partner line."""
+        return self.partner is not None and abs(self.syllables - self.partner_syllables) > PARTNER_TOLERANCE
 
 
 def analyse(text: str) -> list[LineInfo]:
-    """Per line: syllable count and rhyme letter. Letters restart at each section or blank line
-    (a stanza), and a line whose last word rhymes (perfectly or nearly) with an earlier line of
-    the stanza gets that line's letter."""
+    """Per line: syllable count, rhyme letter and partner line. Letters restart at each section or
+    blank line (a stanza), and a line whose last word rhymes (perfectly or nearly) with an earlier
+    line of the stanza gets that line's letter. Partners: see partner_lines."""
     infos: list[LineInfo] = []
     seen: list[tuple[str | None, str | None, str]] = []  # (perfect key, near key, letter)
     for line in text.split("\n"):
@@ -291,7 +303,42 @@ def analyse(text: str) -> list[LineInfo]:
             letter = _letter(len({entry[2] for entry in seen}))
             seen.append((key or fallback, near, letter))
         infos.append(LineInfo(line_syllables(line), letter, None))
+    for number, partner in partner_lines(text).items():
+        infos[number] = dataclasses.replace(infos[number], partner=partner, partner_syllables=infos[partner].syllables)
     return infos
+
+
+def section_kind(name: str) -> str:
+    """What a section is, without its number: 'Verse 2', 'verse II' and 'Verse' are all 'verse'."""
+    return _SECTION_NUMBER_RE.sub("", name).strip().lower()
+
+
+def partner_lines(text: str) -> dict[int, int]:
+    """Line number -> the line it should scan like: line N of a later section of a kind (Verse 2)
+    partners line N of the first section of that kind (Verse 1), counting lines with words only. A
+    text without section markers is compared stanza by stanza (blank lines between) with its first."""
+    lines = text.split("\n")
+    marked = any(is_section(line) is not None for line in lines)
+    groups: list[tuple[str, list[int]]] = [("", [])]  # (kind, numbers of the lines with words)
+    for number, line in enumerate(lines):
+        name = is_section(line)
+        if name is not None:
+            groups.append((section_kind(name), []))
+        elif not line.strip():
+            if not marked and groups[-1][1]:
+                groups.append(("", []))
+        elif words_of(line):
+            groups[-1][1].append(number)
+    first: dict[str, list[int]] = {}
+    partners: dict[int, int] = {}
+    for kind, numbers in groups:
+        if not numbers:
+            continue
+        if kind not in first:
+            first[kind] = numbers
+            continue
+        partners.update(zip(numbers, first[kind], strict=False))
+    return partners
 
 
 def _letter(index: int) -> str:
