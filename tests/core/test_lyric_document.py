@@ -7,7 +7,14 @@ import json
 
 import pytest
 
-from atelier.core.documents.lyric import BUILT_IN_PACK, SCHEMA, LyricDocument, LyricSettings
+from atelier.core.documents.lyric import (
+    BUILT_IN_PACK,
+    MAX_SUGGESTIONS,
+    SCHEMA,
+    LyricDocument,
+    LyricSettings,
+    Suggestion,
+)
 from atelier.core.errors import InvalidRequestError
 from atelier.core.requests.lyrics import LyricRequest
 
@@ -168,6 +175,60 @@ def test_migration_from_the_schema_1_session_section() -> None:
         "tiny-llm",
     )
     assert LyricDocument.from_dict({"text": "only text"}).text == "only text"  # the oldest form
+    assert document.suggestions == (Suggestion("an old suggestion"),)  # the one on show is kept
+
+
+def test_migration_from_schema_2_keeps_the_suggestion_on_show() -> None:
+    """Schema 2 (issue 13) saved the suggestion on show beside the document, as the panel's "suggestion"."""
+    v2 = {"schema": 2, "text": "la", "settings": {"seed": 9}, "suggestion": "the last write", "cursor": 1}
+    document = LyricDocument.from_dict(v2)
+    assert document.settings.seed == 9 and document.text == "la"
+    assert [s.text for s in document.suggestions] == ["the last write"]
+    assert document.suggestions[0].label() == "Suggestion · “the last write”"
+    assert LyricDocument.from_dict({**v2, "suggestion": "  "}).suggestions == ()
+    assert document.to_dict()["schema"] == SCHEMA == 3
+
+
+def test_suggestions_are_kept_in_order_saved_and_capped() -> None:
+    document = LyricDocument()
+    changes: list[None] = []
+    document.suggestions_changed.connect(lambda: changes.append(None))
+    song = Suggestion("[Verse]\nrain", mode="song", prompt="rain", seed=7)
+    rewrite = Suggestion("I run\nI fly", mode="rewrite", alternatives=("I run", "I fly"), line="I walk", seed=3)
+    assert document.add_suggestion(song) == 0 and document.add_suggestion(rewrite) == 1
+    assert document.add_suggestion(rewrite) == 1  # the same text twice in a row is kept once
+    assert document.add_suggestion(Suggestion("  ")) == 1 and len(changes) == 2  # nothing written, nothing kept
+    assert not document.undo_stack.can_undo  # not an edit of the settings
+    assert song.label() == "Song · “rain” · seed 7"
+    assert Suggestion("x" * 80, mode="poem", stopped=True).label() == "Poem · “" + "x" * 39 + "…” (stopped)"
+    copy = LyricDocument.from_dict(json.loads(json.dumps(document.to_dict())))
+    assert copy.suggestions == (song, rewrite)
+    copy.remove_suggestion(0)
+    assert copy.suggestions == (rewrite,)
+    for number in range(MAX_SUGGESTIONS + 5):
+        document.add_suggestion(Suggestion(f"write {number}"))
+    assert len(document.suggestions) == MAX_SUGGESTIONS
+    assert document.suggestions[-1].text == f"write {MAX_SUGGESTIONS + 4}"  # the oldest went first
+
+
+def test_damaged_suggestions_are_skipped() -> None:
+    data = {
+        "schema": SCHEMA,
+        "text": "t",
+        "suggestions": [
+            {"text": "good", "mode": "poem", "alternatives": ["a", 3], "seed": True, "stopped": "yes"},
+            {"text": ""},
+            {"mode": "song"},
+            "nonsense",
+            {"text": "also good", "mode": 5, "line": None, "seed": 12},
+        ],
+    }
+    suggestions = LyricDocument.from_dict(data).suggestions
+    assert suggestions == (
+        Suggestion("good", mode="poem", alternatives=("a",)),
+        Suggestion("also good", seed=12),
+    )
+    assert LyricDocument.from_dict({**data, "suggestions": {"not": "a list"}}).suggestions == ()
 
 
 @pytest.mark.parametrize(
@@ -179,14 +240,16 @@ def test_migration_from_the_schema_1_session_section() -> None:
         {"schema": 2, "text": 5, "settings": "nope"},
         {"controls": {"seed": 99999999999, "temperature": "hot", "mode": None, "top_k": 1.5, "pov": 3}},
         {"schema": 2, "settings": {"seed": -1, "max_tokens": 10**9, "form": "epic", "lines_per_section": True}},
+        {"schema": 3, "text": None, "settings": [], "suggestions": None},
     ],
 )
 def test_damaged_sections_give_defaults(data: object) -> None:
     document = LyricDocument("old text")
     document.set("seed", 5)
+    document.add_suggestion(Suggestion("from the project before"))
     document.restore(data)
     assert document.settings == LyricSettings() and document.text == ""
-    assert not document.undo_stack.can_undo
+    assert not document.undo_stack.can_undo and document.suggestions == ()
 
 
 def test_restore_replaces_text_and_clears_the_undo_history() -> None:

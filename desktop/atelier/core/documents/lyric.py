@@ -1,5 +1,6 @@
-"""The Lyric panel's document: the lyric text (shared: the Palette panel reads the words) and the
-settings for writing with the model, with undo for the settings and a versioned saved form."""
+"""The Lyric panel's document: the lyric text (shared: the Palette panel reads the words), the
+settings for writing with the model (with undo), the suggestions the model wrote in this project
+(browsable, saved with it) and a versioned saved form."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from atelier.core.requests.lyrics import (
 )
 from atelier.core.undo import Command, UndoStack
 
-SCHEMA = 2
+SCHEMA = 3
+MAX_SUGGESTIONS = 50  # the oldest are dropped past this: a project keeps its recent writes, not all
 BUILT_IN_PACK = "smollm2-135m-instruct"  # the language model that ships with Atelier
 SEED_LIMIT = 2**31  # seeds are 0 .. SEED_LIMIT - 1 (what the requests accept)
 
@@ -94,6 +96,54 @@ class LyricSettings:
         return {"poem": self.poem_lines, "brainstorm": self.brainstorm_count}.get(self.mode, self.continue_lines)
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    """One write's text as the model left it (a stopped write's partial text too)."""
+
+    text: str
+    mode: str = ""  # "" for a suggestion saved before modes were kept
+    alternatives: tuple[str, ...] = ()
+    line: str = ""  # the line a rewrite was for
+    prompt: str = ""
+    seed: int | None = None
+    stopped: bool = False
+
+    def label(self) -> str:
+        """A short name for the history: mode, theme or line, seed."""
+        about = self.prompt or self.line or next((t for t in self.text.splitlines() if t.strip()), "")
+        about = about if len(about) <= 40 else about[:39] + "…"
+        parts = [self.mode.capitalize() or "Suggestion"]
+        if about:
+            parts.append(f"“{about}”")
+        if self.seed is not None:
+            parts.append(f"seed {self.seed}")
+        return " · ".join(parts) + (" (stopped)" if self.stopped else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "alternatives": list(self.alternatives)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Suggestion | None:
+        """A saved suggestion, or None when it is damaged beyond use (no text)."""
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str) or not data["text"].strip():
+            return None
+        alternatives = data.get("alternatives")
+        seed = data.get("seed")
+        return cls(
+            text=data["text"],
+            mode=_text(data.get("mode")),
+            alternatives=tuple(a for a in alternatives if isinstance(a, str)) if isinstance(alternatives, list) else (),
+            line=_text(data.get("line")),
+            prompt=_text(data.get("prompt")),
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+            stopped=data.get("stopped") is True,
+        )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 # Which setting holds a request's `lines`, by mode (song and rewrite do not use it).
 _LINES_FIELD = {"poem": "poem_lines", "brainstorm": "brainstorm_count", "continue": "continue_lines"}
 
@@ -101,6 +151,7 @@ _LINES_FIELD = {"poem": "poem_lines", "brainstorm": "brainstorm_count", "continu
 class LyricDocument:
     changed = Signal(str)  # the text
     settings_changed = Signal(object)  # the new LyricSettings
+    suggestions_changed = Signal()
 
     def __init__(self, text: str = "", settings: LyricSettings | None = None) -> None:
         self._text = text
@@ -109,6 +160,8 @@ class LyricDocument:
         # (typing, Insert at cursor, Replace line and Import are each one step there): a second
         # stack for every keystroke would fight the editor's and undo text the user cannot see move.
         self.undo_stack = UndoStack()
+        # Not undo steps either: a record of what the model wrote, like the project's history.
+        self._suggestions: list[Suggestion] = []
 
     # -- the text ----------------------------------------------------------------------------
     @property
@@ -182,9 +235,35 @@ class LyricDocument:
             values[_LINES_FIELD[request.mode]] = request.lines
         self._replace(settings_from(LyricSettings, values, self._settings), "Recall lyric settings")
 
+    # -- the suggestions the model wrote --------------------------------------------------------
+    @property
+    def suggestions(self) -> tuple[Suggestion, ...]:
+        """Oldest first."""
+        return tuple(self._suggestions)
+
+    def add_suggestion(self, suggestion: Suggestion) -> int:
+        """Keep a write's text (the same text twice in a row is kept once); its index in `suggestions`."""
+        if not suggestion.text.strip():
+            return len(self._suggestions) - 1
+        if not self._suggestions or self._suggestions[-1] != suggestion:
+            self._suggestions.append(suggestion)
+            del self._suggestions[:-MAX_SUGGESTIONS]
+            self.suggestions_changed.emit()
+        return len(self._suggestions) - 1
+
+    def remove_suggestion(self, index: int) -> None:
+        if 0 <= index < len(self._suggestions):
+            del self._suggestions[index]
+            self.suggestions_changed.emit()
+
     # -- saving ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "text": self._text, "settings": dataclasses.asdict(self._settings)}
+        return {
+            "schema": SCHEMA,
+            "text": self._text,
+            "settings": dataclasses.asdict(self._settings),
+            "suggestions": [s.to_dict() for s in self._suggestions],
+        }
 
     @classmethod
     def from_dict(cls, data: Any) -> LyricDocument:
@@ -193,23 +272,34 @@ class LyricDocument:
         return document
 
     def restore(self, data: Any) -> None:
-        """Replace text and settings with saved ones (any schema) and forget the undo history."""
+        """Replace text, settings and suggestions with saved ones (any schema) and forget the undo history."""
         data = migrate(data)
         text = data.get("text", "")
         self._show(settings_from(LyricSettings, data.get("settings")))
         self.undo_stack.clear()
+        saved = data.get("suggestions")
+        found = [Suggestion.from_dict(entry) for entry in saved] if isinstance(saved, list) else []
+        self._suggestions = [s for s in found if s is not None][-MAX_SUGGESTIONS:]
+        self.suggestions_changed.emit()
         self.set_text(text if isinstance(text, str) else "")
 
 
 def migrate(data: Any) -> dict[str, Any]:
-    """A saved lyric section of any schema as schema 2. Schema 1 (no "schema" key) kept the writing
-    controls under "controls", with the point of view as "pov"; its other keys were already these names."""
+    """A saved lyric section of any schema as schema 3.
+
+    Schema 1 (no "schema" key) kept the writing controls under "controls", with the point of view as
+    "pov"; its other keys were already these names. Schemas 1 and 2 kept only the suggestion on show,
+    as text under "suggestion"; it becomes the one suggestion in the history."""
     if not isinstance(data, dict):
         return {"schema": SCHEMA}
     if data.get("schema") == SCHEMA:
         return data
-    controls = data.get("controls")
-    settings = dict(controls) if isinstance(controls, dict) else {}
-    if "pov" in settings:
-        settings["point_of_view"] = settings.pop("pov")
-    return {**data, "schema": SCHEMA, "settings": settings}
+    if data.get("schema") != 2:
+        controls = data.get("controls")
+        settings = dict(controls) if isinstance(controls, dict) else {}
+        if "pov" in settings:
+            settings["point_of_view"] = settings.pop("pov")
+        data = {**data, "settings": settings}
+    shown = data.get("suggestion")
+    suggestions = [{"text": shown}] if isinstance(shown, str) and shown.strip() else []
+    return {**data, "schema": SCHEMA, "suggestions": suggestions}
