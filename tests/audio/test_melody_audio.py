@@ -17,6 +17,7 @@ import pytest
 from atelier.audio.midi import key_number, write_midi
 from atelier.audio.synth import render_melody
 from atelier.audio.wav import read_wav, write_wav
+from atelier.core.music import Chord
 from atelier.core.requests.melody import Melody, MelodyNote
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,6 +89,50 @@ def test_midi_export_round_trip(tmp_path: Path) -> None:
     seconds_per_quarter = 60 / 90
     assert [round(n.start / seconds_per_quarter, 3) for n in notes] == [0.0, 1.0, 1.5]
     assert notes[0].velocity > notes[1].velocity  # the stressed syllable is louder
+
+
+def chord_melody(accompaniment: int) -> Melody:
+    """C5 held over two bars of C major and F major chords."""
+    notes = (MelodyNote(72, 0.0, 8.0, "la", 0, 2, True),)
+    chords = (Chord(0, "major", "I", 0.0, 4.0), Chord(5, "major", "IV", 4.0, 4.0))
+    return Melody(notes, ("la",), ((0.0, 8.0),), tempo=120.0, chords=chords, chord_program=accompaniment)
+
+
+def test_the_chords_are_a_quieter_track_on_their_own_channel(tmp_path: Path) -> None:
+    path = write_midi(chord_melody(89), tmp_path / "chords.mid")
+    midi = mido.MidiFile(str(path))
+    channels = {}
+    for track in midi.tracks:
+        name = next((m.name for m in track if m.type == "track_name"), "")
+        ons = [m for m in track if m.type == "note_on" and m.velocity > 0]
+        if ons:
+            channels[name] = ({m.channel for m in ons}, [m.note for m in ons], max(m.velocity for m in ons))
+    assert set(channels) == {"Melody", "Chords"}
+    (melody_channel,), _, loud = channels["Melody"]
+    (chord_channel,), chord_notes, soft = channels["Chords"]
+    assert melody_channel != chord_channel and soft < loud
+    programs = {m.channel: m.program for track in midi.tracks for m in track if m.type == "program_change"}
+    assert programs[chord_channel] == 89
+    # C E G then F A C, close triads below the melody, the second the inversion nearest the first.
+    assert sorted(n % 12 for n in chord_notes[:3]) == [0, 4, 7] and sorted(n % 12 for n in chord_notes[3:]) == [0, 5, 9]
+    assert all(48 <= n <= 67 for n in chord_notes)
+    assert sum(abs(a - b) for a, b in zip(sorted(chord_notes[:3]), sorted(chord_notes[3:]), strict=True)) <= 3
+    none = mido.MidiFile(str(write_midi(chord_melody(-1), tmp_path / "alone.mid")))
+    assert not [m for track in none.tracks for m in track if m.type == "note_on" and m.channel == chord_channel]
+
+
+def test_the_chords_sound_under_the_melody_in_the_render() -> None:
+    def peak(audio: np.ndarray, hertz: float) -> float:
+        mono = audio[2205:22050].mean(axis=1)  # the first bar: C major under C5
+        spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono))))
+        freqs = np.fft.rfftfreq(len(mono), 1 / 22050)
+        return float(spectrum[(freqs > hertz * 0.97) & (freqs < hertz * 1.03)].max())
+
+    with_chords = render_melody(chord_melody(89), 22050)
+    alone = render_melody(chord_melody(-1), 22050)
+    e3 = 164.81  # the chord's third, which the melody's C has no harmonic near
+    assert peak(with_chords, e3) > 20 * peak(alone, e3)
+    assert peak(with_chords, 523.25) > 2 * peak(with_chords, e3)  # the melody stays on top
 
 
 def test_modal_keys_use_their_parent_signature() -> None:

@@ -1,4 +1,4 @@
-"""Render a melody to stereo audio with the TimGM6mb General MIDI soundfont that pretty_midi ships.
+"""Render a melody and its chords to stereo audio with the TimGM6mb General MIDI soundfont (in pretty_midi).
 
 tinysoundfont does the synthesis offline (no audio device needed). The notes come from the same
 pretty_midi object the MIDI export writes, so what you hear is what you export.
@@ -7,6 +7,7 @@ pretty_midi object the MIDI export writes, so what you hear is what you export.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from atelier.core.requests.melody import Melody
 
 RELEASE_SECONDS = 1.0  # let the last note ring out
 TARGET_PEAK = 0.8
+CHORD_LEVEL = 0.35  # the chords' loudness against the melody's (about 9 dB below)
 
 
 def soundfont_path() -> Path:
@@ -30,7 +32,7 @@ def soundfont_path() -> Path:
 
 
 def render_melody(melody: Melody, sample_rate: int = 44100, gain_db: float = 0.0) -> np.ndarray:
-    """float32 [frames, 2] in -1..1."""
+    """float32 [frames, 2] in -1..1: the melody and, if it plays them, its chords below it."""
     try:
         import tinysoundfont
     except ImportError as exc:
@@ -41,16 +43,32 @@ def render_melody(melody: Melody, sample_rate: int = 44100, gain_db: float = 0.0
     from atelier.audio.midi import melody_to_midi
 
     midi = melody_to_midi(melody)
+    ends = [note.end for instrument in midi.instruments for note in instrument.notes]
+    total = round((max(ends, default=0.0) + RELEASE_SECONDS) * sample_rate)
+    parts = [_render_part(tinysoundfont, instrument, sample_rate, gain_db, total) for instrument in midi.instruments]
+    # Soundfont presets differ in loudness by 20 dB: each part is brought to the same loudness while it
+    # sounds, the chords CHORD_LEVEL below the melody, then the mix to one peak.
+    out = np.zeros((total, 2), np.float32)
+    for index, part in enumerate(parts):
+        loudness = _sounding_rms(part)
+        if loudness > 0:
+            out += part * ((1.0 if index == 0 else CHORD_LEVEL) / loudness)
+    peak = float(np.abs(out).max()) if len(out) else 0.0
+    if peak > 0:
+        out *= TARGET_PEAK / peak
+    return np.clip(out, -1.0, 1.0)
+
+
+def _render_part(tinysoundfont: Any, instrument: Any, sample_rate: int, gain_db: float, total: int) -> np.ndarray:
+    """One instrument's notes through its own synthesizer, `total` frames long."""
     synth = tinysoundfont.Synth(gain=gain_db, samplerate=sample_rate)
     soundfont = synth.sfload(str(soundfont_path()))
-    synth.program_select(0, soundfont, 0, melody.program)
+    synth.program_select(0, soundfont, 0, instrument.program)
     events: list[tuple[int, int, int, int]] = []  # (frame, order, pitch, velocity); offs before ons
-    for instrument in midi.instruments:
-        for note in instrument.notes:
-            events.append((round(note.start * sample_rate), 1, note.pitch, note.velocity))
-            events.append((round(note.end * sample_rate), 0, note.pitch, 0))
+    for note in instrument.notes:
+        events.append((round(note.start * sample_rate), 1, note.pitch, note.velocity))
+        events.append((round(note.end * sample_rate), 0, note.pitch, 0))
     events.sort()
-    total = (events[-1][0] if events else 0) + round(RELEASE_SECONDS * sample_rate)
     out = np.zeros((total, 2), np.float32)
     position = 0
     for frame, _, pitch, velocity in [*events, (total, 0, -1, 0)]:
@@ -64,8 +82,14 @@ def render_melody(melody: Melody, sample_rate: int = 44100, gain_db: float = 0.0
             synth.noteon(0, pitch, velocity)
         else:
             synth.noteoff(0, pitch)
-    # Soundfont presets differ in loudness by 20 dB; bring every render to the same peak.
-    peak = float(np.abs(out).max()) if len(out) else 0.0
-    if peak > 0:
-        out *= TARGET_PEAK / peak
-    return np.clip(out, -1.0, 1.0)
+    return out
+
+
+def _sounding_rms(audio: np.ndarray) -> float:
+    """RMS over the frames where the part is heard (a melody's rests would make it seem quieter)."""
+    level = np.abs(audio).max(axis=1) if len(audio) else audio
+    peak = float(level.max()) if len(level) else 0.0
+    if peak <= 0:
+        return 0.0
+    heard = audio[level > peak * 1e-3]
+    return float(np.sqrt(np.mean(heard.astype(np.float64) ** 2)))

@@ -1,14 +1,16 @@
-"""`atelier melody --lyrics-file song.txt --out song.mid`: a melody for the words, as MIDI (and WAV)."""
+"""`atelier melody --lyrics-file song.txt --out song.mid`: a melody (and its chords) for the words, as MIDI
+(and WAV); `--continue-from tune.mid` keeps a tune for the first lines and writes the rest."""
 
 from __future__ import annotations
 
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from atelier.cli._output import add_project_option, engine_settings, note_recorded, open_project, print_json, record
 from atelier.core.errors import InputFileError
-from atelier.core.music import METERS, MODES
+from atelier.core.music import ACCOMPANIMENTS, METERS, MODES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,6 +21,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--meter", default="4/4", choices=METERS)
     parser.add_argument("--tempo", type=float, default=96.0, help="beats per minute (default 96)")
     parser.add_argument("--instrument", type=int, default=0, help="General MIDI programme 0-127 (0 = piano)")
+    parser.add_argument(
+        "--chords",
+        default="pad",
+        choices=tuple(ACCOMPANIMENTS),
+        help="what plays a chord each bar in the MIDI and WAV (default pad; none: melody alone)",
+    )
+    parser.add_argument(
+        "--continue-from",
+        metavar="SONG.MID",
+        help="keep this MIDI file's tune for the lyric's first lines and write the rest "
+        "(key, mode, meter and tempo then come from the file)",
+    )
     parser.add_argument("--temperature", type=float, default=0.9, help="0.05-2; higher is more adventurous")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="where to write the MIDI file")
@@ -31,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from atelier.audio.midi import write_midi
     from atelier.audio.wav import write_wav
+    from atelier.core.midi_file import read_tune
     from atelier.core.requests.melody import (
         MelodyAudioRequest,
         MelodyAudioResult,
@@ -44,16 +59,20 @@ def run(args: argparse.Namespace) -> int:
         lyrics = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(f"Cannot read the lyric {path} ({exc}).") from exc
+    values: dict[str, Any] = {"key": args.key, "mode": args.mode, "meter": args.meter, "tempo": args.tempo}
+    tune = None
+    if args.continue_from:
+        tune = read_tune(args.continue_from)
+        values = {"key": tune.key, "mode": tune.mode, "meter": tune.meter, "tempo": tune.tempo}
     request = MelodyRequest(
         lyrics=lyrics,
-        key=args.key,
-        mode=args.mode,
-        meter=args.meter,
-        tempo=args.tempo,
         program=args.instrument,
+        accompaniment=args.chords,
         temperature=args.temperature,
         seed=args.seed,
+        continue_from=tune.prefix(lyrics) if tune is not None else None,
         origin="cli",
+        **values,
     )
     project = open_project(args.project)
     started = time.time()
@@ -62,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     assert isinstance(result, MelodyResult)
     melody = result.variations[0]
     write_midi(melody, args.out)
-    summary = {
+    summary: dict[str, Any] = {
         "out": args.out,
         "wav": None,
         "device": result.device.provider,
@@ -70,7 +89,15 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(result.seconds, 4),
         "summary": result.summary(),
         "duration_seconds": round(melody.duration_seconds, 3),
+        "chords": [chord.name for chord in melody.chords],
     }
+    if tune is not None and request.continue_from is not None:
+        summary["continued"] = {
+            "from": tune.describe(),
+            "lines_kept": len(request.continue_from.lines),
+            "notes_kept": len(request.continue_from.notes),
+            "notes_left_out": len(tune.notes) - len(request.continue_from.notes),
+        }
     if args.wav:
         audio = engine.run_to_end(MelodyAudioRequest(melody=melody, origin="cli"))
         assert isinstance(audio, MelodyAudioResult)
@@ -84,5 +111,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         extra = f" and {args.wav}" if args.wav else ""
         print(f"{result.summary()} -> {args.out}{extra} ({result.device.describe()}, {result.seconds:.2f}s)")
+        if "continued" in summary:
+            continued = summary["continued"]
+            dropped = continued["notes_left_out"]
+            left_out = f"; {dropped} notes after them left out" if dropped else ""
+            print(f"Lines 1-{continued['lines_kept']} are the tune of {continued['from']}{left_out}.")
+        print("Chords: " + " ".join(summary["chords"]))
         note_recorded(kept)
     return 0

@@ -1,18 +1,20 @@
-"""A melody as a Standard MIDI File: notes, one lyric event per syllable, tempo, key and meter.
+"""A melody as a Standard MIDI File (notes, a lyric event per syllable, tempo, key, meter, chords), and
+the melody line of any MIDI file read back as a tune to continue.
 
 In core (pretty_midi only, no sound device) so a project's history can keep a .mid of every melody.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pretty_midi
 
 from atelier.core.errors import InputFileError
 from atelier.core.lyric_syllables import UNSTRESSED
-from atelier.core.music import parse_meter, tonic_pitch_class
-from atelier.core.requests.melody import Melody
+from atelier.core.music import METERS, NOTE_NAMES, Chord, parse_meter, tonic_pitch_class
+from atelier.core.requests.melody import ImportedTune, Melody
 
 # MIDI key signatures are major or minor only; a modal key uses its parent scale's signature.
 _MODE_TO_MAJOR_OFFSET = {"major": 0, "dorian": -2, "mixolydian": -7}
@@ -26,7 +28,37 @@ def key_number(key: str, mode: str) -> int:
     return (tonic + _MODE_TO_MAJOR_OFFSET.get(mode, 0)) % 12
 
 
+CHORD_VELOCITY = 52  # the chords sit under the melody (78 unstressed, 100 stressed)
+CHORD_LOW, CHORD_HIGH = 48, 67  # C3..G4: below where melodies are sung
+
+
+def chord_voicings(chords: tuple[Chord, ...]) -> list[tuple[int, ...]]:
+    """MIDI pitches of each chord: a close triad between C3 and G4, each the inversion nearest the one
+    before (smooth voice leading, as a pianist or a pad would play it)."""
+    voicings: list[tuple[int, ...]] = []
+    for chord in chords:
+        candidates = []
+        for bass in range(CHORD_LOW, CHORD_HIGH + 1):
+            if bass % 12 not in chord.tones:
+                continue
+            voicing = [bass]
+            for _ in range(len(chord.tones) - 1):
+                above = voicing[-1] + 1
+                while above % 12 not in chord.tones or above % 12 in {v % 12 for v in voicing}:
+                    above += 1
+                voicing.append(above)
+            if voicing[-1] <= CHORD_HIGH:
+                candidates.append(tuple(voicing))
+        if voicings:
+            previous = voicings[-1]
+            voicings.append(min(candidates, key=lambda v: sum(abs(a - b) for a, b in zip(v, previous, strict=True))))
+        else:  # root position, root in the lower octave
+            voicings.append(next(v for v in candidates if v[0] % 12 == chord.root))
+    return voicings
+
+
 def melody_to_midi(melody: Melody) -> pretty_midi.PrettyMIDI:
+    """The melody on the first channel; its chords, if it plays them, on the second (a track of their own)."""
     seconds = melody.seconds_per_quarter
     midi = pretty_midi.PrettyMIDI(initial_tempo=float(melody.tempo))
     meter = parse_meter(melody.meter)
@@ -41,6 +73,12 @@ def melody_to_midi(melody: Melody) -> pretty_midi.PrettyMIDI:
         instrument.notes.append(pretty_midi.Note(velocity, note.pitch, start, end))
         midi.lyrics.append(pretty_midi.Lyric(melody.sung_text(index), start))
     midi.instruments.append(instrument)
+    if melody.chords and melody.chord_program >= 0:
+        accompaniment = pretty_midi.Instrument(program=melody.chord_program, name="Chords")
+        for chord, pitches in zip(melody.chords, chord_voicings(melody.chords), strict=True):
+            start, end = chord.start * seconds, max(chord.start * seconds + 0.05, chord.end * seconds - 0.02)
+            accompaniment.notes.extend(pretty_midi.Note(CHORD_VELOCITY, pitch, start, end) for pitch in pitches)
+        midi.instruments.append(accompaniment)
     return midi
 
 
@@ -51,3 +89,124 @@ def write_midi(melody: Melody, path: str | Path) -> Path:
     except OSError as exc:
         raise InputFileError(f"Cannot write the MIDI file {target} ({exc}).") from exc
     return target
+
+
+# -- reading a tune to continue -----------------------------------------------------------------
+MAX_MIDI_BYTES = 4 * 1024 * 1024  # a song's MIDI file is a few kilobytes; this is surely something else
+GRID = 12  # imported note times are rounded to twelfths of a quarter note (sixteenths and triplets)
+_MELODY_NAMES = ("melody", "vocal", "voice", "lead", "sing", "tune", "solo")
+# Krumhansl-Kessler key profiles: how much each degree above the tonic is heard in major and minor music.
+_MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+_MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+
+
+def read_tune(path: str | Path) -> ImportedTune:
+    """The melody line of a MIDI file, in quarter notes, with its key, mode, meter and tempo.
+
+    The melody is the track that is most like one: high, busy and one note at a time (a track named
+    melody, vocal, lead ... counts more); from a track that plays chords its top line is taken. Raises
+    InputFileError with what to do when the file cannot be used.
+    """
+    source = Path(path)
+    try:
+        size = source.stat().st_size
+    except OSError as exc:
+        raise InputFileError(f"Cannot read the MIDI file {source} ({exc.strerror or exc}).") from exc
+    if size > MAX_MIDI_BYTES:
+        raise InputFileError(
+            f"{source.name} is {size / 1e6:.1f} MB, far more than a song's MIDI file: choose the song's .mid file."
+        )
+    try:
+        midi = pretty_midi.PrettyMIDI(str(source))
+    except Exception as exc:  # mido and pretty_midi raise many kinds (OSError, EOFError, ValueError, KeyError...)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputFileError(
+            f"{source.name} is not a MIDI file Atelier can read ({reason}): choose a Standard MIDI File (.mid)."
+        ) from exc
+    candidates = [instrument for instrument in midi.instruments if not instrument.is_drum and instrument.notes]
+    if not candidates:
+        raise InputFileError(f"{source.name} has no melody notes (no notes, or drums only): choose a song with a tune.")
+    instrument = max(candidates, key=_melody_likeness)
+    resolution = float(midi.resolution)
+    notes: list[tuple[int, float, float]] = []
+    for pitch, start, end in _top_line(instrument.notes):
+        begin = round(midi.time_to_tick(start) / resolution * GRID) / GRID
+        finish = round(midi.time_to_tick(end) / resolution * GRID) / GRID
+        if notes and begin <= notes[-1][1]:
+            continue  # two notes on one grid point: the higher came first and stays
+        notes.append((pitch, begin, max(finish - begin, 1 / GRID)))
+    # One note at a time: a note ends where the next begins, at the latest; a gap shorter than a
+    # 32nd note is articulation (Atelier's own files leave 20 ms), not a rest.
+    notes = [
+        (pitch, start, following[1] - start if following and following[1] - start - duration < 1 / 8 else duration)
+        for (pitch, start, duration), following in zip(notes, [*notes[1:], None], strict=True)
+    ]
+    key, mode = _key_of(midi, notes)
+    tempos = midi.get_tempo_changes()[1]
+    tempo = float(tempos[0]) if len(tempos) else 120.0
+    return ImportedTune(
+        notes=tuple(notes),
+        key=key,
+        mode=mode,
+        meter=_meter_of(midi, source.name),
+        tempo=round(min(260.0, max(30.0, tempo)), 1),
+        source=source.name,
+        track=instrument.name.strip(),
+    )
+
+
+def _top_line(notes: list[pretty_midi.Note]) -> list[tuple[int, float, float]]:
+    """The highest note at each onset (the melody of a part that plays chords), in time order."""
+    ordered = sorted(notes, key=lambda n: (n.start, -n.pitch))
+    line: list[tuple[int, float, float]] = []
+    for note in ordered:
+        if line and note.start - line[-1][1] < 0.02:
+            continue  # struck with the higher note before it
+        line.append((note.pitch, note.start, note.end))
+    return line
+
+
+def _melody_likeness(instrument: pretty_midi.Instrument) -> float:
+    line = _top_line(instrument.notes)
+    chords = 1.0 - len(line) / len(instrument.notes)  # share of notes struck under a higher one
+    mean_pitch = sum(pitch for pitch, _, _ in line) / len(line)
+    named = any(word in instrument.name.lower() for word in _MELODY_NAMES)
+    return mean_pitch + 6.0 * math.log2(len(line)) - 24.0 * chords + 12.0 * named
+
+
+def _meter_of(midi: pretty_midi.PrettyMIDI, name: str) -> str:
+    if not midi.time_signature_changes:
+        return "4/4"  # the MIDI standard's default
+    signature = midi.time_signature_changes[0]
+    meter = f"{signature.numerator}/{signature.denominator}"
+    meter = "4/4" if meter == "2/2" else meter  # the same bar, counted in halves
+    if meter not in METERS:
+        raise InputFileError(
+            f"{name} is in {meter}; Atelier's melodies are in {', '.join(METERS)}: choose a song in one of these."
+        )
+    return meter
+
+
+def _key_of(midi: pretty_midi.PrettyMIDI, notes: list[tuple[int, float, float]]) -> tuple[str, str]:
+    """The file's key signature, or (none written) the major or minor key whose profile the notes fit best."""
+    if midi.key_signature_changes:
+        number = midi.key_signature_changes[0].key_number
+        return NOTE_NAMES[number % 12], "minor" if number >= 12 else "major"
+    weights = [0.0] * 12
+    for pitch, _, duration in notes:
+        weights[pitch % 12] += duration
+    best, found = -math.inf, ("C", "major")
+    for tonic in range(12):
+        for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
+            rotated = [profile[(pc - tonic) % 12] for pc in range(12)]
+            score = _correlation(weights, rotated)
+            if score > best:
+                best, found = score, (NOTE_NAMES[tonic], mode)
+    return found
+
+
+def _correlation(a: list[float], b: list[float]) -> float:
+    mean_a, mean_b = sum(a) / len(a), sum(b) / len(b)
+    top = sum((x - mean_a) * (y - mean_b) for x, y in zip(a, b, strict=True))
+    spread = math.sqrt(sum((x - mean_a) ** 2 for x in a) * sum((y - mean_b) ** 2 for y in b))
+    return top / spread if spread else 0.0

@@ -1,12 +1,14 @@
-"""A melody for the lyric: rhythm from the syllables' stresses, pitches sampled from the melody GRU.
+"""A melody for the lyric: rhythm from the syllables' stresses, pitches sampled from the melody GRU, chords.
 
 The model runs one note per call (the ONNX step model carries the GRU state in and out), for
 all variations at once as a batch. Sampling is constrained to the key's scale and a singable
-range, phrase ends land on stable degrees, and the song ends on the tonic.
+range, phrase ends land on stable degrees, and the song ends on the tonic. Each bar then gets
+a chord chosen to fit its notes (core.music.harmonize).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,6 +19,7 @@ from atelier.core.errors import PackError
 from atelier.core.lyric_rhythm import LineRhythm, line_rhythm
 from atelier.core.lyric_syllables import parse_lyric
 from atelier.core.music import (
+    ACCOMPANIMENTS,
     DURATIONS,
     MODE_IDS,
     MODE_SCALES,
@@ -100,16 +103,49 @@ def section_names(planned_lines: list[PlannedLine]) -> tuple[tuple[str, int, int
     return tuple(named)
 
 
+def _quarters(value: float) -> Fraction:
+    return Fraction(value).limit_denominator(48)
+
+
 def plan_notes(
-    planned_lines: list[PlannedLine], meter: Meter, variation_seed: int
+    planned_lines: list[PlannedLine], meter: Meter, variation_seed: int, tune: Melody | None = None
 ) -> tuple[list[PlannedNote], list[Span]]:
-    """Every note of the song with what to do for its pitch, and each line's span in quarters."""
+    """Every note of the song with what to do for its pitch, and each line's span in quarters.
+
+    With `tune` (a tune for the first lines, to continue) its notes are kept as they are, and a later
+    line that repeats or varies one of its lines takes that line's rhythm."""
     notes: list[PlannedNote] = []
     first_note_of_line: list[int] = []
     rhythms: list[LineRhythm] = []
     spans: list[Span] = []
     cursor = Fraction(0)
+    kept = len(tune.lines) if tune is not None else 0
     for index, planned in enumerate(planned_lines):
+        if tune is not None and index < kept:
+            first_note_of_line.append(len(notes))
+            line_start, line_end = (_quarters(x) for x in tune.line_spans[index])
+            line_notes = tune.notes_of_line(index)
+            for position, note in enumerate(line_notes):
+                notes.append(
+                    PlannedNote(
+                        _quarters(note.start),
+                        _quarters(note.duration),
+                        note.syllable,
+                        index,
+                        note.stress,
+                        note.first_of_word,
+                        position == len(line_notes) - 1,
+                        "keep",
+                        kept_pitch=note.pitch,
+                    )
+                )
+            bars = max(1, math.ceil((line_end - line_start) / meter.bar_quarters))
+            starts = tuple(n.start - line_start for n in notes[first_note_of_line[-1] :])
+            durations = tuple(n.duration for n in notes[first_note_of_line[-1] :])
+            rhythms.append(LineRhythm(starts, durations, bars))
+            spans.append((line_start, line_end))
+            cursor = line_end
+            continue
         if planned.source is LineSource.NEW:
             rhythm = line_rhythm(planned.line.syllables, meter, seed=variation_seed * 7919 + index)
         else:
@@ -152,8 +188,8 @@ def plan_regeneration(base: Melody, line: int) -> list[PlannedNote]:
         line_first_note.setdefault(note.line, index)
         last_of_line = index + 1 == len(base.notes) or base.notes[index + 1].line != note.line
         planned = PlannedNote(
-            Fraction(note.start).limit_denominator(48),
-            Fraction(note.duration).limit_denominator(48),
+            _quarters(note.start),
+            _quarters(note.duration),
             note.syllable,
             note.line,
             note.stress,
@@ -190,11 +226,13 @@ def sample_pitches(
     rngs: list[np.random.Generator],
     run_step: StepFunction,
     hidden: np.ndarray,
+    shift: int = 0,
 ) -> np.ndarray:
     """Tokens [variations, notes]; one model step per note for all variations at once.
 
     Every variation has the same notes and actions (they follow the words); only the rhythm,
-    fed as each row's duration and beat strength, and the random draws differ.
+    fed as each row's duration and beat strength, and the random draws differ. Kept notes are
+    moved down `shift` semitones (whole octaves) into the model's range.
     """
     batch = len(rngs)
     notes = plans[0]
@@ -235,7 +273,7 @@ def sample_pitches(
         }
         log_probs, hidden = run_step(feeds)
         if note.action == "keep":
-            tokens[:, index] = int(np.clip(note.kept_pitch - base, 0, PITCH_COUNT - 1))
+            tokens[:, index] = int(np.clip(note.kept_pitch - shift - base, 0, PITCH_COUNT - 1))
         elif note.action == "copy":
             tokens[:, index] = tokens[:, note.ref]
         else:
@@ -254,8 +292,22 @@ def sample_pitches(
             tokens[:, index] = np.argmax(scores + gumbel[:, index], axis=1)
         previous = tokens[:, index].copy()
     for index in range(last_sampled + 1, count):
-        tokens[:, index] = notes[index].kept_pitch - base
+        tokens[:, index] = notes[index].kept_pitch - shift - base
     return tokens
+
+
+def octave_shift(tune: Melody | None) -> int:
+    """Whole octaves to move a tune to continue by so that its middle note lies well inside the range
+    the model sings in (0 for a tune that is there already)."""
+    if tune is None or not tune.notes:
+        return 0
+    pitches = sorted(n.pitch for n in tune.notes)
+    middle, shift = pitches[len(pitches) // 2], 0
+    while middle - shift > SING_HIGH - 4:
+        shift += 12
+    while middle - shift < SING_LOW + 4:
+        shift -= 12
+    return shift
 
 
 @task(MelodyRequest)
@@ -279,7 +331,7 @@ def run_melody(request: MelodyRequest, context: TaskContext) -> TaskGenerator:
         sections = section_names(planned_lines)
         plans = []
         for v in range(variations):
-            notes, spans = plan_notes(planned_lines, meter, request.seed + v)
+            notes, spans = plan_notes(planned_lines, meter, request.seed + v, request.continue_from)
             plans.append(notes)
     yield Progress(1, 3, "Choosing the notes")
     device_holder: list[DeviceInfo] = []
@@ -294,14 +346,18 @@ def run_melody(request: MelodyRequest, context: TaskContext) -> TaskGenerator:
     # each rhythm is fed per variation through the notes' own durations and beat strengths.
     rngs = [np.random.default_rng([request.seed, v, max(0, request.regenerate_line) + 1]) for v in range(variations)]
     hidden = np.zeros((layers, variations, size), np.float32)
-    tokens = sample_pitches(plans, request, meter, rngs, run_step, hidden)
+    # A tune to continue may sit in another octave: the model hears it moved to its own range, and the
+    # new notes are moved back, so they go on where the tune is.
+    shift = octave_shift(request.continue_from)
+    tokens = sample_pitches(plans, request, meter, rngs, run_step, hidden, shift)
     yield Progress(2, 3, "Writing the melody")
     tonic_base = tonic_midi(tonic_pitch_class(request.key))
     melodies = []
     for v, notes in enumerate(plans):
         melody_notes = tuple(
             MelodyNote(
-                int(tonic_base + tokens[v, i] + PITCH_LOW),
+                # Kept notes exactly as they were (the model's range may have clipped their tokens).
+                n.kept_pitch if n.action == "keep" else int(tonic_base + tokens[v, i] + PITCH_LOW + shift),
                 float(n.start),
                 float(n.duration),
                 n.syllable,
@@ -323,7 +379,8 @@ def run_melody(request: MelodyRequest, context: TaskContext) -> TaskGenerator:
                 program=request.program,
                 seed=request.seed + v,
                 sections=sections,
-            )
+                chord_program=ACCOMPANIMENTS[request.accompaniment],
+            ).with_chords()
         )
     device = device_holder[0] if device_holder else DeviceInfo(provider="CPUExecutionProvider")
     return MelodyResult(variations=tuple(melodies), device=device)
