@@ -1,4 +1,5 @@
-"""MelodyDocument: generate, regenerate a line and choose a variation as undo steps; recall; migration. No Qt."""
+"""MelodyDocument: generate, regenerate a line, choose a variation, import a tune and continue it as undo
+steps; recall; migration. No Qt."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from atelier.core.documents.melody import SCHEMA, MelodyDocument, MelodySettings
 from atelier.core.errors import InvalidRequestError
-from atelier.core.requests.melody import Melody, MelodyNote, MelodyRequest, MelodyResult
+from atelier.core.requests.melody import ImportedTune, Melody, MelodyNote, MelodyRequest, MelodyResult
 
 LYRIC = "[Verse]\nla la\nla la\n"
 
@@ -180,3 +181,62 @@ def test_damaged_state_gives_defaults(data: object) -> None:
     document.restore(data)
     assert document.settings == MelodySettings() and document.variations == () and document.melody is None
     assert not document.undo_stack.can_undo
+
+
+def test_what_plays_the_chords_applies_to_every_variation_at_once() -> None:
+    document = MelodyDocument()
+    generated(document, melody([60] * 4).with_chords(), melody([62] * 4).with_chords())
+    assert all(m.chord_program == 89 for m in document.variations)  # a pad by default
+    document.set("accompaniment", "piano")
+    assert all(m.chord_program == 0 for m in document.variations)
+    document.set("accompaniment", "none")
+    assert all(m.chord_program == -1 and m.chords for m in document.variations)  # shown, not played
+    assert document.to_request(LYRIC).accompaniment == "none"
+    document.undo_stack.undo()
+    document.undo_stack.undo()
+    assert all(m.chord_program == 89 for m in document.variations)
+
+
+SONG = "[Verse]\nla la\nla la\n\n[Chorus]\nsing it\n"
+TUNE = ImportedTune(
+    notes=tuple((p, float(i), 1.0) for i, p in enumerate([64, 66, 67, 69, 71])),
+    key="E",
+    mode="minor",
+    meter="3/4",
+    tempo=100.4,
+    source="tune.mid",
+)
+
+
+def test_importing_a_tune_is_a_step_and_continue_keeps_its_key_and_meter() -> None:
+    document = MelodyDocument()
+    with pytest.raises(InvalidRequestError, match="Import a MIDI file first"):
+        document.continue_request(SONG)
+    document.import_tune(TUNE)
+    assert document.imported == TUNE and document.undo_stack.undo_text == "Import tune.mid"
+    assert (document.settings.key, document.settings.mode, document.settings.meter) == ("E", "minor", "3/4")
+    assert document.settings.tempo == 100
+    document.set("key", "C")  # continuing stays in the tune's key whatever the controls say
+    request = document.continue_request(SONG)
+    assert (request.key, request.mode, request.meter) == ("E", "minor", "3/4")
+    assert request.continue_from is not None and request.continue_from.lines == ("la la", "la la")
+    assert [n.pitch for n in request.continue_from.notes] == [64, 66, 67, 69]  # two whole lines; one note left
+    finished = melody([64, 66, 67, 69]).with_chords()
+    document.add_result(request, MelodyResult(variations=(finished,)))
+    assert document.melody is not None and document.undo_stack.undo_text == "Continue after line 2"
+    with pytest.raises(InvalidRequestError, match="already has notes for every line"):
+        document.continue_request("la la\nla")
+    document.undo_stack.undo()
+    document.undo_stack.undo()
+    document.undo_stack.undo()
+    assert document.imported is None and document.settings == MelodySettings()
+
+
+def test_an_imported_tune_is_saved_with_the_melody() -> None:
+    document = MelodyDocument()
+    document.import_tune(TUNE)
+    copy = MelodyDocument.from_dict(json.loads(json.dumps(document.to_dict())))
+    assert copy.imported == TUNE and not copy.undo_stack.can_undo
+    damaged = {**document.to_dict(), "imported": {"notes": [[1, 2]], "key": "E"}}
+    assert MelodyDocument.from_dict(damaged).imported is None  # dropped on its own; the rest is kept
+    assert MelodyDocument.from_dict(damaged).settings.key == "E"

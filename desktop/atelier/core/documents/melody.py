@@ -1,6 +1,8 @@
-"""The melody tab's document: its settings, the variations of the last melody and which one is chosen.
+"""The melody tab's document: its settings, the variations of the last melody and which one is chosen,
+and a tune imported from a MIDI file to continue.
 
-Generating, Regenerate line, choosing a variation and every settings change are undoable steps.
+Generating, Regenerate line, importing a tune, Continue, choosing a variation and every settings change
+are undoable steps.
 Each step swaps one frozen `MelodyState` for another, so undo gives back exactly what was there.
 """
 
@@ -14,8 +16,8 @@ from psygnal import Signal
 
 from atelier.core.documents.lyric import SEED_LIMIT, label_of, option, settings_from
 from atelier.core.errors import InvalidRequestError
-from atelier.core.music import KEYS, METERS, MODES
-from atelier.core.requests.melody import MAX_VARIATIONS, Melody, MelodyRequest, MelodyResult
+from atelier.core.music import ACCOMPANIMENTS, KEYS, METERS, MODES
+from atelier.core.requests.melody import MAX_VARIATIONS, ImportedTune, Melody, MelodyRequest, MelodyResult
 from atelier.core.undo import Command, UndoStack
 
 SCHEMA = 2
@@ -23,8 +25,9 @@ SCHEMA = 2
 
 @dataclass(frozen=True)
 class MelodySettings:
-    """Everything the melody controls hold; the one list of these fields. Tempo and instrument change how
-    a melody sounds, not its notes, so every variation always has these ones (they apply at once)."""
+    """Everything the melody controls hold; the one list of these fields. Tempo, instrument and what plays
+    the chords change how a melody sounds, not its notes, so every variation always has these ones (they
+    apply at once)."""
 
     key: str = option("C", "Key", KEYS)
     mode: str = option("major", "Mode", MODES)
@@ -34,6 +37,7 @@ class MelodySettings:
     temperature: float = option(0.9, "Temperature", minimum=0.05, maximum=2.0)
     seed: int = option(0, "Seed", minimum=0, maximum=SEED_LIMIT - 1)
     variations: int = option(1, "Variations", minimum=1, maximum=MAX_VARIATIONS)
+    accompaniment: str = option("pad", "Chords", tuple(ACCOMPANIMENTS))
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class MelodyState:
     variations: tuple[Melody, ...] = ()
     current: int = 0
     generated_from: str = ""  # the lyric text the melody was made for (to say when the words changed)
+    imported: ImportedTune | None = None  # a tune read from a MIDI file, to continue
 
     @property
     def nbytes(self) -> int:
@@ -51,6 +56,7 @@ class MelodyState:
 class MelodyDocument:
     settings_changed = Signal(object)  # the new MelodySettings
     melody_changed = Signal()  # the variations or the chosen one changed
+    imported_changed = Signal()  # a tune to continue was imported (or that was undone)
 
     def __init__(self) -> None:
         self._state = MelodyState()
@@ -77,6 +83,10 @@ class MelodyDocument:
     def generated_from(self) -> str:
         return self._state.generated_from
 
+    @property
+    def imported(self) -> ImportedTune | None:
+        return self._state.imported
+
     # -- changes -----------------------------------------------------------------------------
     def _push(self, new: MelodyState, text: str, merge_key: str = "") -> None:
         old = self._state
@@ -90,6 +100,8 @@ class MelodyDocument:
             self.settings_changed.emit(state.settings)
         if state.variations is not old.variations or state.current != old.current:
             self.melody_changed.emit()
+        if state.imported is not old.imported:
+            self.imported_changed.emit()
 
     def _with_settings(self, settings: MelodySettings) -> MelodyState:
         return dataclasses.replace(self._state, settings=settings, variations=_sounding(self.variations, settings))
@@ -127,6 +139,26 @@ class MelodyDocument:
             base=base,
         )
 
+    def import_tune(self, tune: ImportedTune) -> None:
+        """Keep a tune read from a MIDI file to continue (one undo step); the key, mode, meter and tempo
+        controls take the tune's, which a continuation keeps."""
+        settings = settings_from(
+            MelodySettings,
+            {"key": tune.key, "mode": tune.mode, "meter": tune.meter, "tempo": round(tune.tempo)},
+            self.settings,
+        )
+        self._push(dataclasses.replace(self._with_settings(settings), imported=tune), f"Import {tune.source}")
+
+    def continue_request(self, lyrics: str) -> MelodyRequest:
+        """A request that keeps the imported tune for the lyric's first lines and writes the rest, in the
+        tune's key, mode and meter; raises InvalidRequestError with what to do."""
+        tune = self.imported
+        if tune is None:
+            raise InvalidRequestError("Import a MIDI file first (Import MIDI…), then Continue goes on from its tune.")
+        return self.to_request(
+            lyrics, key=tune.key, mode=tune.mode, meter=tune.meter, continue_from=tune.prefix(lyrics)
+        )
+
     def add_result(self, request: MelodyRequest, result: MelodyResult) -> None:
         """A finished melody job as one undo step. A new melody replaces the variations; a regenerated
         line replaces the melody it was made from, or, if that one is gone, is added as a new variation."""
@@ -137,7 +169,8 @@ class MelodyDocument:
         made = _sounding(result.variations, state.settings)
         if request.regenerate_line < 0:
             new = dataclasses.replace(state, variations=made, current=0, generated_from=request.lyrics)
-            self._push(new, "Generate melody")
+            start = request.continue_from
+            self._push(new, "Generate melody" if start is None else f"Continue after line {len(start.lines)}")
             return
         variations = list(state.variations)
         index = _find(variations, request.base)
@@ -167,6 +200,7 @@ class MelodyDocument:
             "melodies": [m.to_dict() for m in state.variations],
             "current": state.current,
             "generated_from": state.generated_from,
+            "imported": None if state.imported is None else state.imported.to_dict(),
         }
 
     @classmethod
@@ -191,6 +225,7 @@ class MelodyDocument:
                 variations,
                 current,
                 generated_from if isinstance(generated_from, str) else "",
+                _tune(data.get("imported")),
             )
         )
         self.undo_stack.clear()
@@ -216,12 +251,22 @@ def _melody(data: Any) -> Melody | None:
         return None
 
 
+def _tune(data: Any) -> ImportedTune | None:
+    if not isinstance(data, dict):
+        return None
+    try:
+        return ImportedTune.from_dict(data)
+    except InvalidRequestError:
+        return None
+
+
 def _sounding(variations: tuple[Melody, ...], settings: MelodySettings) -> tuple[Melody, ...]:
-    """The variations with the settings' tempo and instrument (the same objects where they have them already)."""
-    tempo, program = float(settings.tempo), settings.program
-    if all(m.tempo == tempo and m.program == program for m in variations):
+    """The variations with the settings' tempo, instrument and chord instrument (the same objects where
+    they have them already)."""
+    tempo, program, chords = float(settings.tempo), settings.program, ACCOMPANIMENTS[settings.accompaniment]
+    if all(m.tempo == tempo and m.program == program and m.chord_program == chords for m in variations):
         return variations
-    return tuple(dataclasses.replace(m, tempo=tempo, program=program) for m in variations)
+    return tuple(dataclasses.replace(m, tempo=tempo, program=program, chord_program=chords) for m in variations)
 
 
 def _find(variations: list[Melody], base: Melody | None) -> int | None:
@@ -229,6 +274,9 @@ def _find(variations: list[Melody], base: Melody | None) -> int | None:
     if base is None:
         return None
     for index, melody in enumerate(variations):
-        if melody is base or dataclasses.replace(melody, tempo=base.tempo, program=base.program) == base:
+        sounding_as_base = dataclasses.replace(
+            melody, tempo=base.tempo, program=base.program, chord_program=base.chord_program
+        )
+        if melody is base or sounding_as_base == base:
             return index
     return None
