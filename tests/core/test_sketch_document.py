@@ -217,3 +217,24 @@ def test_variations_of_each_result_kind() -> None:
     lines = variations_of(LineArtResult(lines=np.zeros((8, 8), np.uint8)))
     assert lines is not None and lines[0][1] == {"kind": "lineart"}
     assert variations_of(RhymeResult(word="rain")) is None
+
+
+def test_colorize_needs_three_palette_colours_and_uses_at_most_eight() -> None:
+    doc = SketchDocument()
+    with pytest.raises(InvalidRequestError, match="palette has 2: add some in the Palette tab"):
+        doc.to_request("colorize", pixels(), ("#111111", "#222222"))
+    many = tuple(f"#0000{i:02x}" for i in range(10))
+    request = doc.to_request("colorize", pixels(), many)
+    assert isinstance(request, ColorizeRequest) and request.palette == many[:8]
+
+
+def test_restore_replaces_every_field_announces_it_and_clears_the_undo_history() -> None:
+    doc = SketchDocument()
+    doc.set("generation.prompt", "a harbour")
+    doc.set("tools.size", 40)
+    seen: dict[str, object] = {}
+    doc.changed.connect(lambda path, value: seen.__setitem__(path, value))
+    doc.restore({"schema": SCHEMA, "generation": {"steps": 9}, "canvas": {"width": 64, "height": 48}})
+    assert (doc.generation.prompt, doc.generation.steps, doc.tools.size) == ("", 9, 8)  # the rest: defaults
+    assert (doc.canvas.width, doc.canvas.height) == (64, 48) and not doc.undo.can_undo
+    assert seen["generation.prompt"] == "" and seen["generation.steps"] == 9 and len(seen) == len(doc.values())

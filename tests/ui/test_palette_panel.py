@@ -320,6 +320,24 @@ def test_restore_keeps_the_picture_and_replaces_the_document_each_time(qtbot, pa
     assert sorted(panel.doc.colors) == sorted(image_palette)  # three bands, three colours, whatever the seed
 
 
+def test_opening_another_project_cancels_palettes_still_being_made(qtbot, panel: PalettePanel) -> None:
+    blocker = block_light_lane(panel)
+    started, queued = panel.from_harmony(), panel.regenerate()
+    assert started is not None and queued is not None
+    qtbot.waitUntil(lambda: blocker.state is JobState.RUNNING, timeout=5000)
+    # As the worker reports a job it had started (the lane's thread is busy with the blocker here):
+    panel.context.queue.notify_started(started.id)
+    other = {"schema": 2, "colors": ["#aa0000", "#00aa00", "#0000aa"], "count": 3}
+    panel.restore_state(other)
+    assert queued.state is JobState.CANCELLED and started.cancel_token.cancelled
+    # The started job ends before it sees the cancel: its palette belongs to the closed project.
+    result = PaletteResult(colors=("#010101", "#020202", "#030303"), names=("a", "b", "c"), source="harmony")
+    panel.context.queue.notify_finished(started.id, result)
+    assert panel.doc.colors == other["colors"] and not panel.undo_redo.undo_button.isEnabled() and is_idle(panel)
+    panel.context.queue.cancel(blocker.id)
+    qtbot.waitUntil(lambda: blocker.state.done, timeout=5000)
+
+
 def select_in_jobs_dock(window, job: Job) -> None:
     tree = window.jobs.tree
     rows = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]

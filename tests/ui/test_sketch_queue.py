@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from atelier.core.documents.palette import PaletteDocument
 from atelier.core.jobs import Job, JobState
 from atelier.core.requests.colorize import ColorizeRequest
-from atelier.core.requests.lineart import LineArtRequest
+from atelier.core.requests.lineart import LineArtRequest, LineArtResult
 from atelier.ui.panels.sketch import SketchPanel
 from tests.ui.conftest import ProbeRequest
 from tests.ui.real_sketch_panel import real_sketch_panel
@@ -41,6 +41,15 @@ def block_the_heavy_lane(panel: SketchPanel, qtbot) -> Job:
 
 def is_idle(panel: SketchPanel) -> bool:
     return not panel.pending and panel.form.working.text() == "" and not panel.form.cancel_button.isEnabled()
+
+
+def error_boxes() -> list[QMessageBox]:
+    return [w for w in QApplication.topLevelWidgets() if w.objectName() == "atelier-error" and w.isVisible()]
+
+
+def close_error_boxes() -> None:
+    for box in error_boxes():
+        box.close()
 
 
 def test_jobs_queue_behind_a_running_job_and_cancelling_them_from_the_queue_leaves_the_panel_idle(panel, qtbot):
@@ -150,3 +159,91 @@ def test_a_batch_queues_one_job_per_batch_with_seeds_that_never_repeat(panel, qt
     assert all(job.state is JobState.CANCELLED for job in jobs) and is_idle(panel)
     panel.context.queue.cancel(blocker.id)
     qtbot.waitUntil(lambda: blocker.state.done, timeout=5000)
+
+
+def test_colorize_with_fewer_than_three_palette_colours_says_what_to_do(panel, qtbot) -> None:
+    assert panel.form.colorize_button.isEnabled()
+    panel.context.palette.set_colors(["#112233", "#445566"])  # e.g. a two-colour .gpl imported
+    tip = panel.form.colorize_button.toolTip()
+    assert not panel.form.colorize_button.isEnabled() and "has 2" in tip and "Palette tab" in tip
+    before = len(panel.context.queue)
+    assert panel.colorize() is None and len(panel.context.queue) == before
+    assert any("has 2: add some in the Palette tab" in box.text() for box in error_boxes())
+    close_error_boxes()
+    panel.context.palette.undo()
+    assert panel.form.colorize_button.isEnabled()
+
+
+def test_live_problems_are_said_beside_live_not_in_a_box_per_stroke(panel, qtbot) -> None:
+    panel.context.palette.set_colors(["#112233", "#445566"])
+    panel.form.live_target.setCurrentIndex(panel.form.live_target.findData("colorize"))
+    panel.form.live.setChecked(True)
+    before = len(panel.context.queue)
+    for y in (20, 30, 40):
+        draw(panel, y)
+    qtbot.waitUntil(lambda: panel.form.working.text().startswith("⚠ Colorize needs 3"), timeout=3000)
+    assert not error_boxes() and len(panel.context.queue) == before
+    panel.context.palette.undo()  # four colours again: the next stroke colorizes
+    draw(panel, 50)
+    qtbot.waitUntil(lambda: len(panel.context.queue) == before + 1, timeout=3000)
+    assert not panel.form.working.text().startswith("⚠")
+    panel.form.live.setChecked(False)
+    assert not panel.form.working.text().startswith("⚠")
+    qtbot.waitUntil(lambda: not panel.pending, timeout=30_000)
+
+
+def test_live_makes_a_new_image_when_turned_on_and_when_a_setting_changes(panel, qtbot) -> None:
+    blocker = block_the_heavy_lane(panel, qtbot)
+    panel.form.live_target.setCurrentIndex(panel.form.live_target.findData("colorize"))
+    panel.form.live.setChecked(True)  # no stroke needed for the first one
+    qtbot.waitUntil(lambda: len(live_jobs(panel)) == 1, timeout=3000)
+    panel.form.seed.setValue(5)
+    qtbot.waitUntil(lambda: len(live_jobs(panel)) == 2, timeout=3000)
+    first, second = live_jobs(panel)
+    assert first.state is JobState.CANCELLED and second.request.seed == 5  # replaced, as after a stroke
+    panel.form.count.setValue(3)  # a live image is one image: nothing to redo
+    qtbot.wait(800)
+    assert len(live_jobs(panel)) == 2
+    panel.form.live.setChecked(False)
+    panel.cancel_jobs()
+    panel.context.queue.cancel(blocker.id)
+    qtbot.waitUntil(lambda: blocker.state.done and is_idle(panel), timeout=5000)
+
+
+def test_a_new_canvas_cancels_live_jobs_drawn_for_the_old_one(panel, qtbot) -> None:
+    blocker = block_the_heavy_lane(panel, qtbot)
+    trace = panel.trace()
+    panel.form.live_target.setCurrentIndex(panel.form.live_target.findData("colorize"))
+    panel.form.live.setChecked(True)
+    qtbot.waitUntil(lambda: len(live_jobs(panel)) == 1, timeout=3000)
+    [old_live] = live_jobs(panel)
+    panel.set_picture(np.full((40, 80, 4), 200, np.uint8))  # a new 80x40 canvas
+    assert old_live.state is JobState.CANCELLED and trace is not None and trace.state is JobState.QUEUED
+    qtbot.waitUntil(lambda: len(live_jobs(panel)) == 2, timeout=3000)
+    assert live_jobs(panel)[1].request.lines.shape[:2] == (40, 80)  # the live job for the new canvas
+    panel.form.live.setChecked(False)
+    panel.cancel_jobs()
+    panel.context.queue.cancel(blocker.id)
+    qtbot.waitUntil(lambda: blocker.state.done and is_idle(panel), timeout=5000)
+
+
+def test_opening_another_project_cancels_the_jobs_sent_for_this_one(panel, qtbot) -> None:
+    blocker = block_the_heavy_lane(panel, qtbot)
+    running, queued = panel.trace(), panel.trace()
+    assert running is not None and queued is not None
+    # As the worker reports a job it had started (the lane's thread is busy with the blocker here):
+    panel.context.queue.notify_started(running.id)
+    panel.restore_state({"schema": 2, "canvas": {"width": 48, "height": 32}, "generation": {"prompt": "other"}})
+    assert queued.state is JobState.CANCELLED and running.cancel_token.cancelled and is_idle(panel)
+    # The started job ends before it sees the cancel: its picture belongs to the closed project.
+    lines = np.zeros((64, 64), np.uint8)
+    panel.context.queue.notify_finished(running.id, LineArtResult(lines=lines))
+    assert running.state is JobState.FINISHED
+    assert panel.grid.count() == 0 and panel.canvas.result is None and is_idle(panel)
+    assert panel.canvas.canvas_size == (48, 32) and panel.form.prompt.text() == "other"
+    panel.context.queue.cancel(blocker.id)
+    qtbot.waitUntil(lambda: blocker.state.done, timeout=5000)
+
+
+def live_jobs(panel: SketchPanel) -> list[Job]:
+    return [job for job in panel.context.queue if job.request.origin == "sketch-live"]

@@ -129,7 +129,9 @@ SPECS: dict[str, Spec] = {
     "generation.batch": Spec("batch", 1, 16, tip="Jobs per Generate; each continues the seeds of the one before"),
     "generation.control_scale": Spec("control weight", 0.0, 2.0, 0.1, tip="How closely ControlNet follows the lines"),
     "generation.sensitivity": Spec("line sensitivity", 0.0, 1.0, tip="Higher keeps fainter edges"),
-    "generation.live": Spec("live", tip="Regenerate shortly after each stroke (best with LCM / SD-Turbo packs)"),
+    "generation.live": Spec(
+        "live", tip="Regenerate shortly after each stroke or setting change (best with LCM / SD-Turbo packs)"
+    ),
     "generation.live_target": Spec("live target", choices=LIVE_TARGETS, labels=("Generate", "Colorize (preview)")),
     "tools.tool": Spec("tool", choices=TOOLS, undoable=False),
     "tools.layer": Spec(

@@ -260,6 +260,9 @@ class PalettePanel(Panel):
             self.status.setText(progress.message)
 
     def _finished(self, job: Job, result: Result) -> None:
+        if job.cancel_token.cancelled:  # asked to stop (by a project switch too) but it finished first
+            self._show_status()
+            return
         if isinstance(result, PaletteResult):
             self._detail = (list(result.colors), result.detail)
         self.doc.apply_result(job.request, result)
@@ -348,6 +351,10 @@ class PalettePanel(Panel):
         return state
 
     def restore_state(self, state: dict[str, Any]) -> None:
+        """Replace the document with a saved one; palettes still being made belong to the project being
+        closed, so their jobs are cancelled."""
+        for job_id in self.jobs.pending():
+            self.context.runner.cancel(job_id)
         image = None
         if state.get("picture") == PICTURE_FILE:
             path = self.context.session.side_file(PICTURE_FILE)

@@ -60,6 +60,7 @@ from atelier.ui.widgets.variations_grid import Variation, VariationsGridWidget
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
 LIVE_DELAY_MS = 500
+NOT_LIVE = ("generation.count", "generation.batch")  # settings a live image does not use
 # (picture size, canvas size) -> ("place" | "new", remember) or None when cancelled; tests replace it.
 ImportChooser = Callable[[tuple[int, int], tuple[int, int]], tuple[str, bool] | None]
 
@@ -160,6 +161,8 @@ class SketchPanel(Panel):
             self.live_timer.stop()
             self._live_problem = ""
             self._update_busy()
+        elif path.startswith("generation.") and path not in NOT_LIVE and self.document.generation.live:
+            self.live_timer.start(LIVE_DELAY_MS)  # Live on, or a setting changed: a fresh live image
 
     def _show_palette(self, colors: list[str]) -> None:
         self.brush_bar.set_swatches(colors)
@@ -423,6 +426,8 @@ class SketchPanel(Panel):
         """Replace the document and the canvas with a saved one; the undo history starts empty, and the
         jobs sent for the project being closed are cancelled (their results belong to that project)."""
         self.cancel_jobs()
+        self.pending.clear()  # a cancelled job may still be winding down: this project has no part in it
+        self._batch_of.clear()
         self.document.restore(state)
         sketch, hints = (self._read_layer(f"{layer}.png") for layer in LAYERS)
         canvas = self.document.canvas
@@ -433,6 +438,7 @@ class SketchPanel(Panel):
         self.discard_result()
         self.grid.show_variations([])
         self._shown_batch = None
+        self._update_busy()
 
     def _read_layer(self, name: str) -> np.ndarray | None:
         path = self.context.session.side_file(name)
