@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QLabel
 
 from atelier.core.documents.palette import PaletteDocument
@@ -309,3 +309,19 @@ def test_closing_disconnects_from_the_document(panel) -> None:
     panel.close_panel()
     document.set("generation.prompt", "after closing")
     assert panel.form.prompt.text() == ""
+
+
+def test_ctrl_z_in_a_spin_box_undoes_the_last_step_and_ctrl_shift_z_redoes_it(panel, qtbot) -> None:
+    panel.show()
+    stroke(panel, [(10, 10), (60, 40)])
+    panel.form.steps.setValue(30)
+    panel.activateWindow()
+    panel.form.steps.setFocus()
+    qtbot.waitUntil(panel.form.steps.hasFocus, timeout=2000)
+    qtbot.keyClick(panel.form.steps, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert panel.form.steps.value() == 20 and panel.document.generation.steps == 20
+    qtbot.keyClick(panel.form.steps, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # then the stroke
+    assert not panel.document.undo.can_undo
+    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(panel.form.steps, Qt.Key.Key_Z, shift_ctrl)
+    assert panel.document.undo.undo_text.startswith("Brush stroke")
