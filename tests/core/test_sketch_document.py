@@ -238,3 +238,17 @@ def test_restore_replaces_every_field_announces_it_and_clears_the_undo_history()
     assert (doc.generation.prompt, doc.generation.steps, doc.tools.size) == ("", 9, 8)  # the rest: defaults
     assert (doc.canvas.width, doc.canvas.height) == (64, 48) and not doc.undo.can_undo
     assert seen["generation.prompt"] == "" and seen["generation.steps"] == 9 and len(seen) == len(doc.values())
+
+
+def test_size_for_canvas_keeps_the_pixel_count_in_the_canvas_shape_and_fitting_is_one_step() -> None:
+    doc = SketchDocument()
+    doc.set_canvas_size(640, 480)
+    assert doc.size_for_canvas() == (576, 448)  # 4:3 in multiples of 64, about 512×512 pixels
+    doc.set_canvas_size(4096, 8)
+    assert doc.size_for_canvas() == (2048, 64)  # clamped to what a request accepts
+    doc.set_canvas_size(500, 500)
+    assert doc.size_for_canvas() == (512, 512)  # already the canvas's shape
+    doc.set_canvas_size(1920, 1080)
+    doc.fit_size_to_canvas()
+    assert (doc.generation.width, doc.generation.height) == (704, 384) and len(doc.undo) == 1
+    assert doc.undo.undo() and (doc.generation.width, doc.generation.height) == (512, 512)

@@ -325,3 +325,20 @@ def test_ctrl_z_in_a_spin_box_undoes_the_last_step_and_ctrl_shift_z_redoes_it(pa
     shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(panel.form.steps, Qt.Key.Key_Z, shift_ctrl)
     assert panel.document.undo.undo_text.startswith("Brush stroke")
+
+
+def test_fit_canvas_gives_the_images_the_canvas_shape_as_one_step(panel) -> None:
+    panel.form.width_box.setValue(512)
+    panel.form.height_box.setValue(512)
+    panel.document.undo.clear()
+    assert panel.form.fit_button.isEnabled()  # 512×512 images would be stretched over the 128×96 canvas
+    assert panel.form.fit_button.toolTip().startswith("Images of 512×512 are stretched over the 128×96 canvas")
+    panel.form.fit_button.click()
+    assert (panel.form.width_box.value(), panel.form.height_box.value()) == (576, 448)  # 4:3, about as many pixels
+    assert not panel.form.fit_button.isEnabled() and len(panel.document.undo) == 1
+    panel.set_picture(np.full((64, 192, 4), 255, np.uint8))  # a new 3:1 canvas
+    assert panel.form.fit_button.isEnabled() and "192×64 canvas" in panel.form.fit_button.toolTip()
+    panel.undo()  # back to the 4:3 canvas: the images fit it again
+    assert not panel.form.fit_button.isEnabled()
+    panel.undo()
+    assert (panel.document.generation.width, panel.document.generation.height) == (512, 512)

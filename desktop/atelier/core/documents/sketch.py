@@ -295,6 +295,18 @@ class SketchDocument:
         if emit:
             self.changed.emit(path, value)
 
+    def size_for_canvas(self) -> tuple[int, int]:
+        """The image size of the canvas's shape with about as many pixels as the current one (multiples
+        of 64): images of another shape are stretched over the canvas, and so is what they show."""
+        g, c = self.generation, self.canvas
+        aspect = c.width / c.height
+        width = math.sqrt(g.width * g.height * aspect)
+        return coerce("generation.width", width), coerce("generation.height", width / aspect)
+
+    def fit_size_to_canvas(self) -> None:
+        width, height = self.size_for_canvas()
+        self.set_many({"generation.width": width, "generation.height": height}, "Fit the image size to the canvas")
+
     # -- requests ----------------------------------------------------------------------------
     def seeds_for_batch(self) -> list[int]:
         """The first seed of each job of a batch: job i starts where job i-1's images ended."""

@@ -61,6 +61,7 @@ from atelier.ui.widgets.variations_grid import Variation, VariationsGridWidget
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
 LIVE_DELAY_MS = 500
 NOT_LIVE = ("generation.count", "generation.batch")  # settings a live image does not use
+SIZE_FIELDS = ("canvas.width", "canvas.height", "generation.width", "generation.height")
 # (picture size, canvas size) -> ("place" | "new", remember) or None when cancelled; tests replace it.
 ImportChooser = Callable[[tuple[int, int], tuple[int, int]], tuple[str, bool] | None]
 
@@ -139,6 +140,7 @@ class SketchPanel(Panel):
             (self.result_bar.discard_requested, self.discard_result),
             (self.form.generate_requested, self.generate), (self.form.colorize_requested, self.colorize),
             (self.form.cancel_requested, self.cancel_jobs), (self.line_art.trace_requested, self.trace),
+            (self.form.fit_requested, self.document.fit_size_to_canvas),
             (self.grid.picked, self._show_variation),
             (self.canvas.image_dropped, self.import_path), (self.canvas.picture_dropped, self.import_picture),
             (self.canvas.stroke_finished, self._on_canvas_changed), (self.canvas.size_changed, self._on_resized),
@@ -150,11 +152,14 @@ class SketchPanel(Panel):
             signal.connect(slot)
         self.binder.show_all(self.document.values())
         self.canvas.set_tools(self.document.tools)
+        self._show_size_fit()
         self._show_palette(self.context.palette.colors)
 
     # -- the view of the document ------------------------------------------------------------------
     def _on_document_changed(self, path: str, value: Any) -> None:
         self.binder.show(path, value)
+        if path in SIZE_FIELDS:
+            self._show_size_fit()
         if path.startswith("tools."):
             self.canvas.set_tools(self.document.tools)
         elif path == "generation.live" and not value:
@@ -163,6 +168,10 @@ class SketchPanel(Panel):
             self._update_busy()
         elif path.startswith("generation.") and path not in NOT_LIVE and self.document.generation.live:
             self.live_timer.start(LIVE_DELAY_MS)  # Live on, or a setting changed: a fresh live image
+
+    def _show_size_fit(self) -> None:
+        g, c = self.document.generation, self.document.canvas
+        self.form.show_size_fit((g.width, g.height), self.document.size_for_canvas(), (c.width, c.height))
 
     def _show_palette(self, colors: list[str]) -> None:
         self.brush_bar.set_swatches(colors)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QToolButton,
     QWidget,
 )
 
@@ -32,6 +33,7 @@ class GenerateFormWidget(QGroupBox):
     generate_requested = Signal()
     colorize_requested = Signal()
     cancel_requested = Signal()
+    fit_requested = Signal()  # make the image size the canvas's shape
 
     def __init__(self, form: DocumentForm, parent: QWidget | None = None) -> None:
         super().__init__("Generate", parent)
@@ -48,8 +50,10 @@ class GenerateFormWidget(QGroupBox):
         self.seed, self.count = form.field("generation.seed"), form.field("generation.count")
         self.batch = form.field("generation.batch")
         size_row, seed_row = QHBoxLayout(), QHBoxLayout()
-        size_row.addWidget(self.width_box)
-        size_row.addWidget(self.height_box)
+        self.fit_button = button("Fit canvas", kind=QToolButton)
+        self.fit_button.clicked.connect(self.fit_requested)
+        for widget in (self.width_box, self.height_box, self.fit_button):
+            size_row.addWidget(widget)
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(QLabel("×"))
         seed_row.addWidget(self.count)
@@ -149,6 +153,16 @@ class GenerateFormWidget(QGroupBox):
         extra = f"; the first {high} of the palette's {colours} colours are used" if colours > high else ""
         self.colorize_button.setEnabled(not problem)
         self.colorize_button.setToolTip(problem or COLORIZE_TIP + extra)
+
+    def show_size_fit(self, size: tuple[int, int], fitted: tuple[int, int], canvas: tuple[int, int]) -> None:
+        """Fit canvas is on while the images are not of the canvas's shape (they are stretched over it)."""
+        self.fit_button.setEnabled(size != fitted)
+        self.fit_button.setToolTip(
+            f"Images of {size[0]}×{size[1]} are stretched over the {canvas[0]}×{canvas[1]} canvas: "
+            f"make them {fitted[0]}×{fitted[1]}, its shape"
+            if size != fitted
+            else "The images have the canvas's shape"
+        )
 
     def show_busy(self, text: str, busy: bool) -> None:
         self.working.setText(text)
