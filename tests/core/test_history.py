@@ -23,7 +23,7 @@ from atelier.core.requests import DeviceInfo, Request, Result
 from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
 from atelier.core.requests.lineart import LineArtRequest, LineArtResult
 from atelier.core.requests.lyrics import LyricRequest, LyricResult, RhymeRequest, RhymeResult
-from atelier.core.requests.melody import Melody, MelodyNote, MelodyRequest, MelodyResult
+from atelier.core.requests.melody import ImportedTune, Melody, MelodyNote, MelodyRequest, MelodyResult
 from atelier.core.requests.palette import (
     HarmonyRequest,
     PaletteFromImageRequest,
@@ -60,7 +60,7 @@ def melody(seed: int = 0) -> Melody:
         program=40,
         seed=seed,
         sections=(("Verse", 0, 1),),
-    )
+    ).with_chords()
 
 
 def every_kind() -> list[tuple[Request, Result]]:
@@ -215,7 +215,9 @@ def test_entry_files_are_readable_without_atelier(tmp_path: Path) -> None:
     tune = kinds["melody"]
     assert {"melody-1.json", "melody-1.mid", "melody-2.json", "melody-2.mid", "input-base.json"} <= set(tune.files)
     midi = mido.MidiFile(tune.folder / "melody-1.mid")
-    assert [m.note for m in midi.tracks[-1] if m.type == "note_on" and m.velocity] == [61, 62, 64, 65]
+    tracks = {next((m.name for m in t if m.type == "track_name"), ""): t for t in midi.tracks}
+    assert [m.note for m in tracks["Melody"] if m.type == "note_on" and m.velocity] == [61, 62, 64, 65]
+    assert [m for m in tracks["Chords"] if m.type == "note_on" and m.velocity]  # the chords, on their own track
     palette = kinds["palette-text"]
     assert import_file(palette.folder / "palette.gpl").colors == ("#101010", "#aabbcc", "#303030", "#404040")
     assert json.loads((palette.folder / "palette.json").read_text())["source"] == "text"
@@ -230,6 +232,20 @@ def test_melody_is_kept_as_json_and_midi_by_default(tmp_path: Path) -> None:
     assert "melody-1.json" in entry.files and "melody-1.mid" in entry.files
     assert (entry.folder / "melody-1.mid").read_bytes()[:4] == b"MThd"
     assert_same(history.load_result(entry), result, "melody")
+
+
+def test_a_continued_melody_keeps_the_tune_it_went_on_from(tmp_path: Path) -> None:
+    tune = ImportedTune(notes=tuple((62 + i % 3, float(i), 1.0) for i in range(14)), key="G", source="v.mid")
+    request = MelodyRequest(lyrics=SONG + "Sing it slow\n", key="G", continue_from=tune.prefix(SONG + "Sing it slow\n"))
+    assert request.continue_from is not None and len(request.continue_from.lines) == 2
+    result = MelodyResult(variations=(melody(3),), seconds=0.25)
+    history = ProjectHistory(tmp_path)
+    entry = history.add(request, result, created=time.time())
+    assert "input-continue_from.json" in entry.files
+    again = history.load_request(ProjectHistory(tmp_path).entries()[0])
+    assert isinstance(again, MelodyRequest) and again.continue_from == request.continue_from
+    assert_same(history.load_result(entry), result, "continued melody")
+    assert history.load_result(entry).variations[0].chords  # type: ignore[attr-defined]
 
 
 def test_helper_jobs_are_not_recorded(tmp_path: Path) -> None:

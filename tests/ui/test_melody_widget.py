@@ -1,5 +1,6 @@
 """MelodyWidget with a real job runner and the committed melody pack (offscreen Qt): generate, variations,
-regenerate a line, undo/redo of each, queueing and cancel from the queue, sound settings, export, session."""
+regenerate a line, undo/redo of each, queueing and cancel from the queue, sound settings, export, session,
+chords over the bars, and Continue from an imported MIDI file."""
 
 from __future__ import annotations
 
@@ -15,14 +16,16 @@ import mido
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QMessageBox
 
 from atelier.core.jobs import JobQueue, JobState
+from atelier.core.music import parse_meter
 from atelier.core.requests.melody import MelodyResult
 from atelier.core.session_store import SessionStore
 from atelier.core.settings import Settings
 from atelier.ui.context import AppContext
 from atelier.ui.widgets.melody import MelodyWidget
-from atelier.ui.widgets.piano_roll import CURRENT_COLOR
+from atelier.ui.widgets.piano_roll import CURRENT_COLOR, PX_PER_QUARTER
 from atelier.ui.worker import JobRunner
 from tests.ui.conftest import ProbeRequest
 
@@ -70,6 +73,28 @@ def test_generate_shows_each_syllable_under_its_note(qtbot, widget: MelodyWidget
     assert QColor(image.pixel(int(rect.center().x()), int(rect.center().y()))) == CURRENT_COLOR
 
 
+def test_a_chord_is_drawn_over_each_bar_above_the_notes(qtbot, widget: MelodyWidget) -> None:
+    widget.meter.setCurrentText("3/4")
+    generate(qtbot, widget)
+    melody = widget.melody
+    assert melody is not None and melody.chords
+    bar = float(parse_meter("3/4").bar_quarters)
+    assert [c.start for c in melody.chords] == [i * bar for i in range(len(melody.chords))]
+    assert melody.chords[-1].end == melody.total_quarters
+    roll = widget.roll
+    lowest_chord = max(roll.chord_rect(i).bottom() for i in range(len(melody.chords)))
+    assert all(roll.note_rect(i).top() > lowest_chord for i in range(len(melody.notes)))
+    image = roll.grab().toImage()
+    base = roll.palette().base().color()
+    for index in range(len(melody.chords)):
+        rect = roll.chord_rect(index)
+        assert abs(rect.left() - roll.x_of(index * bar)) <= 1 and abs(rect.width() - bar * PX_PER_QUARTER) <= 2
+        assert roll.chord_index_at(rect.center().x(), rect.center().y()) == index
+        # Something is painted there: the chord's box and name.
+        pixels = {image.pixel(int(x), int(rect.center().y())) for x in range(int(rect.left()), int(rect.right()))}
+        assert len(pixels) > 1 and QColor(image.pixel(int(rect.right()) - 2, int(rect.center().y()))) != base
+
+
 def test_variations_and_regenerating_one_line(qtbot, widget: MelodyWidget) -> None:
     widget.variation_count.setValue(3)
     generate(qtbot, widget)
@@ -107,14 +132,56 @@ def test_export_midi_and_wav(qtbot, widget: MelodyWidget, tmp_path: Path) -> Non
     assert "Saved" in widget.status.text()
 
 
+def test_import_a_midi_file_and_continue_it_for_the_new_lines(qtbot, widget: MelodyWidget, tmp_path: Path) -> None:
+    assert not widget.continue_button.isEnabled() and "Import a MIDI file first" in widget.continue_button.toolTip()
+    widget.key.setCurrentText("D")
+    widget.meter.setCurrentText("6/8")
+    generate(qtbot, widget)
+    first = widget.melody
+    assert first is not None
+    widget.export_midi(str(tmp_path / "verse.mid"))
+    widget.restore_state({})  # a new project: nothing but the file remains
+    widget.context.lyric.set_text(SONG + "The river carries on\nAnd I go with it\n")
+    assert widget.import_midi(str(tmp_path / "verse.mid"))
+    assert widget.key.currentText() == "D" and widget.meter.currentText() == "6/8"
+    assert widget.continue_button.isEnabled() and "lines 1-3" in widget.continue_button.toolTip()
+    assert widget.status.text().startswith("Imported verse.mid: 21 notes")
+    assert widget.history.undo_action.toolTip() == "Undo: Import verse.mid"
+    widget.key.setCurrentText("A")  # Continue keeps the tune's key all the same
+    widget.continue_button.click()
+    qtbot.waitUntil(lambda: not widget.pending_jobs(), timeout=60000)
+    melody = widget.melody
+    assert melody is not None and len(melody.lines) == 5 and melody.key == "D"
+    assert [(n.pitch, n.start) for n in melody.notes[:21]] == [(n.pitch, n.start) for n in first.notes]
+    assert "Lines 1-3 are the tune of verse.mid; lines 4-5 are new" in widget.status.text()
+    assert widget.history.undo_action.toolTip() == "Undo: Continue after line 3"
+    widget.history.undo_button.click()
+    assert widget.melody is None
+    widget.history.undo_button.click()  # the key
+    widget.history.undo_button.click()  # the import
+    assert widget.document.imported is None and not widget.continue_button.isEnabled()
+
+
+def test_a_file_that_is_not_midi_is_refused_and_changes_nothing(qtbot, widget: MelodyWidget, tmp_path: Path) -> None:
+    (tmp_path / "notes.mid").write_text("not a song", encoding="utf-8")
+    assert not widget.import_midi(str(tmp_path / "notes.mid"))
+    boxes = [b for b in widget.findChildren(QMessageBox) if b.objectName() == "atelier-error" and b.isVisible()]
+    assert boxes and "notes.mid is not a MIDI file Atelier can read" in boxes[-1].text()
+    assert widget.document.imported is None and not widget.history.undo_button.isEnabled()
+    for box in boxes:
+        box.close()
+
+
 def test_tempo_and_instrument_apply_without_regenerating(qtbot, widget: MelodyWidget) -> None:
     generate(qtbot, widget)
     pitches = [n.pitch for n in widget.melody.notes]  # type: ignore[union-attr]
     widget.tempo.setValue(140)
     widget.instrument.setCurrentIndex(73)
+    widget.accompaniment.setCurrentIndex(widget.accompaniment.findData("none"))
     assert widget.melody is not None
-    assert widget.melody.tempo == 140 and widget.melody.program == 73
+    assert widget.melody.tempo == 140 and widget.melody.program == 73 and widget.melody.chord_program == -1
     assert [n.pitch for n in widget.melody.notes] == pitches
+    assert widget.melody.chords  # still shown in the roll, only not played
 
 
 def test_state_round_trip_and_words_changed_hint(qtbot, widget: MelodyWidget) -> None:

@@ -1,4 +1,5 @@
-"""Melody for the lyric: controls, variations, a piano roll with the words, play/loop and export.
+"""Melody for the lyric: controls, variations, a piano roll with the words and chords, play/loop, export,
+and Continue from an imported MIDI file.
 
 A view of a MelodyDocument (settings, variations, the chosen one; every change an undo step), so the
 Lyric panel can embed it: it reads the words from the shared LyricDocument, submits MelodyRequest /
@@ -38,6 +39,7 @@ from atelier.core.errors import AtelierError
 from atelier.core.job_handle import JobDispatcher, JobHandle
 from atelier.core.jobs import Job
 from atelier.core.lyric_syllables import parse_lyric
+from atelier.core.midi_file import read_tune
 from atelier.core.progress import Progress
 from atelier.core.requests import Result
 from atelier.core.requests.melody import Melody, MelodyAudioRequest, MelodyAudioResult, MelodyRequest, MelodyResult
@@ -47,6 +49,7 @@ from atelier.ui.widgets.lyric_controls import SettingsBinder, UndoButtons, combo
 from atelier.ui.widgets.piano_roll import PianoRollWidget
 
 WHOLE_SONG = "Whole song"
+CHORD_LABELS = {"pad": "Pad", "piano": "Piano", "strings": "Strings", "guitar": "Guitar", "none": "None"}
 HIGHLIGHT_MS = 30
 
 
@@ -95,6 +98,7 @@ class MelodyWidget(QWidget):
         context.lyric.changed.connect(self._on_lyric_changed)
         self.document.settings_changed.connect(self.binder.show)
         self.document.melody_changed.connect(self._show_melody)
+        self.document.imported_changed.connect(self._update_buttons)
         self.binder.show(self.document.settings)
         self._show_melody()
         self._show_sound_status()
@@ -116,6 +120,8 @@ class MelodyWidget(QWidget):
         self.dice.clicked.connect(lambda: self.seed.setValue(random.randrange(SEED_LIMIT)))
         self.variation_count = spin_for(F, "variations")
         self.variation_count.setToolTip("How many melodies to audition; pick one below.")
+        self.accompaniment = combo_for(F, "accompaniment", CHORD_LABELS)
+        self.accompaniment.setToolTip("What plays the chord of each bar, in Play, MIDI and WAV (shown in the roll).")
         self.binder = SettingsBinder(
             {
                 "key": self.key,
@@ -126,6 +132,7 @@ class MelodyWidget(QWidget):
                 "temperature": self.temperature,
                 "seed": self.seed,
                 "variations": self.variation_count,
+                "accompaniment": self.accompaniment,
             },
             self.document.set,
         )
@@ -161,6 +168,11 @@ class MelodyWidget(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Cancel the melodies being made or waiting")
         self.cancel_button.clicked.connect(self.cancel)
+        self.import_button = QPushButton("Import MIDI…")
+        self.import_button.setToolTip("Read a tune from a MIDI file (its melody track) to continue with Continue.")
+        self.import_button.clicked.connect(self._ask_import_midi)
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.clicked.connect(self.continue_melody)
         self.history = UndoButtons(self, self.document.undo_stack)
         self.history.take_keys_from(self.binder.widgets.values())
         self.variation_buttons = QButtonGroup(self)
@@ -169,7 +181,13 @@ class MelodyWidget(QWidget):
         self.variation_label = QLabel("Variation:")
         self.variation_row.addWidget(self.variation_label)
         self.action_row = QHBoxLayout()
-        for widget in (self.generate_button, self.regenerate_button, self.cancel_button):
+        for widget in (
+            self.generate_button,
+            self.regenerate_button,
+            self.import_button,
+            self.continue_button,
+            self.cancel_button,
+        ):
             self.action_row.addWidget(widget)
         self.action_row.addSpacing(16)
         self.action_row.addWidget(self.history.undo_button)
@@ -195,6 +213,9 @@ class MelodyWidget(QWidget):
         self.transport = QHBoxLayout()
         for widget in (self.play_button, self.stop_button, QLabel("Play:"), self.range, self.loop):
             self.transport.addWidget(widget)
+        self.transport.addSpacing(16)
+        self.transport.addWidget(QLabel("Chords:"))
+        self.transport.addWidget(self.accompaniment)
         self.transport.addStretch(1)
         self.transport.addWidget(self.export_midi_button)
         self.transport.addWidget(self.export_wav_button)
@@ -220,12 +241,30 @@ class MelodyWidget(QWidget):
         line = self.roll.selected_line
         self.regenerate_button.setText("Regenerate line" if line is None else f"Regenerate line {line + 1}")
         self.cancel_button.setEnabled(bool(self._melody_jobs))
+        tune = self.document.imported
+        self.continue_button.setEnabled(tune is not None and has_words)
+        self.continue_button.setToolTip(self._continue_tip())
         playing = self.player is not None and self.player.playing
         self.play_button.setEnabled(self.sound_ok and has_melody)
         self.stop_button.setEnabled(playing)
         self.export_midi_button.setEnabled(has_melody)
         self.export_wav_button.setEnabled(has_melody)
         self.range.setEnabled(has_melody)
+
+    def _continue_tip(self) -> str:
+        tune = self.document.imported
+        if tune is None:
+            return "Import a MIDI file first: Continue keeps its tune for the first lines and writes the rest."
+        covered = tune.lines_covered(self.context.lyric.text)
+        lines = sum(len(section.lines) for section in parse_lyric(self.context.lyric.text))
+        if covered == 0:
+            return f"{tune.source} has fewer notes than the lyric's first line has syllables."
+        if covered >= lines:
+            return f"{tune.source} already covers every line: add lines to the lyric to continue it."
+        return (
+            f"Keep the tune of {tune.source} for lines 1-{covered} and write lines {covered + 1}-{lines} "
+            f"in {tune.key} {tune.mode}, {tune.meter}."
+        )
 
     def _show_sound_status(self) -> None:
         if not self.sound_ok:
@@ -299,6 +338,32 @@ class MelodyWidget(QWidget):
             return None
         return self._submit_melody(request)
 
+    def _ask_import_midi(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import MIDI", self._default_folder(), "MIDI files (*.mid *.midi *.kar);;All files (*)"
+        )
+        if path:
+            self.import_midi(path)
+
+    def import_midi(self, path: str) -> bool:
+        """Read the tune of a MIDI file to continue (an undo step); a file that cannot be used says why."""
+        try:
+            tune = read_tune(path)
+        except AtelierError as exc:
+            show_error(self, exc)
+            return False
+        self.document.import_tune(tune)
+        self.status.setText(f"Imported {tune.describe()}. {self._continue_tip()}")
+        return True
+
+    def continue_melody(self) -> Job | None:
+        try:
+            request = self.document.continue_request(self.context.lyric.text)
+        except AtelierError as exc:  # no tune, or it does not fit the lyric: says what to do
+            show_error(self, exc)
+            return None
+        return self._submit_melody(request)
+
     def _submit_melody(self, request: MelodyRequest) -> Job:
         job = self.context.runner.submit(request)
         self._melody_jobs[job.id] = request
@@ -329,6 +394,13 @@ class MelodyWidget(QWidget):
         if request.regenerate_line >= 0:
             self.roll.set_selected_line(request.regenerate_line)
             self.status.setText(f"Line {request.regenerate_line + 1} has a new tune. {result.device.describe()}.")
+        elif request.continue_from is not None:
+            kept, lines = len(request.continue_from.lines), len(result.variations[0].lines)
+            source = self.document.imported.source if self.document.imported else "the imported tune"
+            self.status.setText(
+                f"Lines 1-{kept} are the tune of {source}; lines {kept + 1}-{lines} are new. "
+                f"{result.device.describe()}."
+            )
         else:
             self.status.setText(f"{result.summary()}. {result.device.describe()}.")
         self._show_busy()
@@ -445,7 +517,8 @@ class MelodyWidget(QWidget):
         except Exception as exc:
             show_error(self, exc)
             return
-        self.status.setText(f"Saved {path} (notes, a lyric event per syllable, tempo and key).")
+        chords = " and a chord track" if self.melody.chords and self.melody.chord_program >= 0 else ""
+        self.status.setText(f"Saved {path} (notes, a lyric event per syllable{chords}, tempo and key).")
 
     def export_wav(self, path: str) -> None:
         def write() -> None:
@@ -486,6 +559,7 @@ class MelodyWidget(QWidget):
         self.context.lyric.changed.disconnect(self._on_lyric_changed)
         self.document.settings_changed.disconnect(self.binder.show)
         self.document.melody_changed.disconnect(self._show_melody)
+        self.document.imported_changed.disconnect(self._update_buttons)
         self.history.close()
         self.jobs.close()
         self._melody_jobs.clear()

@@ -1,23 +1,27 @@
-"""A piano roll for a sung melody: notes over bars, each syllable under its note, the playing
-note highlighted; clicking a note selects its line (to regenerate or loop it)."""
+"""A piano roll for a sung melody: notes over bars, the chord of each bar above them, each syllable
+under its note, the playing note highlighted; clicking a note selects its line (to regenerate or loop it)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QToolTip, QWidget
 
-from atelier.core.music import MODE_SCALES, NOTE_NAMES, parse_meter, tonic_pitch_class
+from atelier.core.music import MODE_SCALES, NOTE_NAMES, parse_meter, spell, tonic_pitch_class
 from atelier.core.requests.melody import Melody
 
 PX_PER_QUARTER = 52
 LEFT = 44  # room for pitch names
 TOP = 22  # room for section names
+CHORD_BAND = 22  # the chord of each bar, between the section names and the notes
+NOTES_TOP = TOP + CHORD_BAND
 LYRIC_BAND = 40
 NOTE_COLOR = QColor("#3b6ea5")
 STRESSED_COLOR = QColor("#24507f")
 CURRENT_COLOR = QColor("#e8822a")
 SELECTED_BAND = QColor(232, 130, 42, 40)
+CHORD_FILL = QColor(59, 110, 165, 30)
+TONIC_CHORD_FILL = QColor(59, 110, 165, 60)
 
 
 class PianoRollWidget(QWidget):
@@ -62,14 +66,25 @@ class PianoRollWidget(QWidget):
 
     def _row_height(self) -> float:
         low, high = self._pitch_range()
-        return max(4.0, (self.height() - TOP - LYRIC_BAND) / (high - low + 1))
+        return max(4.0, (self.height() - NOTES_TOP - LYRIC_BAND) / (high - low + 1))
 
     def x_of(self, quarters: float) -> float:
         return LEFT + quarters * PX_PER_QUARTER
 
     def y_of(self, pitch: int) -> float:
         _, high = self._pitch_range()
-        return TOP + (high - pitch) * self._row_height()
+        return NOTES_TOP + (high - pitch) * self._row_height()
+
+    def chord_rect(self, index: int) -> QRectF:
+        """Where chord `index` is drawn: over its bar, above the notes."""
+        assert self.melody is not None
+        chord = self.melody.chords[index]
+        return QRectF(self.x_of(chord.start) + 1, TOP + 1, chord.duration * PX_PER_QUARTER - 2, CHORD_BAND - 3)
+
+    def chord_index_at(self, x: float, y: float) -> int | None:
+        if self.melody is None:
+            return None
+        return next((i for i in range(len(self.melody.chords)) if self.chord_rect(i).contains(x, y)), None)
 
     def note_rect(self, index: int) -> QRectF:
         assert self.melody is not None
@@ -123,6 +138,7 @@ class PianoRollWidget(QWidget):
         painter.setPen(palette.text().color())
         for name, first, _ in melody.sections:
             painter.drawText(QRectF(self.x_of(melody.line_spans[first][0]) + 3, 2, 200, TOP - 4), name)
+        self._draw_chords(painter, small)
         # Bars and beats.
         meter = parse_meter(melody.meter)
         bar = float(meter.bar_quarters)
@@ -132,7 +148,7 @@ class PianoRollWidget(QWidget):
             is_bar = abs(position / bar - round(position / bar)) < 1e-6
             painter.setPen(QPen(QColor(0, 0, 0, 90 if is_bar else 28), 1))
             x = self.x_of(position)
-            painter.drawLine(int(x), TOP, int(x), self.height() - LYRIC_BAND)
+            painter.drawLine(int(x), NOTES_TOP, int(x), self.height() - LYRIC_BAND)
             position += beat
         # Notes, and each syllable under its note (a second row when the first would overlap).
         lyric_y = self.height() - LYRIC_BAND + 3
@@ -161,6 +177,47 @@ class PianoRollWidget(QWidget):
                 QRectF(x, lyric_y + text_row * (metrics.height() + 1), width + 12, metrics.height() + 2), text
             )
         painter.end()
+
+    def _draw_chords(self, painter: QPainter, font: QFont) -> None:
+        """Each bar's chord: its name, and its numeral in the key where there is room."""
+        assert self.melody is not None
+        bold = QFont(font)
+        bold.setBold(True)
+        playing = self.melody.notes[self.current].start if self.current is not None else None
+        for index, chord in enumerate(self.melody.chords):
+            rect = self.chord_rect(index)
+            sounding = playing is not None and chord.start <= playing < chord.end
+            fill = CURRENT_COLOR if sounding else TONIC_CHORD_FILL if chord.numeral in ("I", "i") else CHORD_FILL
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(fill)
+            painter.drawRoundedRect(rect, 3, 3)
+            painter.setPen(self.palette().text().color())
+            painter.setFont(bold)
+            text_rect = rect.adjusted(4, 0, -2, 0)
+            painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, chord.name)
+            used = painter.fontMetrics().horizontalAdvance(chord.name) + 6
+            painter.setFont(font)
+            if used + painter.fontMetrics().horizontalAdvance(chord.numeral) < text_rect.width():
+                painter.drawText(
+                    text_rect.adjusted(used, 0, 0, 0),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                    chord.numeral,
+                )
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent) and self.melody is not None:
+            index = self.chord_index_at(event.pos().x(), event.pos().y())
+            if index is None:
+                QToolTip.hideText()
+            else:
+                chord = self.melody.chords[index]
+                melody = self.melody
+                tonic = tonic_pitch_class(melody.key)
+                tones = " ".join(spell(melody.key, melody.mode, tone - tonic) for tone in chord.tones)
+                where = f"{chord.numeral} in {melody.key} {melody.mode}"
+                QToolTip.showText(event.globalPos(), f"{chord.name} ({where}): {tones}", self)
+            return True
+        return super().event(event)
 
     # -- input -------------------------------------------------------------------------------
     def line_at(self, x: float) -> int | None:
