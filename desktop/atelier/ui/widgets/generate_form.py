@@ -41,6 +41,7 @@ class GenerateFormWidget(QGroupBox):
         self._installed_packs: list[str] = []
         self._pack = ""
         layout = QFormLayout(self)
+        layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # the side column is 330 px wide
         layout.addRow("Pack", self._build_pack_row())
         self.prompt, self.negative = form.field("generation.prompt"), form.field("generation.negative")
         self.mode_combo, self.strength = form.field("generation.mode"), form.field("generation.strength")
