@@ -1,6 +1,8 @@
-"""The Lyric panel with a real job runner: analysis gutter, rhymes, folding, streaming suggestions
-from a tiny real language model, Stop, queueing, cancel from the queue, insert/replace, recall and
-put back, settings undo, import/export and the session (with its migration)."""
+"""The Lyric panel with a real job runner: analysis gutter (and its meter flags), rhymes and synonyms
+that replace the word at the cursor, folding, streaming suggestions from a tiny real language model
+and their history, Stop, queueing, cancel from the queue, insert/replace, recall and put back,
+settings undo, a side panel that scrolls (the wheel leaves unfocused settings alone), import/export
+and the session (with its migration)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QTreeWidget, QTreeWidgetItem, QWidget
 
 from atelier.core.jobs import JobQueue, JobState
 from atelier.core.requests.lyrics import LyricRequest, LyricResult, RhymeRequest
@@ -16,7 +21,7 @@ from atelier.core.requests.melody import Melody, MelodyNote, MelodyRequest, Melo
 from atelier.core.session_store import SessionStore
 from atelier.core.settings import Settings, cache_dir
 from atelier.ui.context import AppContext
-from atelier.ui.panels.lyric import STOPPED, LyricPanel
+from atelier.ui.panels.lyric import RHYME_DELAY_MS, STOPPED, LyricPanel
 from atelier.ui.worker import JobRunner, LaneThread
 from tests.llm_builders import TINY_PACK_ID, build_tiny_llama
 
@@ -64,6 +69,27 @@ def put_cursor(panel: LyricPanel, text_before: str) -> None:
     panel.editor.setTextCursor(cursor)
 
 
+def find_item(tree: QTreeWidget, word: str) -> QTreeWidgetItem | None:
+    for index in range(tree.topLevelItemCount()):
+        group = tree.topLevelItem(index)
+        for child in range(group.childCount() if group else 0):
+            item = group.child(child) if group else None
+            if item is not None and item.text(0) == word:
+                return item
+    return None
+
+
+def click_item(qtbot, tree: QTreeWidget, item: QTreeWidgetItem | None) -> None:
+    """A real mouse click on a list entry (the tree must be on show)."""
+    assert item is not None
+    tree.scrollToItem(item)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
+
+
+def group_titles(tree: QTreeWidget) -> list[str]:
+    return [item.text(0) for index in range(tree.topLevelItemCount()) if (item := tree.topLevelItem(index))]
+
+
 def test_gutter_counts_rhymes_and_shared_document(qtbot, panel: LyricPanel) -> None:
     panel.editor.setPlainText(SONG)
     assert panel.context.lyric.text == SONG  # the Palette panel reads the words from here
@@ -83,7 +109,7 @@ def test_gutter_counts_rhymes_and_shared_document(qtbot, panel: LyricPanel) -> N
     word = first_rhyme.text(0)
     put_cursor(panel, "[Verse]\nRain on the window, taps like a drum")
     panel._on_rhyme_clicked(first_rhyme, 0)
-    assert panel.text().split("\n")[1] == f"Rain on the window, taps like a drum {word}"
+    assert panel.text().split("\n")[1] == f"Rain on the window, taps like a {word}"
 
 
 def test_sections_fold_and_unfold(panel: LyricPanel) -> None:
@@ -138,6 +164,8 @@ def test_stop_keeps_the_partial_text(qtbot, panel: LyricPanel, slow_stream: None
     qtbot.waitUntil(lambda: not panel.writing, timeout=10000)
     assert panel.status.text().startswith("Stopped")
     assert panel.suggestions.text_view.toPlainText() and panel.suggestions.insert_button.isEnabled()
+    kept = panel.document.suggestions[-1]  # kept in the history too, marked as stopped
+    assert kept.stopped and kept.text == panel.suggestions.text_view.toPlainText()
 
 
 def test_rewrite_replaces_the_line_after_accepting(qtbot, panel: LyricPanel) -> None:
@@ -256,6 +284,11 @@ def test_two_writes_both_finish_in_order(qtbot, panel: LyricPanel) -> None:
     assert isinstance(second.result, LyricResult)
     assert panel.suggestions.text_view.toPlainText() == second.result.text  # the latest is shown
     assert not panel.stop_button.isEnabled() and "tokens/s" in panel.status.text()
+    assert isinstance(first.result, LyricResult)
+    kept = panel.document.suggestions
+    assert [s.text for s in kept] == [first.result.text, second.result.text] and [s.seed for s in kept] == [7, 8]
+    panel.suggestions.back_button.click()  # the first write is still there
+    assert panel.suggestions.text_view.toPlainText() == first.result.text
 
 
 def test_recall_sets_the_controls_as_one_undo_step(panel: LyricPanel) -> None:
@@ -335,9 +368,10 @@ def test_restore_migrates_and_may_be_called_again(qtbot, panel: LyricPanel) -> N
     assert controls.point_of_view.currentData() == "first person"
     assert controls.seed.value() == 7  # a seed out of range falls back to the default
     assert panel.suggestions.text_view.toPlainText() == "kept suggestion"
+    assert [s.text for s in panel.document.suggestions] == ["kept suggestion"]  # now the history's first
     assert panel.melody.key.currentText() == "D" and panel.melody.tempo.value() == 150
     saved = panel.save_state()
-    assert saved["schema"] == 2 and saved["melody"]["schema"] == 2
+    assert saved["schema"] == 3 and saved["melody"]["schema"] == 2
     long_write_settings(panel)
     panel.editor.setPlainText("another song")
     job = panel.write()
@@ -357,3 +391,197 @@ def test_text_set_on_the_document_elsewhere_shows_as_one_editor_step(panel: Lyri
     assert panel.text() == "from the history"
     panel.editor.undo()
     assert panel.text() == "mine" and panel.context.lyric.text == "mine"
+
+
+def test_a_rhyme_click_replaces_the_whole_word_as_one_undo_step(qtbot, panel: LyricPanel) -> None:
+    """Issue 14: "aga|in" + "ten" gave "aga tenin". Now the whole word goes, in its capitals; the list
+    stays for "again" so another click tries another rhyme; each click is one undo step."""
+    panel.editor.setPlainText("Again and again\nI call your name")
+    put_cursor(panel, "Aga")
+    qtbot.waitUntil(lambda: find_item(panel.rhymes, "ten") is not None, timeout=20000)
+    assert "again" in panel.rhyme_title.text()
+    assert find_item(panel.rhymes, "ben") is None and find_item(panel.rhymes, "penn") is None  # names
+    assert panel.word_tabs.currentIndex() == 0
+    click_item(qtbot, panel.rhymes, find_item(panel.rhymes, "ten"))
+    assert panel.text() == "Ten and again\nI call your name"
+    qtbot.wait(RHYME_DELAY_MS + 200)  # the cursor moved onto "Ten": the list is still the one for "again"
+    assert "again" in panel.rhyme_title.text()
+    click_item(qtbot, panel.rhymes, find_item(panel.rhymes, "pen"))
+    assert panel.text() == "Pen and again\nI call your name"
+    panel.editor.undo()
+    assert panel.text() == "Ten and again\nI call your name"
+    panel.editor.undo()
+    assert panel.text() == "Again and again\nI call your name"
+    put_cursor(panel, "Again and again\nI call your na")  # another word: its own rhymes
+    qtbot.waitUntil(lambda: "name" in panel.rhyme_title.text() and panel.rhymes.topLevelItemCount() > 0, timeout=20000)
+
+
+def test_multi_syllable_rhymes_are_their_own_group(qtbot, panel: LyricPanel) -> None:
+    panel.editor.setPlainText("A yellow moon")
+    put_cursor(panel, "A yel")
+    qtbot.waitUntil(lambda: find_item(panel.rhymes, "echo") is not None, timeout=20000)
+    titles = group_titles(panel.rhymes)
+    kinds = [title.split(" · ")[0] for title in titles]
+    assert kinds == sorted(kinds, key=["Perfect", "Multi-syllable", "Near"].index)  # perfect rhymes first
+    assert "Multi-syllable · 2 syllables" in titles
+    multi = panel.rhymes.topLevelItem(titles.index("Multi-syllable · 2 syllables"))
+    assert multi is not None and "echo" in [multi.child(i).text(0) for i in range(multi.childCount())]
+    assert find_item(panel.rhymes, "mellow") is not None
+
+
+def test_a_synonym_click_replaces_the_word_in_its_form(qtbot, panel: LyricPanel) -> None:
+    panel.editor.setPlainText("We walked along the shore")
+    put_cursor(panel, "We wal")
+    qtbot.waitUntil(lambda: find_item(panel.synonyms, "marched") is not None, timeout=30000)
+    assert "walked" in panel.synonym_title.text()
+    assert group_titles(panel.synonyms)[0].startswith("verb (walk) · ")  # by sense, with its gloss
+    panel.word_tabs.setCurrentIndex(1)
+    click_item(qtbot, panel.synonyms, find_item(panel.synonyms, "marched"))
+    assert panel.text() == "We marched along the shore"
+    panel.editor.undo()
+    assert panel.text() == "We walked along the shore"
+    panel.editor.setPlainText("zzxqv")
+    put_cursor(panel, "zz")
+    qtbot.waitUntil(lambda: "No synonyms" in panel.synonym_title.text(), timeout=5000)
+    assert panel.synonyms.topLevelItemCount() == 0
+
+
+def amber_rows(widget: QWidget) -> set[int]:
+    image = widget.grab().toImage()
+    rows = set()
+    for y in range(image.height()):
+        for x in range(0, 34):
+            colour = image.pixelColor(x, y)
+            if colour.red() > 170 and 85 < colour.green() < 140 and colour.blue() < 60:  # OFF_METER_COLOR
+                rows.add(y)
+    return rows
+
+
+def test_the_gutter_flags_a_verse_line_that_strays_from_its_partner(qtbot, panel: LyricPanel) -> None:
+    text = (
+        "[Verse 1]\nRain on the window\nI wait\n\n"
+        "[Verse 2]\nSun on the water\nI wait for the morning to come and go by\n"
+    )
+    panel.editor.setPlainText(text)
+    qtbot.waitUntil(lambda: len(panel.editor.infos) >= 7, timeout=20000)
+    infos = panel.editor.infos
+    assert (infos[5].syllables, infos[5].partner, infos[5].off_meter) == (5, 1, False)
+    assert (infos[6].syllables, infos[6].partner_syllables, infos[6].off_meter) == (11, 2, True)
+    tip = panel.editor.line_tooltip(6)
+    assert "⚠" in tip and "line 3" in tip and "has 2" in tip
+    assert "⚠" not in panel.editor.line_tooltip(5) and "line 2" in panel.editor.line_tooltip(5)
+    assert panel.editor.line_tooltip(0) == ""  # a section marker
+    block = panel.editor.document().findBlockByNumber(6)
+    top = round(panel.editor.blockBoundingGeometry(block).translated(panel.editor.contentOffset()).top())
+    rows = amber_rows(panel.editor.gutter)
+    assert rows and all(top <= y < top + panel.editor.fontMetrics().height() + 2 for y in rows)
+    panel.editor.setPlainText(text.replace(" for the morning to come and go by", " for you"))
+    qtbot.waitUntil(lambda: panel.editor.infos[6].syllables == 4, timeout=5000)
+    assert not panel.editor.infos[6].off_meter and not amber_rows(panel.editor.gutter)
+
+
+def test_suggestions_stay_browsable_and_are_saved(panel: LyricPanel) -> None:
+    suggestions = panel.suggestions
+    assert suggestions.position.text() == "No suggestions yet" and not suggestions.back_button.isEnabled()
+    panel.show_result(LyricRequest(prompt="rain", seed=1), LyricResult(text="[Verse]\nfirst song", mode="song"))
+    panel.show_result(LyricRequest(prompt="snow", mode="poem", seed=2), LyricResult(text="second poem", mode="poem"))
+    assert suggestions.text_view.toPlainText() == "second poem"
+    assert suggestions.position.text() == "2 of 2 · Poem · “snow” · seed 2"
+    assert suggestions.back_button.isEnabled() and not suggestions.forward_button.isEnabled()
+    suggestions.back_button.click()
+    assert suggestions.text_view.toPlainText() == "[Verse]\nfirst song"
+    assert suggestions.position.text() == "1 of 2 · Song · “rain” · seed 1"
+    assert not suggestions.back_button.isEnabled() and suggestions.forward_button.isEnabled()
+    suggestions.insert_button.click()
+    assert panel.text() == "[Verse]\nfirst song"  # an earlier suggestion goes in as the latest would
+    state = panel.save_state()
+    assert [s["text"] for s in state["suggestions"]] == ["[Verse]\nfirst song", "second poem"]
+    assert state["suggestion_shown"] == 0
+    panel.restore_state({"schema": 3, "text": "another project"})
+    assert suggestions.position.text() == "No suggestions yet" and suggestions.text_view.toPlainText() == ""
+    assert not suggestions.insert_button.isEnabled()
+    panel.restore_state(state)
+    assert suggestions.text_view.toPlainText() == "[Verse]\nfirst song"  # as it was left
+    suggestions.forward_button.click()
+    assert suggestions.text_view.toPlainText() == "second poem"
+    suggestions.discard_button.click()  # gone from the project
+    assert [s.text for s in panel.document.suggestions] == ["[Verse]\nfirst song"]
+    assert suggestions.text_view.toPlainText() == "[Verse]\nfirst song"
+    assert suggestions.position.text().startswith("1 of 1 · Song")
+
+
+def test_browsing_back_while_a_write_streams(qtbot, panel: LyricPanel, slow_stream: None) -> None:
+    suggestions = panel.suggestions
+    panel.show_result(LyricRequest(prompt="old", seed=3), LyricResult(text="an old song", mode="song"))
+    long_write_settings(panel)
+    panel.write()
+    qtbot.waitUntil(lambda: len(suggestions.live_text) > 10, timeout=60000)
+    assert suggestions.position.text() == "Writing…"
+    suggestions.back_button.click()
+    assert suggestions.text_view.toPlainText() == "an old song"
+    streamed = len(suggestions.live_text)
+    qtbot.waitUntil(lambda: len(suggestions.live_text) > streamed + 10, timeout=30000)
+    assert suggestions.text_view.toPlainText() == "an old song"  # the stream does not take the view back
+    assert suggestions.forward_button.isEnabled()
+    suggestions.forward_button.click()
+    assert suggestions.position.text() == "Writing…" and suggestions.text_view.toPlainText().startswith(
+        suggestions.live_text[:10]
+    )
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.writing, timeout=10000)
+    kept = panel.document.suggestions
+    assert len(kept) == 2 and kept[-1].stopped and kept[-1].text == suggestions.text_view.toPlainText()
+    assert suggestions.position.text().startswith("2 of 2 · Song · “rain” · seed 7") and "(stopped)" in (
+        suggestions.position.text()
+    )
+
+
+def wheel(widget: QWidget, steps: int) -> None:
+    """Turn the mouse wheel over `widget` (positive: up) as the window system does (QTest goes through
+    Qt's window-system queue), so Qt finds the widget under the pointer and passes a turn it ignores
+    on to its parents, as it does for a real wheel."""
+    window = widget.window()
+    handle = window.windowHandle()
+    assert handle is not None
+    QTest.wheelEvent(handle, QPointF(widget.mapTo(window, widget.rect().center())), QPoint(0, 120 * steps))
+    QApplication.processEvents()
+
+
+def test_the_side_panel_scrolls_and_the_wheel_leaves_unfocused_settings_alone(qtbot, panel: LyricPanel) -> None:
+    panel.resize(1200, 520)
+    bar = panel.side_scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5000)  # taller than the room: it scrolls
+    controls = panel.controls
+    for box in (controls.top_k, controls.temperature, controls.rhyme_scheme, controls.mode, controls.pack):
+        assert box.focusPolicy() == Qt.FocusPolicy.StrongFocus  # the wheel alone never focuses it
+    box = controls.top_k
+    bar.setValue(0)
+    panel.side_scroll.ensureWidgetVisible(box)
+    value, scrolled = box.value(), bar.value()
+    assert 0 < scrolled < bar.maximum()  # room to scroll either way
+    wheel(box, -2)
+    assert box.value() == value and bar.value() > scrolled  # the panel scrolled instead
+    combo = controls.rhyme_scheme
+    panel.side_scroll.ensureWidgetVisible(combo)
+    choice = combo.currentIndex()
+    wheel(combo, -1)
+    assert combo.currentIndex() == choice
+    panel.activateWindow()
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus, timeout=5000)
+    wheel(box, 1)
+    assert box.value() == value + 1  # a focused box takes the wheel, as it should
+    assert panel.document.settings.top_k == value + 1
+
+
+def test_status_lines_wrap_and_are_not_cut_off(qtbot, panel: LyricPanel) -> None:
+    panel.resize(1200, 520)
+    status = panel.status
+    status.setText(
+        "Syllable and rhyme analysis failed: the pronouncing dictionary could not be read; reinstall "
+        "Atelier or its pronouncing package, then type to try again."
+    )
+    panel.side_scroll.ensureWidgetVisible(status)
+    qtbot.waitUntil(lambda: status.height() >= status.heightForWidth(status.width()), timeout=5000)
+    assert status.wordWrap() and status.heightForWidth(status.width()) > status.fontMetrics().lineSpacing() * 2
+    assert panel.rhyme_title.wordWrap() and panel.synonym_title.wordWrap()

@@ -1,7 +1,9 @@
-"""Lyric panel: a songwriter's desk. The editor shows syllables and rhyme letters per line, the
-stress of the current line and rhymes for the word under the cursor; the language model writes
-songs, poems, ideas, continuations and line rewrites into a suggestion area, streaming, and
-nothing it writes enters the lyric until the user inserts it.
+"""Lyric panel: a songwriter's desk. The editor shows syllables and rhyme letters per line (and flags
+a later verse's line that strays from the first verse's), the stress of the current line, and rhymes
+(perfect, multi-syllable, near) and synonyms for the word under the cursor, a click on either putting
+it in place of that word; the language model writes songs, poems, ideas, continuations and line
+rewrites into a suggestion area, streaming, nothing it writes enters the lyric until the user
+inserts it, and earlier suggestions stay a click back.
 
 A view of the shared LyricDocument (text and writing settings; the Palette panel reads the words
 from it) and, in the Melody tab, of a MelodyDocument.
@@ -16,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
-    QGroupBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from atelier.core.documents.lyric import Suggestion
 from atelier.core.errors import AtelierError, InputFileError
 from atelier.core.job_handle import JobHandle
 from atelier.core.jobs import Job
@@ -45,7 +48,8 @@ from atelier.core.requests.lyrics import (
     RhymeResult,
 )
 from atelier.core.requests.melody import MelodyRequest, MelodyResult
-from atelier.core.rhymes import group_by_syllables
+from atelier.core.rhymes import KINDS, group_by_syllables
+from atelier.core.thesaurus import synonyms
 from atelier.ui.context import AppContext
 from atelier.ui.errors import show_error
 from atelier.ui.panels.base import Panel
@@ -56,6 +60,8 @@ from atelier.ui.widgets.melody import MelodyWidget
 ANALYSIS_DELAY_MS = 150
 RHYME_DELAY_MS = 350
 STOPPED = "Stopped. The text written so far is kept above; insert it if you like it."
+NO_WORD = "Put the cursor on a word to see its {}."
+KIND_TITLES = {"perfect": "Perfect", "multi": "Multi-syllable", "near": "Near"}
 
 
 def _single_shot(parent: QWidget, interval_ms: int, slot: Callable[[], None]) -> QTimer:
@@ -81,7 +87,11 @@ class LyricPanel(Panel):
         )
         self._analysis_job: int | None = None
         self._rhyme_job: int | None = None
-        self._rhyme_word = ""
+        self._rhyme_word = ""  # the word the rhyme list is for (or being found for)
+        self._synonym_word = ""  # the word the synonym list is for
+        # A word a click on either list put in place of the looked-up one: the lists still fit it, so
+        # they stay, and another click tries another word from them.
+        self._stand_in = ""
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self._build_editor_column())
@@ -100,9 +110,9 @@ class LyricPanel(Panel):
         layout = QVBoxLayout(self)
         layout.addWidget(self.splitter)
 
-        # Analysis and rhymes follow typing, but not on every keystroke.
+        # Analysis and the word's rhymes and synonyms follow typing, but not on every keystroke.
         self._analysis_timer = _single_shot(self, ANALYSIS_DELAY_MS, self.refresh_analysis)
-        self._rhyme_timer = _single_shot(self, RHYME_DELAY_MS, self.request_rhymes)
+        self._rhyme_timer = _single_shot(self, RHYME_DELAY_MS, self.look_up_word)
         self.editor.textChanged.connect(self._on_text_changed)
         self.editor.cursorPositionChanged.connect(self._on_cursor_moved)
         self.document.changed.connect(self._on_document_text)
@@ -136,19 +146,16 @@ class LyricPanel(Panel):
         return column
 
     def _build_side_column(self) -> QWidget:
-        """Rhymes for the word at the cursor, then the writing controls, Write and Stop."""
-        self.rhyme_title = QLabel("Put the cursor on a word to see its rhymes.")
-        self.rhyme_title.setWordWrap(True)
-        self.rhymes = QTreeWidget()
-        self.rhymes.setHeaderHidden(True)
-        self.rhymes.setObjectName("lyric-rhymes")
-        self.rhymes.setToolTip("Click a rhyme to insert it at the cursor")
-        self.rhymes.setMinimumHeight(160)
+        """Rhymes and synonyms for the word at the cursor, then the writing controls, Write and Stop,
+        all in a scrolling column (the wheel scrolls it, not the setting under the pointer)."""
+        self.word_tabs = QTabWidget()
+        self.word_tabs.setObjectName("lyric-word-tools")
+        self.rhyme_title, self.rhymes = self._word_list("rhymes", "Click a rhyme to put it in place of the word")
         self.rhymes.itemClicked.connect(self._on_rhyme_clicked)
-        rhyme_box = QGroupBox("Rhymes")
-        rhyme_layout = QVBoxLayout(rhyme_box)
-        rhyme_layout.addWidget(self.rhyme_title)
-        rhyme_layout.addWidget(self.rhymes, 1)
+        self.synonym_title, self.synonyms = self._word_list(
+            "synonyms", "Click a synonym to put it in place of the word (WordNet 3.0)"
+        )
+        self.synonyms.itemClicked.connect(self._on_synonym_clicked)
         self.controls = LyricControlsWidget(self.document)
         self.write_button = QPushButton("Write")
         self.write_button.setDefault(True)
@@ -161,25 +168,47 @@ class LyricPanel(Panel):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setObjectName("lyric-status")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Room for two lines at least, so a speed report or an error never shows cut off.
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 4)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         buttons = QHBoxLayout()
         buttons.addWidget(self.write_button, 1)
         buttons.addWidget(self.stop_button)
         side = QWidget()
         layout = QVBoxLayout(side)
-        layout.addWidget(rhyme_box, 1)
+        layout.addWidget(self.word_tabs, 1)
         layout.addWidget(self.controls)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
-        scroll = QScrollArea()
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(370)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        return scroll
+        self.side_scroll = QScrollArea()
+        self.side_scroll.setObjectName("lyric-side")
+        self.side_scroll.setWidget(side)
+        self.side_scroll.setWidgetResizable(True)
+        self.side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.side_scroll.setMinimumWidth(370)
+        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        return self.side_scroll
+
+    def _word_list(self, name: str, tooltip: str) -> tuple[QLabel, QTreeWidget]:
+        """A titled list of words in its own tab of the word tools."""
+        title = QLabel(NO_WORD.format(name))
+        title.setWordWrap(True)
+        tree = QTreeWidget()
+        tree.setHeaderHidden(True)
+        tree.setObjectName(f"lyric-{name}")
+        tree.setToolTip(tooltip)
+        tree.setMinimumHeight(180)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(title)
+        layout.addWidget(tree, 1)
+        self.word_tabs.addTab(page, name.capitalize())
+        return title, tree
 
     def _build_bottom_tabs(self) -> QWidget:
         """The suggestions and the melody for the words."""
-        self.suggestions = SuggestionsWidget(self.editor)
+        self.suggestions = SuggestionsWidget(self.editor, self.document)
         self.suggestions.message.connect(self.status.setText)
         self.bottom_tabs = QTabWidget()
         self.bottom_tabs.setObjectName("lyric-bottom-tabs")
@@ -231,6 +260,7 @@ class LyricPanel(Panel):
             return
         if dictionary_ready():
             self.refresh_analysis()  # the text may have changed while the job ran
+            self.show_synonyms()  # they waited for the dictionary (it spells the forms they take)
         else:  # never submit again from here: that could loop
             self.editor.set_line_infos(list(result.lines))
 
@@ -248,19 +278,23 @@ class LyricPanel(Panel):
             return
         self.stress.setText(f"Stress: {stress_pattern(line)}   (/ stressed, u unstressed)")
 
-    # -- rhymes ------------------------------------------------------------------------------
+    # -- rhymes and synonyms for the word at the cursor ---------------------------------------
     def _on_cursor_moved(self) -> None:
         if dictionary_ready():
             self._update_stress()
         word = self.editor.word_under_cursor()
-        if word and word != self._rhyme_word:
+        if word and word != self._stand_in and (word != self._rhyme_word or word != self._synonym_word):
             self._rhyme_timer.start()
+
+    def look_up_word(self) -> None:
+        self.request_rhymes()
+        self.show_synonyms()
 
     def request_rhymes(self) -> None:
         word = self.editor.word_under_cursor()
-        if not word or word == self._rhyme_word:
+        if not word or word in (self._rhyme_word, self._stand_in):
             return
-        self._rhyme_word = word
+        self._rhyme_word, self._stand_in = word, ""
         self.rhyme_title.setText(f"Finding rhymes for “{word}”…")
         # A helper look-up: a newer word replaces the one still waiting.
         request = RhymeRequest(word=word, origin="lyric-rhymes", supersedes=True)
@@ -275,7 +309,7 @@ class LyricPanel(Panel):
     def _on_rhymes_cancelled(self, job: Job) -> None:
         if job.id == self._rhyme_job:  # not replaced by a newer word: nothing is being looked up now
             self._rhyme_word = ""
-            self.rhyme_title.setText("Put the cursor on a word to see its rhymes.")
+            self.rhyme_title.setText(NO_WORD.format("rhymes"))
 
     def _on_rhymes(self, job: Job, result: Result) -> None:
         if not isinstance(result, RhymeResult):
@@ -284,22 +318,62 @@ class LyricPanel(Panel):
         if not result.rhymes:
             self.rhyme_title.setText(f"No rhymes found for “{result.word}”.")
             return
-        self.rhyme_title.setText(f"Rhymes for “{result.word}” (most common first; click to insert)")
-        for kind in ("perfect", "near"):
+        self.rhyme_title.setText(f"Rhymes for “{result.word}” (most common first; click one to put it in its place)")
+        for kind in KINDS:
             for syllables, group in group_by_syllables([r for r in result.rhymes if r.kind == kind]).items():
-                header = QTreeWidgetItem([f"{kind.capitalize()} · {syllables} syllable{'s' * (syllables > 1)}"])
-                header.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                for rhyme in group:
-                    item = QTreeWidgetItem([rhyme.word])
-                    item.setData(0, Qt.ItemDataRole.UserRole, rhyme.word)
-                    header.addChild(item)
-                self.rhymes.addTopLevelItem(header)
-                header.setExpanded(True)
+                title = f"{KIND_TITLES[kind]} · {syllables} syllable{'s' * (syllables > 1)}"
+                self._add_group(self.rhymes, title, [r.word for r in group])
+
+    def show_synonyms(self) -> None:
+        """Synonyms by sense, straight from the shipped thesaurus (a look-up in a loaded table; the
+        first one loads it, about 0.2 s). They wait for the pronouncing dictionary, which the first
+        analysis loads, because it spells the form they are given ("walked": "marched")."""
+        word = self.editor.word_under_cursor()
+        if not word or word in (self._synonym_word, self._stand_in):
+            return
+        if not dictionary_ready():
+            self.synonym_title.setText("Loading the dictionary…")
+            return
+        self._synonym_word, self._stand_in = word, ""
+        self.synonyms.clear()
+        try:
+            senses = synonyms(word)
+        except (OSError, ValueError) as exc:
+            self.synonym_title.setText(f"The thesaurus could not be read ({exc}); reinstalling Atelier restores it.")
+            return
+        if not senses:
+            self.synonym_title.setText(f"No synonyms for “{word}”.")
+            return
+        self.synonym_title.setText(f"Synonyms for “{word}” by sense (click one to put it in its place)")
+        for sense in senses:
+            base = f" ({sense.base})" if sense.base != word else ""
+            header = self._add_group(self.synonyms, f"{sense.pos}{base} · {sense.gloss}", list(sense.synonyms))
+            header.setToolTip(0, sense.gloss)
+
+    @staticmethod
+    def _add_group(tree: QTreeWidget, title: str, words: list[str]) -> QTreeWidgetItem:
+        header = QTreeWidgetItem([title])
+        header.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        for word in words:
+            item = QTreeWidgetItem([word])
+            item.setData(0, Qt.ItemDataRole.UserRole, word)
+            header.addChild(item)
+        tree.addTopLevelItem(header)
+        header.setExpanded(True)
+        return header
 
     def _on_rhyme_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        self._put_in_place(item)
+
+    def _on_synonym_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        self._put_in_place(item)
+
+    def _put_in_place(self, item: QTreeWidgetItem) -> None:
+        """The clicked word replaces the whole word at the cursor (one undo step in the editor)."""
         word = item.data(0, Qt.ItemDataRole.UserRole)
         if word:
-            self.editor.insert_word(str(word))
+            self._stand_in = str(word).lower()
+            self.editor.replace_word(str(word))
 
     # -- writing with the model ------------------------------------------------------------
     def write(self) -> Job | None:
@@ -333,6 +407,8 @@ class LyricPanel(Panel):
     def _show_write(self, job: Job) -> None:
         """The suggestion area follows one write at a time: the one that produced text last."""
         if job.id != self._shown_write:
+            if self._shown_write in self._writes:
+                self.suggestions.end_live()
             self._shown_write = job.id
             self.suggestions.begin(*self._writes[job.id])
 
@@ -350,12 +426,27 @@ class LyricPanel(Panel):
         if job.id not in self._writes or not isinstance(result, LyricResult):
             return
         self._show_write(job)
+        target = self._writes[job.id][1]
         self._end_write(job)
-        self.suggestions.finish(result.text, result.alternatives)
+        if isinstance(job.request, LyricRequest):
+            self._keep(job.request, result.text, result.alternatives, target)
         self.status.setText(
             f"{result.generated_tokens} tokens, {result.decode_tokens_per_s:.0f} tokens/s, "
             f"first token after {result.ttft_s:.2f}s. {result.device.describe()}."
         )
+
+    def _keep(
+        self,
+        request: LyricRequest,
+        text: str,
+        alternatives: tuple[str, ...],
+        target: tuple[int, str] | None,
+        stopped: bool = False,
+    ) -> None:
+        """Keep a write's text in the project's suggestions and show it."""
+        line = request.line if request.mode == "rewrite" else ""
+        entry = Suggestion(text, request.mode, alternatives, line, request.prompt, request.seed, stopped)
+        self.suggestions.show_suggestion(self.document.add_suggestion(entry), target)
 
     def _on_write_failed(self, job: Job, error: AtelierError) -> None:
         if job.id in self._writes:
@@ -365,13 +456,18 @@ class LyricPanel(Panel):
 
     def _on_write_cancelled(self, job: Job) -> None:
         if job.id in self._writes:
+            shown = job.id == self._shown_write
+            target = self._writes[job.id][1]
             self._end_write(job)
-            if job.id == self._shown_write:
-                self.suggestions.keep()
-            self.status.setText(STOPPED if job.id == self._shown_write else "A waiting write was cancelled.")
+            partial = self.suggestions.live_text if shown else ""
+            if partial.strip() and isinstance(job.request, LyricRequest):
+                self._keep(job.request, partial, (), target, stopped=True)
+            self.status.setText(STOPPED if shown else "A waiting write was cancelled.")
 
     def _end_write(self, job: Job) -> None:
         del self._writes[job.id]
+        if job.id == self._shown_write:
+            self.suggestions.end_live()
         self.stop_button.setEnabled(bool(self._writes))
 
     # -- files -------------------------------------------------------------------------------
@@ -435,9 +531,7 @@ class LyricPanel(Panel):
     def show_result(self, request: Request, result: Result) -> bool:
         if isinstance(request, LyricRequest) and isinstance(result, LyricResult):
             line = self.editor.find_line(request.line) if request.mode == "rewrite" else None
-            self._shown_write = None
-            self.suggestions.begin(request.mode, None if line is None else (line, request.line))
-            self.suggestions.finish(result.text, result.alternatives)
+            self._keep(request, result.text, result.alternatives, None if line is None else (line, request.line))
             self.bottom_tabs.setCurrentIndex(0)
             return True
         if isinstance(request, MelodyRequest) and isinstance(result, MelodyResult):
@@ -452,7 +546,7 @@ class LyricPanel(Panel):
             **self.document.to_dict(),
             "melody": self.melody.save_state(),
             "cursor": self.editor.textCursor().position(),
-            "suggestion": self.suggestions.text_view.toPlainText(),
+            "suggestion_shown": self.suggestions.index,
         }
 
     def restore_state(self, state: dict[str, Any]) -> None:
@@ -468,9 +562,11 @@ class LyricPanel(Panel):
             cursor.setPosition(position)
             self.editor.setTextCursor(cursor)
         self.melody.restore_state(state.get("melody"))
-        suggestion = state.get("suggestion")
-        self.suggestions.begin("", None)
-        self.suggestions.finish(suggestion if isinstance(suggestion, str) else "")
+        self._shown_write = None
+        self.suggestions.show_latest()
+        shown = state.get("suggestion_shown")
+        if isinstance(shown, int) and not isinstance(shown, bool):
+            self.suggestions.show_suggestion(shown)
 
     def close_panel(self) -> None:
         self._analysis_timer.stop()
@@ -478,5 +574,6 @@ class LyricPanel(Panel):
         self.stop()
         self.document.changed.disconnect(self._on_document_text)
         self.controls.close_widget()
+        self.suggestions.close_widget()
         self.melody.close_widget()
         super().close_panel()

@@ -1,5 +1,6 @@
-"""Controls for writing with the model (a view of the LyricDocument's settings), and the two small
-pieces every document view here shares: a widgets-to-settings binder and Undo/Redo buttons."""
+"""Controls for writing with the model (a view of the LyricDocument's settings), and the small pieces
+every document view here shares: a widgets-to-settings binder, Undo/Redo buttons, and spin and combo
+boxes that leave the mouse wheel to the scrolling panel around them unless they have focus."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -46,23 +47,59 @@ def _meta(cls: type[Any], name: str) -> Any:
     return next(f.metadata for f in dataclasses.fields(cls) if f.name == name)
 
 
+def _wheel_if_focused(box: QWidget, event: QWheelEvent, turn: Callable[[QWheelEvent], None]) -> None:
+    """Let the wheel change `box` only once it has focus (clicked or tabbed into): in a scrolling panel,
+    a wheel turn over it scrolls the panel instead of silently changing a setting."""
+    if box.hasFocus():
+        turn(event)
+    else:
+        event.ignore()  # Qt passes an ignored wheel event on to the parent, up to the scroll area
+
+
+class FocusedWheelSpinBox(QSpinBox):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel alone never gives it focus
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        _wheel_if_focused(self, event, super().wheelEvent)
+
+
+class FocusedWheelDoubleSpinBox(QDoubleSpinBox):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        _wheel_if_focused(self, event, super().wheelEvent)
+
+
+class FocusedWheelComboBox(QComboBox):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        _wheel_if_focused(self, event, super().wheelEvent)
+
+
 def spin_for(cls: type[Any], name: str, step: float = 0.0) -> QSpinBox | QDoubleSpinBox:
     """A spin box with the range the settings field allows (so the two can never disagree)."""
     meta = _meta(cls, name)
     box: QSpinBox | QDoubleSpinBox
     if step:
-        box = QDoubleSpinBox()
+        box = FocusedWheelDoubleSpinBox()
         box.setDecimals(2)
         box.setSingleStep(step)
     else:
-        box = QSpinBox()
+        box = FocusedWheelSpinBox()
     box.setRange(meta["minimum"], meta["maximum"])
     return box
 
 
 def combo_for(cls: type[Any], name: str, labels: dict[Any, str] | None = None) -> QComboBox:
     """A combo box of the field's choices; each item's data is the value, its text a label."""
-    box = QComboBox()
+    box = FocusedWheelComboBox()
     for choice in _meta(cls, name)["choices"]:
         box.addItem((labels or {}).get(choice, str(choice)), choice)
     return box
@@ -204,7 +241,7 @@ class LyricControlsWidget(QWidget):
         self.brainstorm_count = spin_for(F, "brainstorm_count")
         self.continue_lines = spin_for(F, "continue_lines")
         self.alternatives = spin_for(F, "alternatives")
-        self.pack = QComboBox()
+        self.pack = FocusedWheelComboBox()
         self.pack.setToolTip("Language model packs found (any onnxruntime-genai folder in a models folder)")
         self.pages = QStackedWidget()
         # One page of options per mode, in the order of the modes.

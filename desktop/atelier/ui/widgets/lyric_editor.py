@@ -1,19 +1,52 @@
 """The lyric editor: a plain-text editor with a gutter showing each line's syllable count and rhyme
-letter, and fold markers on section lines ([Verse], [Chorus], ...) that hide a section's lines; and
-the suggestions area beside it, from which the model's text enters the lyric only when asked."""
+letter (flagged when a later verse's line strays from the first verse's), and fold markers on section
+lines ([Verse], [Chorus], ...) that hide a section's lines; and the suggestions area beside it, from
+which the model's text enters the lyric only when asked, with the project's earlier suggestions a
+click back."""
 
 from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QResizeEvent, QTextBlock, QTextCursor
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHelpEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    QTextBlock,
+    QTextCursor,
+)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
-from atelier.core.prosody import LineInfo, is_section
+from atelier.core.documents.lyric import LyricDocument
+from atelier.core.prosody import PARTNER_TOLERANCE, LineInfo, is_section
 
 GUTTER_WIDTH = 64
 _WORD_AT_RE = re.compile(r"[A-Za-z']+")
+OFF_METER_COLOR = "#c26a00"  # amber: a warning, not the accent red of section arrows and rhyme letters
+
+
+def match_case(original: str, word: str) -> str:
+    """`word` written with `original`'s capitals: 'Again' -> 'Then', 'AGAIN' -> 'THEN'."""
+    if len(original) > 1 and original.isupper():
+        return word.upper()
+    if original[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
 
 
 class LyricGutterWidget(QWidget):
@@ -34,6 +67,17 @@ class LyricGutterWidget(QWidget):
         block = self.editor.cursorForPosition(event.position().toPoint()).block()
         if is_section(block.text()) is not None:
             self.editor.toggle_fold(block.blockNumber())
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            number = self.editor.cursorForPosition(event.pos()).block().blockNumber()
+            text = self.editor.line_tooltip(number)
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
 
 
 class LyricEditorWidget(QPlainTextEdit):
@@ -60,19 +104,45 @@ class LyricEditorWidget(QPlainTextEdit):
     def current_line(self) -> str:
         return self.textCursor().block().text()
 
-    def word_under_cursor(self) -> str:
+    def word_span(self) -> tuple[int, int] | None:
+        """Where the word the cursor is in (or touches) starts and ends, as document positions."""
         cursor = self.textCursor()
-        line, column = cursor.block().text(), cursor.positionInBlock()
+        block = cursor.block()
+        line, column = block.text(), cursor.positionInBlock()
         for match in _WORD_AT_RE.finditer(line):
             if match.start() <= column <= match.end():
-                return match.group().strip("'").lower()
-        return ""
+                word = match.group()
+                start = match.start() + len(word) - len(word.lstrip("'"))  # quotes are not the word
+                end = match.end() - (len(word) - len(word.rstrip("'")))
+                return (block.position() + start, block.position() + end) if end > start else None
+        return None
+
+    def word_under_cursor(self) -> str:
+        span = self.word_span()
+        if span is None:
+            return ""
+        start = self.textCursor().block().position()
+        return self.textCursor().block().text()[span[0] - start : span[1] - start].lower()
 
     def insert_word(self, word: str) -> None:
         """Insert at the cursor with one space before it when needed (one undo step)."""
         cursor = self.textCursor()
         before = cursor.block().text()[: cursor.positionInBlock()]
         cursor.insertText((" " if before and not before.endswith(" ") else "") + word)
+        self.setTextCursor(cursor)
+        self.setFocus()
+
+    def replace_word(self, word: str) -> None:
+        """Replace the whole word the cursor is in ("aga|in" + "ten" gives "ten", not "aga tenin"), in
+        its capitals, as one undo step; with no word at the cursor, insert it there."""
+        span = self.word_span()
+        if span is None:
+            self.insert_word(word)
+            return
+        cursor = self.textCursor()
+        cursor.setPosition(span[0])
+        cursor.setPosition(span[1], QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(match_case(cursor.selectedText(), word))
         self.setTextCursor(cursor)
         self.setFocus()
 
@@ -95,6 +165,24 @@ class LyricEditorWidget(QPlainTextEdit):
     def set_line_infos(self, infos: list[LineInfo]) -> None:
         self.infos = infos
         self.gutter.update()
+
+    def line_tooltip(self, number: int) -> str:
+        """What the gutter says about line `number` (from 0) when the pointer rests on it."""
+        info = self.infos[number] if 0 <= number < len(self.infos) else None
+        if info is None or not info.syllables:
+            return ""
+        text = f"{info.syllables} syllable{'s' * (info.syllables != 1)}, rhyme {info.rhyme}"
+        if info.partner is None:
+            return text
+        partner = (
+            f"line {info.partner + 1}, its partner in the first section of this kind, has {info.partner_syllables}"
+        )
+        if info.off_meter:
+            return (
+                f"{text}.\n⚠ {partner}: more than {PARTNER_TOLERANCE} apart, so the tune that fits one will"
+                " not fit the other."
+            )
+        return f"{text}; {partner}."
 
     # -- folding -----------------------------------------------------------------------------
     def section_blocks(self, marker: int) -> list[QTextBlock]:
@@ -182,8 +270,13 @@ class LyricEditorWidget(QPlainTextEdit):
                     label = f"{arrow} {hidden}" if hidden else arrow
                     painter.drawText(4, top, GUTTER_WIDTH - 8, height, Qt.AlignmentFlag.AlignLeft, label)
                 elif info is not None and info.syllables:
-                    painter.setPen(muted)
-                    painter.drawText(2, top, 30, height, Qt.AlignmentFlag.AlignRight, str(info.syllables))
+                    if info.off_meter:  # strays from its partner line: a mark and the count in amber
+                        warning = QColor(OFF_METER_COLOR)
+                        painter.setPen(warning)
+                        painter.drawText(2, top, 8, height, Qt.AlignmentFlag.AlignLeft, "!")
+                    else:
+                        painter.setPen(muted)
+                    painter.drawText(10, top, 22, height, Qt.AlignmentFlag.AlignRight, str(info.syllables))
                     painter.setPen(accent)
                     bold = QFont(painter.font())
                     bold.setBold(True)
@@ -197,15 +290,23 @@ class LyricEditorWidget(QPlainTextEdit):
 
 class SuggestionsWidget(QWidget):
     """The model's suggestion (streamed) and, for a rewrite or brainstorm, its alternatives. Nothing
-    enters the lyric until the user inserts it; each insert or replace is one undo step in the editor."""
+    enters the lyric until the user inserts it; each insert or replace is one undo step in the editor.
+
+    Every write's text is kept in the LyricDocument (saved with the project); ◀ and ▶ browse back to
+    earlier ones while a new write may still be streaming (▶ past the newest returns to it)."""
 
     message = Signal(str)  # something the panel's status line should say
 
-    def __init__(self, editor: LyricEditorWidget, parent: QWidget | None = None) -> None:
+    def __init__(self, editor: LyricEditorWidget, document: LyricDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.editor = editor
+        self.document = document
         self.mode = ""
         self.rewrite_target: tuple[int, str] | None = None  # (line number, original text)
+        self.index: int | None = None  # the kept suggestion on show; None: the write streaming, or nothing
+        self.live = False  # a write is streaming (shown when index is None)
+        self.live_text = ""  # what it has written so far
+        self._live: tuple[str, tuple[int, str] | None] = ("", None)
         self.text_view = QPlainTextEdit()
         self.text_view.setReadOnly(True)
         self.text_view.setObjectName("lyric-suggestion")
@@ -214,42 +315,137 @@ class SuggestionsWidget(QWidget):
         self.alternatives.setObjectName("lyric-alternatives")
         self.alternatives.setVisible(False)
         self.alternatives.itemDoubleClicked.connect(lambda _item: self.insert_or_replace())
+        self.back_button = QToolButton()
+        self.back_button.setText("◀")
+        self.back_button.setToolTip("The suggestion before this one")
+        self.back_button.clicked.connect(self.go_back)
+        self.forward_button = QToolButton()
+        self.forward_button.setText("▶")
+        self.forward_button.setToolTip("The next suggestion (past the newest: the write in progress)")
+        self.forward_button.clicked.connect(self.go_forward)
+        self.position = QLabel()
+        self.position.setObjectName("lyric-suggestion-position")
+        self.position.setWordWrap(True)
         self.insert_button = QPushButton("Insert at cursor")
         self.replace_button = QPushButton("Replace line")
         self.discard_button = QPushButton("Discard")
+        self.discard_button.setToolTip("Remove this suggestion from the project's suggestions")
         self.insert_button.clicked.connect(self.insert)
         self.replace_button.clicked.connect(self.replace_line)
         self.discard_button.clicked.connect(self.discard)
+        history = QHBoxLayout()
+        history.addWidget(self.back_button)
+        history.addWidget(self.position, 1)
+        history.addWidget(self.forward_button)
+        views = QHBoxLayout()
+        views.addWidget(self.text_view, 3)
+        views.addWidget(self.alternatives, 3)
+        column = QVBoxLayout()
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(history)
+        column.addLayout(views, 1)
         buttons = QVBoxLayout()
         for button in (self.insert_button, self.replace_button, self.discard_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QHBoxLayout(self)
-        layout.addWidget(self.text_view, 3)
-        layout.addWidget(self.alternatives, 3)
+        layout.addLayout(column, 1)
         layout.addLayout(buttons)
+        self.document.suggestions_changed.connect(self._update_history)
         self.set_buttons(False)
+        self._update_history()
 
+    # -- a write streaming now --------------------------------------------------------------
     def begin(self, mode: str, rewrite_target: tuple[int, str] | None) -> None:
-        """A new suggestion starts (its job's first text arrived, or a past result is put back)."""
-        self.mode, self.rewrite_target = mode, rewrite_target
-        self.text_view.clear()
-        self.alternatives.clear()
-        self.alternatives.setVisible(mode in ("rewrite", "brainstorm"))
+        """A write's first text arrived: show it as it streams."""
+        self.live, self._live, self.live_text = True, (mode, rewrite_target), ""
+        self.index = None
+        self._show(mode, rewrite_target, "", ())
         self.set_buttons(False)
+        self._update_history()
 
     def stream(self, text: str) -> None:
-        self.text_view.setPlainText(text)
-        self.text_view.moveCursor(QTextCursor.MoveOperation.End)
+        self.live_text = text
+        if self.index is None:
+            self.text_view.setPlainText(text)
+            self.text_view.moveCursor(QTextCursor.MoveOperation.End)
 
-    def finish(self, text: str, alternatives: tuple[str, ...] = ()) -> None:
+    def end_live(self) -> None:
+        """The write streaming has ended (finished, stopped or failed)."""
+        self.live = False
+        if self.index is None:
+            self.keep()
+        self._update_history()
+
+    # -- the kept suggestions -----------------------------------------------------------------
+    def show_suggestion(self, index: int, rewrite_target: tuple[int, str] | None = None) -> None:
+        """Show kept suggestion `index`. A rewrite's line is found again by its text unless given."""
+        suggestions = self.document.suggestions
+        if not 0 <= index < len(suggestions):
+            return
+        self.index = index
+        entry = suggestions[index]
+        if entry.mode == "rewrite" and rewrite_target is None:
+            number = self.editor.find_line(entry.line)
+            rewrite_target = None if number is None else (number, entry.line)
+        self._show(entry.mode, rewrite_target, entry.text, entry.alternatives)
+        self.keep()
+        self._update_history()
+
+    def show_latest(self) -> None:
+        """After the document was replaced: its newest suggestion, or an empty view."""
+        self.live = False
+        if self.document.suggestions:
+            self.show_suggestion(len(self.document.suggestions) - 1)
+        else:
+            self.index = None
+            self._show("", None, "", ())
+            self.set_buttons(False)
+            self._update_history()
+
+    def go_back(self) -> None:
+        count = len(self.document.suggestions)
+        if self.index is None and count:
+            self.show_suggestion(count - 1)
+        elif self.index is not None and self.index > 0:
+            self.show_suggestion(self.index - 1)
+
+    def go_forward(self) -> None:
+        if self.index is None:
+            return
+        if self.index + 1 < len(self.document.suggestions):
+            self.show_suggestion(self.index + 1)
+        elif self.live:
+            self.index = None
+            self._show(*self._live, self.live_text, ())
+            self.set_buttons(False)
+            self._update_history()
+
+    def _show(
+        self, mode: str, rewrite_target: tuple[int, str] | None, text: str, alternatives: tuple[str, ...]
+    ) -> None:
+        self.mode, self.rewrite_target = mode, rewrite_target
         self.text_view.setPlainText(text)
         self.alternatives.clear()
+        self.alternatives.setVisible(mode in ("rewrite", "brainstorm"))
         self.alternatives.addItems(list(alternatives))
         if alternatives:
             self.alternatives.setCurrentRow(0)
-        self.keep()
 
+    def _update_history(self) -> None:
+        count = len(self.document.suggestions)
+        if self.index is not None and self.index >= count:  # removed from under us
+            self.index = None
+        if self.index is None:
+            where = "Writing…" if self.live else "No suggestions yet" if not count else f"{count} earlier"
+        else:
+            where = f"{self.index + 1} of {count} · {self.document.suggestions[self.index].label()}"
+        self.position.setText(where)
+        last = count - 1
+        self.back_button.setEnabled((self.index is None and count > 0) or (self.index is not None and self.index > 0))
+        self.forward_button.setEnabled(self.index is not None and (self.index < last or self.live))
+
+    # -- using a suggestion ------------------------------------------------------------------
     def keep(self) -> None:
         """Whatever is shown can be inserted (also a stopped job's partial text)."""
         self.set_buttons(bool(self.text_view.toPlainText().strip()))
@@ -307,7 +503,22 @@ class SuggestionsWidget(QWidget):
         self.rewrite_target = (number, replacement)
 
     def discard(self) -> None:
-        self.text_view.clear()
-        self.alternatives.clear()
-        self.rewrite_target = None
-        self.set_buttons(False)
+        """Drop the suggestion on show from the project (the one before it is shown, if any)."""
+        if self.index is None:
+            self.text_view.clear()
+            self.alternatives.clear()
+            self.rewrite_target = None
+            self.set_buttons(False)
+            return
+        index = self.index
+        self.document.remove_suggestion(index)
+        if self.document.suggestions:
+            self.show_suggestion(max(0, index - 1))
+        else:
+            self.index = None
+            self._show("", None, "", ())
+            self.set_buttons(False)
+            self._update_history()
+
+    def close_widget(self) -> None:
+        self.document.suggestions_changed.disconnect(self._update_history)
