@@ -179,6 +179,7 @@ def test_the_dialog_offers_both_choices_and_remember(qtbot) -> None:
     dialog.show()
     texts = " ".join(label.text() for label in dialog.findChildren(QLabel))
     assert "200×150" in texts and "128×96" in texts
+    assert "arrow beside Open…" in dialog.remember.toolTip()  # where the remembered choice is changed back
     dialog.remember.setChecked(True)
     dialog.new_button.click()
     assert dialog.choice == "new" and dialog.result() == dialog.DialogCode.Accepted

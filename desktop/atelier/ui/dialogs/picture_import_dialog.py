@@ -32,7 +32,7 @@ class PictureImportDialog(QDialog):
         self.new_button.clicked.connect(lambda: self._choose(NEW_CANVAS))
         buttons.rejected.connect(self.reject)
         self.remember = QCheckBox("Remember my choice")
-        self.remember.setToolTip("Change it back with “Other sizes” in the Sketch panel's file bar")
+        self.remember.setToolTip("Change it back with the arrow beside Open… in the Sketch panel")
         layout.addWidget(buttons)
         layout.addWidget(self.remember)
         self.place_button.setDefault(True)
