@@ -252,3 +252,14 @@ def test_size_for_canvas_keeps_the_pixel_count_in_the_canvas_shape_and_fitting_i
     doc.fit_size_to_canvas()
     assert (doc.generation.width, doc.generation.height) == (704, 384) and len(doc.undo) == 1
     assert doc.undo.undo() and (doc.generation.width, doc.generation.height) == (512, 512)
+
+
+def test_restore_can_keep_the_preferences_the_tools_and_the_picture_choice() -> None:
+    doc = SketchDocument()
+    doc.set("tools.size", 40)
+    doc.set("pictures.other_size", "new")
+    doc.set("generation.steps", 30)
+    doc.restore({"schema": SCHEMA, "tools": {"size": 2}}, keep_preferences=True)
+    assert doc.tools.size == 40 and doc.pictures.other_size == "new" and doc.generation.steps == 20
+    doc.restore({"schema": SCHEMA, "tools": {"size": 2}})
+    assert doc.tools.size == 2 and doc.pictures.other_size == "ask"

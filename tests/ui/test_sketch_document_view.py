@@ -343,3 +343,15 @@ def test_fit_canvas_gives_the_images_the_canvas_shape_as_one_step(panel) -> None
     assert not panel.form.fit_button.isEnabled()
     panel.undo()
     assert (panel.document.generation.width, panel.document.generation.height) == (512, 512)
+
+
+def test_another_project_keeps_the_brush_and_the_remembered_picture_choice(panel) -> None:
+    panel.restore_state({"schema": 2, "tools": {"size": 30, "colour": "#00ff00"}})  # the session, at start
+    assert panel.document.tools.size == 30 and panel.canvas.colour.name() == "#00ff00"
+    panel.brush_bar.size_slider.setValue(50)
+    panel.file_bar.other_size_actions["place"].trigger()  # as "Remember my choice" does
+    panel.restore_state({"schema": 2, "tools": {"size": 3}, "generation": {"prompt": "B"}})  # New/Open project
+    assert panel.form.prompt.text() == "B"  # the work is the project's...
+    assert panel.brush_bar.size_slider.value() == 50 and panel.canvas.brush_size == 50  # ...the brush the artist's
+    assert panel.canvas.colour.name() == "#00ff00" and panel.file_bar.other_size_actions["place"].isChecked()
+    assert panel.document.pictures.other_size == "place"

@@ -155,6 +155,9 @@ SPECS: dict[str, Spec] = {
         undoable=False,
     ),
 }
+# The artist's, not the work's: they stay as they are when another project opens, as Krita keeps the
+# brush when another document opens.
+PREFERENCES = tuple(path for path in SPECS if path.startswith(("tools.", "pictures.")))
 GROUPS: dict[str, type] = {
     "canvas": CanvasSettings,
     "generation": GenerationSettings,
@@ -419,10 +422,13 @@ class SketchDocument:
         """A document from a saved dict (schema 2, or today's schema-1 session section); bad values keep defaults."""
         return cls(_saved_values(data))
 
-    def restore(self, data: Any) -> None:
+    def restore(self, data: Any, keep_preferences: bool = False) -> None:
         """Become the saved document `data` (read as `from_dict` reads it), with an empty undo history:
-        what opening another project does. Every field is announced, so views show the new values."""
+        what opening another project does (`keep_preferences`: the tools and the picture choice stay).
+        Every field is announced, so views show the new values."""
         values = {**DEFAULTS, **_saved_values(data)}
+        if keep_preferences:
+            values.update({path: self.get(path) for path in PREFERENCES})
         for path, value in values.items():
             self._assign(path, value)
         self.undo.clear()

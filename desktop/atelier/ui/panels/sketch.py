@@ -82,6 +82,7 @@ class SketchPanel(Panel):
         self._shown_batch: int | None = None
         self._batches = itertools.count(1)
         self._live_problem = ""  # why the last live job could not be sent (said beside Live, not in a box)
+        self._restored = False  # the first restore (the session at start) also brings back the tools
         self.live_timer = QTimer(self)
         self.live_timer.setSingleShot(True)
         self.live_timer.timeout.connect(self._live_regenerate)
@@ -433,11 +434,13 @@ class SketchPanel(Panel):
 
     def restore_state(self, state: dict[str, Any]) -> None:
         """Replace the document and the canvas with a saved one; the undo history starts empty, and the
-        jobs sent for the project being closed are cancelled (their results belong to that project)."""
+        jobs sent for the project being closed are cancelled (their results belong to that project).
+        Tool settings come from the session restored at start; another project opened keeps them."""
         self.cancel_jobs()
         self.pending.clear()  # a cancelled job may still be winding down: this project has no part in it
         self._batch_of.clear()
-        self.document.restore(state)
+        self.document.restore(state, keep_preferences=self._restored)  # the brush stays the artist's
+        self._restored = True
         sketch, hints = (self._read_layer(f"{layer}.png") for layer in LAYERS)
         canvas = self.document.canvas
         height, width = sketch.shape[:2] if sketch is not None else (canvas.height, canvas.width)
