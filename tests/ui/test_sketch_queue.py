@@ -194,9 +194,7 @@ def test_live_problems_are_said_beside_live_not_in_a_box_per_stroke(panel, qtbot
 
 def test_live_makes_a_new_image_when_turned_on_and_when_a_setting_changes(panel, qtbot) -> None:
     blocker = block_the_heavy_lane(panel, qtbot)
-    panel.form.live_target.setCurrentIndex(panel.form.live_target.findData("colorize"))
-    panel.form.live.setChecked(True)  # no stroke needed for the first one
-    qtbot.waitUntil(lambda: len(live_jobs(panel)) == 1, timeout=3000)
+    start_live_colorize(panel, qtbot)  # no stroke needed for the first image
     panel.form.seed.setValue(5)
     qtbot.waitUntil(lambda: len(live_jobs(panel)) == 2, timeout=3000)
     first, second = live_jobs(panel)
@@ -204,27 +202,19 @@ def test_live_makes_a_new_image_when_turned_on_and_when_a_setting_changes(panel,
     panel.form.count.setValue(3)  # a live image is one image: nothing to redo
     qtbot.wait(800)
     assert len(live_jobs(panel)) == 2
-    panel.form.live.setChecked(False)
-    panel.cancel_jobs()
-    panel.context.queue.cancel(blocker.id)
-    qtbot.waitUntil(lambda: blocker.state.done and is_idle(panel), timeout=5000)
+    stop_live_and_unblock(panel, blocker, qtbot)
 
 
 def test_a_new_canvas_cancels_live_jobs_drawn_for_the_old_one(panel, qtbot) -> None:
     blocker = block_the_heavy_lane(panel, qtbot)
     trace = panel.trace()
-    panel.form.live_target.setCurrentIndex(panel.form.live_target.findData("colorize"))
-    panel.form.live.setChecked(True)
-    qtbot.waitUntil(lambda: len(live_jobs(panel)) == 1, timeout=3000)
+    start_live_colorize(panel, qtbot)
     [old_live] = live_jobs(panel)
     panel.set_picture(np.full((40, 80, 4), 200, np.uint8))  # a new 80x40 canvas
     assert old_live.state is JobState.CANCELLED and trace is not None and trace.state is JobState.QUEUED
     qtbot.waitUntil(lambda: len(live_jobs(panel)) == 2, timeout=3000)
     assert live_jobs(panel)[1].request.lines.shape[:2] == (40, 80)  # the live job for the new canvas
-    panel.form.live.setChecked(False)
-    panel.cancel_jobs()
-    panel.context.queue.cancel(blocker.id)
-    qtbot.waitUntil(lambda: blocker.state.done and is_idle(panel), timeout=5000)
+    stop_live_and_unblock(panel, blocker, qtbot)
 
 
 def test_opening_another_project_cancels_the_jobs_sent_for_this_one(panel, qtbot) -> None:
@@ -247,3 +237,16 @@ def test_opening_another_project_cancels_the_jobs_sent_for_this_one(panel, qtbot
 
 def live_jobs(panel: SketchPanel) -> list[Job]:
     return [job for job in panel.context.queue if job.request.origin == "sketch-live"]
+
+
+def start_live_colorize(panel: SketchPanel, qtbot) -> None:
+    panel.form.live_target.setCurrentIndex(panel.form.live_target.findData("colorize"))
+    panel.form.live.setChecked(True)
+    qtbot.waitUntil(lambda: len(live_jobs(panel)) == 1, timeout=3000)
+
+
+def stop_live_and_unblock(panel: SketchPanel, blocker: Job, qtbot) -> None:
+    panel.form.live.setChecked(False)
+    panel.cancel_jobs()
+    panel.context.queue.cancel(blocker.id)
+    qtbot.waitUntil(lambda: blocker.state.done and is_idle(panel), timeout=5000)
