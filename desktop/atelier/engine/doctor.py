@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import AtelierError
+from atelier.engine.offline_runtime import ort
 from atelier.engine.onnx_types import NUMPY_TYPES
 from atelier.engine.packs import HashCache, Pack, verify
 from atelier.engine.providers import PROVIDER_ORDER, first_line

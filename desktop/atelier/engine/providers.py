@@ -12,11 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import onnxruntime as ort
-
 from atelier.core.devices import CPU, PROVIDER_ORDER, provider_label
 from atelier.core.errors import DeviceError
 from atelier.core.requests import DeviceInfo
+from atelier.engine.offline_runtime import ort
 
 # onnxruntime's own exception types (pybind11), so a failing run is recognised as the runtime's.
 ORT_ERRORS: tuple[type[BaseException], ...] = tuple(

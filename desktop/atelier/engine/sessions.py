@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import CancelledError, OutOfMemoryError
 from atelier.core.requests import DeviceInfo, provider_label
+from atelier.engine.offline_runtime import ort
 from atelier.engine.packs import HashCache, Pack, verify
 from atelier.engine.providers import (
     CPU,
