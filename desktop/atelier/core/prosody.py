@@ -213,7 +213,7 @@ def _coda_length(cluster: tuple[str, ...]) -> int:
 
 def syllabify(pronunciation: str) -> list[Syllable]:
     """A CMU pronunciation split into syllables by the maximal-onset rule."""
-    phonemes = tuple(pronunciation.split())
+    phonemes = tuple(pronunciation.split("#")[0].split())
     nuclei = [i for i, p in enumerate(phonemes) if p[-1].isdigit()]
     result: list[Syllable] = []
     onset_start = 0
@@ -234,19 +234,27 @@ def multi_key(pronunciation: str, count: int = 2) -> str | None:
     """The last `count` syllables' vowels, stress and codas (onsets left out): two words with the same
     key rhyme over that many syllables ('yellow' and 'echo', 'celebration' and 'equation' for 3).
     None when the word has fewer syllables."""
-    phonemes = tuple(pronunciation.split())
-    nuclei = [i for i, p in enumerate(phonemes) if p[-1].isdigit()]
+    phonemes = pronunciation.split("#")[0].split()  # a few entries carry a comment: "... R G # place, danish"
+    # Only the word's end matters: walk back to the count-th vowel from the end (the rhyme index
+    # keys every word of the dictionary, so this runs 130,000 times).
+    nuclei: list[int] = []
+    for index in range(len(phonemes) - 1, -1, -1):
+        if phonemes[index][-1].isdigit():
+            nuclei.append(index)
+            if len(nuclei) == count:
+                break
     if len(nuclei) < count:
         return None
+    nuclei.reverse()
     parts = []
-    for index in range(len(nuclei) - count, len(nuclei)):
-        nucleus = nuclei[index]
-        if index + 1 < len(nuclei):
-            coda = phonemes[nucleus + 1 : nucleus + 1 + _coda_length(phonemes[nucleus + 1 : nuclei[index + 1]])]
+    for place, nucleus in enumerate(nuclei):
+        if place + 1 < count:
+            cluster = tuple(phonemes[nucleus + 1 : nuclei[place + 1]])
+            coda = cluster[: _coda_length(cluster)]
         else:
-            coda = phonemes[nucleus + 1 :]
-        vowel, stressed = phonemes[nucleus][:-1], phonemes[nucleus][-1] != "0"
-        parts.append(_rhyme_part(vowel, stressed, coda))
+            coda = tuple(phonemes[nucleus + 1 :])
+        vowel = phonemes[nucleus]
+        parts.append(_rhyme_part(vowel[:-1], vowel[-1] != "0", coda))
     return " ".join(parts)
 
 
