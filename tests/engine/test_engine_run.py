@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,29 @@ def test_doctor_reports_every_pack_with_device() -> None:
     lineart = next(p for p in report["packs"] if p["id"] == "atelier-lineart")
     assert lineart["verified"] is True and lineart["error"] is None
     assert lineart["device"] == "CPUExecutionProvider"
+
+
+def test_doctor_fails_on_a_pack_it_cannot_read_and_checks_the_rest(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    from tests.onnx_builders import scale_model, write_pack
+
+    bad = write_pack(tmp_path / "models" / "bad", scale_model(), pack_id="bad")
+    manifest = json.loads((bad / "pack.json").read_text())
+    (bad / "pack.json").write_text(json.dumps({**manifest, "providers": "CUDAExecutionProvider"}))
+    report = doctor_report(Engine(Settings(threads=1, models_folder=str(tmp_path / "models"))), smoke=False)
+    assert [b["folder"] for b in report["broken"]] == [str(bad)]
+    assert "providers must be a list" in report["broken"][0]["error"]
+    assert next(p for p in report["packs"] if p["id"] == "atelier-lineart")["verified"] is True
+    env = {**os.environ, "ATELIER_MODELS": str(tmp_path / "models"), "ATELIER_CACHE_DIR": str(tmp_path / "cache")}
+    run = subprocess.run(
+        [sys.executable, "-m", "atelier", "doctor", "--no-smoke"], env=env, capture_output=True, text=True,
+        timeout=120, cwd=REPO,
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert "(unreadable pack)" in run.stdout and "providers must be a list" in run.stdout
+    assert "atelier-lineart" in run.stdout

@@ -31,6 +31,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"      {pack['error']}")
             for fallback in pack["fallbacks"]:
                 print(f"      fell back: {fallback}")
+        for broken in report["broken"]:
+            print(f"  {'(unreadable pack)':<28} {'':<10} FAILED\n      {broken['error']}")
+        broken_messages = {b["error"] for b in report["broken"]}
         for problem in report["problems"]:
-            print(f"  note: {problem}")
-    return 0 if all(p["verified"] and not p["error"] for p in report["packs"]) else 1
+            if problem not in broken_messages:
+                print(f"  note: {problem}")
+    healthy = all(p["verified"] and not p["error"] for p in report["packs"])
+    return 0 if healthy and not report["broken"] else 1

@@ -103,16 +103,21 @@ def run_verify(args: argparse.Namespace) -> int:
     from atelier.engine.packs import HashCache, verify
 
     cache = HashCache()
+    catalog = _catalog()
     rows = []
-    for pack in _catalog().packs.values():
+    for pack in catalog.packs.values():
         try:
             verify(pack, cache)
             rows.append({"id": pack.id, "verified": True, "error": None})
         except AtelierError as exc:
             rows.append({"id": pack.id, "verified": False, "error": exc.user_message()})
+    # A pack whose manifest cannot be read is a failed pack, not a quiet note.
+    for broken in catalog.broken:
+        rows.append({"id": None, "folder": str(broken.folder), "verified": False, "error": broken.message})
     if args.json:
         print_json({"packs": rows})
     else:
         for row in rows:
-            print(f"{row['id']:<28} {'ok' if row['verified'] else 'FAILED: ' + str(row['error'])}")
+            state = "ok" if row["verified"] else f"FAILED: {row['error']}"
+            print(f"{row['id'] or '(unreadable pack)':<28} {state}")
     return 0 if all(row["verified"] for row in rows) else 1

@@ -82,5 +82,7 @@ def doctor_report(engine: Engine, smoke: bool = True) -> dict[str, Any]:
         "device_preference": engine.settings.device,
         "degraded": engine.pool.degraded.all(),
         "packs": packs,
+        # Folders that look like packs but could not be read (a bad manifest): doctor fails on them.
+        "broken": [{"folder": str(b.folder), "error": b.message} for b in engine.catalog.broken],
         "problems": list(engine.catalog.problems),
     }

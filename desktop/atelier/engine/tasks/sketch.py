@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import weakref
 from collections.abc import Callable, Mapping
@@ -42,8 +43,14 @@ def folder_pack(folder: Path) -> Pack:
     Atelier's cache), so the SessionPool's verification still refuses files that change under it.
     """
     folder = folder.resolve()
-    if any((folder / name).is_file() for name in MANIFEST_NAMES):
-        return read_manifest(folder)
+    if any(os.path.lexists(folder / name) for name in MANIFEST_NAMES):
+        pack = read_manifest(folder)
+        if pack.kind != KIND:
+            raise PackError(
+                f"{folder} holds a {pack.kind} pack ('{pack.id}'), not a Stable Diffusion pack.",
+                f"Choose a folder with a {KIND} pack, or the ONNX folder of a Stable Diffusion model ({LAYOUT}).",
+            )
+        return pack
     missing = [role for role in REQUIRED if not (folder / role / "model.onnx").is_file()]
     if missing or not (folder / "tokenizer").is_dir():
         raise PackError(
@@ -53,13 +60,19 @@ def folder_pack(folder: Path) -> Pack:
         )
     cache = HashCache()
     files = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        relative = path.relative_to(folder).as_posix()
-        if relative.split("/")[0] in (*ROLES, "tokenizer", "scheduler"):
-            files.append(PackFile(relative, cache.sha256(path), path.stat().st_size))
+    try:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            relative = path.relative_to(folder).as_posix()
+            if relative.split("/")[0] in (*ROLES, "tokenizer", "scheduler"):
+                files.append(PackFile(relative, cache.sha256(path), path.stat().st_size))
+    finally:
+        cache.flush()
     components = {role: f"{role}/model.onnx" for role in ROLES if (folder / role / "model.onnx").is_file()}
+    # Named by the folder's name and a hash of its path: the id goes into every picture's metadata,
+    # which must not carry the absolute path of the user's files.
+    digest = hashlib.sha256(str(folder).encode("utf-8")).hexdigest()[:8]
     return Pack(
-        id=f"folder:{folder}",
+        id=f"folder:{folder.name}-{digest}",
         name=folder.name,
         kind=KIND,
         version="",
