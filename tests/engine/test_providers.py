@@ -156,3 +156,33 @@ def test_cancel_stops_a_run_in_flight(tmp_path: Path) -> None:
         pool.run(pack, "model", {"x": x}, token)
     assert time.perf_counter() - started < full_run * 0.8
     timer.join()
+
+
+def test_a_packs_thread_cap_is_bounded_by_the_machine(tmp_path: Path) -> None:
+    """A manifest's max_threads (at most 64) never starts more threads than the machine has cores."""
+    import json
+    import os
+
+    from atelier.engine.packs import write_manifest
+
+    folder = write_pack(tmp_path / "capped", scale_model(), pack_id="capped")
+    meta = {k: v for k, v in json.loads((folder / "pack.json").read_text()).items() if k != "files"}
+    cores = os.cpu_count() or 1
+    for cap, settings_threads, expected in ((64, 0, min(64, cores)), (1, 0, 1), (64, 1, 1), (2, 8, 2)):
+        write_manifest(folder, {**meta, "max_threads": cap}, ["model.onnx"])
+        pool = SessionPool(config=lambda t=settings_threads: PoolConfig(threads=t))
+        session = pool.session(read_manifest(folder), "model").session
+        assert session.get_session_options().intra_op_num_threads == expected, (cap, settings_threads)
+
+
+def test_the_reason_of_a_cpp_error_survives_its_source_location() -> None:
+    from atelier.engine.providers import first_line
+
+    error = RuntimeError(
+        "/src/onnxruntime/core/providers/cuda/cuda_call.cc:129 std::conditional_t<THRW, void, onnxruntime::common::"
+        "Status> onnxruntime::CudaCall(ERRTYPE, const char*, const char*, SUCCTYPE, const char*, const char*, int) "
+        "CUDA failure 100: no CUDA-capable device is detected ; GPU=0 ; hostname=x\nsecond line"
+    )
+    assert first_line(error) == "CUDA failure 100: no CUDA-capable device is detected ; GPU=0 ; hostname=x"
+    assert first_line(OrtFail("[ONNXRuntimeError] : 1 : FAIL : bad")) == "[ONNXRuntimeError] : 1 : FAIL : bad"
+    assert first_line(ValueError()) == "ValueError"

@@ -7,6 +7,7 @@ without the CUDA libraries still lists CUDA), so every choice is confirmed by `s
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,11 +19,23 @@ from atelier.core.requests import DeviceInfo
 from atelier.engine.offline_runtime import ort
 
 # onnxruntime's own exception types (pybind11), so a failing run is recognised as the runtime's.
+_ORT_ERROR_NAMES = (
+    "Fail",
+    "RuntimeException",
+    "EPFail",
+    "EngineError",
+    "InvalidArgument",
+    "NotImplemented",
+    "DeviceReset",
+)
 ORT_ERRORS: tuple[type[BaseException], ...] = tuple(
     getattr(ort.capi.onnxruntime_pybind11_state, name)
-    for name in ("Fail", "RuntimeException", "EPFail", "EngineError", "InvalidArgument", "NotImplemented")
+    for name in _ORT_ERROR_NAMES
     if hasattr(ort.capi.onnxruntime_pybind11_state, name)
 )
+# What a failing execution provider raises: the types above, and RuntimeError, which pybind11 makes of
+# the C++ exceptions a provider throws (e.g. "CUDA_PATH is set but CUDA wasn't able to be loaded").
+PROVIDER_FAILURES: tuple[type[BaseException], ...] = (*ORT_ERRORS, RuntimeError)
 
 
 class DegradedProviders:
@@ -114,8 +127,15 @@ def session_options(provider: str, threads: int) -> ort.SessionOptions:
 SessionFactory = Callable[[str, ort.SessionOptions, list[Any]], Any]
 
 
-def ort_session(path: str, options: ort.SessionOptions, providers: list[Any]) -> Any:
-    return ort.InferenceSession(path, sess_options=options, providers=providers)
+def ort_session(
+    path: str, options: ort.SessionOptions, providers: list[Any], session_class: type[Any] | None = None
+) -> Any:
+    """A session with onnxruntime's own fallback off. Left on, a provider that fails while the session
+    is created or while it runs (EPFail) is swapped for the CPU with only a print to stdout (which
+    also corrupts `--json` output): the device report would still say GPU and the reason is lost.
+    Here the failure is raised, so `open_session` and `SessionPool.run` fall back and say why."""
+    factory = session_class or ort.InferenceSession
+    return factory(path, sess_options=options, providers=providers, enable_fallback=0)
 
 
 @dataclass
@@ -155,6 +175,12 @@ def open_session(
     raise DeviceError("No execution provider could load the model: " + "; ".join(fallbacks))
 
 
+# onnxruntime's C++ errors open with where they were thrown ("…/file.cc:1083 std::unique_ptr<…> f(args) "),
+# which can fill the whole line before the reason; the reason is what the user needs.
+_SOURCE_LOCATION = re.compile(r"^\S+\.(?:cc|cpp|cu|h|hpp):\d+\s+(?:[^()]*\([^)]*\)\s+)?")
+
+
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
+    line = _SOURCE_LOCATION.sub("", text[0]) if text else type(exc).__name__
+    return line[:240]

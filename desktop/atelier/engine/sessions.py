@@ -2,6 +2,8 @@
 
 `run()` is where device fallback happens at run time: a run that fails on a GPU provider is
 retried once on the CPU, the provider is marked degraded for this process, and the result says so.
+It is also where outputs are checked: NaN or infinity from a model fails the job with a message,
+because every task would otherwise turn it into a plausible-looking wrong answer (a black image).
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ from typing import Any
 import numpy as np
 
 from atelier.core.cancel import CancelToken
-from atelier.core.errors import CancelledError, OutOfMemoryError
+from atelier.core.errors import CancelledError, OutOfMemoryError, PackError
 from atelier.core.requests import DeviceInfo, provider_label
 from atelier.engine.offline_runtime import ort
 from atelier.engine.packs import HashCache, Pack, verify
 from atelier.engine.providers import (
     CPU,
-    ORT_ERRORS,
+    PROVIDER_FAILURES,
     DegradedProviders,
     SessionFactory,
     choose_providers,
+    default_threads,
     first_line,
     open_session,
     ort_session,
@@ -88,9 +91,10 @@ class SessionPool:
         threads = config.threads
         # A pack may cap its CPU threads: a model this small (one GRU step per note) loses more
         # to waking a thread pool than it gains, and much more on a busy machine.
-        cap = int(pack.extra.get("max_threads", 0) or 0)
-        if cap > 0:
-            threads = min(cap, threads) if threads > 0 else cap
+        # The manifest schema bounds it (1..64); the machine's own count bounds it again.
+        cap = pack.extra.get("max_threads")
+        if isinstance(cap, int) and cap > 0:
+            threads = min(cap, default_threads(threads))
         opened = open_session(str(path), candidates, threads, skipped, self._factory)
         size = sum(p.stat().st_size for p in path.parent.iterdir() if p.is_file()) if path.is_file() else 0
         loaded = LoadedSession(key, opened.session, opened.device, size)
@@ -133,25 +137,36 @@ class SessionPool:
         loaded = self.session(pack, role)
         try:
             result = self._run_once(loaded, feeds, cancel, outputs)
-            self.last_device = loaded.device
-            return result, loaded.device
-        except ORT_ERRORS as exc:
+            device = loaded.device
+        except PROVIDER_FAILURES as exc:
             cancel.raise_if_cancelled()  # terminate raises Fail too; that is a cancel, not a fault
             reason = first_line(exc)
-            out_of_memory = "out of memory" in reason.lower() or "bad_alloc" in reason.lower()
-            if out_of_memory and loaded.device.provider == CPU:
-                raise OutOfMemoryError(f"The model ran out of memory: {reason}.") from exc
             if loaded.device.provider == CPU:
-                raise
+                raise self._cpu_failure(pack, role, reason) from exc
             provider = loaded.device.provider
             self.degraded.mark(provider, reason)
             self.unload_pack(pack.id)
             retry = self.session(pack, role)
             note = f"{provider_label(provider)}: failed during the run ({reason}); retried on {retry.device.label}"
             device = replace(retry.device, fallbacks=(*retry.device.fallbacks, note))
-            result = self._run_once(retry, feeds, cancel, outputs)
-            self.last_device = device
-            return result, device
+            try:
+                result = self._run_once(retry, feeds, cancel, outputs)
+            except PROVIDER_FAILURES as again:
+                cancel.raise_if_cancelled()
+                raise self._cpu_failure(pack, role, f"{first_line(again)}; before that, {note}") from again
+        check_finite(pack, role, loaded.session, outputs, result, device)
+        self.last_device = device
+        return result, device
+
+    @staticmethod
+    def _cpu_failure(pack: Pack, role: str, reason: str) -> Exception:
+        lowered = reason.lower()
+        if "out of memory" in lowered or "bad_alloc" in lowered or "failed to allocate" in lowered:
+            return OutOfMemoryError(f"The model ran out of memory: {reason}.")
+        return PackError(
+            f"The '{role}' model of pack '{pack.name}' failed on the CPU: {reason}.",
+            "The pack may not match this version of Atelier; run `atelier doctor`, or try another pack.",
+        )
 
     @staticmethod
     def _run_once(
@@ -165,9 +180,27 @@ class SessionPool:
         unsubscribe = cancel.on_cancel(terminate)
         try:
             return list(loaded.session.run(outputs, dict(feeds), run_options))
-        except ORT_ERRORS:
+        except PROVIDER_FAILURES:
             if cancel.cancelled:
                 raise CancelledError(f"Job {cancel.reason}.") from None
             raise
         finally:
             unsubscribe()
+
+
+def check_finite(
+    pack: Pack, role: str, session: Any, names: list[str] | None, outputs: list[np.ndarray], device: DeviceInfo
+) -> None:
+    """Refuse NaN or infinity in any floating-point output: every task would turn them into a wrong
+    answer that looks right (clipped to 8 bits, NaN and -inf become black pixels)."""
+    for index, value in enumerate(outputs):
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "fc" or np.isfinite(value).all():
+            continue
+        name = names[index] if names else session.get_outputs()[index].name
+        bad = "NaN" if np.isnan(value).any() else "infinite values"
+        raise PackError(
+            f"The '{role}' model of pack '{pack.name}' returned {bad} (output '{name}', on {device.label}), "
+            "so there is no result to show.",
+            "Its weights may be damaged or too low in precision for this device: run `atelier models verify`, "
+            "set Device to 'cpu' in Settings, or try another pack.",
+        )

@@ -19,6 +19,7 @@ from PIL import Image, ImageFilter
 from atelier.core.errors import PackError
 from atelier.engine.diffusion.schedulers import NoiseSource, Scheduler, make_scheduler
 from atelier.engine.diffusion.tokenizer import ClipTokenizer
+from atelier.engine.imaging import require_finite
 from atelier.engine.onnx_types import NUMPY_TYPES
 
 ROLES = ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet")
@@ -82,6 +83,7 @@ def latent_preview(latents: np.ndarray) -> np.ndarray:
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Decoder output [-1, 1] NCHW -> HxWx3 uint8, rounded as diffusers does."""
+    require_finite(image, "The decoded picture")
     pixels = np.clip(image[0].transpose(1, 2, 0).astype(np.float32) / 2 + 0.5, 0, 1)
     return (pixels * 255).round().astype(np.uint8)
 
@@ -291,6 +293,8 @@ class StableDiffusionPipeline:
                 else:
                     kept = source_latents
                 latents = (1 - latent_mask) * kept + latent_mask * latents
+            # Finite model outputs can still overflow in the scheduler's arithmetic; stop at that step.
+            require_finite(latents, f"The picture at step {index - start + 1} of {len(timesteps) - start}")
             yield Step(index - start + 1, len(timesteps) - start, latents)
         result = self.decode(latents)
         if mask is not None and image is not None:
