@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from atelier.core.errors import InvalidRequestError
@@ -119,3 +121,15 @@ def test_requests_validate_their_values() -> None:
         LyricRequest(mode="rewrite")
     assert LyricRequest(prompt="x", mode="poem", form="sonnet").expected_lines() == 14
     assert LyricRequest(prompt="x", sections=("Verse", "Chorus"), lines_per_section=3).expected_lines() == 6
+
+
+def test_cli_json_lists_the_multi_syllable_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    from atelier.cli import main
+
+    assert main(["rhymes", "yellow", "--json", "--limit", "3"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    kinds = [r["kind"] for r in data["rhymes"]]
+    assert kinds == ["perfect"] * 3 + ["multi"] * 3 + ["near"] * 3  # at most --limit of each kind
+    assert data["rhymes"][0] == {"word": "fellow", "syllables": 2, "kind": "perfect"}
+    assert main(["rhymes", "together", "--limit", "4"]) == 0
+    assert "multi-syllable, 2 syllables" in capsys.readouterr().out
