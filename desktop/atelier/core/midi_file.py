@@ -94,6 +94,7 @@ def write_midi(melody: Melody, path: str | Path) -> Path:
 # -- reading a tune to continue -----------------------------------------------------------------
 MAX_MIDI_BYTES = 4 * 1024 * 1024  # a song's MIDI file is a few kilobytes; this is surely something else
 GRID = 12  # imported note times are rounded to twelfths of a quarter note (sixteenths and triplets)
+ARTICULATION = 0.03  # seconds of silence before the next grid point that do not shorten a note
 _MELODY_NAMES = ("melody", "vocal", "voice", "lead", "sing", "tune", "solo")
 # Krumhansl-Kessler key profiles: how much each degree above the tonic is heard in major and minor music.
 _MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
@@ -131,7 +132,14 @@ def read_tune(path: str | Path) -> ImportedTune:
     notes: list[tuple[int, float, float]] = []
     for pitch, start, end in _top_line(instrument.notes):
         begin = round(midi.time_to_tick(start) / resolution * GRID) / GRID
-        finish = round(midi.time_to_tick(end) / resolution * GRID) / GRID
+        finish = midi.time_to_tick(end) / resolution
+        # A note let go a hair (up to ARTICULATION s) before a grid point ends on it (Atelier's own files
+        # leave 20 ms, a lot of a quarter note at a fast tempo); otherwise the nearest grid point.
+        later = math.ceil(finish * GRID - 1e-9) / GRID
+        if midi.tick_to_time(round(later * resolution)) - end <= ARTICULATION:
+            finish = later
+        else:
+            finish = round(finish * GRID) / GRID
         if notes and begin <= notes[-1][1]:
             continue  # two notes on one grid point: the higher came first and stays
         notes.append((pitch, begin, max(finish - begin, 1 / GRID)))
