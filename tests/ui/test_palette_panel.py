@@ -378,6 +378,15 @@ def test_cancel_and_recall_from_the_jobs_dock(qtbot, window) -> None:
     assert len(panel.doc.colors) == 4 and set(panel.doc.colors) >= BAND_COLORS  # the same picture, asked again
 
 
+def test_the_swatch_strip_is_one_row_tall_when_the_palette_tab_is_first_shown(qtbot, window) -> None:
+    panel = window.panels["palette"]
+    assert window.tabs.currentWidget() is not panel  # laid out while hidden, behind the Sketch tab
+    window.tabs.setCurrentWidget(panel)
+    row = panel.strip.swatches[0].sizeHint().height()
+    assert len(panel.doc.colors) * panel.strip.swatches[0].width() < panel.strip_scroll.width()  # one row
+    qtbot.waitUntil(lambda: panel.strip_scroll.height() < 1.5 * row, timeout=2000)  # was two rows tall
+
+
 @pytest.mark.slow
 def test_text_and_lyric_palettes_with_the_real_model(qtbot, panel: PalettePanel) -> None:
     from atelier.engine.text_embedding import built_pack

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QColor, QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QColorDialog,
     QFileDialog,
@@ -197,6 +197,12 @@ class PalettePanel(Panel):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_strip()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # Fitted while the tab was hidden, the strip measured a width it does not have; measure again
+        # once the shown tab is laid out.
+        QTimer.singleShot(0, self, self._fit_strip)
 
     # -- making palettes ----------------------------------------------------------------------
     def ask(self, source: PaletteSource | None = None, seed: int | None = None) -> Job | None:
