@@ -1,10 +1,12 @@
-"""Atelier's SmolLM2 pack (onnxruntime-genai, int4) against llama.cpp (llama-cpp-python) on the
-same GGUF the pack is built from: same prompt, same thread count, 128 new tokens, runs interleaved.
+"""Atelier's SmolLM2 pack (onnxruntime-genai, the GGUF's own Q4_1 blocks) against llama.cpp
+(llama-cpp-python) on the same GGUF the pack is built from: same prompt, same thread count, 128 new
+tokens, runs interleaved; and, in the same run, both runtimes' perplexity on the same text, so the
+speed ratio is read at a known quality (issue 14: quality first, speed at equal or better quality).
 
-    python bench/lyrics_vs_llamacpp.py [--threads 2] [--runs 5]
+    python bench/lyrics_vs_llamacpp.py [--threads 2] [--runs 5] [--pack DIR]
 
-Prints decode tokens/s and time to first token for both, and the ratios (goal: >= 1.5x llama.cpp's
-decode speed, <= 0.5x its time to first token). llama-cpp-python is in the `bench` extra; on
+Prints decode tokens/s and time to first token for both, the ratios, and the perplexities
+(models/smollm2/perplexity.py's text). llama-cpp-python is in the `bench` extra; on
 machines whose CPUs trap AMX instructions build it with (see MACHINE-NOTES):
     CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
       -DGGML_AVX512=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "desktop"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models" / "smollm2"))
 
 from atelier.core.cancel import CancelToken
 from atelier.engine import smollm2
@@ -86,13 +89,30 @@ def bundled_pack():  # type: ignore[no-untyped-def]
             return stop.value
 
 
+def perplexities(folder: Path, gguf: Path, threads: int) -> tuple[float, float]:
+    """(pack, llama.cpp) perplexity of perplexity.py's held-out text, on the same token ids."""
+    from perplexity import token_ids
+    from side_by_side import GenaiStepModel, LlamaCppStepModel, perplexity_of
+
+    ids = token_ids(folder)
+    ours = perplexity_of(GenaiStepModel.all_logits_of(folder, ids, threads), ids)
+    theirs = perplexity_of(LlamaCppStepModel(gguf, threads, n_ctx=1024, logits_all=True).all_logits(ids), ids)
+    return ours, theirs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--pack", type=Path, help="a genai pack folder instead of the bundled pack")
     args = parser.parse_args()
 
-    pack = bundled_pack()
+    if args.pack:
+        from atelier.engine.packs import read_manifest
+
+        pack = read_manifest(args.pack)
+    else:
+        pack = bundled_pack()
     loaded = LANGUAGE_MODELS.load(pack, "cpu", args.threads, DegradedProviders())
     prompt = loaded.tokenizer.apply_chat_template(json.dumps(MESSAGES), add_generation_prompt=True)
     prompt_ids = [int(t) for t in loaded.tokenizer.encode(prompt)]
@@ -102,7 +122,7 @@ def main() -> int:
     except ImportError:
         ttft, tps = atelier_run(loaded, prompt_ids)
         print(
-            f"Atelier (onnxruntime-genai int4, {args.threads} threads): {tps:.1f} tokens/s decode, "
+            f"Atelier ({pack.name}, {args.threads} threads): {tps:.1f} tokens/s decode, "
             f"first token {ttft * 1000:.0f} ms"
         )
         print("llama-cpp-python is not installed, so there is no ratio. Install it with the `bench` extra;")
@@ -131,10 +151,15 @@ def main() -> int:
         f"prompt {len(prompt_ids)} tokens, {NEW_TOKENS} new tokens, {args.threads} threads, "
         f"median of {args.runs} interleaved runs"
     )
-    for name, tps, ttft in (("Atelier (genai int4)", a_tps, a_ttft), ("llama.cpp (Q4_1)", l_tps, l_ttft)):
-        print(f"{name:<22} {tps:7.1f} tokens/s decode, first token {ttft * 1000:6.0f} ms")
-    print(f"decode speed ratio (Atelier / llama.cpp): {a_tps / l_tps:.2f}x  (goal >= 1.5x)")
-    print(f"time-to-first-token ratio (Atelier / llama.cpp): {a_ttft / l_ttft:.2f}x  (goal <= 0.5x)")
+    del llm
+    ours, theirs = perplexities(pack.folder, gguf, args.threads)
+    rows = (("Atelier (genai)", a_tps, a_ttft, ours), ("llama.cpp (Q4_1 GGUF)", l_tps, l_ttft, theirs))
+    print(f"pack: {pack.name}")
+    for name, tps, ttft, ppl in rows:
+        print(f"{name:<22} {tps:7.1f} tokens/s decode, first token {ttft * 1000:6.0f} ms, perplexity {ppl:.2f}")
+    print(f"decode speed ratio (Atelier / llama.cpp): {a_tps / l_tps:.2f}x")
+    print(f"time-to-first-token ratio (Atelier / llama.cpp): {a_ttft / l_ttft:.2f}x")
+    print(f"perplexity ratio (Atelier / llama.cpp, lower is better): {ours / theirs:.3f}")
     return 0
 
 

