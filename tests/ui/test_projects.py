@@ -122,3 +122,19 @@ def test_opening_a_folder_that_is_not_a_project_says_so_and_changes_nothing(qtbo
     assert window.context.session.untitled
     assert not window.new_project(stray)  # not empty, not a project: refused
     window.close()
+
+
+def test_a_result_that_ends_after_a_project_switch_is_kept_in_the_project_that_sent_it(
+    qtbot, isolated_dirs: Path
+) -> None:
+    from tests.ui.conftest import ProbeRequest
+
+    window = _open_window(qtbot)
+    song_a, song_b = isolated_dirs / "song-a", isolated_dirs / "song-b"
+    assert window.new_project(song_a)
+    slow = window.runner.submit(ProbeRequest(steps=20, step_seconds=0.02, origin="test"))
+    assert window.new_project(song_b)  # switched while the job still runs
+    qtbot.waitUntil(lambda: slow.state is JobState.FINISHED, timeout=10000)
+    assert [e.kind for e in Project.open(song_a).history.entries()] == ["probe"]
+    assert window.context.session.history.entries() == []
+    window.close()

@@ -69,6 +69,10 @@ class MainWindow(QMainWindow):
         self.jobs_dock.setObjectName("jobs-dock")
         self.jobs_dock.setWidget(self.dock_tabs)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.jobs_dock)
+        # A result belongs to the project that was open when its job was sent, not to whichever is
+        # open when it ends (a long render can finish after the artist switched projects).
+        self._project_of_job: dict[int, Project] = {}
+        self.queue.job_added.connect(self._note_project)
         self.queue.job_changed.connect(self._record_in_history)
 
         self.device_label = QLabel()
@@ -177,11 +181,18 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"No panel can show a {request.kind} result.", 5000)
         return False
 
+    def _note_project(self, job: Job) -> None:
+        if job.request.in_history:
+            self._project_of_job[job.id] = self.context.session
+
     def _record_in_history(self, job: Job) -> None:
-        """Store every finished job's result in the project, so it outlives the session."""
-        if job.state is not JobState.FINISHED or job.result is None or not job.request.in_history:
+        """Store every finished job's result in its project, so it outlives the session."""
+        if not job.state.done:
             return
-        history = self.context.session.history
+        project = self._project_of_job.pop(job.id, None)
+        if job.state is not JobState.FINISHED or job.result is None or project is None:
+            return
+        history = project.history
         try:
             history.add(job.request, job.result, created=job.created, seconds=job.seconds or 0.0, number=job.number)
             history.prune(HISTORY_MAX_COUNT, HISTORY_MAX_BYTES)
@@ -322,6 +333,7 @@ class MainWindow(QMainWindow):
         store.setValue("tab", self.tabs.currentIndex())
         store.sync()
         self.runner.shutdown()
+        self.queue.job_added.disconnect(self._note_project)
         self.queue.job_changed.disconnect(self._record_in_history)
         self.jobs.close_widget()
         self.history.close_widget()

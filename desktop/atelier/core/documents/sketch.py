@@ -19,7 +19,7 @@ from psygnal import Signal
 from atelier.core.documents.palette import normalise_hex
 from atelier.core.errors import InvalidRequestError
 from atelier.core.requests import Request, Result
-from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
+from atelier.core.requests.colorize import PALETTE_SIZES, ColorizeRequest, ColorizeResult
 from atelier.core.requests.lineart import LineArtRequest, LineArtResult
 from atelier.core.requests.sketch import SCHEDULERS, SketchRequest, SketchResult
 from atelier.core.undo import Command, UndoStack
@@ -36,7 +36,7 @@ MAX_SEED = 2**32 - 1
 MAX_CANVAS_SIDE = 4096
 ORIGIN = "sketch"
 LIVE_ORIGIN = "sketch-live"  # live jobs replace only earlier live jobs, never a queued Generate
-COLORIZE_COLOURS = (3, 8)  # the palette sizes ColorizeRequest accepts (more are cut to the first 8)
+COLORIZE_COLOURS = PALETTE_SIZES  # the palette sizes ColorizeRequest accepts (more are cut to the first 8)
 
 
 @dataclass(frozen=True)

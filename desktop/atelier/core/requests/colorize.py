@@ -11,6 +11,8 @@ from atelier.core.color.hex import normalise_hex
 from atelier.core.errors import InvalidRequestError
 from atelier.core.requests import Lane, Request, Result
 
+PALETTE_SIZES = (3, 8)  # the colorizer reads 3 to 8 colours
+
 
 @dataclass(frozen=True)
 class ColorizeRequest(Request):
@@ -27,8 +29,9 @@ class ColorizeRequest(Request):
     def __post_init__(self) -> None:
         if not isinstance(self.lines, np.ndarray) or self.lines.dtype != np.uint8 or self.lines.ndim not in (2, 3):
             raise InvalidRequestError("The line art must be an 8-bit greyscale or colour image.")
-        if not 3 <= len(self.palette) <= 8:
-            raise InvalidRequestError(f"Colorize needs a palette of 3 to 8 colours (got {len(self.palette)}).")
+        low, high = PALETTE_SIZES
+        if not low <= len(self.palette) <= high:
+            raise InvalidRequestError(f"Colorize needs a palette of {low} to {high} colours (got {len(self.palette)}).")
         object.__setattr__(self, "palette", tuple(normalise_hex(c) for c in self.palette))
         if self.hints is not None and self.hints.shape[:2] != self.lines.shape[:2]:
             raise InvalidRequestError("The hints layer must be the same size as the line art.")
