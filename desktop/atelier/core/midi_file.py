@@ -37,14 +37,15 @@ def chord_voicings(chords: tuple[Chord, ...]) -> list[tuple[int, ...]]:
     before (smooth voice leading, as a pianist or a pad would play it)."""
     voicings: list[tuple[int, ...]] = []
     for chord in chords:
+        tones = chord.tones
         candidates = []
         for bass in range(CHORD_LOW, CHORD_HIGH + 1):
-            if bass % 12 not in chord.tones:
+            if bass % 12 not in tones:
                 continue
             voicing = [bass]
-            for _ in range(len(chord.tones) - 1):
+            for _ in range(len(tones) - 1):
                 above = voicing[-1] + 1
-                while above % 12 not in chord.tones or above % 12 in {v % 12 for v in voicing}:
+                while above % 12 not in tones or above % 12 in {v % 12 for v in voicing}:
                     above += 1
                 voicing.append(above)
             if voicing[-1] <= CHORD_HIGH:
