@@ -255,15 +255,17 @@ class MelodyWidget(QWidget):
         tune = self.document.imported
         if tune is None:
             return "Import a MIDI file first: Continue keeps its tune for the first lines and writes the rest."
+        lines = [line for section in parse_lyric(self.context.lyric.text) for line in section.lines]
         covered = tune.lines_covered(self.context.lyric.text)
-        lines = sum(len(section.lines) for section in parse_lyric(self.context.lyric.text))
         if covered == 0:
             return f"{tune.source} has fewer notes than the lyric's first line has syllables."
-        if covered >= lines:
+        if covered >= len(lines):
             return f"{tune.source} already covers every line: add lines to the lyric to continue it."
+        left_out = len(tune.notes) - sum(len(line.syllables) for line in lines[:covered])
+        extra = f" ({left_out} notes after line {covered} are left out)" if left_out else ""
         return (
-            f"Keep the tune of {tune.source} for lines 1-{covered} and write lines {covered + 1}-{lines} "
-            f"in {tune.key} {tune.mode}, {tune.meter}."
+            f"Keep the tune of {tune.source} for lines 1-{covered} and write lines {covered + 1}-{len(lines)} "
+            f"in {tune.key} {tune.mode}, {tune.meter}{extra}."
         )
 
     def _show_sound_status(self) -> None:
