@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,3 +83,24 @@ def test_gui_without_display_explains_what_to_do() -> None:
     assert result.returncode == 2
     assert "No display found" in result.stderr and "xvfb-run" in result.stderr
     assert "qt.qpa" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_lyrics_json_reports_speed_and_rejected_lines() -> None:
+    """`atelier lyrics --json` on the tiny random model (its lines are non-words, so the writer's
+    checks reject some): the speed figures and, beside them, how many lines were resampled and why."""
+    pytest.importorskip("torch")
+    from atelier.core.settings import cache_dir
+    from tests.llm_builders import TINY_PACK_ID, build_tiny_llama
+
+    models = str(build_tiny_llama(cache_dir()))
+    args = ("lyrics", "--prompt", "rain", "--mode", "poem", "--lines", "2", "--pack", TINY_PACK_ID, "--seed", "4")
+    result = atelier(*args, "--max-tokens", "300", "--json", env={"ATELIER_MODELS": models})
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["pack"] == TINY_PACK_ID and data["decode_tokens_per_s"] > 0
+    assert isinstance(data["rejected_lines"], int) and data["rejected_lines"] > 0
+    assert sum(data["rejections"].values()) == data["rejected_lines"]
+    assert "gibberish" in data["rejections"] or "mixed script" in data["rejections"]
+    assert len(data["text"].split("\n")) == 2  # the lines asked for, the least bad try of each kept
+    plain = atelier(*args, "--max-tokens", "300", env={"ATELIER_MODELS": models})
+    assert plain.returncode == 0 and f"{data['rejected_lines']} lines resampled" in plain.stderr

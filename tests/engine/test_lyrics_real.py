@@ -122,7 +122,7 @@ def test_twenty_prompts_have_the_requested_shape_and_no_loops(engine: Engine) ->
             failures.append(f"{request.summary()}: {len(lines)} lines, wanted {request.expected_lines()}")
         if request.mode == "song":
             markers = [is_section(line) for line in result.text.split("\n") if is_section(line) is not None]
-            wanted = [re.sub(r" \d+$", "", name) for name in markers]
+            wanted = [re.sub(r" \d+$", "", name or "") for name in markers]
             if wanted != list(request.sections):
                 failures.append(f"{request.summary()}: sections {markers}")
             if len(lines) != request.expected_lines():
@@ -168,9 +168,11 @@ def test_cli_lyrics_json(engine: Engine, capsys: pytest.CaptureFixture[str]) -> 
         "generated_tokens",
         "ttft_s",
         "decode_tokens_per_s",
+        "rejected_lines",
     }
     assert data["pack"] == smollm2.PACK_ID and data["device"] == "CPUExecutionProvider"
-    assert data["text"].startswith("[Verse]") and 0 < data["generated_tokens"] <= 64
+    assert data["text"].startswith("[Verse]") and 0 < data["generated_tokens"] <= 2 * 64
+    assert sum(data["rejections"].values()) == data["rejected_lines"]
 
 
 def test_cli_rhymes_json(capsys: pytest.CaptureFixture[str]) -> None:

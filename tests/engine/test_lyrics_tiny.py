@@ -10,10 +10,11 @@ import pytest
 
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import CancelledError, PackVerificationError
+from atelier.core.lyrics.meter import Meter
 from atelier.core.requests.lyrics import LyricRequest, LyricResult
 from atelier.core.settings import Settings, cache_dir
 from atelier.engine.genai import LANGUAGE_MODELS
-from atelier.engine.lyric_writer import clean_line, line_problem, section_labels
+from atelier.engine.lyric_writer import Guards, clean_line, line_problem, section_labels
 from atelier.engine.packs import discover
 from atelier.engine.runner import Engine
 from tests.llm_builders import TINY_PACK_ID, build_tiny_llama, genai_copy_without_manifest
@@ -58,7 +59,8 @@ def test_streams_previews_and_reports_tokens_and_device(engine: Engine) -> None:
             previews.append(progress.preview)
     assert isinstance(result, LyricResult)
     assert result.pack == TINY_PACK_ID and result.device.provider == "CPUExecutionProvider"
-    assert 0 < result.generated_tokens <= 120
+    # max_tokens limits the kept text; resampled lines may spend as much again, no more.
+    assert 0 < result.generated_tokens <= 2 * 120 and result.rejected_lines == len(result.rejections)
     assert result.prompt_tokens > 10 and result.ttft_s > 0 and result.decode_tokens_per_s > 0
     assert len(previews) >= 3 and result.text.startswith("[Verse 1]")
     assert any(len(p) > len(previews[0]) for p in previews)  # the preview grows as tokens come
@@ -138,16 +140,25 @@ def test_a_genai_folder_without_manifest_is_an_llm_pack(
         engine.run_to_end(song(pack_id=pack.id))
 
 
-def test_line_guard_rejects_chatter_repeats_and_markup() -> None:
+def test_line_guard_rejects_echoes_repeats_markup_and_the_line_checks() -> None:
     accepted = ["Rain on the window"]
     assert line_problem("rain on the window!", accepted) == "repeats an earlier line"
-    assert line_problem("Sure! Here is a song about rain", accepted) == "chatter"
+    assert line_problem("Sure! Here is a song about rain", accepted) == "instruction echo"
     assert line_problem("[Verse 2] the night", accepted) == "markup"
-    assert line_problem("Here's a poem:", accepted) in ("markup", "chatter")
+    assert line_problem("Here's a poem:", accepted) in ("markup", "instruction echo")
     assert line_problem("x" * 120, accepted) == "too long"
     assert line_problem("The same line", [], original="the same line.") == "same as the original"
     assert line_problem("Cold streets shine", accepted) == ""
+    assert line_problem("Toleberaufe des leis djelbewegionen", accepted) == "gibberish"
+    assert line_problem("Steps walk steps stepping steps", accepted) == "stem loop"
+    assert line_problem("Любовь moon", accepted) == "mixed script"
+    # A prompt in another language: no English word list, no script check.
+    assert line_problem("Любовь и кровь", accepted, guards=Guards(english=False)) == ""
+    assert line_problem("Zorblax sails the neon sea", accepted, guards=Guards.of(song(prompt="Zorblax"))) == ""
+    assert line_problem("Cold streets shine", accepted, meter=Meter(5)) == "off meter"  # 3 syllables
+    assert line_problem("Cold streets shine at night", accepted, meter=Meter(5)) == ""
     assert clean_line('  2. "Cold streets shine"  ') == "Cold streets shine"
+    assert clean_line("life\u2019s a dream") == "Life's a dream"  # the syllable counter reads "'" only
     assert section_labels(("Verse", "Chorus", "Verse", "Chorus", "Bridge")) == [
         "Verse 1",
         "Chorus",

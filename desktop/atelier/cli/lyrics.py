@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 
 from atelier.cli._output import add_project_option, engine_settings, note_recorded, open_project, print_json, record
 from atelier.core.cancel import CancelToken
@@ -91,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
                 "generated_tokens": result.generated_tokens,
                 "ttft_s": round(result.ttft_s, 4),
                 "decode_tokens_per_s": round(result.decode_tokens_per_s, 2),
+                "rejected_lines": result.rejected_lines,
+                "rejections": dict(Counter(result.rejections)),
                 "alternatives": list(result.alternatives),
                 **({"history": kept} if kept else {}),
             }
@@ -99,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         print(result.text)
         print(
             f"\n({result.pack}, {result.device.describe()}, {result.generated_tokens} tokens, "
-            f"first token {result.ttft_s:.2f}s, {result.decode_tokens_per_s:.1f} tokens/s)",
+            f"first token {result.ttft_s:.2f}s, {result.decode_tokens_per_s:.1f} tokens/s, "
+            f"{result.rejected_lines} lines resampled)",
             file=sys.stderr,
         )
         note_recorded(kept)

@@ -118,6 +118,10 @@ class LyricResult(Result):
     generated_tokens: int = 0
     ttft_s: float = 0.0
     decode_tokens_per_s: float = 0.0
+    # Lines the writer's checks rejected and resampled, and why, one reason per line ("gibberish",
+    # "off meter", ...); tokens spent on them are in generated_tokens.
+    rejected_lines: int = 0
+    rejections: tuple[str, ...] = ()
 
     def summary(self) -> str:
         first = next((line for line in self.text.splitlines() if line.strip()), "")

@@ -92,6 +92,8 @@ def _generate(
         generated_tokens=stats.generated_tokens,
         ttft_s=stats.ttft_s,
         decode_tokens_per_s=stats.decode_tokens_per_s,
+        rejected_lines=len(stats.rejections),
+        rejections=tuple(stats.rejections),
         device=device,
     )
 
@@ -99,13 +101,13 @@ def _generate(
 def _with_progress(
     previews: Generator[str, None, Written], writer: LineWriter, total: int, message: str
 ) -> Generator[Progress, None, Written]:
-    """Turn the writer's text previews into Progress reports (step = tokens sampled so far)."""
+    """Turn the writer's text previews into Progress reports (step = tokens kept so far)."""
     while True:
         try:
             preview = next(previews)
         except StopIteration as stop:
             return stop.value
-        yield Progress(min(writer.stats.generated_tokens, total), total, message, preview=preview)
+        yield Progress(min(writer.stats.kept_tokens, total), total, message, preview=preview)
 
 
 @smoke_test(LLM_KIND)
