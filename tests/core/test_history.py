@@ -205,7 +205,8 @@ def test_entry_files_are_readable_without_atelier(tmp_path: Path) -> None:
     kinds = {request.kind: history.add(request, result, created=time.time()) for request, result in every_kind()}
     sketch = kinds["sketch"]
     assert {"image-1.png", "image-2.png", "input-image.png", "input-control.png", "input-mask.png"} <= set(sketch.files)
-    assert read_parameters(sketch.folder / "image-2.png")["seed"] == 4_000_000_001  # provenance, as exports
+    parameters = read_parameters(sketch.folder / "image-2.png")
+    assert parameters is not None and parameters["seed"] == 4_000_000_001  # provenance, as exports
     assert sketch.thumbnail is not None and max(Image.open(sketch.thumbnail).size) <= 128
     assert read_parameters(kinds["colorize"].folder / "image-2.png") == {"seed": 9, "palette": ["#c9a227"]}
     assert {"input-lines.png", "input-hints.png"} <= set(kinds["colorize"].files)
