@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import CancelledError, DeviceError
+from atelier.engine.offline_runtime import ort
 from atelier.engine.packs import read_manifest
 from atelier.engine.providers import CPU, DegradedProviders, choose_providers, open_session
 from atelier.engine.sessions import PoolConfig, SessionPool
