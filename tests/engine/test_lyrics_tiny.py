@@ -66,12 +66,15 @@ def test_streams_previews_and_reports_tokens_and_device(engine: Engine) -> None:
     assert any(len(p) > len(previews[0]) for p in previews)  # the preview grows as tokens come
 
 
-def test_the_rhyme_dictionary_loads_before_the_first_token(engine: Engine) -> None:
-    """Rhyming line ends need the rhyme index; it is built before decoding starts, so the stream has
-    no pause after its first line and the reported decode speed is the model's."""
+def test_the_rhyme_dictionary_and_word_list_load_before_the_first_token(engine: Engine) -> None:
+    """Rhyming line ends need the rhyme index and the line checks a word list; both are loaded
+    before decoding starts, so the stream has no pause after its first line and the reported
+    decode speed is the model's."""
     from atelier.core import rhymes
+    from atelier.core.lyrics import line_checks
 
     rhymes._index.cache_clear()  # as in a fresh process
+    line_checks.english_words.cache_clear()
     messages: list[str] = []
     generator = engine.run(song(), CancelToken())
     while True:
@@ -82,10 +85,10 @@ def test_the_rhyme_dictionary_loads_before_the_first_token(engine: Engine) -> No
         if progress.message not in messages:
             messages.append(progress.message)
         if progress.message.startswith("Writing"):
-            assert rhymes.index_ready()
-    assert messages.index("Loading the rhyme dictionary") < next(
-        i for i, m in enumerate(messages) if m.startswith("Writing")
-    )
+            assert rhymes.index_ready() and line_checks.english_words_ready()
+    writing = next(i for i, m in enumerate(messages) if m.startswith("Writing"))
+    assert messages.index("Loading the rhyme dictionary") < writing
+    assert messages.index("Loading the word list") < writing
     again = engine.run(song(seed=4), CancelToken())
     seen = []
     while True:
@@ -93,7 +96,7 @@ def test_the_rhyme_dictionary_loads_before_the_first_token(engine: Engine) -> No
             seen.append(next(again).message)
         except StopIteration:
             break
-    assert "Loading the rhyme dictionary" not in seen  # once per process
+    assert "Loading the rhyme dictionary" not in seen and "Loading the word list" not in seen  # once per process
 
 
 def test_same_seed_same_text_and_another_seed_differs(engine: Engine) -> None:

@@ -97,6 +97,11 @@ def english_words() -> frozenset[str]:
     return frozenset(pronouncing.lookup) | frozenset(top_n_list("en", TOP_WORDS))
 
 
+def english_words_ready() -> bool:
+    """Whether the word list is loaded (then every check is a few set look-ups per line)."""
+    return english_words.cache_info().currsize > 0
+
+
 def words(line: str) -> list[str]:
     """The line's words, lower case, curly apostrophes made straight; numbers are words too and a
     hyphenated word is one word ("snow-laden")."""

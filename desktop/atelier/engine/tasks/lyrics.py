@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from atelier.core import rhymes
 from atelier.core.errors import AtelierError, PackNotFoundError
+from atelier.core.lyrics import line_checks
 from atelier.core.progress import Progress
 from atelier.core.requests import DeviceInfo, provider_label
 from atelier.core.requests.lyrics import LyricRequest, LyricResult
@@ -47,6 +48,10 @@ def run_lyrics(request: LyricRequest, context: TaskContext) -> TaskGenerator:
         # not counted as decoding time.
         yield Progress(0, request.max_tokens, "Loading the rhyme dictionary")
         rhymes.load_index()
+    if not line_checks.english_words_ready():
+        # The same for the word list the line checks use (about half a second).
+        yield Progress(0, request.max_tokens, "Loading the word list")
+        line_checks.english_words()
     try:
         result = yield from _generate(request, context, loaded)
     except AtelierError:
