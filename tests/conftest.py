@@ -12,6 +12,8 @@ import pytest
 # Set before anything imports Qt or reads settings: tests never touch the user's real folders.
 _ROOT = Path(tempfile.mkdtemp(prefix="atelier-tests-"))
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# Tests and builders import onnxruntime directly too; it must write no telemetry files there either.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 os.environ.setdefault("ATELIER_CONFIG_DIR", str(_ROOT / "config"))
 os.environ.setdefault("ATELIER_DATA_DIR", str(_ROOT / "data"))
 # The cache (converted model packs) is shared between runs on purpose: conversions are expensive.
