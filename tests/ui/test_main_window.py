@@ -225,3 +225,23 @@ def test_about_lists_the_first_use_text_and_language_models(window) -> None:
     text = dialog.packs.toPlainText()
     assert "all-MiniLM-L6-v2" in text and "SmolLM2" in text and "Apache-2.0" in text
     dialog.close()
+
+
+def test_about_lists_a_pack_that_was_set_aside_and_why(qtbot, isolated_dirs, monkeypatch) -> None:
+    from atelier.core.settings import Settings
+    from atelier.ui.dialogs.about_dialog import AboutDialog
+    from atelier.ui.main_window import MainWindow
+
+    bad = isolated_dirs / "models" / "broken-pack"
+    bad.mkdir(parents=True)
+    (bad / "pack.json").write_text('{"id": "broken", "components": ["not", "a", "mapping"]}')
+    monkeypatch.setenv("ATELIER_MODELS", str(isolated_dirs / "models"))
+    window = MainWindow(Settings(threads=1))
+    qtbot.addWidget(window)
+    broken = window.runner.broken_packs()
+    assert [folder for folder, _why in broken] == [str(bad)]
+    dialog = AboutDialog(window.runner.pack_summaries(), window, broken)
+    text = dialog.packs.toPlainText()
+    assert "Packs set aside" in text and "broken-pack" in text
+    dialog.close()
+    window.close()

@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         self._show_planned_device()
 
     def open_about(self) -> None:
-        AboutDialog(self.runner.pack_summaries(), self).exec()
+        AboutDialog(self.runner.pack_summaries(), self, self.runner.broken_packs()).exec()
 
     # -- device status -----------------------------------------------------------------------
     def _show_planned_device(self) -> None:

@@ -177,6 +177,10 @@ class JobRunner(QObject):
         ]
         return installed + pending_summaries(self.engine.catalog)
 
+    def broken_packs(self) -> list[tuple[str, str]]:
+        """Packs discovery set aside, as (folder, why): About lists them so a bad pack is never silent."""
+        return [(str(b.folder), b.message) for b in self.engine.catalog.broken]
+
     def available_providers(self) -> list[str]:
         """Execution providers onnxruntime can load on this machine (Settings marks the others)."""
         return list(self.engine.pool.available())

@@ -10,7 +10,12 @@ from atelier import __version__
 
 
 class AboutDialog(QDialog):
-    def __init__(self, packs: list[dict[str, str]], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        packs: list[dict[str, str]],
+        parent: QWidget | None = None,
+        broken: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("About Atelier")
         self.resize(560, 420)
@@ -27,7 +32,13 @@ class AboutDialog(QDialog):
             for p in packs
         )
         self.packs = QTextBrowser()
-        self.packs.setHtml(f"<h3>Model packs</h3><ul>{rows or '<li>No packs found.</li>'}</ul>")
+        set_aside = "".join(f"<li><code>{escape(folder)}</code><br>{escape(why)}</li>" for folder, why in broken or [])
+        if set_aside:
+            set_aside = (
+                "<h3>Packs set aside</h3><p>These folders look like packs but cannot be used; "
+                f"<code>atelier models verify</code> says more.</p><ul>{set_aside}</ul>"
+            )
+        self.packs.setHtml(f"<h3>Model packs</h3><ul>{rows or '<li>No packs found.</li>'}</ul>{set_aside}")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
