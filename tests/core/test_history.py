@@ -224,6 +224,10 @@ def test_entry_files_are_readable_without_atelier(tmp_path: Path) -> None:
     assert json.loads((palette.folder / "palette.json").read_text())["source"] == "text"
     assert palette.thumbnail is not None and Image.open(palette.thumbnail).size == (96, 24)  # the colour strip
     assert kinds["palette-image"].files[0] == "input-image.png"
+    # The user's work: every entry folder and file is readable by its owner only.
+    for entry in kinds.values():
+        assert entry.folder.stat().st_mode & 0o777 == 0o700
+        assert {(entry.folder / name).stat().st_mode & 0o777 for name in [*entry.files, "entry.json"]} == {0o600}
 
 
 def test_melody_is_kept_as_json_and_midi_by_default(tmp_path: Path) -> None:

@@ -4,6 +4,9 @@ damaged project files set aside, Save As copying everything, and the recent-proj
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 from PIL import Image
 
 from atelier.core.errors import InputFileError
-from atelier.core.project import MAX_RECENT, Project, recent_projects, remember_project
+from atelier.core.project import MAX_RECENT, LockOutcome, Project, recent_projects, remember_project
 from atelier.core.requests.lineart import LineArtRequest, LineArtResult
 from atelier.core.session_store import SessionStore
 from atelier.core.settings import data_dir
@@ -75,24 +78,35 @@ def test_create_refuses_a_non_empty_folder_and_an_existing_project(tmp_path: Pat
 
 
 @pytest.mark.parametrize("content", ["{broken", "[1, 2]", '"text"', "null", '{"sections": [1]}', "\xff\xfe"])
-def test_damaged_project_file_is_kept_aside(tmp_path: Path, content: str) -> None:
+def test_damaged_project_file_is_kept_aside_and_the_newest_autosave_opens(tmp_path: Path, content: str) -> None:
     project = Project.create(tmp_path / "p")
     project.set_section("lyric", {"text": "kept"})
     project.save()
+    saved_at = project.modified
     entry_id = add_result(project)
     (tmp_path / "p" / "project.json").write_bytes(content.encode("latin-1"))
 
     opened = Project.open(tmp_path / "p")
-    assert opened.section("lyric") == {} and "project.json.bad" in opened.problem
+    assert opened.section("lyric") == {"text": "kept"} and "project.json.bad" in opened.problem
+    assert time.strftime("%H:%M:%S", time.localtime(saved_at)) in opened.problem  # says from when
     assert (tmp_path / "p" / "project.json.bad").read_bytes() == content.encode("latin-1")
     assert [e.id for e in opened.history.entries()] == [entry_id]  # the history is untouched
-    # Still a project (its file was only set aside) until it is saved again.
+    # The good copy was put back as project.json: the next open needs no fallback.
     assert Project.open(tmp_path / "p").problem == ""
     (tmp_path / "p" / "project.json").write_text("{again")
     second = Project.open(tmp_path / "p")
-    assert "project.json.bad.2" in second.problem
+    assert "project.json.bad.2" in second.problem and second.section("lyric") == {"text": "kept"}
     assert (tmp_path / "p" / "project.json.bad").read_bytes() == content.encode("latin-1")  # never overwritten
     assert (tmp_path / "p" / "project.json.bad.2").read_text() == "{again"
+
+
+def test_damaged_project_file_without_autosaves_opens_empty(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "project.json").write_text("{broken")
+    opened = Project.open(folder)
+    assert opened.section("lyric") == {} and "opened empty" in opened.problem
+    assert (folder / "project.json.bad").read_text() == "{broken" and not (folder / "project.json").exists()
 
 
 def test_newer_schema_opens_with_a_warning_and_keeps_unknown_keys(tmp_path: Path) -> None:
@@ -134,6 +148,7 @@ def test_untitled_migrates_todays_session(isolated_dirs: Path) -> None:
     # Opening again reads the project; the migration does not run twice.
     again = Project.untitled()
     assert again.section("lyric") == sections["lyric"] and sorted(p.name for p in folder.iterdir()) == [
+        "autosave",
         "layers",
         "project.json",
         "session.json.migrated",
@@ -167,7 +182,7 @@ def test_session_store_is_the_untitled_project(tmp_path: Path) -> None:
     assert Project.untitled(tmp_path / "s").section("lyric") == {"text": "new"}
     (tmp_path / "s" / "project.json").write_text("{broken")
     damaged = SessionStore(tmp_path / "s")
-    assert damaged.section("lyric") == {} and "kept as project.json.bad" in damaged.problem
+    assert damaged.section("lyric") == {"text": "new"} and "kept as project.json.bad" in damaged.problem
 
 
 def test_untitled_folder_is_made_only_when_saved(isolated_dirs: Path) -> None:
@@ -230,3 +245,127 @@ def test_recent_projects_newest_first_at_most_ten_missing_dropped(isolated_dirs:
     assert recent_projects() == []
     remember_project(folders[0])
     assert recent_projects() == [folders[0]]
+
+
+# -- autosaves, restore and the lock --------------------------------------------------------------
+def _save_state(project: Project, number: int) -> None:
+    project.set_section("lyric", {"text": f"state {number}"})
+    project.write_side_file("sketch.png", _png(number))
+    project.save()
+
+
+def _png(value: int) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((8, 8, 4), value, np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_last_three_autosaves_are_kept_with_their_layers(tmp_path: Path) -> None:
+    project = Project.create(tmp_path / "p")
+    for number in range(1, 6):
+        _save_state(project, number)
+    autosaves = project.autosaves()
+    assert [a.sections["lyric"]["text"] for a in autosaves] == ["state 5", "state 4", "state 3"]
+    for autosave, number in zip(autosaves, (5, 4, 3), strict=True):
+        assert (autosave.folder / "layers" / "sketch.png").read_bytes() == _png(number)
+    assert sorted(p.name for p in (tmp_path / "p" / "autosave").iterdir()) == ["4", "5", "6"]  # 1 is create's
+    # Project files and autosaves are the user's only.
+    written = (tmp_path / "p" / "project.json", autosaves[0].folder / "project.json", project.side_file("sketch.png"))
+    for path in written:
+        assert path.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "p" / "autosave").stat().st_mode & 0o777 == 0o700
+
+
+def test_an_unchanged_project_is_not_saved_again_and_an_unchanged_layer_is_shared(tmp_path: Path) -> None:
+    project = Project.create(tmp_path / "p")
+    _save_state(project, 1)
+    before = project.autosaves()
+    project.save()
+    assert [a.number for a in project.autosaves()] == [a.number for a in before]
+    project.set_section("lyric", {"text": "only the words changed"})
+    project.save()
+    newest, previous = project.autosaves()[:2]
+    layer = newest.folder / "layers" / "sketch.png"
+    assert layer.stat().st_ino == (previous.folder / "layers" / "sketch.png").stat().st_ino  # a hard link
+    assert layer.read_bytes() == _png(1)
+
+
+def test_a_damaged_newest_autosave_falls_back_to_the_next(tmp_path: Path) -> None:
+    project = Project.create(tmp_path / "p")
+    _save_state(project, 1)
+    _save_state(project, 2)
+    newest = project.autosaves()[0]
+    (newest.folder / "project.json").write_text("{half")
+    (tmp_path / "p" / "project.json").write_text("")
+    opened = Project.open(tmp_path / "p")
+    assert opened.section("lyric") == {"text": "state 1"} and "project.json.bad" in opened.problem
+
+
+def test_restore_puts_an_autosave_back_and_sets_the_current_files_aside(tmp_path: Path) -> None:
+    project = Project.create(tmp_path / "p")
+    _save_state(project, 1)
+    _save_state(project, 2)
+    project.write_side_file("picture.png", _png(9))  # came after the last save
+    project.set_section("lyric", {"text": "unsaved"})
+    older = project.autosaves()[1]
+    assert not project.matches(older) and not project.matches(project.autosaves()[0])
+    aside = project.restore_autosave(older)
+    assert project.section("lyric") == {"text": "state 1"} and project.matches(older)
+    assert project.side_file("sketch.png").read_bytes() == _png(1)
+    assert not project.side_file("picture.png").exists()
+    assert Project.open(tmp_path / "p").section("lyric") == {"text": "state 1"}
+    # Nothing is lost: what was there before is in the set-aside folder.
+    assert json.loads((aside / "project.json").read_text())["sections"]["lyric"] == {"text": "state 2"}
+    assert (aside / "layers" / "picture.png").read_bytes() == _png(9)
+    assert (aside / "layers" / "sketch.png").read_bytes() == _png(2)
+    assert aside.parent.name == "autosave" and aside.name.startswith("set-aside-")
+    assert [a.number for a in Project.open(tmp_path / "p").autosaves()] == [a.number for a in project.autosaves()]
+
+
+def test_a_second_lock_on_the_same_project_is_refused_and_saves_nothing(tmp_path: Path) -> None:
+    first = Project.create(tmp_path / "p")
+    assert first.lock().in_use_by is None and first.locked
+    second = Project.open(tmp_path / "p")
+    outcome = second.lock()
+    assert outcome.in_use_by is not None and outcome.in_use_by.pid == os.getpid()
+    assert second.read_only and "another Atelier" in second.read_only_reason
+    second.set_section("lyric", {"text": "would overwrite"})
+    with pytest.raises(InputFileError, match="read-only") as refused:
+        second.save()
+    assert "Save Project As" in refused.value.user_message()
+    first.unlock()
+    third = Project.open(tmp_path / "p")
+    assert third.lock() == LockOutcome() and not third.read_only  # closed properly: no crash to report
+    third.unlock()
+
+
+def test_a_run_killed_with_the_project_open_is_noticed_and_its_temporaries_removed(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    Project.create(folder)
+    script = (
+        "import os, sys\n"
+        "from atelier.core.project import Project\n"
+        f"project = Project.open({str(folder)!r})\n"
+        "project.lock()\n"
+        "open(project.folder / 'layers' / '.sketch.png.1-x.atelier-tmp', 'wb').write(b'half')\n"
+        "(project.folder / 'autosave' / '.tmp-1-x').mkdir()\n"
+        "print('locked', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    (folder / "layers").mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+    while_running = Project.open(folder).lock()
+    assert while_running.in_use_by is not None and while_running.in_use_by.pid == holder.pid
+    holder.kill()
+    holder.wait(timeout=10)
+    holder.stdin.close()  # type: ignore[union-attr]
+    holder.stdout.close()
+    after = Project.open(folder)
+    outcome = after.lock()
+    assert outcome.crashed is not None and outcome.crashed.pid == holder.pid and outcome.in_use_by is None
+    assert f"process {holder.pid}" in outcome.crashed.describe()
+    assert list((folder / "layers").iterdir()) == [] and [p.name for p in (folder / "autosave").iterdir()] == ["1"]
+    after.unlock()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -37,6 +40,45 @@ def test_bad_values_fall_back_with_a_message(tmp_path: Path) -> None:
     path.write_text("{not json")
     loaded, problems = load_settings(path)
     assert loaded == Settings() and "using defaults" in problems[0]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"values": []}',
+        '{"values": "cpu"}',
+        '{"values": null}',
+        "[]",
+        '"text"',
+        "null",
+        '{"values": {"threads": true}}',
+    ],
+)
+def test_wrong_shapes_fall_back_to_defaults_with_a_message(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(content)
+    loaded, problems = load_settings(path)
+    assert loaded == Settings() and len(problems) == 1
+    assert ("threads" if "threads" in content else str(path)) in problems[0]
+
+
+def test_a_settings_file_of_the_wrong_shape_does_not_break_the_command_line(tmp_path: Path) -> None:
+    """settings.json = {"values": []} made every CLI command fail with "unexpected error"."""
+    (tmp_path / "settings.json").write_text('{"values": []}')
+    env = {**os.environ, "ATELIER_CONFIG_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "atelier", "models", "list"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "atelier-lineart" in done.stdout
+
+
+def test_settings_are_saved_atomically_and_user_only(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    save_settings(Settings(threads=2), path)
+    save_settings(Settings(threads=3), path)
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"] and path.stat().st_mode & 0o777 == 0o600
+    assert load_settings(path)[0].threads == 3
 
 
 def test_validation_names_the_field() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from atelier.core.atomic_files import atomic_output
 from atelier.core.errors import InputFileError
 
 
@@ -18,7 +19,8 @@ def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
         samples = samples[:, None]
     pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
     try:
-        with wave.open(str(target), "wb") as handle:
+        # Written beside the target and renamed: a full disk or a kill leaves any earlier file whole.
+        with atomic_output(target) as tmp, wave.open(str(tmp), "wb") as handle:
             handle.setnchannels(samples.shape[1])
             handle.setsampwidth(2)
             handle.setframerate(int(sample_rate))

@@ -26,6 +26,7 @@ import psygnal
 from PIL import Image
 
 from atelier import __version__
+from atelier.core.atomic_files import PRIVATE_MODE, fsync_folder, write_atomic
 from atelier.core.color.formats import PaletteFile, to_gpl
 from atelier.core.color.formats import to_json as palette_json
 from atelier.core.errors import InputFileError, InvalidRequestError
@@ -89,29 +90,8 @@ class HistoryEntry:
 
 
 def write_file_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a crash leaves either the old file or the new one, never half."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    fsync_folder(path.parent)
-
-
-def fsync_folder(folder: Path) -> None:
-    """Make a rename inside `folder` survive a power cut (POSIX; Windows has no directory handles)."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    """Kept for callers of the old name; new code uses atelier.core.atomic_files.write_atomic."""
+    write_atomic(path, data)
 
 
 def _plain_name(name: str) -> str:
@@ -156,7 +136,10 @@ class _EntryWriter:
         self.files: list[str] = []
 
     def write(self, name: str, data: bytes) -> str:
-        with open(self.folder / name, "wb") as handle:
+        # The entry's folder is renamed into place whole, so its files need no rename of their own.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+        descriptor = os.open(self.folder / name, flags, PRIVATE_MODE)
+        with open(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -183,6 +166,7 @@ class _EntryWriter:
             path = self.folder / f"{stem}.mid"
             try:
                 self.midi_writer(melody, path)
+                os.chmod(path, PRIVATE_MODE)
                 with open(path, "rb+") as handle:
                     os.fsync(handle.fileno())
                 self.files.append(path.name)
@@ -303,7 +287,7 @@ class ProjectHistory:
             raise InvalidRequestError(f"'{request.kind}' jobs are helpers and are not kept in the history.")
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        tmp.mkdir()
+        tmp.mkdir(mode=0o700)  # the user's work: readable by its owner only
         try:
             data = self._write_files(tmp, request, result, created=created, seconds=seconds, number=number)
             entry_id = self._move_into_place(tmp, data, created)
@@ -369,7 +353,7 @@ class ProjectHistory:
         for _attempt in range(1000):
             entry_id = self._new_id(created)
             data["id"] = entry_id
-            write_file_atomic(tmp / ENTRY_FILE, _entry_bytes(data))
+            write_atomic(tmp / ENTRY_FILE, _entry_bytes(data), private=True)
             target = self.folder / entry_id
             if target.exists():
                 continue
@@ -399,7 +383,7 @@ class ProjectHistory:
         if data is None:
             raise InputFileError(f"There is no readable history entry {entry_id} in {self.folder}.")
         data["starred"] = bool(starred)
-        write_file_atomic(path, _entry_bytes(data))
+        write_atomic(path, _entry_bytes(data), private=True)
         self.changed.emit()
 
     def delete(self, entry_id: str) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pretty_midi
 
+from atelier.core.atomic_files import atomic_output
 from atelier.core.errors import InputFileError
 from atelier.core.lyric_syllables import UNSTRESSED
 from atelier.core.music import METERS, NOTE_NAMES, Chord, parse_meter, tonic_pitch_class
@@ -86,7 +87,8 @@ def melody_to_midi(melody: Melody) -> pretty_midi.PrettyMIDI:
 def write_midi(melody: Melody, path: str | Path) -> Path:
     target = Path(path)
     try:
-        melody_to_midi(melody).write(str(target))
+        with atomic_output(target) as tmp:  # a full disk or a kill leaves any earlier file whole
+            melody_to_midi(melody).write(str(tmp))
     except OSError as exc:
         raise InputFileError(f"Cannot write the MIDI file {target} ({exc}).") from exc
     return target

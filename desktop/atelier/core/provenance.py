@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from atelier.core.atomic_files import atomic_output
+
 JSON_KEY = "atelier"
 
 
@@ -40,7 +42,11 @@ def png_info(params: dict[str, Any]) -> PngImagePlugin.PngInfo:
 
 
 def save_png(path: str | Path, image: np.ndarray, params: dict[str, Any] | None = None) -> None:
-    Image.fromarray(image).save(path, pnginfo=png_info(params) if params else None)
+    """Write `image` (a PNG unless the name says otherwise) atomically: a full disk or a kill leaves any
+    earlier file whole."""
+    kind = Image.registered_extensions().get(Path(path).suffix.lower(), "PNG")  # the temporary name has no suffix
+    with atomic_output(path) as tmp:
+        Image.fromarray(image).save(tmp, format=kind, pnginfo=png_info(params) if params else None)
 
 
 def read_parameters(path: str | Path) -> dict[str, Any] | None:

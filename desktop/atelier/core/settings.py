@@ -14,6 +14,7 @@ from typing import Any
 
 import platformdirs
 
+from atelier.core.atomic_files import write_atomic
 from atelier.core.devices import GPU_PROVIDERS
 from atelier.core.errors import SettingsError
 
@@ -73,7 +74,8 @@ class Settings:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             meta = f.metadata
-            if not isinstance(value, type(f.default)):
+            # bool is an int to Python, but `"threads": true` is a mistake, not one thread.
+            if not isinstance(value, type(f.default)) or isinstance(value, bool) != isinstance(f.default, bool):
                 raise SettingsError(f"Setting '{f.name}' must be a {type(f.default).__name__}, not {value!r}.")
             if meta.get("choices") and value not in meta["choices"]:
                 raise SettingsError(f"Setting '{f.name}' must be one of {', '.join(meta['choices'])}.")
@@ -114,6 +116,8 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
     except (OSError, ValueError) as exc:
         return Settings(), [f"Could not read {path} ({exc}); using defaults."]
     values = raw.get("values", {})
+    if not isinstance(values, dict):
+        return Settings(), [f"The settings in {path} are {type(values).__name__}, not named values; using defaults."]
     settings = Settings()
     names = {f.name for f in dataclasses.fields(Settings)}
     for name, value in values.items():
@@ -135,7 +139,4 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     settings.validated()
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"schema_version": SCHEMA_VERSION, "values": dataclasses.asdict(settings)}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    tmp.replace(path)  # atomic, so a crash never leaves half a settings file
-    return path
+    return write_atomic(path, json.dumps(payload, indent=2).encode("utf-8"), private=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from coloraide import Color
 
+from atelier.core.atomic_files import write_atomic
 from atelier.core.errors import InputFileError
 
 EXPORT_FORMATS = ("gpl", "ase", "aco", "css", "json", "png")
@@ -127,7 +128,7 @@ def export_file(palette: PaletteFile, path: str | Path, source: str = "") -> Pat
     target = Path(path)
     data = export_bytes(palette, format_of(target), source)
     try:
-        target.write_bytes(data)
+        write_atomic(target, data)  # a full disk keeps the earlier file whole
     except OSError as exc:
         raise InputFileError(f"Cannot write {target} ({exc.strerror or exc}).") from exc
     return target
