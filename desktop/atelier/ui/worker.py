@@ -87,11 +87,29 @@ class LaneThread(QThread):
             self._post("finished", job_id, stop.value)
         except CancelledError:
             self._post("cancelled", job_id)
-        except AtelierError as exc:
-            self._post("failed", job_id, exc)
-        except Exception as exc:  # a bug or an unexpected runtime error must not kill the lane
-            log.error("Job %s failed:\n%s", job_id, traceback.format_exc())
-            self._post("failed", job_id, AtelierError(f"Unexpected error: {exc}", "Details are in the log."))
+        # BaseException too: a library's sys.exit() (SystemExit) or a stray KeyboardInterrupt escaping a
+        # QThread's run() aborts the whole process, and the user's unsaved work with it.
+        except BaseException as exc:
+            if cancel.cancelled:
+                # A run stopped mid-way often fails on its way out (a terminated session, a killed build);
+                # the user asked it to stop, so that is what it did, not an error to show them.
+                log.info("Job %s raised after it was cancelled: %s", job_id, _describe(exc))
+                self._post("cancelled", job_id)
+            elif isinstance(exc, AtelierError):
+                self._post("failed", job_id, exc)
+            else:  # a bug or an unexpected runtime error fails this job only
+                log.error("Job %s failed:\n%s", job_id, traceback.format_exc())
+                error = AtelierError(f"Unexpected error: {_describe(exc)}", "Details are in the log.")
+                self._post("failed", job_id, error)
+
+
+def _describe(exc: BaseException) -> str:
+    """The error's text for a message; an exception whose str() itself fails still gets a name."""
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not take the lane down with it
+        text = ""
+    return text or type(exc).__name__
 
 
 class JobRunner(QObject):
