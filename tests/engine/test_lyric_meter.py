@@ -246,7 +246,11 @@ def test_haiku_are_5_7_5_in_at_least_16_of_20_seeds() -> None:
     lines = [line for r in results for line in sung_lines(r["text"])]
     failing = [line for line in lines if line_checks.line_problems(line)]
     rejected = sum(r["rejected_lines"] for r in results)
-    print(f"haiku 5/7/5: {on_target}/20; lines failing checks: {len(failing)}/{len(lines)}; resampled: {rejected}")
+    speed = sorted(r["tokens_per_s"] for r in results)[len(results) // 2]
+    print(
+        f"haiku 5/7/5: {on_target}/20; lines failing checks: {len(failing)}/{len(lines)}; "
+        f"resampled lines: {rejected}; median decode {speed:.1f} tokens/s"
+    )
     assert on_target >= 16, counts
     assert len(failing) <= 1, failing
 
