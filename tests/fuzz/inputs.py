@@ -1,0 +1,362 @@
+"""Hostile inputs for every reader of outside data, built from a seeded random source.
+
+Shared by the hypothesis tests in tests/fuzz (a seed drawn by hypothesis picks the input) and by
+bench/fuzz.py (100,000+ seeds), so a failing seed from either reproduces in both.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import struct
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image
+
+# Pillow modes with a format that stores them as they are (so the reader sees that mode).
+MODE_FORMATS: tuple[tuple[str, str], ...] = (
+    ("1", "PNG"),
+    ("1", "BMP"),
+    ("L", "PNG"),
+    ("L", "JPEG"),
+    ("P", "PNG"),
+    ("P", "GIF"),
+    ("I", "TIFF"),
+    ("F", "TIFF"),
+    ("I;16", "PNG"),
+    ("I;16", "TIFF"),
+    ("I;16B", "TIFF"),
+    ("LA", "PNG"),
+    ("PA", "TIFF"),
+    ("RGB", "PNG"),
+    ("RGB", "JPEG"),
+    ("RGB", "WEBP"),
+    ("RGB", "BMP"),
+    ("RGB", "TIFF"),
+    ("RGB", "PPM"),
+    ("RGB", "TGA"),
+    ("RGB", "PCX"),
+    ("RGBA", "PNG"),
+    ("RGBA", "WEBP"),
+    ("RGBA", "TIFF"),
+    ("RGBA", "ICO"),
+    ("RGBX", "TIFF"),
+    ("CMYK", "JPEG"),
+    ("CMYK", "TIFF"),
+    ("YCbCr", "TIFF"),
+    ("LAB", "TIFF"),
+)
+
+
+# -- pictures ---------------------------------------------------------------------------------
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def png_declaring(width: int, height: int, pixels: bool = True) -> bytes:
+    """An 8-bit grey PNG of `width` x `height` black pixels, compressed row by row without holding the
+    picture (13000x13000 makes the 164 KB file of the issue), or with `pixels=False` a header whose
+    pixel data is a few garbage bytes (a decoder that starts would fail; a size check first would not)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    if pixels:
+        compressor = zlib.compressobj(9)
+        row = bytes(width + 1)
+        parts = [compressor.compress(row) for _ in range(height)]
+        data = b"".join(parts) + compressor.flush()
+    else:
+        data = b"\x78\x9c\x01\x02"
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", data) + _chunk(b"IEND", b"")
+
+
+def broken_png() -> bytes:
+    """A PNG whose pixel chunk claims 0 bytes, so the next 'chunk' is pixel data: Pillow raises
+    SyntaxError('broken PNG file'), which is not an OSError."""
+    good = picture_file("RGB", "PNG", 10, 12, random.Random(5))
+    at = good.index(b"IDAT") - 4
+    return good[:at] + b"\x00\x00\x00\x00" + good[at + 4 :]
+
+
+def picture_array(mode: str, width: int, height: int, rng: random.Random) -> Image.Image:
+    """A picture of that mode with varied content (gradients and noise, so no format compresses it away)."""
+    generator = np.random.default_rng(rng.randrange(2**32))
+    if mode in ("I;16", "I;16B"):
+        values = generator.integers(0, 65536, (height, width), dtype=np.uint16)
+        if mode == "I;16B":  # Pillow's convert to I;16B clips to 255, so the bytes are written directly
+            return Image.frombytes("I;16B", (width, height), values.astype(">u2").tobytes())
+        return Image.fromarray(values)
+    if mode == "I":
+        return Image.fromarray(generator.integers(0, 65536, (height, width)).astype(np.int32))
+    if mode == "F":
+        return Image.fromarray(generator.random((height, width), np.float32))
+    rgb = Image.fromarray(generator.integers(0, 256, (height, width, 3), dtype=np.uint8))
+    if mode == "PA":
+        return rgb.convert("P").convert("PA")
+    if mode == "LAB":
+        return Image.merge("LAB", [Image.fromarray(generator.integers(0, 256, (height, width), dtype=np.uint8))] * 3)
+    if mode in ("RGBA", "LA"):
+        alpha = Image.fromarray(generator.integers(0, 256, (height, width), dtype=np.uint8))
+        image = rgb.convert(mode)
+        image.putalpha(alpha)
+        return image
+    return rgb.convert(mode)
+
+
+def picture_file(mode: str, fmt: str, width: int, height: int, rng: random.Random) -> bytes:
+    buffer = io.BytesIO()
+    image = picture_array(mode, width, height, rng)
+    options: dict[str, object] = {}
+    if fmt == "TIFF":
+        options["compression"] = rng.choice(["raw", "tiff_lzw", "tiff_adobe_deflate", "packbits"])
+    if fmt == "ICO":
+        options["sizes"] = [(min(width, 256), min(height, 256))]
+    if fmt in ("JPEG", "PNG", "WEBP", "TIFF") and rng.random() < 0.3:
+        exif = Image.Exif()
+        exif[0x0112] = rng.choice([1, 2, 3, 4, 5, 6, 7, 8, 0, 9, 65535])  # orientation, valid or not
+        options["exif"] = exif.tobytes()
+    try:
+        image.save(buffer, fmt, **options)
+    except (OSError, RuntimeError, ValueError):  # some mode/compression pairs cannot be written: plain then
+        buffer = io.BytesIO()
+        image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def animated_gif(colours: list[tuple[int, int, int]], size: int = 8) -> bytes:
+    frames = [Image.new("RGB", (size, size), colour) for colour in colours]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=50, loop=0)
+    return buffer.getvalue()
+
+
+_BOUNDARIES = (b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x7f\xff\xff\xff", b"\x80\x00\x00\x00", b"\x7f\xc0\x00\x00")
+
+
+def mutate(data: bytes, rng: random.Random, edits: int | None = None) -> bytes:
+    """Flip, cut, insert or overwrite with boundary values: the ways files get damaged or forged."""
+    out = bytearray(data)
+    for _ in range(edits if edits is not None else rng.randint(1, 6)):
+        choice = rng.random()
+        if choice < 0.4 and out:
+            out[rng.randrange(len(out))] = rng.randrange(256)
+        elif choice < 0.55:
+            del out[rng.randrange(len(out) + 1) :]
+        elif choice < 0.7:
+            at = rng.randrange(len(out) + 1)
+            out[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+        elif choice < 0.85 and len(out) > 4:
+            at = rng.randrange(len(out) - 3)
+            out[at : at + 4] = rng.choice(_BOUNDARIES)
+        elif out:
+            start = rng.randrange(len(out))
+            piece = out[start : start + rng.randint(1, 64)]
+            at = rng.randrange(len(out) + 1)
+            out[at:at] = piece * rng.randint(1, 8)
+    return bytes(out)
+
+
+def hostile_picture(rng: random.Random) -> tuple[str, bytes]:
+    """(suffix, bytes): a picture of any mode and shape (1x1, 1xN, Nx1 included), as saved or damaged."""
+    mode, fmt = rng.choice(MODE_FORMATS)
+    shape = rng.choice(["tiny", "thin", "small"])
+    if shape == "tiny":
+        width, height = rng.randint(1, 3), rng.randint(1, 3)
+    elif shape == "thin":
+        width, height = (rng.randint(1, 2), rng.randint(200, 3000))[:: rng.choice([1, -1])]
+    else:
+        width, height = rng.randint(4, 40), rng.randint(4, 40)
+    if fmt == "ICO":
+        width, height = min(width, 256), min(height, 256)
+    data = picture_file(mode, fmt, width, height, rng)
+    kind = rng.random()
+    if kind < 0.35:
+        return fmt.lower(), data
+    if kind < 0.9:
+        return fmt.lower(), mutate(data, rng)
+    special = rng.choice([broken_png(), png_declaring(rng.randint(1, 70000), rng.randint(1, 70000), pixels=False)])
+    return "png", mutate(special, rng, rng.randint(0, 2))
+
+
+# -- palettes ---------------------------------------------------------------------------------
+_FLOATS = (float("nan"), float("inf"), float("-inf"), 1e39, -1e39, 3.4e38, -0.0, 1e-45, 0.5, 2.0, -1.0)
+
+
+def _random_palette(rng: random.Random) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    count = rng.randint(1, 12)
+    colors = tuple(f"#{rng.randrange(2**24):06x}" for _ in range(count))
+    names = tuple(hostile_text(rng, 20) if rng.random() < 0.5 else f"c{i}" for i in range(count))
+    return colors, names
+
+
+def ase_with_floats(rng: random.Random) -> bytes:
+    """A well-formed .ase whose colour values are NaN, infinities or out of range (any colour model)."""
+    blocks = []
+    for _ in range(rng.randint(1, 4)):
+        model, floats = rng.choice([(b"RGB ", 3), (b"CMYK", 4), (b"LAB ", 3), (b"Gray", 1)])
+        values = [rng.choice(_FLOATS) if rng.random() < 0.6 else rng.uniform(-2, 2) for _ in range(floats)]
+        name = "x"
+        body = struct.pack(">H", len(name) + 1) + (name.encode("utf-16-be") + b"\x00\x00") + model
+        body += struct.pack(f">{floats}f", *values) + struct.pack(">H", 2)
+        blocks.append(struct.pack(">HI", 1, len(body)) + body)
+    return b"ASEF" + struct.pack(">HHI", 1, 0, len(blocks)) + b"".join(blocks)
+
+
+def aco_random(rng: random.Random) -> bytes:
+    """A structurally valid .aco (version 1 or 2) with any colour space and any 16-bit values."""
+    version = rng.choice([1, 2])
+    count = rng.randint(0, 5)
+    out = struct.pack(">HH", version, count)
+    for _ in range(count):
+        space = rng.choice([0, 1, 2, 7, 8, 3, 9, 65535])
+        out += struct.pack(">HHHHH", space, *(rng.randrange(65536) for _ in range(4)))
+        if version == 2:
+            chars = rng.choice([0, 1, 3, 0x7FFFFFFF])
+            out += struct.pack(">I", chars) + "ab".encode("utf-16-be")[: 2 * max(0, chars - 1)] + b"\x00\x00"
+    return out
+
+
+def nested_json(rng: random.Random) -> bytes:
+    depth = rng.choice([10, 1000, 100_000])
+    opener, closer = rng.choice([("[", "]"), ('{"colors":', "}"), ('{"a":', "}")])
+    return (opener * depth + '"#ffffff"' + closer * depth).encode()
+
+
+def json_palette(rng: random.Random) -> bytes:
+    """Palette JSON of odd shapes and values: numbers, nulls, huge numbers, NaN, nested objects."""
+    junk: list[object] = [None, 1, 1e309, -0.0, True, "#GGGGGG", "#fff", "  #A1b2C3 ", {"hex": 5}, {"hex": None}]
+    junk += [{"hex": "#123456", "name": rng.choice(junk)}, [["#000000"]], "\x00", "#1234567", "１２３４５６"]
+    colors = [rng.choice(junk) if rng.random() < 0.5 else f"#{rng.randrange(2**24):06x}" for _ in range(8)]
+    data: object = colors if rng.random() < 0.4 else {"title": rng.choice([*junk, "t"]), "colors": colors}
+    text = json.dumps(data, allow_nan=True)
+    return text.encode("utf-8") if rng.random() < 0.9 else text.encode("utf-16")
+
+
+def gpl_random(rng: random.Random) -> bytes:
+    lines = ["GIMP Palette" if rng.random() < 0.9 else "GIMP palette", f"Name: {hostile_text(rng, 30)}", "#"]
+    for _ in range(rng.randint(0, 6)):
+        values = [str(rng.choice([0, 255, 256, 999, -1, 10**30, rng.randrange(256)])) for _ in range(3)]
+        lines.append(" ".join(values) + rng.choice(["", "\tname", " ", "\t" + hostile_text(rng, 10)]))
+    text = rng.choice(["\n", "\r\n", "\r", "\u2028"]).join(lines)
+    return text.encode("utf-8", "surrogatepass") if rng.random() < 0.95 else b"\xff\xfe" + text.encode("utf-16-le")
+
+
+def hostile_palette(rng: random.Random) -> tuple[str, bytes]:
+    """(format, bytes) for the palette importers: exports of real palettes, damaged or not, and forged files."""
+    from atelier.core.color.formats import IMPORT_FORMATS, PaletteFile, export_bytes
+
+    fmt = rng.choice(IMPORT_FORMATS)
+    kind = rng.random()
+    if kind < 0.5:
+        colors, names = _random_palette(rng)
+        data = export_bytes(PaletteFile(colors, names, hostile_text(rng, 30)), fmt)
+        return fmt, mutate(data, rng) if rng.random() < 0.7 else data
+    forged: dict[str, Callable[[random.Random], bytes]] = {
+        "ase": ase_with_floats,
+        "aco": aco_random,
+        "json": rng.choice([nested_json, json_palette]),
+        "gpl": gpl_random,
+    }
+    data = forged[fmt](rng)
+    return fmt, mutate(data, rng, rng.randint(0, 2)) if rng.random() < 0.3 else data
+
+
+# -- text -------------------------------------------------------------------------------------
+# Code points that break text handling: NUL and controls, combining marks, right-to-left and bidi
+# controls, zero-width joiners, line and paragraph separators, BOM, noncharacters, a lone surrogate,
+# emoji, CJK, astral planes up to plane 16.
+_SPECIAL = [
+    "\x00", "\x07", "\x1b", "\x7f", "\t", "\r", "\n", "\x0b", "\x0c", "\x85", "\u2028", "\u2029",
+    "\u0301", "\u0308", "\u0489", "\u20dd", "\u05d0", "\u05e9", "\u0627", "\u0644", "\u200e", "\u200f",
+    "\u202e", "\u2066", "\u200b", "\u200d", "\ufeff", "\ufffe", "\uffff", "\ud800", "\U0001f600",
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467", "\u4e2d", "\uac00", "\U00020000", "\U000e0001",
+    "\U0010fffd", "ﬃ", "ß", "İ", "ǅ", "'", "-", "[", "]", "[Chorus]", "la",
+]  # fmt: skip
+
+
+def hostile_text(rng: random.Random, length: int) -> str:
+    """Up to `length` characters mixing words, whitespace runs and code points from every plane."""
+    parts: list[str] = []
+    total = 0
+    while total < length:
+        choice = rng.random()
+        if choice < 0.35:
+            piece = rng.choice(["love", "night", "river", "the", "a", "I", "fire", "la", "don't", "rock'n'roll"])
+        elif choice < 0.55:
+            piece = rng.choice(_SPECIAL)
+        elif choice < 0.7:
+            piece = " " * rng.randint(1, 3) if rng.random() < 0.9 else rng.choice([" ", "\n", "\t"]) * 200
+        elif choice < 0.85:
+            plane = rng.choice([0, 0, 0, 1, 2, 3, 14, 15, 16])
+            piece = chr(plane * 0x10000 + rng.randrange(0x10000))
+        else:
+            piece = "\n" if rng.random() < 0.7 else "\n\n"
+        parts.append(piece)
+        total += len(piece)
+    return "".join(parts)[:length]
+
+
+# -- MIDI, JSON documents -----------------------------------------------------------------------
+def midi_file(rng: random.Random) -> bytes:
+    """A MIDI file (type 0 or 1, any tempo and meter, overlapping notes), as written or damaged."""
+    import mido
+
+    midi = mido.MidiFile(type=rng.choice([0, 1]), ticks_per_beat=rng.choice([1, 96, 480, 960, 32767]))
+    for _ in range(1 if midi.type == 0 else rng.randint(1, 3)):
+        track = mido.MidiTrack()
+        midi.tracks.append(track)
+        if rng.random() < 0.7:
+            track.append(mido.MetaMessage("set_tempo", tempo=rng.choice([1, 500000, 16777215])))
+        if rng.random() < 0.5:
+            meter = {"numerator": rng.randint(1, 32), "denominator": 2 ** rng.randint(0, 5)}
+            track.append(mido.MetaMessage("time_signature", **meter))
+        if rng.random() < 0.5:
+            track.append(mido.MetaMessage("key_signature", key=rng.choice(["C", "F#m", "Bb", "Cb"])))
+        for _ in range(rng.randint(0, 40)):
+            note = rng.randint(0, 127)
+            track.append(mido.Message("note_on", note=note, velocity=rng.randint(0, 127), time=rng.randint(0, 2000)))
+            if rng.random() < 0.9:
+                track.append(mido.Message("note_off", note=note, time=rng.randint(0, 2000)))
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    data = buffer.getvalue()
+    return data if rng.random() < 0.4 else mutate(data, rng)
+
+
+def json_value(rng: random.Random, depth: int = 0) -> object:
+    """Any JSON value, with the numbers and strings that break loaders (huge ints, NaN, odd text)."""
+    choice = rng.random()
+    if depth > 4 or choice < 0.5:
+        return rng.choice(
+            [None, True, False, 0, -1, 99999999999, 2**63, 10**400, 1.5, float("nan"), float("inf"), "", "abc",
+             "\x00", "../../x", hostile_text(rng, 12), [], {}]
+        )  # fmt: skip
+    if choice < 0.75:
+        return [json_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    keys = ["values", "device", "threads", "seed", "sections", "name", "version", "palette", "sketch", "lyric", "x"]
+    return {rng.choice(keys): json_value(rng, depth + 1) for _ in range(rng.randint(0, 5))}
+
+
+def json_document(rng: random.Random, valid: dict[str, object] | None = None) -> bytes:
+    """A JSON file: a valid document with one value replaced, any JSON value, or damaged bytes."""
+    choice = rng.random()
+    if valid is not None and choice < 0.5:
+        document = json.loads(json.dumps(valid))
+        target = document
+        path = []
+        while isinstance(target, dict) and target and rng.random() < 0.7:
+            key = rng.choice(list(target))
+            path.append(key)
+            if not isinstance(target[key], dict):
+                break
+            target = target[key]
+        if isinstance(target, dict) and target:
+            target[rng.choice(list(target))] = json_value(rng)
+        text = json.dumps(document)
+    elif choice < 0.85:
+        text = json.dumps(json_value(rng))
+    else:
+        text = json.dumps(valid or {"values": {}})
+        return mutate(text.encode(), rng)
+    return text.encode("utf-8")
