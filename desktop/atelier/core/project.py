@@ -14,8 +14,10 @@ import os
 import shutil
 import socket
 import sys
+import tempfile
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, overload
@@ -139,6 +141,7 @@ class Project:
         self._sections: dict[str, Any] = {}
         self._extra: dict[str, Any] = {}
         self._lock_descriptor: int | None = None
+        self._scratch: Path | None = None  # side files of a project open read-only
         # What the last save wrote (project.json without its time, and each layer's size and mtime with
         # its copy in the autosave): an autosave of nothing new is skipped, an unchanged layer is linked.
         self._last_saved: tuple[bytes, dict[str, _Stamp]] | None = None
@@ -251,10 +254,19 @@ class Project:
         self._sections[name] = data
 
     def side_file(self, name: str) -> Path:
-        """Where a panel keeps a file beside its section, e.g. "sketch.png" -> layers/sketch.png."""
+        """Where a panel keeps a file beside its section, e.g. "sketch.png" -> layers/sketch.png.
+
+        In a project open read-only it is a copy in a scratch folder: panels read what the project holds
+        and write where nothing of the project is overwritten (Save As takes those copies along)."""
         if not name or Path(name).name != name or is_temp(Path(name)):
             raise ValueError(f"A side file is a plain file name, not '{name}'.")
         layers = self.folder / LAYERS
+        if self.read_only:
+            copy_path = self._scratch_folder() / name
+            if not copy_path.exists() and (layers / name).is_file():
+                with contextlib.suppress(OSError):
+                    shutil.copyfile(layers / name, copy_path)
+            return copy_path
         # A read-only folder still opens; writing there fails later, where the failure is reported.
         with contextlib.suppress(OSError):
             layers.mkdir(parents=True, exist_ok=True)
@@ -262,9 +274,13 @@ class Project:
 
     def write_side_file(self, name: str, data: bytes) -> Path:
         """Write a panel's side file atomically and user-only (a crash keeps the previous one whole)."""
-        if self.read_only:
-            raise self._read_only_error()
         return write_atomic(self.side_file(name), data, private=True)
+
+    def _scratch_folder(self) -> Path:
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="atelier-read-only-"))
+            weakref.finalize(self, shutil.rmtree, self._scratch, True)
+        return self._scratch
 
     def _read_only_error(self) -> InputFileError:
         return InputFileError(
@@ -515,6 +531,11 @@ class Project:
                 source = self.folder / part
                 if source.is_dir():
                     shutil.copytree(source, staging / part, ignore=_skip_unfinished)
+            if self._scratch is not None:  # open read-only: the panels' side files are in the scratch folder
+                (staging / LAYERS).mkdir(exist_ok=True)
+                for path in self._scratch.iterdir():
+                    if path.is_file() and not is_temp(path):
+                        shutil.copyfile(path, staging / LAYERS / path.name)
             copy_project = Project(staging, midi_writer=self.history.midi_writer)
             copy_project._sections = copy.deepcopy(self._sections)
             copy_project._extra = copy.deepcopy(self._extra)

@@ -14,11 +14,12 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from atelier.core.errors import AtelierError
 from atelier.core.history import HistoryEntry
 from atelier.core.jobs import Job, JobQueue, JobState
-from atelier.core.project import Project, recent_projects, remember_project
+from atelier.core.project import Autosave, LockOutcome, LockOwner, Project, recent_projects, remember_project
 from atelier.core.requests import DeviceInfo, Request, Result
 from atelier.core.settings import Settings, config_dir, save_settings
 from atelier.ui.context import AppContext
 from atelier.ui.dialogs.about_dialog import AboutDialog
+from atelier.ui.dialogs.restore_dialog import RestoreDialog
 from atelier.ui.dialogs.settings_dialog import SettingsDialog
 from atelier.ui.errors import show_error
 from atelier.ui.panels.base import Panel
@@ -41,7 +42,13 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.queue = JobQueue()
         self.runner = JobRunner(self.queue, settings, self)
-        self.context = AppContext(self.runner, self.queue, settings, session or Project.untitled())
+        session = session or Project.untitled()
+        # Taken before the panels read the project: one opened read-only (another Atelier has it) gives
+        # them copies to write to, so nothing of the other window's work is overwritten.
+        lock = session.lock()
+        self.context = AppContext(self.runner, self.queue, settings, session)
+        self.restore_dialog: RestoreDialog | None = None
+        self._save_failed = False  # the first failure of a run of failed autosaves gets a box, the rest a line
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -86,6 +93,7 @@ class MainWindow(QMainWindow):
         self._show_project()
         if self.context.session.problem:
             self.statusBar().showMessage(self.context.session.problem, 15000)
+        self._after_lock(lock)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.save_session)
@@ -221,14 +229,15 @@ class MainWindow(QMainWindow):
     def _show_project(self) -> None:
         project = self.context.session
         where = "" if project.untitled else f" ({project.folder})"
-        self.setWindowTitle(f"{project.name}{where} — Atelier")
+        read_only = " [read-only]" if project.read_only else ""
+        self.setWindowTitle(f"{project.name}{where}{read_only} — Atelier")
         self.history.set_history(project.history)
         self.queue.continue_numbers_after(max((e.number for e in project.history.entries()), default=0))
 
     def _switch_to(self, project: Project) -> None:
         """Make `project` current: the old one is saved first, so switching never loses work."""
         self.save_session()
-        self.context.session = project
+        lock = self._take_over(project)
         for name, panel in self.panels.items():
             panel.restore_state(project.section(name))
         self._show_project()
@@ -236,6 +245,63 @@ class MainWindow(QMainWindow):
             remember_project(project.folder)
         if project.problem:
             self.statusBar().showMessage(project.problem, 15000)
+        self._after_lock(lock)
+
+    def _take_over(self, project: Project) -> LockOutcome:
+        """Hand the lock from the current project to `project` (given back first: it may be the same folder)."""
+        self.context.session.unlock()
+        lock = project.lock()
+        self.context.session = project
+        self._save_failed = False
+        return lock
+
+    def _after_lock(self, lock: LockOutcome) -> None:
+        """Say that the project is in use elsewhere, or offer the newest autosave after a crash."""
+        project = self.context.session
+        if lock.in_use_by is not None:
+            show_error(
+                self,
+                f"{project.name} is open in another Atelier ({lock.in_use_by.describe()}). It is open here "
+                "read-only: your changes are not saved into it. Use File → Save Project As to keep them "
+                "in another folder, or close the other Atelier first.",
+            )
+        elif lock.crashed is not None:
+            autosave = project.newest_good_autosave()
+            if autosave is None:
+                self.statusBar().showMessage("Atelier did not close properly last time; there was no autosave yet.")
+            elif project.matches(autosave):
+                self.statusBar().showMessage(
+                    "Atelier did not close properly last time; nothing was lost: what is open is the "
+                    f"autosave of {autosave.describe()}.",
+                    20000,
+                )
+            else:
+                self._offer_restore(lock.crashed, autosave)
+
+    def _offer_restore(self, crashed: LockOwner, autosave: Autosave) -> None:
+        dialog = RestoreDialog(self.context.session.name, crashed, autosave, self)
+        project = self.context.session
+        # The answer applies to the project it was asked about, even if another was opened meanwhile.
+        dialog.accepted.connect(lambda: self.restore_autosave(autosave) if self.context.session is project else None)
+        self.restore_dialog = dialog
+        dialog.open()
+
+    def restore_autosave(self, autosave: Autosave) -> bool:
+        """Put an autosave back into the project and the panels (what was open is set aside first)."""
+        project = self.context.session
+        try:
+            aside = project.restore_autosave(autosave)
+        except (OSError, AtelierError) as exc:
+            show_error(
+                self, f"The autosave of {autosave.describe()} could not be restored ({exc}). Nothing was changed."
+            )
+            return False
+        for name, panel in self.panels.items():
+            panel.restore_state(project.section(name))
+        self.statusBar().showMessage(
+            f"Restored the autosave of {autosave.describe()}; what was open before is kept in {aside}.", 20000
+        )
+        return True
 
     def _choose_folder(self, title: str, then: Callable[[Path], bool]) -> None:
         folder = QFileDialog.getExistingDirectory(self, title, str(Path.home()))
@@ -284,10 +350,11 @@ class MainWindow(QMainWindow):
         except (OSError, AtelierError) as exc:
             show_error(self, exc)
             return False
-        self.context.session = project
+        lock = self._take_over(project)
         self._show_project()
         remember_project(project.folder)
         self.statusBar().showMessage(f"Saved as {project.folder}", 5000)
+        self._after_lock(lock)
         return True
 
     def _fill_recent_menu(self) -> None:
@@ -316,13 +383,35 @@ class MainWindow(QMainWindow):
         for name, panel in self.panels.items():
             panel.restore_state(self.context.session.section(name))
 
-    def save_session(self) -> None:
+    def save_session(self) -> bool:
+        """Save the panels into the project (the autosave); False when nothing could be written."""
+        project = self.context.session
         for name, panel in self.panels.items():
-            self.context.session.set_section(name, panel.save_state())
+            project.set_section(name, panel.save_state())  # kept in memory for Save As, even read-only
+        if project.read_only:
+            return False  # said when it was opened; writing would overwrite what it protects
         try:
-            self.context.session.save()
-        except OSError as exc:
-            self.statusBar().showMessage(f"Autosave failed: {exc}", 10000)
+            project.save()
+        except (OSError, AtelierError) as exc:
+            self._report_save_failure(project, exc)
+            return False
+        self._save_failed = False
+        return True
+
+    def _report_save_failure(self, project: Project, exc: Exception) -> None:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        autosave = project.newest_good_autosave()
+        kept = (
+            f"The last good autosave ({autosave.describe()}) is kept" if autosave else "The files saved before are kept"
+        )
+        text = (
+            f"Atelier could not save {project.name} ({reason}). {kept}, unchanged. Free some disk space, "
+            "or use File → Save Project As to keep your work in another folder."
+        )
+        self.statusBar().showMessage(text, 30000)
+        if not self._save_failed:  # one box per run of failures, not one every autosave
+            self._save_failed = True
+            show_error(self, text)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.autosave_timer.stop()
@@ -333,6 +422,7 @@ class MainWindow(QMainWindow):
         store.setValue("tab", self.tabs.currentIndex())
         store.sync()
         self.runner.shutdown()
+        self.context.session.unlock()  # closed properly: the next start finds no crash
         self.queue.job_added.disconnect(self._note_project)
         self.queue.job_changed.disconnect(self._record_in_history)
         self.jobs.close_widget()
