@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image
 
 from atelier.core.errors import InputFileError
+from atelier.core.picture_io import MAX_DECODE_PIXELS, read_picture
 
 if TYPE_CHECKING:
     from atelier.core.project import Project
@@ -24,15 +26,46 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def read_image(path: str) -> np.ndarray:
-    """An image file as RGBA uint8, or a clear error naming the file."""
-    if not Path(path).is_file():
-        raise InputFileError(f"No image at {path}.")
+def read_image(
+    path: str, max_pixels: int = MAX_DECODE_PIXELS, what: str = "Atelier", max_side: int | None = None
+) -> np.ndarray:
+    """An image file as RGBA uint8 (full size, or reduced to `max_side`), refused before decoding when it
+    has more than `max_pixels` pixels, or a clear error naming the file."""
+    return read_picture(path, max_side, max_pixels=max_pixels, rgba=True, what=what)
+
+
+PNG = (".png",)
+
+
+def check_output(path: str, suffixes: tuple[str, ...], what: str = "the output") -> Path:
+    """Refuse an output path that cannot be written, before any model runs: an extension not in `suffixes`,
+    a folder, a missing or read-only folder. A file that exists is replaced (as before)."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise InputFileError(f"Cannot write {what} to {path}: it is a folder.", "Give a file name inside it.")
+    if target.suffix.lower() not in suffixes:
+        kinds = " or ".join(suffixes)
+        raise InputFileError(
+            f"Cannot write {what} to {path}: the name must end in {kinds}.", "Give a file name with that extension."
+        )
+    folder = target.parent
+    if not folder.is_dir():
+        raise InputFileError(
+            f"Cannot write {what} to {path}: the folder {folder} does not exist.", "Create the folder first."
+        )
+    # Really create a file: permission bits say nothing on a read-only mount, and nothing at all to root.
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGBA"))
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"Cannot read {path} as an image ({exc}).") from exc
+        handle, probe = tempfile.mkstemp(prefix=".atelier-", suffix=".probe", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputFileError(
+            f"Cannot write {what} to {path}: the folder {folder} is not writable ({exc.strerror or exc}).",
+            "Choose a folder you can write to.",
+        ) from exc
+    if target.exists() and not os.access(target, os.W_OK):
+        raise InputFileError(f"Cannot write {what} to {path}: the file is read-only.", "Choose another name.")
+    return target
 
 
 def engine_settings() -> Any:

@@ -6,7 +6,16 @@ import argparse
 import time
 from pathlib import Path
 
-from atelier.cli._output import add_project_option, emit_result, engine_settings, open_project, read_image, record
+from atelier.cli._output import (
+    PNG,
+    add_project_option,
+    check_output,
+    emit_result,
+    engine_settings,
+    open_project,
+    read_image,
+    record,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,13 +40,15 @@ def output_paths(out: str, count: int) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     from atelier.core.provenance import save_png
-    from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
+    from atelier.core.requests.colorize import MAX_PIXELS, ColorizeRequest, ColorizeResult
     from atelier.engine.runner import Engine
 
+    check_output(args.out, PNG, "the colorized picture")
     palette = tuple(c.strip() for c in args.palette.split(",") if c.strip())
-    hints = read_image(args.hints) if args.hints else None
+    lines = read_image(args.image, MAX_PIXELS, "colorize")
+    hints = read_image(args.hints, MAX_PIXELS, "colorize") if args.hints else None
     request = ColorizeRequest(
-        lines=read_image(args.image),
+        lines=lines,
         palette=palette,
         hints=hints,
         count=args.count,

@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 import time
 
-from atelier.cli._output import add_project_option, emit_result, engine_settings, open_project, read_image, record
+from atelier.cli._output import (
+    PNG,
+    add_project_option,
+    check_output,
+    emit_result,
+    engine_settings,
+    open_project,
+    read_image,
+    record,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,10 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from atelier.core.requests.lineart import LineArtRequest, LineArtResult
+    from atelier.core.requests.lineart import MAX_PIXELS, LineArtRequest, LineArtResult
     from atelier.engine.runner import Engine
 
-    request = LineArtRequest(image=read_image(args.image), sensitivity=args.sensitivity, origin="cli")
+    check_output(args.out, PNG, "the line art")
+    image = read_image(args.image, MAX_PIXELS, "line art")
+    request = LineArtRequest(image=image, sensitivity=args.sensitivity, origin="cli")
     project = open_project(args.project)
     started = time.time()
     result = Engine(engine_settings()).run_to_end(request)

@@ -8,7 +8,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from atelier.cli._output import add_project_option, engine_settings, note_recorded, open_project, print_json, record
+from atelier.cli._output import (
+    add_project_option,
+    check_output,
+    engine_settings,
+    note_recorded,
+    open_project,
+    print_json,
+    record,
+)
 from atelier.core.errors import InputFileError
 from atelier.core.music import ACCOMPANIMENTS, METERS, MODES
 
@@ -42,6 +50,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def read_lyrics(path: Path) -> str:
+    """The lyric file's text; a file too large to be a lyric is refused from its size, unread."""
+    from atelier.core.requests.melody import MAX_LYRIC_CHARS
+
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise InputFileError(f"Cannot read the lyric {path}: there is no such file.")
+    try:
+        size = path.stat().st_size
+        if size > 4 * MAX_LYRIC_CHARS:  # UTF-8 takes at most 4 bytes a character
+            raise InputFileError(
+                f"The lyric {path} is {size:,} bytes; a melody is written for at most {MAX_LYRIC_CHARS:,} "
+                "characters (a long song is about 3,000).",
+                "Split the lyric into songs or sections and write a melody for each.",
+            )
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"Cannot read the lyric {path} ({exc}).") from exc
+
+
 def run(args: argparse.Namespace) -> int:
     from atelier.audio.midi import write_midi
     from atelier.audio.wav import write_wav
@@ -54,11 +81,10 @@ def run(args: argparse.Namespace) -> int:
     )
     from atelier.engine.runner import Engine
 
-    path = Path(args.lyrics_file)
-    try:
-        lyrics = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"Cannot read the lyric {path} ({exc}).") from exc
+    check_output(args.out, (".mid", ".midi"), "the MIDI file")
+    if args.wav:
+        check_output(args.wav, (".wav",), "the WAV file")
+    lyrics = read_lyrics(Path(args.lyrics_file))
     values: dict[str, Any] = {"key": args.key, "mode": args.mode, "meter": args.meter, "tempo": args.tempo}
     tune = None
     if args.continue_from:

@@ -10,7 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-from atelier.cli._output import add_project_option, engine_settings, note_recorded, open_project, print_json, record
+from atelier.cli._output import (
+    add_project_option,
+    check_output,
+    engine_settings,
+    note_recorded,
+    open_project,
+    print_json,
+    record,
+)
 from atelier.core.picture_io import read_picture
 
 
@@ -30,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from atelier.core.color.formats import PaletteFile, export_file
+    from atelier.core.color.formats import EXPORT_FORMATS, PaletteFile, export_file
     from atelier.core.requests import Request
     from atelier.core.requests.palette import (
         HarmonyRequest,
@@ -40,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from atelier.engine.runner import Engine
 
+    if args.export:
+        check_output(args.export, tuple(f".{fmt}" for fmt in EXPORT_FORMATS), "the palette")
     request: Request
     if args.text is not None:
         request = PaletteFromTextRequest(text=args.text, count=args.count, seed=args.seed, origin="cli")

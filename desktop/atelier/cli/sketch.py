@@ -7,7 +7,9 @@ import time
 from pathlib import Path
 
 from atelier.cli._output import (
+    PNG,
     add_project_option,
+    check_output,
     engine_settings,
     note_recorded,
     open_project,
@@ -50,12 +52,19 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from atelier.core.provenance import save_png
-    from atelier.core.requests.sketch import SketchRequest, SketchResult
+    from atelier.core.requests.sketch import MAX_SIDE, SketchRequest, SketchResult
     from atelier.engine.runner import Engine
+
+    check_output(args.out, PNG, "the images")
+    # Every input picture is resized to the output size (at most 2048 px), so it is decoded reduced.
+    side = MAX_SIDE
+
+    def picture(path: str) -> np.ndarray:
+        return read_image(path, max_side=side)
 
     mask = None
     if args.mask:
-        rgba = read_image(args.mask)
+        rgba = picture(args.mask)
         mask = np.where(rgba[:, :, :3].mean(axis=2) * (rgba[:, :, 3] / 255) > 127, 255, 0).astype(np.uint8)
     request = SketchRequest(
         prompt=args.prompt,
@@ -68,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         count=args.count,
         strength=args.strength,
-        image=read_image(args.image) if args.image else None,
-        control=read_image(args.control) if args.control else None,
+        image=picture(args.image) if args.image else None,
+        control=picture(args.control) if args.control else None,
         mask=mask,
         scheduler=args.scheduler,
         origin="cli",

@@ -47,10 +47,19 @@ def bars_for(count: int, meter: Meter) -> int:
     return 32
 
 
+# A line longer than this is sung as several phrases of at most this many syllables (8 bars of 4/4 at
+# three syllables in four eighths): one phrase's placement is count x slots x 10 steps, so a 300-syllable
+# line placed whole would need more bars than a phrase has (the placement then found no path and gave
+# negative starts) and time that grows with its square.
+MAX_PHRASE_SYLLABLES = 48
+
+
 def line_rhythm(syllables: tuple[Syllable, ...], meter: Meter, seed: int = 0) -> LineRhythm:
     count = len(syllables)
     if count == 0:
         return LineRhythm((), (), 0)
+    if count > MAX_PHRASE_SYLLABLES:
+        return _phrases(syllables, meter, seed)
     bars = bars_for(count, meter)
     slots = int(bars * meter.bar_quarters / SLOT)
     strengths = meter.slot_strengths(SLOT, slots)
@@ -104,3 +113,20 @@ def line_rhythm(syllables: tuple[Syllable, ...], meter: Meter, seed: int = 0) ->
     hold = max(meter.beat_quarters, meter.bar_quarters / 2)
     durations.append(min(line_end - starts[-1], hold))
     return LineRhythm(starts, tuple(durations), bars)
+
+
+def _phrases(syllables: tuple[Syllable, ...], meter: Meter, seed: int) -> LineRhythm:
+    """A long line as consecutive phrases of nearly equal length, each placed on its own and filling
+    whole bars, so starts only grow and every note lasts at least one grid step."""
+    pieces = -(-len(syllables) // MAX_PHRASE_SYLLABLES)
+    size = -(-len(syllables) // pieces)
+    starts: list[Fraction] = []
+    durations: list[Fraction] = []
+    bars = 0
+    for number, first in enumerate(range(0, len(syllables), size)):
+        phrase = line_rhythm(syllables[first : first + size], meter, seed * 31 + number)
+        offset = bars * meter.bar_quarters
+        starts.extend(offset + start for start in phrase.starts)
+        durations.extend(phrase.durations)
+        bars += phrase.bars
+    return LineRhythm(tuple(starts), tuple(durations), bars)

@@ -60,10 +60,10 @@ def ink_from_lines(lines: np.ndarray) -> np.ndarray:
     """HxW float32 ink amount in 0..1 (1 = black line) from grey, RGB or RGBA line art on paper."""
     image = lines.astype(np.float32)
     if image.ndim == 3:
-        if image.shape[2] == 4:  # transparent paper counts as white
-            alpha = image[..., 3:4] / 255.0
-            image = image[..., :3] * alpha + 255.0 * (1.0 - alpha)
-        image = image[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
+        if image.shape[2] in (2, 4):  # transparent paper counts as white
+            alpha = image[..., -1:] / 255.0
+            image = image[..., :-1] * alpha + 255.0 * (1.0 - alpha)
+        image = image[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32) if image.shape[2] == 3 else image[..., 0]
     return np.clip(1.0 - image / 255.0, 0.0, 1.0)
 
 

@@ -7,10 +7,32 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from atelier.core.devices import provider_label
+from atelier.core.errors import InvalidRequestError
+
+SEED_LIMIT = 2**32  # seeds are 32-bit unsigned: numpy's generators and the seed box in every panel agree
+
+
+def check_text(text: object, what: str, limit: int) -> None:
+    """Refuse text that is not a string, or longer than `limit` characters once trimmed at both ends (so
+    stray spaces around a short prompt never count), before it reaches a tokenizer or model."""
+    if not isinstance(text, str):
+        raise InvalidRequestError(f"The {what} must be text.")
+    if len(text) > limit and len(text.strip()) > limit:
+        raise InvalidRequestError(
+            f"The {what} is {len(text.strip()):,} characters long; the limit is {limit:,}.",
+            f"Shorten the {what} and try again.",
+        )
+
+
+def check_seed(seed: object, limit: int = SEED_LIMIT) -> None:
+    """Refuse a seed that is not a whole number in 0..limit-1 (numpy raises a bare ValueError on -5)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < limit:
+        raise InvalidRequestError(f"The seed must be a whole number from 0 to {limit - 1} (got {seed!r}).")
 
 
 class Lane(enum.Enum):

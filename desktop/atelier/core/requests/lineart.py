@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from atelier.core.errors import InvalidRequestError
+from atelier.core.picture_io import too_large_message
 from atelier.core.requests import Lane, Request, Result
+
+# The tracer runs on the whole picture at once and needs about 240 bytes a pixel (4 GB at this limit,
+# measured with `atelier lineart`); the largest canvas, 4096x4096, is the largest picture it takes.
+MAX_PIXELS = 4096 * 4096
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,8 @@ class LineArtRequest(Request):
             raise InvalidRequestError(
                 f"The picture must be RGB or RGBA and at least 8x8 pixels (got shape {image.shape})."
             )
+        if image.shape[0] * image.shape[1] > MAX_PIXELS:
+            raise InvalidRequestError(too_large_message(image.shape[1], image.shape[0], MAX_PIXELS, "line art"))
         if not 0.0 <= self.sensitivity <= 1.0:
             raise InvalidRequestError(f"Sensitivity must be between 0 and 1 (got {self.sensitivity}).")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from atelier.core.errors import InvalidRequestError
 from atelier.core.prosody import LineInfo
-from atelier.core.requests import Lane, Request, Result
+from atelier.core.requests import Lane, Request, Result, check_text
 from atelier.core.rhymes import Rhyme
 
 MODES = ("song", "poem", "brainstorm", "continue", "rewrite")
@@ -18,6 +18,13 @@ BRAINSTORM_KINDS = ("ideas", "titles", "plot hooks")
 POINTS_OF_VIEW = ("", "first person", "second person", "third person")
 # Lines each poem form has; free verse uses `lines`.
 FORM_LINES = {"haiku": 3, "sonnet": 14, "limerick": 5, "ballad stanza": 4}
+# Text limits, checked before the model: a theme is a sentence or two (2,000 characters are about 500
+# tokens, well inside the language model's context with room for the answer; a 120 KB prompt failed
+# inside the model); the writer reads only the last 1,500 characters of the context (the lyric so far).
+MAX_PROMPT_CHARS = 2000
+MAX_MOOD_CHARS = 200
+MAX_LINE_CHARS = 500
+MAX_CONTEXT_CHARS = 200_000
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,10 @@ class LyricRequest(Request):
     pack_id: str = ""
 
     def __post_init__(self) -> None:
+        check_text(self.prompt, "theme", MAX_PROMPT_CHARS)
+        check_text(self.mood, "mood", MAX_MOOD_CHARS)
+        check_text(self.line, "line to rewrite", MAX_LINE_CHARS)
+        check_text(self.context, "lyric to continue", MAX_CONTEXT_CHARS)
         if self.mode not in MODES:
             raise InvalidRequestError(f"Mode must be one of {', '.join(MODES)} (got '{self.mode}').")
         if self.mode in ("song", "poem", "brainstorm") and not self.prompt.strip():

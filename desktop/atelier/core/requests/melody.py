@@ -21,9 +21,12 @@ from atelier.core.music import (
     parse_meter,
     tonic_pitch_class,
 )
-from atelier.core.requests import Lane, Request, Result
+from atelier.core.requests import Lane, Request, Result, check_seed
 
 MAX_VARIATIONS = 8
+# A long song is about 3,000 characters; the planner's time grows with the text (200 KB took 14.5 s and
+# 5 MB ran past 300 s), so a lyric is refused beyond this, before it is even parsed.
+MAX_LYRIC_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -293,6 +296,15 @@ class MelodyRequest(Request):
     pack_id: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.lyrics, str):
+            raise InvalidRequestError("The lyric must be text.")
+        if len(self.lyrics) > MAX_LYRIC_CHARS:
+            raise InvalidRequestError(
+                f"The lyric is {len(self.lyrics):,} characters long; a melody is written for at most "
+                f"{MAX_LYRIC_CHARS:,} characters (a long song is about 3,000).",
+                "Split the lyric into songs or sections and write a melody for each.",
+            )
+        check_seed(self.seed)
         if not parse_lyric(self.lyrics):
             raise InvalidRequestError("The lyric has no words to sing; write at least one line.")
         try:

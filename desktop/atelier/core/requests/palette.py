@@ -13,15 +13,16 @@ import numpy as np
 from atelier.core.color.harmony import HARMONY_MODES
 from atelier.core.color.hex import normalise_hex
 from atelier.core.errors import InvalidRequestError
-from atelier.core.requests import Lane, Request, Result
+from atelier.core.requests import Lane, Request, Result, check_seed
 
 MIN_COUNT, MAX_COUNT = 3, 12
 MAX_TEXT_CHARS = 4000
 
 
-def _check_common(count: int, locked: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+def _check_common(count: int, locked: tuple[tuple[int, str], ...], seed: int) -> tuple[tuple[int, str], ...]:
     if not isinstance(count, int) or not MIN_COUNT <= count <= MAX_COUNT:
         raise InvalidRequestError(f"A palette has {MIN_COUNT} to {MAX_COUNT} colours (got {count}).")
+    check_seed(seed)
     cleaned = []
     for slot, color in locked:
         if not 0 <= int(slot) < count:
@@ -43,12 +44,18 @@ class PaletteFromTextRequest(Request):
 
     def __post_init__(self) -> None:
         # Lines are kept: a lyric is embedded line by line and the lines' meanings averaged.
-        lines = (" ".join(line.split()) for line in str(self.text).splitlines())
+        if not isinstance(self.text, str):
+            raise InvalidRequestError("Describe a mood or scene in words; the text is not text.")
+        lines = (" ".join(line.split()) for line in self.text.splitlines())
         text = "\n".join(line for line in lines if line)
         if not text:
             raise InvalidRequestError("Describe a mood or scene (e.g. 'stormy sea at dusk'); the text is empty.")
-        object.__setattr__(self, "text", text[:MAX_TEXT_CHARS])
-        object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked)))
+        if len(text) > MAX_TEXT_CHARS:  # the embedding reads 128 tokens a line: cut on a word boundary
+            cut = text[:MAX_TEXT_CHARS]
+            space = max(cut.rfind(" "), cut.rfind("\n"))
+            text = cut[:space] if space > MAX_TEXT_CHARS - 100 else cut
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked), self.seed))
 
     def summary(self) -> str:
         short = self.text if len(self.text) <= 40 else self.text[:39] + "…"
@@ -73,7 +80,7 @@ class PaletteFromImageRequest(Request):
             raise InvalidRequestError(f"The picture must be grey, RGB or RGBA (got shape {image.shape}).")
         if image.shape[0] < 1 or image.shape[1] < 1:
             raise InvalidRequestError("The picture is empty.")
-        object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked)))
+        object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked), self.seed))
 
     def summary(self) -> str:
         return f"Palette of {self.count} from {self.label} ({self.image.shape[1]}x{self.image.shape[0]})"
@@ -93,7 +100,7 @@ class HarmonyRequest(Request):
         object.__setattr__(self, "base", normalise_hex(self.base))
         if self.mode not in HARMONY_MODES:
             raise InvalidRequestError(f"Unknown harmony '{self.mode}'; use one of {', '.join(HARMONY_MODES)}.")
-        object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked)))
+        object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked), self.seed))
 
     def summary(self) -> str:
         return f"{self.mode.capitalize()} palette of {self.count} from {self.base}"

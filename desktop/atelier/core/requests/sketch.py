@@ -8,9 +8,15 @@ from typing import Any
 import numpy as np
 
 from atelier.core.errors import InvalidRequestError
-from atelier.core.requests import Lane, Request, Result
+from atelier.core.picture_io import too_large_message
+from atelier.core.requests import Lane, Request, Result, check_seed, check_text
 
 SCHEDULERS = ("", "euler", "euler_a", "ddim", "lcm")  # "" = the pack's own scheduler_config.json
+MAX_SIDE = 2048  # the largest width or height generated
+# The text encoder reads 77 tokens; a prompt is refused well past that, before the tokenizer sees it.
+MAX_PROMPT_CHARS = 2000
+# Input pictures are resized to the output size (at most 2048); the largest canvas is 4096x4096.
+MAX_INPUT_PIXELS = 4096 * 4096
 
 
 def _check_image(name: str, image: np.ndarray | None, channels: tuple[int, ...]) -> None:
@@ -21,6 +27,9 @@ def _check_image(name: str, image: np.ndarray | None, channels: tuple[int, ...])
     shape_ok = (image.ndim == 2 and 1 in channels) or (image.ndim == 3 and image.shape[2] in channels)
     if not shape_ok or min(image.shape[:2]) < 8:
         raise InvalidRequestError(f"The {name} has an unsupported shape {image.shape}.")
+    if image.shape[0] * image.shape[1] > MAX_INPUT_PIXELS:
+        height, width = image.shape[:2]
+        raise InvalidRequestError(too_large_message(width, height, MAX_INPUT_PIXELS, f"the {name}"))
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,9 @@ class SketchRequest(Request):
     scheduler: str = ""
 
     def __post_init__(self) -> None:
-        if self.width % 64 or self.height % 64 or not (64 <= self.width <= 2048 and 64 <= self.height <= 2048):
+        check_text(self.prompt, "prompt", MAX_PROMPT_CHARS)
+        check_text(self.negative, "negative prompt", MAX_PROMPT_CHARS)
+        if self.width % 64 or self.height % 64 or not (64 <= self.width <= MAX_SIDE and 64 <= self.height <= MAX_SIDE):
             raise InvalidRequestError(
                 f"Width and height must be multiples of 64 between 64 and 2048 (got {self.width}x{self.height})."
             )
@@ -58,8 +69,7 @@ class SketchRequest(Request):
             raise InvalidRequestError(f"Guidance must be between 0 and 30 (got {self.guidance}).")
         if self.scheduler not in SCHEDULERS:
             raise InvalidRequestError(f"Unknown scheduler '{self.scheduler}'; use one of {', '.join(SCHEDULERS[1:])}.")
-        if not 0 <= self.seed < 2**32:
-            raise InvalidRequestError("The seed must be between 0 and 4294967295.")
+        check_seed(self.seed)
         _check_image("picture", self.image, (3, 4))
         _check_image("control image", self.control, (1, 3, 4))
         _check_image("mask", self.mask, (1,))
