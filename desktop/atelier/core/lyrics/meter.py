@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from atelier.core import prosody
 
 HAIKU = (5, 7, 5)
-SONG_TOLERANCE = 2  # a later verse's line may differ from its partner by this many syllables
+# A later verse's line may differ from its partner by this many syllables: the gutter's rule, so the
+# writer aims at what the gutter flags.
+SONG_TOLERANCE = prosody.PARTNER_TOLERANCE
 # A line cut at its syllable target must not end on a word that needs the next one: "The autumn
 # leaves fall on the" is cut mid-phrase. A line the model ends by itself may end as it likes.
 DANGLING = frozenset(

@@ -430,8 +430,9 @@ class LyricPanel(Panel):
         self._end_write(job)
         if isinstance(job.request, LyricRequest):
             self._keep(job.request, result.text, result.alternatives, target)
+        resampled = f", {result.rejected_lines} lines resampled" if result.rejected_lines else ""
         self.status.setText(
-            f"{result.generated_tokens} tokens, {result.decode_tokens_per_s:.0f} tokens/s, "
+            f"{result.generated_tokens} tokens{resampled}, {result.decode_tokens_per_s:.0f} tokens/s, "
             f"first token after {result.ttft_s:.2f}s. {result.device.describe()}."
         )
 

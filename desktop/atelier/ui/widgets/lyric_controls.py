@@ -280,6 +280,10 @@ class LyricControlsWidget(QWidget):
         self.top_k.setToolTip("0 turns top-k off")
         self.repetition_penalty = spin_for(F, "repetition_penalty", 0.05)
         self.max_tokens = spin_for(F, "max_tokens")
+        self.max_tokens.setToolTip(
+            "The longest answer kept, in tokens; lines that fail the checks are written again, which may "
+            "spend as many tokens more"
+        )
         self.seed = spin_for(F, "seed")
         self.seed.setToolTip("The same seed and settings give the same text")
         self.new_seed = QPushButton("New seed")
