@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import struct
 from pathlib import Path
 
@@ -104,3 +106,58 @@ def test_gpl_with_a_multi_line_title_stays_readable(tmp_path: Path) -> None:
     assert "Name: Rain on the window light in the hall\n" in text
     loaded = import_file(path)
     assert loaded.colors == lyric.colors and loaded.names == ("a", "b c", "d")
+
+
+# -- hostile files (issue 15) ------------------------------------------------------------------
+def _ase_one(model: bytes, values: bytes) -> bytes:
+    body = struct.pack(">H", 2) + "x".encode("utf-16-be") + b"\x00\x00" + model + values + struct.pack(">H", 2)
+    return b"ASEF" + struct.pack(">HHI", 1, 0, 1) + struct.pack(">HI", 1, len(body)) + body
+
+
+@pytest.mark.parametrize("bits", ["7fc00000", "7f800000", "ff800000"])
+@pytest.mark.parametrize(("model", "floats"), [(b"RGB ", 3), (b"CMYK", 4), (b"LAB ", 3), (b"Gray", 1)])
+def test_ase_with_nan_or_infinity_is_an_input_error(model: bytes, floats: int, bits: str) -> None:
+    # NaN raised ValueError and infinity OverflowError from round(); the GUI showed a traceback.
+    values = bytes.fromhex(bits) + struct.pack(f">{floats - 1}f", *([0.5] * (floats - 1)))
+    with pytest.raises(InputFileError, match="not a number"):
+        import_bytes(_ase_one(model, values), "ase")
+
+
+def test_ase_out_of_range_values_are_clamped() -> None:
+    loaded = import_bytes(_ase_one(b"RGB ", struct.pack(">fff", 3.0e38, -2.0, 0.5)), "ase")
+    assert loaded.colors == ("#ff0080",)
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+def test_deeply_nested_json_is_an_input_error(depth: int) -> None:
+    with pytest.raises(InputFileError, match="nested too deeply"):
+        import_bytes(b"[" * depth + b"]" * depth, "json")
+    with pytest.raises(InputFileError, match="nested too deeply"):
+        import_bytes(b'{"colors":' * depth + b"[]" + b"}" * depth, "json")
+
+
+def test_json_in_utf16_and_names_that_no_format_could_store() -> None:
+    data = json.dumps({"title": "t\u2028x", "colors": [{"hex": "#112233", "name": "a\ud800\x00b\n" + "z" * 500}]})
+    loaded = import_bytes(data.encode("utf-16"), "json")
+    assert loaded.title == "t x" and loaded.names == ("a\ufffd b " + "z" * 95,)
+    for fmt in ("gpl", "ase", "aco", "json"):  # every export of it reads back
+        assert import_bytes(export_bytes(loaded, fmt), fmt).names == loaded.names
+
+
+def test_ase_and_aco_names_count_utf16_units() -> None:
+    # An emoji is two UTF-16 units: counting it as one made .ase and .aco files nothing could read.
+    palette = PaletteFile(("#ff0000", "#00ff00"), ("fire 🔥", "𝄞 clef"), "t")
+    for fmt in ("ase", "aco"):
+        assert import_bytes(export_bytes(palette, fmt), fmt).names == palette.names
+
+
+def test_a_huge_or_special_palette_file_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    with big.open("wb") as handle:
+        handle.truncate(5 * 1024 * 1024)
+    with pytest.raises(InputFileError, match="at most 4,194,304 bytes"):
+        import_file(big)
+    fifo = tmp_path / "pipe.gpl"
+    os.mkfifo(fifo)
+    with pytest.raises(InputFileError, match="no palette file"):
+        import_file(fifo)

@@ -180,7 +180,13 @@ def hostile_picture(rng: random.Random) -> tuple[str, bytes]:
 
 
 # -- palettes ---------------------------------------------------------------------------------
-_FLOATS = (float("nan"), float("inf"), float("-inf"), 1e39, -1e39, 3.4e38, -0.0, 1e-45, 0.5, 2.0, -1.0)
+# Big-endian float32 bit patterns: NaN, a signalling NaN, +-infinity, the largest float, -0, the smallest
+# denormal, and ordinary values in and out of 0..1.
+_FLOATS = tuple(
+    bytes.fromhex(h)
+    for h in ("7fc00000", "7fa00000", "7f800000", "ff800000", "7f7fffff", "80000000", "00000001", "3f000000",
+              "40000000", "bf800000")
+)  # fmt: skip
 
 
 def _random_palette(rng: random.Random) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -195,10 +201,12 @@ def ase_with_floats(rng: random.Random) -> bytes:
     blocks = []
     for _ in range(rng.randint(1, 4)):
         model, floats = rng.choice([(b"RGB ", 3), (b"CMYK", 4), (b"LAB ", 3), (b"Gray", 1)])
-        values = [rng.choice(_FLOATS) if rng.random() < 0.6 else rng.uniform(-2, 2) for _ in range(floats)]
+        values = [
+            rng.choice(_FLOATS) if rng.random() < 0.6 else struct.pack(">f", rng.uniform(-2, 2)) for _ in range(floats)
+        ]
         name = "x"
         body = struct.pack(">H", len(name) + 1) + (name.encode("utf-16-be") + b"\x00\x00") + model
-        body += struct.pack(f">{floats}f", *values) + struct.pack(">H", 2)
+        body += b"".join(values) + struct.pack(">H", 2)
         blocks.append(struct.pack(">HI", 1, len(body)) + body)
     return b"ASEF" + struct.pack(">HHI", 1, 0, len(blocks)) + b"".join(blocks)
 
@@ -239,7 +247,11 @@ def gpl_random(rng: random.Random) -> bytes:
         values = [str(rng.choice([0, 255, 256, 999, -1, 10**30, rng.randrange(256)])) for _ in range(3)]
         lines.append(" ".join(values) + rng.choice(["", "\tname", " ", "\t" + hostile_text(rng, 10)]))
     text = rng.choice(["\n", "\r\n", "\r", "\u2028"]).join(lines)
-    return text.encode("utf-8", "surrogatepass") if rng.random() < 0.95 else b"\xff\xfe" + text.encode("utf-16-le")
+    return (
+        text.encode("utf-8", "surrogatepass")
+        if rng.random() < 0.95
+        else b"\xff\xfe" + text.encode("utf-16-le", "surrogatepass")
+    )
 
 
 def hostile_palette(rng: random.Random) -> tuple[str, bytes]:

@@ -9,6 +9,7 @@ small vivid accent (a red flower in a green field) can win a cluster instead of 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -145,10 +146,40 @@ def _rescue_accents(
     return centres
 
 
+@dataclass(frozen=True)
+class Extraction:
+    """Colours taken from a picture: `distinct` is how many different colours it gave besides the locked
+    ones, `stepped` how many swatches are lighter or darker steps of them instead of picture colours."""
+
+    colors: list[str]
+    distinct: int
+    stepped: int = 0
+
+    def note(self, count: int) -> str:
+        """What to tell the user when the picture could not fill the palette ('' when it did)."""
+        if self.distinct == 0:
+            found = "The picture has no colours besides the locked swatches"
+        else:
+            found = f"The picture has only {self.distinct} distinct colour{'s' if self.distinct > 1 else ''}"
+        if self.stepped:
+            of = "it" if self.distinct == 1 else "them" if self.distinct else "the locked ones"
+            return f"{found}: {self.stepped} swatches are lighter or darker steps of {of}, to keep locked slots."
+        if len(self.colors) < count:
+            return f"{found}, so the palette has {len(self.colors)}."
+        return ""
+
+
 def extract_palette(
     image: np.ndarray, count: int, seed: int = 0, locked: tuple[tuple[int, str], ...] = ()
 ) -> list[str]:
-    """`count` '#rrggbb' colours, locked ones at their slots, the rest dominant-first."""
+    """Up to `count` '#rrggbb' colours (see `extract`)."""
+    return extract(image, count, seed, locked).colors
+
+
+def extract(image: np.ndarray, count: int, seed: int = 0, locked: tuple[tuple[int, str], ...] = ()) -> Extraction:
+    """`count` colours, locked ones at their slots, the rest dominant-first. A picture with fewer distinct
+    colours than asked gives only those (no invented colours: a 1x1 red picture is one red swatch); only
+    slots that must exist to keep a locked swatch in place get lighter and darker steps, counted in `stepped`."""
     pixels = rgba_pixels(image)
     bins, counts = colour_bins(pixels)
     lab = rgb_to_oklab(bins)
@@ -162,30 +193,37 @@ def extract_palette(
     )
     free = count - len(locked)
     if free <= 0:
-        return [c for _, c in sorted(locked)]
+        return Extraction([c for _, c in sorted(locked)], 0)
     k = min(count, len(bins) + len(locked))
     centres, totals = weighted_kmeans(lab, weights, k, seed, fixed)
     found = centres[len(locked) :]
     order = np.argsort(-totals[len(locked) :], kind="stable")
-    new_colors = rgb_to_hex(oklab_to_rgb(found[order]))
-    new_colors = _pad(new_colors, found[order], free)
-    result: list[str | None] = [None] * count
-    for slot, color in locked:
-        result[slot] = color
-    fill = iter(new_colors)
-    return [c if c is not None else next(fill) for c in result]
+    # Centres can meet on one colour, or on a locked one: each colour is offered once.
+    new_colors = [c for c in dict.fromkeys(rgb_to_hex(oklab_to_rgb(found[order]))) if c not in locked_hex]
+    if len(new_colors) >= free:
+        new_colors = new_colors[:free]
+    length = len(locked) + len(new_colors)
+    if locked:
+        length = max(length, max(slot for slot, _ in locked) + 1)
+    stepped = length - len(locked) - len(new_colors)
+    fill = iter(_pad(new_colors, found[order], length - len(locked), avoid=locked_hex))
+    slots = dict(locked)
+    colors = [slots[i] if i in slots else next(fill) for i in range(length)]
+    return Extraction(colors, len(new_colors), stepped)
 
 
-def _pad(colors: list[str], lab: np.ndarray, needed: int) -> list[str]:
-    """Images with fewer distinct colours than asked: add lighter and darker steps of the found ones."""
-    colors = list(dict.fromkeys(colors))
+def _pad(colors: list[str], lab: np.ndarray, needed: int, avoid: list[str]) -> list[str]:
+    """The found colours, then lighter and darker steps of them up to `needed` (slots around locks)."""
+    colors = list(colors)
     step = 0
     while len(colors) < needed and step < 200:
         base = lab[step % len(lab)].copy()
         offset = (0.14 * (1 + step // (2 * len(lab)))) * (1 if (step // len(lab)) % 2 == 0 else -1)
         base[0] = min(0.98, max(0.05, base[0] + offset))
         candidate = rgb_to_hex(oklab_to_rgb(base[None]))[0]
-        if candidate not in colors:
+        if candidate not in colors and candidate not in avoid:
             colors.append(candidate)
         step += 1
+    while len(colors) < needed:  # no new step in 200 tries: repeat rather than loop for ever
+        colors.append(colors[-1] if colors else "#808080")
     return colors[:needed]

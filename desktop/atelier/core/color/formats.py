@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import struct
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from atelier.core.errors import InputFileError
 EXPORT_FORMATS = ("gpl", "ase", "aco", "css", "json", "png")
 IMPORT_FORMATS = ("gpl", "ase", "aco", "json")
 MAX_IMPORTED = 64  # palettes beyond this are libraries, not palettes; the first ones are kept
+MAX_FILE_BYTES = 4 * 1024 * 1024  # a palette file is a few kB; a larger one is refused unread
+MAX_NAME_CHARS = 100  # a colour name or title longer than this is cut (a 1 MB name is no name)
 
 
 @dataclass(frozen=True)
@@ -38,18 +42,32 @@ def _hex(r: float, g: float, b: float) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(max(0, min(255, round(v))) for v in (r, g, b)))
 
 
+def clean_text(text: str, limit: int = MAX_NAME_CHARS) -> str:
+    """A name as one line of text that every format can store: lone surrogates (valid in a Python string,
+    not encodable in UTF-8 or UTF-16) become U+FFFD, control characters and line breaks become spaces,
+    runs of spaces one, and at most `limit` characters are kept."""
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return " ".join(text.split())[:limit]
+
+
 def _names(palette: PaletteFile) -> list[str]:
     return [
-        palette.names[i] if i < len(palette.names) and palette.names[i] else f"Colour {i + 1}"
+        clean_text(palette.names[i]) or f"Colour {i + 1}" if i < len(palette.names) else f"Colour {i + 1}"
         for i in range(len(palette.colors))
     ]
+
+
+def _utf16_units(text: str) -> int:
+    """Length in UTF-16 code units, what .ase and .aco count (an emoji is 2)."""
+    return len(text.encode("utf-16-be")) // 2
 
 
 # -- export -----------------------------------------------------------------------------------
 def to_gpl(palette: PaletteFile) -> bytes:
     # A .gpl is line based: a title or name with a line break (a palette from a lyric) would end the
     # header early and make the file unreadable, so each is joined onto one line.
-    title = " ".join(palette.title.split())
+    title = clean_text(palette.title)
     lines = ["GIMP Palette", f"Name: {title}", f"Columns: {min(len(palette.colors), 16)}", "#"]
     for color, name in zip(palette.colors, _names(palette), strict=True):
         r, g, b = _rgb(color)
@@ -65,7 +83,7 @@ def to_ase(palette: PaletteFile) -> bytes:
     blocks = []
     for color, name in zip(palette.colors, _names(palette), strict=True):
         r, g, b = _rgb(color)
-        body = struct.pack(">H", len(name) + 1) + _utf16(name)
+        body = struct.pack(">H", _utf16_units(name) + 1) + _utf16(name)
         body += b"RGB " + struct.pack(">fff", r / 255, g / 255, b / 255) + struct.pack(">H", 2)  # 2 = normal
         blocks.append(struct.pack(">HI", 0x0001, len(body)) + body)
     return b"ASEF" + struct.pack(">HHI", 1, 0, len(blocks)) + b"".join(blocks)
@@ -78,12 +96,12 @@ def to_aco(palette: PaletteFile) -> bytes:
     for color, name in zip(palette.colors, _names(palette), strict=True):
         entry = struct.pack(">HHHHH", 0, *(v * 257 for v in _rgb(color)), 0)
         v1 += entry
-        v2 += entry + struct.pack(">I", len(name) + 1) + _utf16(name)
+        v2 += entry + struct.pack(">I", _utf16_units(name) + 1) + _utf16(name)
     return v1 + v2
 
 
 def to_css(palette: PaletteFile) -> bytes:
-    lines = [f"/* {palette.title} (Atelier) */", ":root {"]
+    lines = [f"/* {clean_text(palette.title).replace('*/', '')} (Atelier) */", ":root {"]
     for index, (color, name) in enumerate(zip(palette.colors, _names(palette), strict=True), start=1):
         safe = name.replace("*/", "")
         lines.append(f"  --palette-{index}: {color}; /* {safe} */")
@@ -93,7 +111,7 @@ def to_css(palette: PaletteFile) -> bytes:
 
 def to_json(palette: PaletteFile, source: str = "") -> bytes:
     data = {
-        "title": palette.title,
+        "title": clean_text(palette.title),
         "colors": [{"hex": c, "name": n} for c, n in zip(palette.colors, _names(palette), strict=True)],
         "source": source,
     }
@@ -154,7 +172,7 @@ class _Reader:
     def utf16(self, chars: int) -> str:
         raw = self.take(chars * 2)
         try:
-            return raw.decode("utf-16-be").rstrip("\x00")
+            return raw.decode("utf-16-be", "replace").rstrip("\x00")
         except UnicodeDecodeError as exc:
             raise InputFileError(f"This {self.what} file has a damaged colour name.") from exc
 
@@ -166,7 +184,8 @@ class _Reader:
 def _finish(colors: list[str], names: list[str], title: str, what: str) -> PaletteFile:
     if not colors:
         raise InputFileError(f"This {what} file has no colours in it.")
-    return PaletteFile(tuple(colors[:MAX_IMPORTED]), tuple(names[:MAX_IMPORTED]), title)
+    kept = tuple(clean_text(name) for name in names[:MAX_IMPORTED])
+    return PaletteFile(tuple(colors[:MAX_IMPORTED]), kept, clean_text(title) or "Imported palette")
 
 
 _GPL_LINE = re.compile(r"^\s*(\d{1,3})\s+(\d{1,3})\s+(\d{1,3})(?:\s+(.*))?$")
@@ -203,20 +222,26 @@ def _cmyk(c: float, m: float, y: float, k: float) -> str:
     return _hex(*(255 * (1 - v) * (1 - k) for v in (c, m, y)))
 
 
+_ASE_MODELS = {b"RGB ": 3, b"CMYK": 4, b"LAB ": 3, b"Gray": 1}
+
+
 def _ase_color(model: bytes, reader: _Reader) -> str:
+    if model not in _ASE_MODELS:
+        raise InputFileError(f"This .ase file uses an unknown colour model {model!r}.")
+    values = [float(v) for v in reader.unpack(">" + "f" * _ASE_MODELS[model])]
+    if not all(math.isfinite(v) for v in values):  # NaN or infinity: no colour (round() would raise)
+        raise InputFileError(f"This .ase file has a colour value that is not a number ({values}).")
     if model == b"RGB ":
-        r, g, b = reader.unpack(">fff")
+        r, g, b = values
         return _hex(r * 255, g * 255, b * 255)
     if model == b"CMYK":
-        c, m, y, k = reader.unpack(">ffff")
+        c, m, y, k = values
         return _cmyk(c, m, y, k)
     if model == b"LAB ":
-        lightness, a, b = reader.unpack(">fff")
+        lightness, a, b = values
         return Color("lab", [lightness * 100, a, b]).convert("srgb").to_string(hex=True, fit=True)
-    if model == b"Gray":
-        (grey,) = reader.unpack(">f")
-        return _hex(grey * 255, grey * 255, grey * 255)
-    raise InputFileError(f"This .ase file uses an unknown colour model {model!r}.")
+    grey = values[0]
+    return _hex(grey * 255, grey * 255, grey * 255)
 
 
 def from_ase(data: bytes) -> PaletteFile:
@@ -292,9 +317,11 @@ _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 def from_json(data: bytes) -> PaletteFile:
     try:
-        raw = json.loads(data.decode("utf-8"))
+        raw = json.loads(data)  # bytes: UTF-8, UTF-16 or UTF-32, as JSON allows
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputFileError(f"This .json file is not valid JSON ({exc}).") from exc
+    except RecursionError as exc:  # a palette is two levels deep; thousands are an attack or damage
+        raise InputFileError("This .json file is nested too deeply to be a palette.") from exc
     title = "Imported palette"
     if isinstance(raw, dict):
         title = str(raw.get("title") or title)
@@ -325,7 +352,15 @@ def import_bytes(data: bytes, fmt: str) -> PaletteFile:
 
 def import_file(path: str | Path) -> PaletteFile:
     source = Path(path)
+    if not source.is_file():  # a FIFO or a device would block or never end
+        raise InputFileError(f"Cannot read {source}: there is no palette file there.")
     try:
+        size = source.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputFileError(
+                f"{source.name} is {size:,} bytes; a palette file is at most {MAX_FILE_BYTES:,} bytes "
+                f"(Atelier keeps the first {MAX_IMPORTED} colours of any palette)."
+            )
         data = source.read_bytes()
     except OSError as exc:
         raise InputFileError(f"Cannot read {source} ({exc.strerror or exc}).") from exc

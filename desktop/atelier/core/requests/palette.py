@@ -129,4 +129,5 @@ class PaletteResult(Result):
             "colors": [{"hex": c, "name": n} for c, n in zip(self.colors, self.names, strict=True)],
             "source": self.source,
             "seconds": round(self.seconds, 4),
+            **({"detail": self.detail} if self.detail else {}),
         }

@@ -16,7 +16,7 @@ from atelier.core.requests.palette import (
     PaletteFromTextRequest,
     PaletteResult,
 )
-from atelier.engine.palette_extract import extract_palette
+from atelier.engine.palette_extract import extract
 from atelier.engine.palette_text import ColorIndex, load_index, palette_for_vector, text_vector
 from atelier.engine.runner import TaskContext, TaskGenerator, task
 from atelier.engine.text_embedding import build_text_pack, embed, find_text_pack
@@ -64,8 +64,15 @@ def run_text_palette(request: PaletteFromTextRequest, context: TaskContext) -> T
 @task(PaletteFromImageRequest)
 def run_image_palette(request: PaletteFromImageRequest, context: TaskContext) -> TaskGenerator:
     yield Progress(0, 1, "Finding the dominant colours")
-    colors = extract_palette(request.image, request.count, request.seed, request.locked)
-    return PaletteResult(colors=tuple(colors), names=tuple(nearest_names(colors)), source="image", device=NO_DEVICE)
+    found = extract(request.image, request.count, request.seed, request.locked)
+    colors = found.colors
+    return PaletteResult(
+        colors=tuple(colors),
+        names=tuple(nearest_names(colors)),
+        source="image",
+        detail=found.note(request.count),
+        device=NO_DEVICE,
+    )
 
 
 @task(HarmonyRequest)
