@@ -29,6 +29,7 @@ def test_import_diffusers_folder_makes_a_working_pack(tmp_path: Path) -> None:
     folder = Path(json.loads(done.stdout)["folder"])
     manifest = json.loads((folder / "pack.json").read_text())
     assert manifest["kind"] == "diffusion" and manifest["licence"] == "MIT"
+    assert "my-diffusers-model" in manifest["source"] and str(tmp_path) not in json.dumps(manifest)  # no user path
     assert {"text_encoder", "unet", "vae_encoder", "vae_decoder"} <= set(manifest["components"])
     # What each component takes once loaded, for the Sketch task's memory check: at least its files.
     assert set(manifest["memory_bytes"]) == set(manifest["components"])

@@ -400,7 +400,10 @@ def import_diffusers(
         "kind": "diffusion",
         "version": "1",
         "licence": licence,
-        "source": f"converted from {source} by atelier models import-diffusers" + (" (fp16)" if fp16 else ""),
+        # The folder's name only: a pack's manifest (and every image's metadata that names it) must not
+        # carry the absolute path of the user's files.
+        "source": f"converted from {Path(source).name} by atelier models import-diffusers"
+        + (" (fp16)" if fp16 else ""),
         "providers": ["CUDAExecutionProvider", "DmlExecutionProvider"] if fp16 else [],
         "components": components,
     }
