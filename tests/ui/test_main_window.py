@@ -245,3 +245,26 @@ def test_about_lists_a_pack_that_was_set_aside_and_why(qtbot, isolated_dirs, mon
     assert "Packs set aside" in text and "broken-pack" in text
     dialog.close()
     window.close()
+
+
+def test_the_open_project_is_locked_with_this_process_id_until_it_is_closed(qtbot, isolated_dirs) -> None:
+    import json
+    import os
+
+    from atelier.core.project import LOCK_FILE, Project
+    from atelier.core.settings import Settings
+    from atelier.ui.main_window import MainWindow
+
+    window = MainWindow(Settings(threads=1))
+    qtbot.addWidget(window)
+    untitled_lock = window.context.session.folder / LOCK_FILE
+    assert json.loads(untitled_lock.read_text())["pid"] == os.getpid()
+    Project.create(isolated_dirs / "song")
+    assert window.open_project(isolated_dirs / "song")
+    assert not untitled_lock.exists()  # handed over: the untitled project was closed properly
+    song_lock = isolated_dirs / "song" / LOCK_FILE
+    assert json.loads(song_lock.read_text())["pid"] == os.getpid()
+    assert window.open_project(isolated_dirs / "song")  # the same folder again: still writable, not "in use"
+    assert not window.context.session.read_only and window.save_session()
+    window.close()
+    assert not song_lock.exists()
