@@ -161,3 +161,17 @@ def test_a_120_kb_prompt_is_refused_before_the_model(tmp_path: Path) -> None:
     prompt = "a long night by the sea " * 5000  # 120,000 characters
     done = atelier("lyrics", "--prompt", prompt)
     one_line_error(done, "theme is 119,999 characters long", "the limit is 2,000")
+
+
+def test_fifos_are_refused_without_blocking(tmp_path: Path) -> None:
+    # Opening a FIFO blocks until something writes to it: every reader must check it is a plain file.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    song = tmp_path / "song.txt"
+    song.write_text("la la la\nla la la la\n", encoding="utf-8")
+    out = str(tmp_path / "o.mid")
+    one_line_error(atelier("melody", "--lyrics-file", str(fifo), "--out", out), "no such file")
+    continued = atelier("melody", "--lyrics-file", str(song), "--continue-from", str(fifo), "--out", out)
+    one_line_error(continued, "no such file")
+    one_line_error(atelier("palette", "--image", str(fifo)), "No image")
+    one_line_error(atelier("lineart", "--image", str(fifo), "--out", str(tmp_path / "o.png")), "No image")

@@ -63,6 +63,28 @@ def test_text_palette_json(tmp_path: Path) -> None:
     check_schema(json.loads(out.stdout), 6, "text")
 
 
+@pytest.mark.slow
+def test_text_of_thousands_of_lines_makes_a_palette(tmp_path: Path) -> None:
+    pytest.importorskip("torch")  # the first run builds the text model
+    # 4,000 characters can be 2,000 lines, each one model run: the lines are sampled (64), the whole kept.
+    words = ["rain", "sun", "ash", "sea", "moss", "gold", "rust", "snow"]
+    text = "\n".join(words[i % len(words)] for i in range(1500))
+    out = atelier("palette", "--text", text, "--count", "5", "--json")
+    assert out.returncode == 0, out.stderr
+    check_schema(json.loads(out.stdout), 5, "text")
+
+
+def test_a_one_pixel_picture_gives_one_colour_and_says_so(tmp_path: Path) -> None:
+    Image.new("RGB", (1, 1), (255, 0, 0)).save(tmp_path / "red.png")
+    out = atelier("palette", "--image", str(tmp_path / "red.png"), "--count", "5", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert [c["hex"] for c in data["colors"]] == ["#ff0000"]
+    assert data["detail"] == "The picture has only 1 distinct colour, so the palette has 1."
+    plain = atelier("palette", "--image", str(tmp_path / "red.png"), "--count", "5")
+    assert "only 1 distinct colour" in plain.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

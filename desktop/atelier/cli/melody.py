@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     values: dict[str, Any] = {"key": args.key, "mode": args.mode, "meter": args.meter, "tempo": args.tempo}
     tune = None
     if args.continue_from:
+        if not Path(args.continue_from).is_file():  # a FIFO would block the MIDI reader for ever
+            raise InputFileError(f"Cannot read the MIDI file {args.continue_from}: there is no such file.")
         tune = read_tune(args.continue_from)
         values = {"key": tune.key, "mode": tune.mode, "meter": tune.meter, "tempo": tune.tempo}
     request = MelodyRequest(

@@ -21,6 +21,8 @@ from atelier.engine.palette_text import ColorIndex, load_index, palette_for_vect
 from atelier.engine.runner import TaskContext, TaskGenerator, task
 from atelier.engine.text_embedding import build_text_pack, embed, find_text_pack
 
+# Lines of a text embedded one by one; the text is at most 4,000 characters, which could be 2,000 lines.
+MAX_LINES = 64
 # One colour index per text-model pack, shared by every job in this process.
 _indexes: dict[str, ColorIndex] = {}
 _index_lock = threading.Lock()
@@ -46,9 +48,12 @@ def run_text_palette(request: PaletteFromTextRequest, context: TaskContext) -> T
         with _index_lock:
             _indexes[key] = index
     lines = [line.strip() for line in request.text.splitlines() if line.strip()]
+    whole = " ".join(lines)
+    if len(lines) > MAX_LINES:  # each line is one model run: a long text's lines are sampled evenly
+        lines = [lines[index * len(lines) // MAX_LINES] for index in range(MAX_LINES)]
     # One line: its embedding. Several (a lyric): the whole text (its first 128 tokens) and the mean
     # of the lines count equally, so one vivid line cannot outvote the song's overall mood.
-    texts = lines if len(lines) == 1 else [" ".join(lines), *lines]
+    texts = lines if len(lines) == 1 else [whole, *lines]
     vectors, device = embed(context.pool, pack, texts, cancel)
     vector = vectors[0] if len(lines) == 1 else text_vector(np.stack([vectors[0], text_vector(vectors[1:])]))
     colors, moods = palette_for_vector(index, vector, request.count, request.seed, request.locked)
