@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from atelier.core.errors import InputFileError
-from atelier.core.picture_io import MAX_DECODE_PIXELS, fitting_size, read_picture
+from atelier.core.picture_io import MAX_DECODE_PIXELS, fitting_size, read_picture, read_stored
 from tests.fuzz import inputs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -199,3 +199,20 @@ def test_the_hostile_builders_make_real_pictures() -> None:
         with Image.open(io.BytesIO(inputs.picture_file(mode, fmt, 9, 7, random.Random(0)))) as image:
             image.load()
             assert image.size == (9, 7)
+
+
+def test_read_stored_keeps_the_array_and_guards_like_read_picture(tmp_path: Path) -> None:
+    for shape in ((5, 7), (5, 7, 2), (5, 7, 3), (5, 7, 4)):
+        array = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+        path = tmp_path / f"a{len(shape)}.png"
+        Image.fromarray(array).save(path)
+        assert np.array_equal(read_stored(path), array)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(inputs.png_declaring(20000, 20000, pixels=False))
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(inputs.broken_png())
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(inputs.png_declaring(13000, 13000, pixels=False))
+    for path in (bomb, broken, huge, tmp_path / "missing.png"):
+        with pytest.raises(InputFileError):
+            read_stored(path)

@@ -97,6 +97,26 @@ def read_picture(
         raise InputFileError(f"Cannot read {path} as an image ({type(exc).__name__}: {exc}).") from exc
 
 
+def read_stored(path: str | Path, max_pixels: int = MAX_DECODE_PIXELS) -> np.ndarray:
+    """The pixels exactly as stored (no mode conversion, no EXIF rotation): for Atelier's own files, such as
+    history images, whose array shape is recorded beside them. The same guards as `read_picture`."""
+    source = Path(path)
+    if not source.is_file():
+        raise InputFileError(f"No image at {path}.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(source) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise InputFileError(too_large_message(width, height, max_pixels))
+                return np.asarray(image).copy()
+    except InputFileError:
+        raise
+    except Exception as exc:  # as in read_picture: every decoder failure is the file's fault
+        raise InputFileError(f"Cannot read {path} as an image ({type(exc).__name__}: {exc}).") from exc
+
+
 def _decode(image: Image.Image, max_side: int | None, max_pixels: int, rgba: bool, what: str) -> np.ndarray:
     image.seek(0)  # an animated picture: its first frame
     width, height = image.size
