@@ -74,13 +74,16 @@ def test_text_of_thousands_of_lines_makes_a_palette(tmp_path: Path) -> None:
     check_schema(json.loads(out.stdout), 5, "text")
 
 
-def test_a_one_pixel_picture_gives_one_colour_and_says_so(tmp_path: Path) -> None:
+def test_a_one_pixel_picture_says_which_swatches_are_not_its_colours(tmp_path: Path) -> None:
     Image.new("RGB", (1, 1), (255, 0, 0)).save(tmp_path / "red.png")
     out = atelier("palette", "--image", str(tmp_path / "red.png"), "--count", "5", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert [c["hex"] for c in data["colors"]] == ["#ff0000"]
-    assert data["detail"] == "The picture has only 1 distinct colour, so the palette has 1."
+    check_schema(data, 5, "image")
+    assert data["colors"][0]["hex"] == "#ff0000"
+    assert data["detail"] == (
+        "The picture has only 1 distinct colour; the other 4 swatches are lighter and darker steps of it."
+    )
     plain = atelier("palette", "--image", str(tmp_path / "red.png"), "--count", "5")
     assert "only 1 distinct colour" in plain.stdout
 

@@ -62,28 +62,30 @@ def test_a_100_megapixel_image_is_sampled_not_copied() -> None:
     assert close_to(found, (200, 120, 40)) and close_to(found, (30, 60, 160))
 
 
-def test_a_flat_picture_gives_only_its_colours_and_says_so() -> None:
-    # Issue 15: a 1x1 red picture gave 4 invented colours besides its red.
+def test_a_flat_picture_fills_the_palette_with_marked_steps() -> None:
+    # Issue 15: a 1x1 red picture gave red and 4 invented colours without a word.
     red = np.array([[[255, 0, 0]]], np.uint8)
-    assert extract_palette(red, 5) == ["#ff0000"]
+    found = extract(red, 5)
+    assert found.colors[0] == "#ff0000" and len(set(found.colors)) == 5
+    assert (found.distinct, found.stepped) == (1, 4)
     result = Engine().run_to_end(PaletteFromImageRequest(image=red, count=5, label="red"))
-    assert isinstance(result, PaletteResult) and result.colors == ("#ff0000",)
-    assert result.detail == "The picture has only 1 distinct colour, so the palette has 1."
-    assert result.to_json()["detail"] == result.detail
+    assert isinstance(result, PaletteResult) and result.colors == tuple(found.colors)
+    note = "The picture has only 1 distinct colour; the other 4 swatches are lighter and darker steps of it."
+    assert result.detail == note and result.to_json()["detail"] == note
     two = blocks([(20, 40, 90), (230, 200, 60)], [10, 10])
-    assert len(extract_palette(two, 6)) == 2
+    assert extract(two, 6).stepped == 4 and "steps of them" in extract(two, 6).note()
+    full = blocks([(20, 40, 90), (230, 200, 60), (200, 30, 40)], [10, 10, 10])
+    assert extract(full, 3).note() == "" and extract(full, 3).stepped == 0
 
 
-def test_locked_slots_stay_in_place_and_steps_are_counted() -> None:
+def test_flat_image_pads_to_the_count_and_locks_stay_in_place() -> None:
     flat = np.full((20, 20, 3), (90, 90, 200), np.uint8)
     found = extract(flat, 5, locked=((2, "#ffffff"),))
-    # Slots 0 and 1 must exist to keep the lock at slot 2: the picture's colour, then one step of it.
-    assert len(found.colors) == 3 and found.colors[2] == "#ffffff" and len(set(found.colors)) == 3
-    assert close_to(found.colors[:1], (90, 90, 200)) and (found.distinct, found.stepped) == (1, 1)
-    assert "1 swatches are lighter or darker steps of it" in found.note(5)
-    at_end = extract(flat, 5, locked=((4, "#000000"),))
-    assert len(at_end.colors) == 5 and at_end.colors[4] == "#000000" and at_end.stepped == 3
-    assert extract(flat, 4, locked=((0, "#5a5ac8"),)).colors == ["#5a5ac8"]  # the lock is the only colour
+    assert len(set(found.colors)) == 5 and found.colors[2] == "#ffffff" and found.stepped == 3
+    assert close_to(found.colors[:1], (90, 90, 200))
+    only_lock = extract(flat, 4, locked=((0, "#5a5ac8"),))  # the lock is the picture's only colour
+    assert only_lock.colors[0] == "#5a5ac8" and len(set(only_lock.colors)) == 4 and only_lock.distinct == 0
+    assert "no colours besides the locked swatches" in only_lock.note()
 
 
 def test_engine_tasks_for_image_and_harmony() -> None:

@@ -148,38 +148,35 @@ def _rescue_accents(
 
 @dataclass(frozen=True)
 class Extraction:
-    """Colours taken from a picture: `distinct` is how many different colours it gave besides the locked
-    ones, `stepped` how many swatches are lighter or darker steps of them instead of picture colours."""
+    """Colours taken from a picture: `distinct` of them are the picture's own (besides locked swatches),
+    `stepped` are lighter or darker steps of those, filling a palette the picture has too few colours for."""
 
     colors: list[str]
     distinct: int
     stepped: int = 0
 
-    def note(self, count: int) -> str:
+    def note(self) -> str:
         """What to tell the user when the picture could not fill the palette ('' when it did)."""
+        if not self.stepped:
+            return ""
         if self.distinct == 0:
-            found = "The picture has no colours besides the locked swatches"
-        else:
-            found = f"The picture has only {self.distinct} distinct colour{'s' if self.distinct > 1 else ''}"
-        if self.stepped:
-            of = "it" if self.distinct == 1 else "them" if self.distinct else "the locked ones"
-            return f"{found}: {self.stepped} swatches are lighter or darker steps of {of}, to keep locked slots."
-        if len(self.colors) < count:
-            return f"{found}, so the palette has {len(self.colors)}."
-        return ""
+            return f"The picture has no colours besides the locked swatches: {self.stepped} are steps of them."
+        many = f"{self.distinct} distinct colour{'s' if self.distinct > 1 else ''}"
+        of = "it" if self.distinct == 1 else "them"
+        return f"The picture has only {many}; the other {self.stepped} swatches are lighter and darker steps of {of}."
 
 
 def extract_palette(
     image: np.ndarray, count: int, seed: int = 0, locked: tuple[tuple[int, str], ...] = ()
 ) -> list[str]:
-    """Up to `count` '#rrggbb' colours (see `extract`)."""
+    """`count` '#rrggbb' colours (see `extract`)."""
     return extract(image, count, seed, locked).colors
 
 
 def extract(image: np.ndarray, count: int, seed: int = 0, locked: tuple[tuple[int, str], ...] = ()) -> Extraction:
     """`count` colours, locked ones at their slots, the rest dominant-first. A picture with fewer distinct
-    colours than asked gives only those (no invented colours: a 1x1 red picture is one red swatch); only
-    slots that must exist to keep a locked swatch in place get lighter and darker steps, counted in `stepped`."""
+    colours than asked fills the palette with lighter and darker steps of them, and `stepped` (and the
+    note) says how many are not the picture's: a 1x1 red picture is red and 4 marked steps, not 5 colours."""
     pixels = rgba_pixels(image)
     bins, counts = colour_bins(pixels)
     lab = rgb_to_oklab(bins)
@@ -199,21 +196,15 @@ def extract(image: np.ndarray, count: int, seed: int = 0, locked: tuple[tuple[in
     found = centres[len(locked) :]
     order = np.argsort(-totals[len(locked) :], kind="stable")
     # Centres can meet on one colour, or on a locked one: each colour is offered once.
-    new_colors = [c for c in dict.fromkeys(rgb_to_hex(oklab_to_rgb(found[order]))) if c not in locked_hex]
-    if len(new_colors) >= free:
-        new_colors = new_colors[:free]
-    length = len(locked) + len(new_colors)
-    if locked:
-        length = max(length, max(slot for slot, _ in locked) + 1)
-    stepped = length - len(locked) - len(new_colors)
-    fill = iter(_pad(new_colors, found[order], length - len(locked), avoid=locked_hex))
+    new_colors = [c for c in dict.fromkeys(rgb_to_hex(oklab_to_rgb(found[order]))) if c not in locked_hex][:free]
+    fill = iter(_pad(new_colors, found[order], free, avoid=locked_hex))
     slots = dict(locked)
-    colors = [slots[i] if i in slots else next(fill) for i in range(length)]
-    return Extraction(colors, len(new_colors), stepped)
+    colors = [slots[i] if i in slots else next(fill) for i in range(count)]
+    return Extraction(colors, len(new_colors), free - len(new_colors))
 
 
 def _pad(colors: list[str], lab: np.ndarray, needed: int, avoid: list[str]) -> list[str]:
-    """The found colours, then lighter and darker steps of them up to `needed` (slots around locks)."""
+    """The found colours, then lighter and darker steps of them up to `needed`."""
     colors = list(colors)
     step = 0
     while len(colors) < needed and step < 200:

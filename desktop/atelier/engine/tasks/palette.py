@@ -75,7 +75,7 @@ def run_image_palette(request: PaletteFromImageRequest, context: TaskContext) ->
         colors=tuple(colors),
         names=tuple(nearest_names(colors)),
         source="image",
-        detail=found.note(request.count),
+        detail=found.note(),
         device=NO_DEVICE,
     )
 
