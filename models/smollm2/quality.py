@@ -9,8 +9,9 @@ onnxruntime-genai packs and llama.cpp on the GGUF, to tell the model's precision
 
 Reported per pack or runtime: lines, the share with under 70% dictionary words (CMU + wordfreq top
 50k), with one word stem 3+ times, echoing the instructions, in mixed script, rhyme-scheme adherence
-(pairs the scheme asks to rhyme that do), and perplexity of a held-out English text
-(perplexity.py's). Goal (issue 14): gibberish <= 1%, stem loops <= 1%, instruction echoes 0.
+(pairs the scheme asks to rhyme that do), lines the writer's guards resampled (engine only: what the
+guards hid), tokens sampled, and perplexity of a held-out English text (perplexity.py's).
+Goal (issue 14): gibberish <= 1%, stem loops <= 1%, instruction echoes 0.
 """
 
 from __future__ import annotations
@@ -177,6 +178,7 @@ class Sample:
     tokens: int = 0
     tokens_per_s: float = 0.0
     seconds: float = 0.0
+    rejections: list[str] = field(default_factory=list)  # lines the writer's guards resampled, and why
 
 
 @dataclass
@@ -190,6 +192,8 @@ class Summary:
     mixed_script: int = 0
     rhyme_pairs: int = 0
     rhymed_pairs: int = 0
+    rejected: int = 0
+    tokens: int = 0
     perplexity: float | None = None
     tokens_per_s: float | None = None
     worst: list[str] = field(default_factory=list)
@@ -267,6 +271,8 @@ def summarise(name: str, samples: list[Sample]) -> Summary:
         summary.lines += len(sample.lines)
         summary.rhyme_pairs += sample.rhyme_pairs
         summary.rhymed_pairs += sample.rhymed_pairs
+        summary.rejected += len(sample.rejections)
+        summary.tokens += sample.tokens
         if sample.tokens_per_s:
             speeds.append(sample.tokens_per_s)
         for line, problems in zip(sample.lines, sample.problems, strict=True):
@@ -325,6 +331,7 @@ def engine_samples(pack_dir: Path | None, prompts: list[dict[str, Any]], seeds: 
                     result.generated_tokens,
                     result.decode_tokens_per_s,
                     time.perf_counter() - started,
+                    list(getattr(result, "rejections", ())),
                 )
             )
             print(f"  {request.summary()} seed {seed}: {len(lines)} lines", file=sys.stderr, flush=True)
@@ -402,7 +409,7 @@ def raw_samples(model: Any, tokenizer: Any, prompts: list[dict[str, Any]], seeds
 def print_table(title: str, summaries: list[Summary]) -> None:
     print(f"\n{title}")
     header = f"{'pack / runtime':<34} {'lines':>5} {'gibberish':>10} {'stem loop':>10} {'echoes':>7} {'mixed':>6}"
-    header += f" {'rhyme':>6} {'ppl':>6} {'tok/s':>6}"
+    header += f" {'rhyme':>6} {'resampled':>9} {'tokens':>6} {'ppl':>6} {'tok/s':>6}"
     print(header)
     for s in summaries:
         rhyme = f"{s.rhyme_adherence:.0%}" if s.rhyme_adherence is not None else "-"
@@ -411,8 +418,14 @@ def print_table(title: str, summaries: list[Summary]) -> None:
         print(
             f"{s.name[:34]:<34} {s.lines:>5} {s.gibberish:>4} {s.share(s.gibberish):>5.1%}"
             f" {s.stem_loops:>4} {s.share(s.stem_loops):>5.1%} {s.echoes:>7} {s.mixed_script:>6}"
-            f" {rhyme:>6} {ppl:>6} {speed:>6}"
+            f" {rhyme:>6} {s.rejected:>9} {s.tokens:>6} {ppl:>6} {speed:>6}"
         )
+
+
+def write_report(path: Path | None, report: dict[str, Any]) -> None:
+    """Written after each pack or runtime, so a long run interrupted keeps what it measured."""
+    if path:
+        path.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
 
 
 def main() -> int:
@@ -423,6 +436,8 @@ def main() -> int:
     parser.add_argument("--no-engine", action="store_true", help="skip the engine runs")
     parser.add_argument("--seeds", type=int, default=len(SEEDS))
     parser.add_argument("--limit", type=int, default=0, help="only the first N prompts")
+    parser.add_argument("--stride", type=int, default=1, help="every Nth prompt (a smaller set over all modes)")
+    parser.add_argument("--only-llama-cpp", action="store_true", help="with --raw: skip the packs' raw runs")
     parser.add_argument("--raw-tokens", type=int, default=RAW_TOKENS)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write every line and figure here")
@@ -431,7 +446,7 @@ def main() -> int:
     from perplexity import TEXT
     from side_by_side import GenaiStepModel, LlamaCppStepModel, perplexity_of
 
-    prompts = PROMPTS[: args.limit] if args.limit else PROMPTS
+    prompts = (PROMPTS[: args.limit] if args.limit else PROMPTS)[:: args.stride]
     seeds = tuple(SEEDS[0] + i for i in range(args.seeds))
     packs = args.pack or [bundled_pack_dir()]
     print(f"line checks: {line_checks().source}; {len(prompts)} prompts x {len(seeds)} seeds", file=sys.stderr)
@@ -450,13 +465,14 @@ def main() -> int:
             summary.perplexity = ppl
             engine_rows.append(summary)
             report["engine"][str(folder)] = {"summary": asdict(summary), "samples": [asdict(s) for s in samples]}
-        if args.raw:
+        if args.raw and not args.only_llama_cpp:
             samples = raw_samples(step_model, step_model.tokenizer, prompts, seeds, args.raw_tokens)
             summary = summarise(name, samples)
             summary.perplexity = ppl
             raw_rows.append(summary)
             report["raw"][str(folder)] = {"summary": asdict(summary), "samples": [asdict(s) for s in samples]}
         del step_model
+        write_report(args.json, report)
     if args.raw and args.llama_cpp:
         from atelier.engine import smollm2
 
@@ -471,6 +487,7 @@ def main() -> int:
         summary.perplexity = ppl
         raw_rows.append(summary)
         report["raw"]["llama.cpp"] = {"summary": asdict(summary), "samples": [asdict(s) for s in samples]}
+        write_report(args.json, report)
     if engine_rows:
         print_table(f"Through Atelier's engine ({len(prompts)} prompts x {len(seeds)} seeds, defaults)", engine_rows)
     if raw_rows:
@@ -481,7 +498,6 @@ def main() -> int:
             for line in summary.worst:
                 print(f"  {line}")
     if args.json:
-        args.json.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
         print(f"\nwrote {args.json}")
     return 0
 
