@@ -64,6 +64,8 @@ def test_a_13000x13000_png_is_refused_by_each_command_naming_the_limit(huge_png:
     palette = atelier("palette", "--image", str(huge_png), "--count", "4")
     one_line_error(palette, "13000x13000", "120.0 megapixels", "10954x10954")
     assert not Path(out).exists()
+    # The message says what to do; the generic "check the path" hint would send the user the wrong way.
+    assert all("Check the path" not in done.stderr for done in (lineart, colorize, palette))
 
 
 def test_bomb_and_broken_pictures_are_one_line_errors(tmp_path: Path) -> None:

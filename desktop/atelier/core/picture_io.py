@@ -88,7 +88,8 @@ def read_picture(
         # Pillow refuses before reading the size into our hands; the limit is ours to name.
         raise InputFileError(
             f"{path} declares a picture far too large to open ({exc}); {what} takes at most "
-            f"{max_pixels / 1e6:.1f} megapixels. Shrink it and try again."
+            f"{max_pixels / 1e6:.1f} megapixels. Shrink it and try again.",
+            hint="",
         ) from exc
     except MemoryError as exc:
         raise InputFileError(f"{path} is too large to decode in the memory available.") from exc
@@ -109,7 +110,7 @@ def read_stored(path: str | Path, max_pixels: int = MAX_DECODE_PIXELS) -> np.nda
             with Image.open(source) as image:
                 width, height = image.size
                 if width * height > max_pixels:
-                    raise InputFileError(too_large_message(width, height, max_pixels))
+                    raise InputFileError(too_large_message(width, height, max_pixels), hint="")
                 return np.asarray(image).copy()
     except InputFileError:
         raise
@@ -126,7 +127,7 @@ def _decode(image: Image.Image, max_side: int | None, max_pixels: int, rgba: boo
         image.draft("RGB", (max_side, max_side))  # JPEG: decode at 1/2..1/8 scale directly
     decoded_w, decoded_h = image.size
     if decoded_w * decoded_h > max_pixels:
-        raise InputFileError(too_large_message(width, height, max_pixels, what))
+        raise InputFileError(too_large_message(width, height, max_pixels, what), hint="")
     image.load()
     orientation = _orientation(image)  # after load: a PNG's EXIF may follow its pixels, and reading it decodes
     # Shrink before converting when Pillow can (not 16-bit modes), so no second full-size copy is made.

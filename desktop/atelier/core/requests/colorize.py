@@ -41,7 +41,7 @@ class ColorizeRequest(Request):
             raise InvalidRequestError("The line art is empty.")
         if self.lines.shape[0] * self.lines.shape[1] > MAX_PIXELS:
             height, width = self.lines.shape[:2]
-            raise InvalidRequestError(too_large_message(width, height, MAX_PIXELS, "colorize"))
+            raise InvalidRequestError(too_large_message(width, height, MAX_PIXELS, "colorize"), hint="")
         low, high = PALETTE_SIZES
         if not low <= len(self.palette) <= high:
             raise InvalidRequestError(f"Colorize needs a palette of {low} to {high} colours (got {len(self.palette)}).")

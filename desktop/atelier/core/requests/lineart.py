@@ -30,8 +30,9 @@ class LineArtRequest(Request):
             raise InvalidRequestError(
                 f"The picture must be RGB or RGBA and at least 8x8 pixels (got shape {image.shape})."
             )
-        if image.shape[0] * image.shape[1] > MAX_PIXELS:
-            raise InvalidRequestError(too_large_message(image.shape[1], image.shape[0], MAX_PIXELS, "line art"))
+        height, width = image.shape[:2]
+        if height * width > MAX_PIXELS:
+            raise InvalidRequestError(too_large_message(width, height, MAX_PIXELS, "line art"), hint="")
         if not 0.0 <= self.sensitivity <= 1.0:
             raise InvalidRequestError(f"Sensitivity must be between 0 and 1 (got {self.sensitivity}).")
 

@@ -29,7 +29,7 @@ def _check_image(name: str, image: np.ndarray | None, channels: tuple[int, ...])
         raise InvalidRequestError(f"The {name} has an unsupported shape {image.shape}.")
     if image.shape[0] * image.shape[1] > MAX_INPUT_PIXELS:
         height, width = image.shape[:2]
-        raise InvalidRequestError(too_large_message(width, height, MAX_INPUT_PIXELS, f"the {name}"))
+        raise InvalidRequestError(too_large_message(width, height, MAX_INPUT_PIXELS, f"the {name}"), hint="")
 
 
 @dataclass(frozen=True)
