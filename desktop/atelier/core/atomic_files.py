@@ -86,3 +86,15 @@ def remove_stale_temps(folder: Path) -> list[Path]:
                     path.unlink()
                     removed.append(path)
     return removed
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged file to `<name>.bad` (then .bad.2, .bad.3, ...), never over an older one, so the
+    user keeps it; returns where it went."""
+    target = path.with_name(path.name + ".bad")
+    number = 2
+    while target.exists():
+        target = path.with_name(f"{path.name}.bad.{number}")
+        number += 1
+    path.rename(target)
+    return target

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from atelier.core.atomic_files import write_atomic
 from atelier.core.errors import AtelierError, PackError, PackNotFoundError, PackVerificationError
 from atelier.core.settings import cache_dir, data_dir
 from atelier.engine.manifest_schema import MAX_DEPTH, MAX_FILES, MAX_MANIFEST_BYTES, too_deep, validate_manifest
@@ -273,11 +274,8 @@ def onnx_external_locations(path: Path) -> list[str]:
 
 
 def write_file_atomic(path: Path, data: bytes) -> None:
-    """core.history's crash-safe write, imported when first needed: importing core.history loads the
-    palette and lyric modules (about 0.45 s), which `atelier models list` should not wait for."""
-    from atelier.core.history import write_file_atomic as write
-
-    write(path, data)
+    """Crash-safe: a temporary file beside `path`, fsynced, then renamed over it."""
+    write_atomic(path, data)
 
 
 def _is_onnx_model(path: Path) -> bool:

@@ -8,6 +8,7 @@ and export. Every change goes through the document, which makes it one undo step
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -351,7 +352,10 @@ class PalettePanel(Panel):
             # The rest of the session still saves if this fails; the next autosave retries.
             if self._saved_picture is None or self._saved_picture[0] is not image or self._saved_picture[1] != path:
                 with contextlib.suppress(OSError, ValueError, TypeError):
-                    Image.fromarray(image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image).save(path)
+                    buffer = io.BytesIO()
+                    picture = image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
+                    Image.fromarray(picture).save(buffer, format="PNG")
+                    self.context.session.write_side_file(PICTURE_FILE, buffer.getvalue())  # atomic: never half a file
                     self._saved_picture = (image, path)
             state["picture"] = PICTURE_FILE
         return state

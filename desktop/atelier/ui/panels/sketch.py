@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from atelier.core.atomic_files import set_aside
 from atelier.core.documents.sketch import (
     DEFAULTS,
     LAYERS,
@@ -429,7 +430,7 @@ class SketchPanel(Panel):
         for layer in LAYERS:
             # The rest of the session still saves if this fails; the next autosave retries.
             with contextlib.suppress(OSError):
-                self.canvas.save_layer(layer, self.context.session.side_file(f"{layer}.png"))
+                self.context.session.write_side_file(f"{layer}.png", self.canvas.layer_png(layer))
         return self.document.to_dict()
 
     def restore_state(self, state: dict[str, Any]) -> None:
@@ -458,7 +459,11 @@ class SketchPanel(Panel):
             return None
         try:  # a damaged file leaves that layer blank rather than failing start-up
             return read_picture(path, max_side=MAX_CANVAS_SIDE)
-        except InputFileError:
+        except InputFileError as exc:
+            # Kept aside before the next autosave writes the blank layer over it.
+            with contextlib.suppress(OSError):
+                kept = set_aside(path)
+                show_error(self, f"The saved layer {name} could not be read ({exc}); it was kept as {kept}.")
             return None
 
     def close_panel(self) -> None:

@@ -9,10 +9,9 @@ panel's document's), so one Undo walks back strokes and setting changes in the o
 
 from __future__ import annotations
 
-import contextlib
+import io
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -507,12 +506,8 @@ class CanvasWidget(QWidget):
         painter.end()
         return array_from_qimage(image)
 
-    def save_layer(self, layer: str, path: Path) -> None:
-        """Write a layer as PNG; through a temporary file, so a failed write keeps the last good one."""
-        partial = path.with_name(path.name + ".partial")
-        try:
-            Image.fromarray(self.layer_array(layer), "RGBA").save(partial, format="PNG")
-            partial.replace(path)
-        finally:
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
+    def layer_png(self, layer: str) -> bytes:
+        """A layer as PNG bytes (the project writes them atomically)."""
+        buffer = io.BytesIO()
+        Image.fromarray(self.layer_array(layer), "RGBA").save(buffer, format="PNG")
+        return buffer.getvalue()
