@@ -1,0 +1,75 @@
+"""A small soak through the real JobRunner (bench/soak.py's own driver): about 30 mixed jobs of every kind,
+some cancelled while they wait and some while they run; every job ends, none fails, no thread is left."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from atelier.core.jobs import JobQueue, JobState
+from atelier.core.settings import Settings, cache_dir
+from atelier.ui.worker import JobRunner
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def soak() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("atelier_bench_soak", REPO / "bench" / "soak.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny_packs() -> tuple[Path, Path]:
+    """(tiny diffusion folder, tiny Llama pack folder): both built by the tests' builders, cached."""
+    pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    from tests.diffusion_builders import tiny_onnx_folder
+    from tests.llm_builders import build_tiny_llama
+
+    return tiny_onnx_folder("optimum")[0], build_tiny_llama(cache_dir())
+
+
+@pytest.mark.slow
+def test_thirty_mixed_jobs_with_random_cancels_all_end_and_leave_no_thread(
+    qtbot, soak: ModuleType, tiny_packs: tuple[Path, Path], isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sketch_folder, llama_folder = tiny_packs
+    monkeypatch.setenv("ATELIER_MODELS", str(llama_folder))  # read when the engine is made, below
+    rng = np.random.default_rng(5)
+    inputs = soak.SoakInputs(soak.synthetic_picture(128, rng), soak.synthetic_drawing(128), sketch_folder, "tiny-llama")
+    assert set(inputs.kinds()) == set(soak.KINDS)
+    requests = soak.plan_requests(inputs, 30, rng)
+    python_before, native_before = set(threading.enumerate()), soak.native_threads()
+    runner = JobRunner(JobQueue(), Settings(threads=1))
+    lanes = soak.lane_thread_ids()
+    config = soak.SoakConfig(jobs=30, seed=5, in_flight=6, cancel_queued=0.25, cancel_running=0.25, warmup=10)
+    config.stuck_after_s = 30
+    result = soak.run_soak(runner, requests, config)
+    shutdown = soak.shut_down(runner, lanes, python_before, native_before)
+
+    stuck = [f"#{r.id} {r.kind} {r.state.value}" for r in result.stuck]
+    assert not stuck, f"jobs not ended {config.stuck_after_s} s after the last submit: {stuck}"
+    failed = [f"{r.kind}: {r.error}" for r in result.records if r.state is JobState.FAILED]
+    assert not failed, failed
+    assert {r.kind for r in result.records} == set(soak.KINDS)
+    for record in result.records:  # each end is whole: a result exactly when finished
+        assert record.had_result == (record.state is JobState.FINISHED), record
+    asked = [r.cancelled_in for r in result.records if r.cancelled_in]
+    assert "queued" in asked and "running" in asked, asked  # both kinds of cancel really happened
+    assert sum(r.state is JobState.CANCELLED for r in result.records) >= 3
+    # A cancel asked while the job waited ends it at once, and the lane never runs it to the end.
+    for record in result.records:
+        if record.cancelled_in == "queued":
+            assert record.state is JobState.CANCELLED and not record.had_result
+    assert shutdown.lanes_left == [] and shutdown.python_left == []
