@@ -377,3 +377,15 @@ def test_to_json_has_the_listing_fields(tmp_path: Path) -> None:
     assert {"id", "kind", "created", "starred", "files", "request", "summary", "device", "number"} <= set(data)
     assert data["request"]["base"] == "#c0392b" and data["request"]["locked"] == [[0, "#c0392b"]]
     assert "#c0392b" in data["summary"] and json.loads(json.dumps(data)) == data
+
+
+def test_a_bomb_or_broken_picture_in_an_entry_is_a_clear_error(tmp_path: Path) -> None:
+    from atelier.core.provenance import read_parameters
+
+    history = ProjectHistory(tmp_path)
+    entry = history.add(LineArtRequest(image=noise(16, 16, 3)), LineArtResult(lines=noise(16, 16)), created=time.time())
+    image = next(entry.folder / name for name in entry.files if name.endswith(".png") and "input" not in name)
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)  # a broken PNG
+    with pytest.raises(InputFileError, match="could not be read"):
+        history.load_result(entry)
+    assert read_parameters(image) is None  # not ours: no parameters, no exception

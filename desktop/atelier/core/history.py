@@ -31,6 +31,7 @@ from atelier.core.color.formats import PaletteFile, to_gpl
 from atelier.core.color.formats import to_json as palette_json
 from atelier.core.errors import InputFileError, InvalidRequestError
 from atelier.core.midi_file import write_midi
+from atelier.core.picture_io import read_stored
 from atelier.core.provenance import png_info
 from atelier.core.requests import DeviceInfo, Request, Result
 from atelier.core.requests.colorize import ColorizeResult
@@ -261,11 +262,10 @@ class _EntryReader:
 
     def png(self, name: str, shape: list[int]) -> np.ndarray:
         path = self.path(name)
-        try:
-            with Image.open(path) as image:
-                array = np.asarray(image)
+        try:  # the one guarded reader: a bomb or a broken PNG is an InputFileError like any damage
+            array = read_stored(path)
             return array.reshape(tuple(int(n) for n in shape)).copy()
-        except (OSError, ValueError) as exc:
+        except (InputFileError, ValueError) as exc:
             raise InputFileError(f"The history image {path} could not be read ({exc}).") from exc
 
 

@@ -50,9 +50,13 @@ def save_png(path: str | Path, image: np.ndarray, params: dict[str, Any] | None 
 
 
 def read_parameters(path: str | Path) -> dict[str, Any] | None:
-    """The JSON parameters Atelier wrote into a PNG, or None."""
-    with Image.open(path) as image:
-        text = image.info.get(JSON_KEY) if hasattr(image, "info") else None
+    """The JSON parameters Atelier wrote into a PNG, or None (also for a file that is no readable image:
+    the text chunks are read without decoding pixels, and a decompression bomb is just not ours)."""
+    try:
+        with Image.open(path) as image:
+            text = image.info.get(JSON_KEY) if hasattr(image, "info") else None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
     if not text:
         return None
     try:

@@ -41,7 +41,10 @@ def checked(f: dataclasses.Field[Any], value: Any) -> Any:
     if isinstance(default, str):
         ok = isinstance(value, str)
     elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        try:  # a saved 10**400 is an int that math.isfinite and float() cannot take
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        except OverflowError:
+            ok = False
         value = float(value) if ok else value
     else:  # int
         ok = isinstance(value, int) and not isinstance(value, bool)

@@ -522,7 +522,7 @@ class PaletteDocument:
                 else _clamp_count(len(current.colors) or DEFAULT_COUNT),
                 "seed": seed if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED else 0,
                 "text": text if isinstance(text, str) else "",
-                "mode": mode if mode in HARMONY_MODES else DEFAULT_MODE,
+                "mode": mode if isinstance(mode, str) and mode in HARMONY_MODES else DEFAULT_MODE,
                 "base": _hex_or(data.get("base"), current.colors[0] if current.colors else DEFAULT_BASE),
                 "favourites": tuple(_snapshots(data.get("favourites")))[:FAVOURITES_LIMIT],
             }

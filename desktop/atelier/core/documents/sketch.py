@@ -193,6 +193,14 @@ def colorize_palette_problem(colours: int) -> str:
     return f"Colorize needs {low} to {high} palette colours and the palette has {colours}: add some in the Palette tab."
 
 
+def _finite(value: float) -> bool:
+    """A finite number that fits a float (a saved 10**400 is an int math.isfinite cannot take)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def coerce(path: str, value: Any, clamp: bool = True) -> Any:
     """`value` as the field's type; out of range is clamped (`clamp`) or a ValueError; a wrong type is one too."""
     spec, default = SPECS[path], DEFAULTS[path]
@@ -201,7 +209,7 @@ def coerce(path: str, value: Any, clamp: bool = True) -> Any:
             raise ValueError(f"{spec.label}: not a yes/no value")
         return value
     if isinstance(default, (int, float)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
             raise ValueError(f"{spec.label}: not a number")
         if isinstance(default, int):
             if isinstance(value, float) and not (clamp or value.is_integer()):
