@@ -8,6 +8,7 @@ the JobQueue there, so the history and panels update in order.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -28,6 +29,18 @@ from atelier.engine.runner import Engine
 
 log = logging.getLogger(__name__)
 _STOP = object()
+# Lanes still inside a step when the window closed: a step that cannot see a cancel (one long native
+# call) runs on. Qt aborts the whole process when a running QThread is destroyed, which closing the
+# window or leaving Python would do, so they are held here and waited for at exit.
+_STILL_RUNNING: set[QThread] = set()
+EXIT_WAIT_MS = 120_000
+
+
+@atexit.register
+def _wait_for_lanes_still_running() -> None:
+    for thread in list(_STILL_RUNNING):
+        if not thread.wait(EXIT_WAIT_MS):
+            log.error("Lane %s is still running %d s after Atelier closed.", thread.objectName(), EXIT_WAIT_MS // 1000)
 
 
 class LaneThread(QThread):
@@ -213,5 +226,12 @@ class JobRunner(QObject):
         for thread in self._lanes.values():
             thread.stop()
         for thread in self._lanes.values():
-            thread.wait(timeout_ms)
+            if not thread.wait(timeout_ms):
+                log.warning(
+                    "Lane %s is still in a step after %d ms; it ends before Atelier exits.",
+                    thread.objectName(),
+                    timeout_ms,
+                )
+                thread.setParent(None)  # so deleting this runner (and the window) does not destroy it running
+                _STILL_RUNNING.add(thread)
         self._drain()  # apply the last events (e.g. "cancelled") so the history is final
