@@ -102,11 +102,6 @@ def whole_or_absent(out: Path, size: tuple[int, int]) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="cli/lineart.py writes --out in place (Image.save(args.out)): a kill or Ctrl-C mid-write leaves a "
-    "0-byte or truncated PNG; core.provenance.save_png (atomic) is the fix. Remove this mark with it.",
-    strict=False,
-)
 def test_lineart_out_stopped_at_any_moment_is_absent_or_whole(soak: ModuleType, tmp_path: Path, isolated_dirs) -> None:
     from PIL import Image
 
@@ -139,12 +134,6 @@ def test_lineart_out_stopped_at_any_moment_is_absent_or_whole(soak: ModuleType, 
     assert tries == 6 and not problems, problems
 
 
-@pytest.mark.xfail(
-    reason="Result.nbytes (core/requests/__init__.py) counts a tuple of images as len(str(tuple)), about 2 KB, "
-    "so colorize and sketch results never count against the history's max_bytes; fix: sum nbytes inside "
-    "tuples. Remove this mark with it.",
-    strict=True,
-)
 def test_the_history_memory_budget_counts_image_results(qtbot, soak: ModuleType, isolated_dirs: Path) -> None:
     """The soak's memory stays flat only because the history is bounded; its byte budget must see the
     pictures a result holds, or a long session of big colorings grows without limit."""

@@ -28,8 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from PIL import Image
-
+    from atelier.core.provenance import save_png
     from atelier.core.requests.lineart import MAX_PIXELS, LineArtRequest, LineArtResult
     from atelier.engine.runner import Engine
 
@@ -40,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.time()
     result = Engine(engine_settings()).run_to_end(request)
     assert isinstance(result, LineArtResult)
-    Image.fromarray(result.lines).save(args.out)
+    save_png(args.out, result.lines)  # atomic: a kill or Ctrl-C mid-write leaves no half file
     kept = record(project, request, result, started)
     emit_result(result, {"out": args.out}, args.json, args.out, kept)
     return 0

@@ -116,8 +116,14 @@ class Result:
 
     def nbytes(self) -> int:
         """Approximate memory held, so the history can stay within its budget."""
-        total = 0
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            total += int(getattr(value, "nbytes", 0)) if hasattr(value, "nbytes") else len(str(value))
-        return total
+        return sum(_held_bytes(getattr(self, f.name)) for f in dataclasses.fields(self))
+
+
+def _held_bytes(value: Any) -> int:
+    """Arrays by their buffers, also inside the tuples of images a sketch or colorize result holds;
+    anything else by its text (small)."""
+    if hasattr(value, "nbytes"):
+        return int(value.nbytes)
+    if isinstance(value, (tuple, list)) and any(hasattr(item, "nbytes") for item in value):
+        return sum(_held_bytes(item) for item in value)
+    return len(str(value))
