@@ -139,6 +139,7 @@ _GGUF_NAMES = {
     "gate_proj": ("ffn_gate",),
     "up_proj": ("ffn_up",),
     "down_proj": ("ffn_down",),
+    "gate_up_proj": ("ffn_gate", "ffn_up"),  # fused here, see fuse_gate_up
 }
 
 
@@ -242,19 +243,18 @@ class GraphEdit:
 
     def blocksum(self, source: str, k: int) -> str:
         """Sum of each 32-wide block of `source` [..., K] -> [..., K/32]; one per activation (q/k/v,
-        and gate/up, share their input)."""
+        and gate/up, share their input). A MatMul with a 0/1 block selector [K, K/32] (one per K):
+        one small op where Reshape + ReduceSum is two, and the ops around it are what the correction
+        costs at 135M parameters."""
         from onnx import helper
 
         if source not in self._blocksums:
+            selector = f"/exact_q4_1/block_selector/{k}"
+            if selector not in self.initializers:
+                blocks = np.kron(np.eye(k // BLOCK, dtype=np.float32), np.ones((BLOCK, 1), np.float32))
+                self.constant(selector, blocks)
             base = f"/exact_q4_1/blocksum/{len(self._blocksums)}"
-            shape = self.constant(f"{base}/shape", np.array([0, 0, k // BLOCK, BLOCK], np.int64))
-            axes = self.constant(f"{base}/axes", np.array([-1], np.int64))
-            self.nodes.append(helper.make_node("Reshape", [source, shape], [f"{base}/blocks"], name=f"{base}/Reshape"))
-            self.nodes.append(
-                helper.make_node(
-                    "ReduceSum", [f"{base}/blocks", axes], [f"{base}/sum"], name=f"{base}/ReduceSum", keepdims=0
-                )
-            )
+            self.nodes.append(helper.make_node("MatMul", [source, selector], [f"{base}/sum"], name=f"{base}/MatMul"))
             self._blocksums[source] = f"{base}/sum"
         return self._blocksums[source]
 
@@ -327,6 +327,35 @@ def matmul_model(matrix: Q41Matrix | Q80Matrix, accuracy_level: int = 4) -> Any:
     )
 
 
+def fuse_gate_up(graph: Any) -> list[tuple[str, tuple[str, str], int]]:
+    """Merge each layer's gate and up MatMulNBits (same input) into one gate_up_proj node, in place:
+    one activation quantization, one kernel call and one correction instead of two (about 9% faster
+    decoding here). Returns (fused node's name, (gate output, up output), N of each) for the Split."""
+    by_name = {node.name: node for node in graph.node}
+    fused = []
+    dropped = set()
+    for node in graph.node:
+        if node.op_type != "MatMulNBits" or "/mlp/gate_proj/" not in node.name:
+            continue
+        up = by_name.get(node.name.replace("/gate_proj/", "/up_proj/"))
+        if up is None or up.input[0] != node.input[0]:
+            continue
+        n_each = next(a.i for a in node.attribute if a.name == "N")
+        outputs = (node.output[0], up.output[0])
+        node.name = node.name.replace("/gate_proj/", "/gate_up_proj/")
+        node.output[0] = node.output[0].replace("/gate_proj/", "/gate_up_proj/")
+        node.input[1] = node.input[1].replace(".gate_proj.", ".gate_up_proj.")
+        node.input[2] = node.input[2].replace(".gate_proj.", ".gate_up_proj.")
+        del node.input[3:]
+        _set_attribute(node, "N", 2 * n_each)
+        dropped.add(up.name)
+        fused.append((node.name, outputs, n_each))
+    kept = [node for node in graph.node if node.name not in dropped]
+    del graph.node[:]
+    graph.node.extend(kept)
+    return fused
+
+
 def rewrite_builder_model(
     model: Any, weights: GGUFWeights, shape: LlamaShape, accuracy_level: int = 4, check: bool = True
 ) -> RewriteReport:
@@ -339,6 +368,8 @@ def rewrite_builder_model(
     report = RewriteReport()
     edit = GraphEdit()
     output_codes: dict[str, np.ndarray] = {}
+    # By name: protobuf copies the nodes when the graph's node list is rebuilt.
+    splits = {name: (outputs, n_each) for name, outputs, n_each in fuse_gate_up(model.graph)}
     for node in model.graph.node:
         if node.op_type != "MatMulNBits":
             edit.nodes.append(node)
@@ -361,7 +392,13 @@ def rewrite_builder_model(
             raise ValueError(f"{node.name}: GGUF matrix {matrix.shape} does not match N={attrs['N']}, K={attrs['K']}")
         if reference is not None:
             report.max_weight_error = max(report.max_weight_error, float(np.abs(matrix.dense() - reference).max()))
+        result = node.output[0]  # the correction's Add writes it; the node's own output is renamed
         edit.matmul(node, matrix, accuracy_level)
+        if node.name in splits:
+            outputs, n_each = splits[node.name]
+            sizes = edit.constant(f"{node.name}/split_sizes", np.array([n_each, n_each], np.int64))
+            split = helper.make_node("Split", [result, sizes], list(outputs), name=f"{node.name}/Split", axis=-1)
+            edit.nodes.append(split)
         if isinstance(matrix, Q80Matrix):
             output_codes[b_name] = nbits_q8_0(matrix)["B"]
             report.q8_0 += 1

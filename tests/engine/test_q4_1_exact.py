@@ -97,7 +97,7 @@ def test_unpermute_undoes_llama_cpp_rotary_permutation() -> None:
 # the blocks themselves (Q and K permuted as llama.cpp stores them).
 
 TINY = {"hidden": 64, "intermediate": 128, "layers": 2, "heads": 4, "kv_heads": 2}
-RECIPE = "tiny-q4_1-2"
+RECIPE = "tiny-q4_1-3"
 IDS = [5, 17, 42, 8, 99, 3, 64, 120, 7, 250]
 LINEARS = {
     "self_attn.q_proj": "attn_q",
@@ -181,7 +181,7 @@ def build_tiny_q4_1(cache_root: Path) -> Path:
     recipe_module().run_builder(hf, hf, root / "built", work, "int4")
     shutil.rmtree(work, ignore_errors=True)
     report = exact.rewrite_folder(root / "built", root / "tiny.gguf", accuracy_level=0)
-    assert report.q4_1 == TINY["layers"] * 5 and report.q8_0 == 1  # qkv, o, gate, up, down; lm_head
+    assert report.q4_1 == TINY["layers"] * 4 and report.q8_0 == 1  # qkv, o, gate+up, down; lm_head
     assert report.max_weight_error == 0.0
     np.save(root / "built" / "reference_logits.npy", reference)
     shutil.rmtree(hf)
@@ -221,10 +221,11 @@ def test_rewritten_graph_has_no_zero_points_and_one_correction_per_matrix(tiny_q
     nbits = [n for n in graph.node if n.op_type == "MatMulNBits"]
     assert all(len(n.input) == 3 for n in nbits)  # A, B, scales: no zero points
     bits = sorted(next(a.i for a in n.attribute if a.name == "bits") for n in nbits)
-    assert bits == [4] * 10 + [8]
-    block_sums = [n for n in graph.node if n.op_type == "ReduceSum" and n.name.startswith("/exact_q4_1/")]
+    assert bits == [4] * 4 * TINY["layers"] + [8]  # qkv, o, gate+up (fused), down; the output layer
+    block_sums = [n for n in graph.node if n.name.startswith("/exact_q4_1/blocksum/")]
     assert len(block_sums) == 4 * TINY["layers"]  # one per activation: qkv, o, gate+up, down
-    assert sum(n.name.endswith("/AddMinimum") for n in graph.node) == 5 * TINY["layers"]
+    assert sum(n.name.endswith("/AddMinimum") for n in graph.node) == 4 * TINY["layers"]
+    assert sum(n.op_type == "Split" and "gate_up_proj" in n.name for n in graph.node) == TINY["layers"]
     gather = next(n for n in graph.node if n.op_type == "GatherBlockQuantized")
     assert len(gather.input) == 3 and next(a.i for a in gather.attribute if a.name == "bits") == 8
 
