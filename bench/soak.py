@@ -314,12 +314,12 @@ def run_direct(runner: JobRunner, requests: list[tuple[str, Request]], per_kind:
     return {kind: len(spent) / sum(spent) for kind, spent in times.items() if spent}
 
 
-def lane_thread_ids() -> set[int]:
-    """Kernel ids of the lane threads, read right after the JobRunner starts them (no job has run, so
-    no library thread has taken a lane's name yet)."""
+def lane_thread_ids(native_before: dict[int, str]) -> set[int]:
+    """Kernel ids of the lanes a new JobRunner started, read right after it starts them. By id, not by
+    name: a library pool started from a lane (tokenizers' threads) carries the lane's name for ever."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        lanes = {tid for tid, name in native_threads().items() if name.startswith("atelier-")}
+        lanes = {t for t, name in native_threads().items() if t not in native_before and name.startswith("atelier-")}
         if len(lanes) == 2:
             return lanes
         time.sleep(0.01)
@@ -537,7 +537,7 @@ def main() -> int:
         jobs=args.jobs, seed=args.seed, in_flight=args.in_flight, warmup=args.warmup, history=args.history
     )
     runner = JobRunner(JobQueue(max_jobs=args.history), Settings())
-    lanes = lane_thread_ids()
+    lanes = lane_thread_ids(native_before)
     result = run_soak(runner, requests, config)
     direct = run_direct(runner, requests, args.direct)
     shutdown = shut_down(runner, lanes, python_before, native_before)

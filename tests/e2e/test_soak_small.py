@@ -58,7 +58,7 @@ def test_thirty_mixed_jobs_with_random_cancels_all_end_and_leave_no_thread(
     requests = soak.plan_requests(inputs, 30, rng)
     python_before, native_before = set(threading.enumerate()), soak.native_threads()
     runner = JobRunner(JobQueue(), Settings(threads=1))
-    lanes = soak.lane_thread_ids()
+    lanes = soak.lane_thread_ids(native_before)
     config = soak.SoakConfig(jobs=30, seed=5, in_flight=6, cancel_queued=0.25, cancel_running=0.25, warmup=10)
     config.stuck_after_s = 30
     result = soak.run_soak(runner, requests, config)

@@ -25,8 +25,9 @@ PROBES = {"heavy": ProbeRequest, "light": LightProbeRequest}
 
 @pytest.fixture
 def runner(qtbot, isolated_dirs) -> Iterator[JobRunner]:
-    before = set(threading.enumerate())
+    before, native_before = set(threading.enumerate()), set(native_threads())
     runner = JobRunner(JobQueue(), Settings(threads=1))
+    lanes = new_lane_threads(native_before)
     yield runner
     for gate in PROBE_GATES.values():  # a failed test must not leave a lane waiting at a gate
         gate.release.set()
@@ -36,24 +37,32 @@ def runner(qtbot, isolated_dirs) -> Iterator[JobRunner]:
     # QThreads look like never-ending _DummyThreads to Python: the kernel's list of this process's
     # threads is what says whether a lane is really gone.
     deadline = time.monotonic() + 5  # a finished QThread's kernel thread may still be on its way out
-    while lane_threads_alive() and time.monotonic() < deadline:
+    while lanes & set(native_threads()) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert not lane_threads_alive(), "lane threads left"
+    assert not lanes & set(native_threads()), "lane threads left"
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not isinstance(t, DummyThread)]
     assert not leaked, f"Python threads leaked: {leaked}"
 
 
-def lane_threads_alive() -> list[str]:
-    return [name for name in native_thread_names() if name.startswith("atelier-")]
-
-
-def native_thread_names() -> list[str]:
-    """The names the kernel has for this process's threads (Qt names a QThread after its objectName)."""
-    names = []
+def native_threads() -> dict[int, str]:
+    """This process's threads as the kernel lists them, id -> name (Qt names a QThread after its objectName)."""
+    names = {}
     for task in Path("/proc/self/task").iterdir():
         with contextlib.suppress(OSError):  # the thread ended while we looked
-            names.append((task / "comm").read_text().strip())
+            names[int(task.name)] = (task / "comm").read_text().strip()
     return names
+
+
+def new_lane_threads(before: set[int]) -> set[int]:
+    """Kernel ids of the two lanes a new JobRunner started. Matched by id, not by name: a library pool
+    started from a lane in an earlier test (tokenizers' threads) carries the lane's name for ever."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lanes = {tid for tid, name in native_threads().items() if tid not in before and name.startswith("atelier-")}
+        if len(lanes) == 2:
+            return lanes
+        time.sleep(0.005)
+    raise AssertionError("the two lane threads did not start")
 
 
 class Outcomes:
