@@ -361,21 +361,22 @@ def bundled_pack_dir() -> Path:
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines as the writer would cut them (newline, clause break after 4 words, 11 words), cleaned."""
+    """Lines as the writer cuts them while streaming (each newline, then a clause break after 4 words,
+    or 11 words), cleaned as the writer cleans them; section headers dropped."""
     from atelier.engine.lyric_writer import clean_line, line_end
 
     lines = []
-    rest = text
-    while rest.strip():
-        cut = line_end(rest)
-        if cut is None:
-            cut = rest
-        rest = rest[len(cut) :].lstrip("\n")
-        if _SECTION_RE.match(cut.strip()):
-            continue
-        line = clean_line(cut)
-        if line:
-            lines.append(line)
+    for paragraph in text.split("\n"):
+        rest = paragraph.strip()
+        while rest:
+            # Grown a character at a time, as the stream grows: the first place the writer would cut.
+            cut = next((c for c in (line_end(rest[:i]) for i in range(1, len(rest) + 1)) if c), rest)
+            rest = rest[len(cut) :].strip() if rest.startswith(cut) else " ".join(rest.split()[len(cut.split()) :])
+            if _SECTION_RE.match(cut.strip()):
+                continue
+            line = clean_line(cut)
+            if line:
+                lines.append(line)
     return lines
 
 
