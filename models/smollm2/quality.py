@@ -296,7 +296,9 @@ def make_request(fields: dict[str, Any], seed: int, pack_id: str = "") -> Any:
     return LyricRequest(**{**fields, "seed": seed, "pack_id": pack_id})
 
 
-def engine_samples(pack_dir: Path | None, prompts: list[dict[str, Any]], seeds: tuple[int, ...], threads: int):  # type: ignore[no-untyped-def]
+def engine_samples(
+    pack_dir: Path | None, prompts: list[dict[str, Any]], seeds: tuple[int, ...], threads: int
+) -> list[Sample]:
     """Every prompt x seed through Engine.run_to_end; `pack_dir` None means the bundled pack."""
     from atelier.core.requests.lyrics import LyricResult
     from atelier.core.settings import Settings
@@ -338,7 +340,7 @@ def engine_samples(pack_dir: Path | None, prompts: list[dict[str, Any]], seeds: 
     return samples
 
 
-def open_pack(folder: Path):  # type: ignore[no-untyped-def]
+def open_pack(folder: Path) -> Any:
     from atelier.engine.packs import genai_folder_pack, read_manifest
 
     return read_manifest(folder) if (folder / "pack.json").is_file() else genai_folder_pack(folder)
@@ -380,7 +382,9 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def raw_samples(model: Any, tokenizer: Any, prompts: list[dict[str, Any]], seeds: tuple[int, ...], tokens: int):  # type: ignore[no-untyped-def]
+def raw_samples(
+    model: Any, tokenizer: Any, prompts: list[dict[str, Any]], seeds: tuple[int, ...], tokens: int
+) -> list[Sample]:
     from side_by_side import Sampler, sample
 
     from atelier.engine.lyric_writer import chat_prompt
@@ -478,6 +482,7 @@ def main() -> int:
         from atelier.engine import smollm2
 
         gguf = smollm2.source_gguf_path()
+        assert tokenizer is not None  # there is always at least one pack
         ids = [int(t) for t in tokenizer.encode(TEXT)]
         scorer = LlamaCppStepModel(gguf, args.threads, n_ctx=1024, logits_all=True)
         ppl = perplexity_of(scorer.all_logits(ids), ids)
