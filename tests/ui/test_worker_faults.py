@@ -201,19 +201,24 @@ def test_cancel_after_the_end_changes_nothing(runner: JobRunner, qtbot) -> None:
 
 
 CLOSE_DURING_A_LONG_STEP = """
-import sys, time
+import sys, threading, time
 sys.path[:0] = [{repo!r}, {desktop!r}]
 from PySide6.QtCore import QCoreApplication
-from atelier.core.jobs import JobQueue, JobState
+from atelier.core.jobs import JobQueue
 from atelier.core.settings import Settings
 from atelier.ui.worker import JobRunner
-from tests.ui.conftest import ProbeRequest
+from tests.ui.conftest import PROBE_GATES, ProbeGate, ProbeRequest
 
 app = QCoreApplication([])
 runner = JobRunner(JobQueue(), Settings(threads=1))
-job = runner.submit(ProbeRequest(steps=1, step_seconds=1.5))  # one step that cannot see a cancel
-while job.state is JobState.QUEUED:
-    app.processEvents()
+gate = PROBE_GATES["close"] = ProbeGate()
+job = runner.submit(ProbeRequest(steps=1, gate="close", gate_step=0))  # a step that cannot see a cancel
+if not gate.reached.wait(30):
+    sys.exit("the step never began")
+# The step ends 1.5 s from now whatever the machine's load; a daemon timer, so only the lane holds the exit.
+releaser = threading.Timer(1.5, gate.release.set)
+releaser.daemon = True
+releaser.start()
 runner.shutdown(timeout_ms=100)  # closing the window gives up waiting before the step ends
 print("closed", job.state.value, flush=True)
 """

@@ -221,6 +221,7 @@ class JobRunner(QObject):
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Cancel everything, stop the lanes and wait for them, so no thread outlives the window."""
+        self._drain()  # a lane may have started a job whose "started" is still in the outbox: it is running, not queued
         for job in self.queue.active():
             self.queue.cancel(job.id, reason="cancelled because Atelier is closing")
         for thread in self._lanes.values():
