@@ -47,7 +47,7 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 # torch first and pinned: a looser request would pull a multi-GB CUDA build.
 "${pip[@]}" install "torch==2.13.0"
 if [ "$mode" = test ]; then
-  "${pip[@]}" install -e ".[build,dev]"
+  "${pip[@]}" install -e ".[build,dev,server,credentials]"
 else
   "${pip[@]}" install -e ".[build]"
 fi

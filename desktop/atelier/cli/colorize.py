@@ -11,11 +11,11 @@ from atelier.cli._output import (
     add_project_option,
     check_output,
     emit_result,
-    engine_settings,
     open_project,
     read_image,
     record,
 )
+from atelier.cli._task import add_task_options, server_fields, task_engine
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="where to write the PNG")
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_project_option(parser)
+    add_task_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -41,7 +42,6 @@ def output_paths(out: str, count: int) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     from atelier.core.provenance import save_png
     from atelier.core.requests.colorize import MAX_PIXELS, ColorizeRequest, ColorizeResult
-    from atelier.engine.runner import Engine
 
     check_output(args.out, PNG, "the colorized picture")
     palette = tuple(c.strip() for c in args.palette.split(",") if c.strip())
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     )
     project = open_project(args.project)
     started = time.time()
-    result = Engine(engine_settings()).run_to_end(request)
+    result = task_engine(args).run_to_end(request)
     assert isinstance(result, ColorizeResult)
     paths = output_paths(args.out, len(result.images))
     for path, image, params in zip(paths, result.images, result.parameters, strict=True):
@@ -70,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
         "pack": result.pack_id,
     }
     kept = record(project, request, result, started)
-    emit_result(result, fields, args.json, ", ".join(map(str, paths)), kept)
+    emit_result(result, {**fields, **server_fields(args)}, args.json, ", ".join(map(str, paths)), kept)
     return 0

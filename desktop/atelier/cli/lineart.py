@@ -10,11 +10,11 @@ from atelier.cli._output import (
     add_project_option,
     check_output,
     emit_result,
-    engine_settings,
     open_project,
     read_image,
     record,
 )
+from atelier.cli._task import add_task_options, server_fields, task_engine
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,22 +24,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="where to write the line art PNG")
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_project_option(parser)
+    add_task_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from atelier.core.provenance import save_png
     from atelier.core.requests.lineart import MAX_PIXELS, LineArtRequest, LineArtResult
-    from atelier.engine.runner import Engine
 
     check_output(args.out, PNG, "the line art")
     image = read_image(args.image, MAX_PIXELS, "line art")
     request = LineArtRequest(image=image, sensitivity=args.sensitivity, origin="cli")
     project = open_project(args.project)
     started = time.time()
-    result = Engine(engine_settings()).run_to_end(request)
+    result = task_engine(args).run_to_end(request)
     assert isinstance(result, LineArtResult)
     save_png(args.out, result.lines)  # atomic: a kill or Ctrl-C mid-write leaves no half file
     kept = record(project, request, result, started)
-    emit_result(result, {"out": args.out}, args.json, args.out, kept)
+    emit_result(result, {"out": args.out, **server_fields(args)}, args.json, args.out, kept)
     return 0

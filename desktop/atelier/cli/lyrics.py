@@ -7,7 +7,8 @@ import sys
 import time
 from collections import Counter
 
-from atelier.cli._output import add_project_option, engine_settings, note_recorded, open_project, print_json, record
+from atelier.cli._output import add_project_option, note_recorded, open_project, print_json, record
+from atelier.cli._task import add_task_options, server_fields, task_engine
 from atelier.core.cancel import CancelToken
 
 
@@ -36,12 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--pack", default="", help="an llm pack id (default: the bundled SmolLM2)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_project_option(parser)
+    add_task_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from atelier.core.requests.lyrics import LyricRequest, LyricResult
-    from atelier.engine.runner import Engine
 
     continuing = args.mode == "continue"
     request = LyricRequest(
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     )
     project = open_project(args.project)
     started = time.time()
-    engine = Engine(engine_settings())
+    engine = task_engine(args)
     generator = engine.run(request, _cancel_token())
     while True:
         try:
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
                 "rejections": dict(Counter(result.rejections)),
                 "alternatives": list(result.alternatives),
                 **({"history": kept} if kept else {}),
+                **server_fields(args),
             }
         )
     else:

@@ -11,12 +11,12 @@ from typing import Any
 from atelier.cli._output import (
     add_project_option,
     check_output,
-    engine_settings,
     note_recorded,
     open_project,
     print_json,
     record,
 )
+from atelier.cli._task import add_task_options, server_fields, task_engine
 from atelier.core.errors import InputFileError
 from atelier.core.music import ACCOMPANIMENTS, METERS, MODES
 
@@ -47,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--wav", help="also render the melody to this WAV file")
     parser.add_argument("--json", action="store_true", help="print JSON (includes the notes)")
     add_project_option(parser)
+    add_task_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -79,7 +80,6 @@ def run(args: argparse.Namespace) -> int:
         MelodyRequest,
         MelodyResult,
     )
-    from atelier.engine.runner import Engine
 
     check_output(args.out, (".mid", ".midi"), "the MIDI file")
     if args.wav:
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     )
     project = open_project(args.project)
     started = time.time()
-    engine = Engine(engine_settings())
+    engine = task_engine(args)
     result = engine.run_to_end(request)
     assert isinstance(result, MelodyResult)
     melody = result.variations[0]
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     if kept:
         summary["history"] = kept
     if args.json:
-        print_json({**summary, "melody": melody.to_dict()})
+        print_json({**summary, "melody": melody.to_dict(), **server_fields(args)})
     else:
         extra = f" and {args.wav}" if args.wav else ""
         print(f"{result.summary()} -> {args.out}{extra} ({result.device.describe()}, {result.seconds:.2f}s)")

@@ -13,12 +13,12 @@ from pathlib import Path
 from atelier.cli._output import (
     add_project_option,
     check_output,
-    engine_settings,
     note_recorded,
     open_project,
     print_json,
     record,
 )
+from atelier.cli._task import add_task_options, server_fields, task_engine
 from atelier.core.picture_io import read_picture
 
 
@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--export", metavar="FILE", help="also write .gpl, .ase, .aco, .css, .json or .png")
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_project_option(parser)
+    add_task_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -46,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
         PaletteFromTextRequest,
         PaletteResult,
     )
-    from atelier.engine.runner import Engine
 
     if args.export:
         check_output(args.export, tuple(f".{fmt}" for fmt in EXPORT_FORMATS), "the palette")
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     started = time.time()
-    result = Engine(engine_settings()).run_to_end(request)
+    result = task_engine(args).run_to_end(request)
     assert isinstance(result, PaletteResult)
     data = result.to_json()
     if args.export:
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if kept:
         data["history"] = kept
     if args.json:
-        print_json(data)
+        print_json({**data, **server_fields(args)})
         return 0
     colour_terminal = sys.stdout.isatty()
     for color, name in zip(result.colors, result.names, strict=True):

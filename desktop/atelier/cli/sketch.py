@@ -10,13 +10,13 @@ from atelier.cli._output import (
     PNG,
     add_project_option,
     check_output,
-    engine_settings,
     note_recorded,
     open_project,
     print_json,
     read_image,
     record,
 )
+from atelier.cli._task import add_task_options, server_fields, task_engine
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="PNG path; with --count > 1, out-1.png, out-2.png, ...")
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_project_option(parser)
+    add_task_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -53,7 +54,6 @@ def run(args: argparse.Namespace) -> int:
 
     from atelier.core.provenance import save_png
     from atelier.core.requests.sketch import MAX_SIDE, SketchRequest, SketchResult
-    from atelier.engine.runner import Engine
 
     check_output(args.out, PNG, "the images")
     # Every input picture is resized to the output size (at most 2048 px), so it is decoded reduced.
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     )
     project = open_project(args.project)
     started = time.time()
-    result = Engine(engine_settings()).run_to_end(request)
+    result = task_engine(args).run_to_end(request)
     assert isinstance(result, SketchResult)
     paths = out_paths(args.out, len(result.images))
     for path, image, seed in zip(paths, result.images, result.seeds, strict=True):
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if kept:
         summary["history"] = kept
     if args.json:
-        print_json(summary)
+        print_json({**summary, **server_fields(args)})
     else:
         where = ", ".join(str(p) for p in paths)
         print(f"{result.summary()} -> {where} ({result.device.describe()}, {result.seconds:.2f}s)")

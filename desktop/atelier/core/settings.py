@@ -64,6 +64,32 @@ class Settings:
         maximum=262144,
     )
     theme: str = setting("system", "Colour theme of the window.", "Theme", choices=("system", "light", "dark"))
+    render_server: str = setting(
+        "",
+        "A studio render server (e.g. https://studio-gpu-1:8765) for heavy jobs; empty runs everything here.",
+        "Render server",
+    )
+    render_server_token_file: str = setting(
+        "",
+        "File holding the render server's access token (the server prints where it wrote it).",
+        "Server token file",
+        kind="file",
+    )
+    render_server_fingerprint: str = setting(
+        "",
+        "SHA-256 fingerprint of the server's certificate, as the server prints it; needed for a self-signed one.",
+        "Server fingerprint",
+    )
+    sign_exports: bool = setting(
+        False,
+        "Sign exported pictures with content credentials (C2PA), so anyone can check what made them.",
+        "Sign exports",
+    )
+    watermark_exports: bool = setting(
+        False,
+        "Hide an invisible mark in exported pictures (256 px and larger) that survives resizing and JPEG.",
+        "Invisible watermark",
+    )
 
     @classmethod
     def field_info(cls) -> list[dataclasses.Field[Any]]:

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -67,19 +68,23 @@ class SettingsDialog(QDialog):
                 combo.addItem(choice + (NOT_HERE if missing else ""), choice)
             combo.setCurrentIndex(max(0, combo.findData(str(value))))
             return combo
+        if isinstance(value, bool):
+            check = QCheckBox()
+            check.setChecked(value)
+            return check
         if isinstance(value, int):
             spin = QSpinBox()
             spin.setRange(meta.get("minimum", 0), meta.get("maximum", 1 << 30))
             spin.setValue(value)
             return spin
         line = QLineEdit(str(value))
-        if meta.get("kind") == "folder":
+        if meta.get("kind") in ("folder", "file"):
             holder = QWidget()
             row = QHBoxLayout(holder)
             row.setContentsMargins(0, 0, 0, 0)
             row.addWidget(line, 1)
             browse = QPushButton("Browse…")
-            browse.clicked.connect(lambda: self._browse(line))
+            browse.clicked.connect(lambda: self._browse(line, meta["kind"]))
             row.addWidget(browse)
             self._folder_lines[f.name] = line
             return holder
@@ -90,16 +95,21 @@ class SettingsDialog(QDialog):
             return False
         return choice not in self._available
 
-    def _browse(self, line: QLineEdit) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose folder", line.text())
-        if folder:
-            line.setText(folder)
+    def _browse(self, line: QLineEdit, kind: str) -> None:
+        if kind == "file":
+            chosen, _ = QFileDialog.getOpenFileName(self, "Choose file", line.text())
+        else:
+            chosen = QFileDialog.getExistingDirectory(self, "Choose folder", line.text())
+        if chosen:
+            line.setText(chosen)
 
     def values(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for name, editor in self._editors.items():
             if isinstance(editor, QComboBox):
                 values[name] = editor.currentData()
+            elif isinstance(editor, QCheckBox):
+                values[name] = editor.isChecked()
             elif isinstance(editor, QSpinBox):
                 values[name] = editor.value()
             elif isinstance(editor, QLineEdit):
