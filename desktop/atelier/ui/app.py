@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
+    from PySide6.QtGui import QIcon
 
     from atelier.ui.main_window import MainWindow
 
@@ -40,6 +41,26 @@ def display_problem(environ: dict[str, str] | None = None, platform: str = sys.p
     return None
 
 
+def icon_files() -> list[Path]:
+    """The rendered icon PNGs, one per size (resources/icons/hicolor), smallest first."""
+    from atelier.core.color.data import resources_dir
+
+    folder = resources_dir() / "icons" / "hicolor"
+    files = folder.glob("*x*/apps/atelier.png")
+    return sorted(files, key=lambda path: int(path.parent.parent.name.split("x")[0]))
+
+
+def app_icon() -> QIcon:
+    """Atelier's icon with every rendered size, so the title bar and task switcher get the drawing made for their
+    size (16-32 px omit the brush) instead of a scaled-down 512 px picture."""
+    from PySide6.QtGui import QIcon
+
+    icon = QIcon()
+    for path in icon_files():
+        icon.addFile(str(path))
+    return icon
+
+
 def run_app(argv: list[str] | None = None) -> int:
     """Open the window. `--test-driver JOURNAL` (only through `python -m atelier.ui.app`) makes the app edit
     and autosave on its own, logging each step to JOURNAL, for the kill test (tests/e2e/test_kill.py)."""
@@ -67,6 +88,9 @@ def run_app(argv: list[str] | None = None) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("Atelier")
     app.setOrganizationName("Atelier")
+    # Wayland compositors match the window to atelier.desktop (and its icon) by this name.
+    app.setDesktopFileName("atelier")
+    app.setWindowIcon(app_icon())
     app.setStyle("Fusion")
     settings, problems = load_settings()
     if settings.theme != "system":
