@@ -209,7 +209,7 @@ def a1111_parameters(params: dict[str, Any]) -> str:
     if params.get("negative"):
         lines.append(f"Negative prompt: {params['negative']}")
     width, height = params.get("width"), params.get("height")
-    pack = params.get("pack") if isinstance(params.get("pack"), dict) else {}
+    pack: dict[str, Any] = params["pack"] if isinstance(params.get("pack"), dict) else {}
     pairs = [
         ("Steps", params.get("steps")),
         ("Sampler", params.get("scheduler")),
@@ -236,7 +236,7 @@ def xmp_packet(record: dict[str, Any], date: str = "") -> str:
         if value not in (None, ""):
             ET.SubElement(description, f"{{{NS[prefix]}}}{name}").text = str(value)
 
-    pack = record.get("pack") if isinstance(record.get("pack"), dict) else {}
+    pack: dict[str, Any] = record["pack"] if isinstance(record.get("pack"), dict) else {}
     add("xmp", "CreatorTool", record.get("generator") or app_label())
     add("xmp", "CreateDate", record.get("date") or date)
     add("xmp", "MetadataDate", date or record.get("date"))
