@@ -1,20 +1,24 @@
-"""A melody as a Standard MIDI File (notes, a lyric event per syllable, tempo, key, meter, chords), and
-the melody line of any MIDI file read back as a tune to continue.
+"""A melody as a Standard MIDI File (notes, a lyric event per syllable, tempo, key, meter, chords, and a
+track name and Text events saying what made it), and the melody line of any MIDI file read back as a tune.
 
 In core (pretty_midi only, no sound device) so a project's history can keep a .mid of every melody.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
+from typing import Any
 
+import mido
 import pretty_midi
 
 from atelier.core.atomic_files import atomic_output
 from atelier.core.errors import InputFileError
 from atelier.core.lyric_syllables import UNSTRESSED
 from atelier.core.music import METERS, NOTE_NAMES, Chord, parse_meter, tonic_pitch_class
+from atelier.core.provenance import COMPOSITE, app_label, build_record, strip_paths
 from atelier.core.requests.melody import ImportedTune, Melody
 
 # MIDI key signatures are major or minor only; a modal key uses its parent scale's signature.
@@ -84,11 +88,86 @@ def melody_to_midi(melody: Melody) -> pretty_midi.PrettyMIDI:
     return midi
 
 
-def write_midi(melody: Melody, path: str | Path) -> Path:
+# The Text meta event holding the JSON record starts with this, so a reader finds it among other texts.
+RECORD_PREFIX = "atelier:"
+
+
+def melody_record(melody: Melody, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What made a melody: Atelier, the task, the seed and the musical settings (the notes are the
+    model's, the words the user's: a composite), plus what the caller knows (pack, prompt ...)."""
+    record: dict[str, Any] = {
+        "generator": app_label(),
+        "task": "melody",
+        "seed": melody.seed,
+        "key": f"{melody.key} {melody.mode}",
+        "meter": melody.meter,
+        "tempo": melody.tempo,
+        "ai": COMPOSITE,
+    }
+    return build_record({**record, **strip_paths(extra or {})})
+
+
+def _ascii(text: str) -> str:
+    # MIDI meta text has no declared encoding (mido writes Latin-1); ASCII reads the same everywhere.
+    return text.encode("ascii", "replace").decode("ascii")
+
+
+def record_title(record: dict[str, Any]) -> str:
+    """The track name: 'Atelier 0.1.0 melody, pack melody-gru 1.0, seed 7' (copyright is the user's to add)."""
+    pack = record.get("pack") if isinstance(record.get("pack"), dict) else {}
+    parts = [f"{record.get('generator') or app_label()} {record.get('task') or 'melody'}"]
+    if pack:
+        parts.append(" ".join(str(p) for p in ("pack", pack.get("name") or pack.get("id"), pack.get("version")) if p))
+    if record.get("seed") is not None:
+        parts.append(f"seed {record['seed']}")
+    return _ascii(", ".join(parts))
+
+
+def add_record(midi_path: Path, record: dict[str, Any]) -> None:
+    """Name the first track after what made the file and add two Text events: that line, and the JSON
+    record (pretty_midi writes no name for its tempo track and no way to place texts at its start)."""
+    song = mido.MidiFile(str(midi_path))
+    first = song.tracks[0]
+    title = record_title(record)
+    data = RECORD_PREFIX + json.dumps(record, sort_keys=True, ensure_ascii=True, default=str)
+    first[:0] = [
+        mido.MetaMessage("track_name", name=title, time=0),
+        mido.MetaMessage("text", text=title, time=0),
+        mido.MetaMessage("text", text=data, time=0),
+    ]
+    song.save(str(midi_path))
+
+
+def read_midi_record(path: str | Path) -> dict[str, Any]:
+    """The record and track name a MIDI file carries: {"record": {...} or None, "title": str, "texts": [...]}."""
+    song = mido.MidiFile(str(path))
+    found: dict[str, Any] = {"record": None, "title": "", "texts": []}
+    for message in song.tracks[0] if song.tracks else []:
+        if message.type == "track_name" and not found["title"]:
+            found["title"] = message.name
+        elif message.type == "text":
+            if message.text.startswith(RECORD_PREFIX) and found["record"] is None:
+                try:
+                    value = json.loads(message.text[len(RECORD_PREFIX) :])
+                except ValueError:
+                    continue
+                found["record"] = value if isinstance(value, dict) else None
+            else:
+                found["texts"].append(message.text)
+    return found
+
+
+def write_midi(
+    melody: Melody, path: str | Path, record: dict[str, Any] | None = None, *, metadata: bool = True
+) -> Path:
+    """Write the melody atomically; with `metadata` (the default) the file names what made it
+    (`melody_record(melody)` unless a fuller `record` is given)."""
     target = Path(path)
     try:
         with atomic_output(target) as tmp:  # a full disk or a kill leaves any earlier file whole
             melody_to_midi(melody).write(str(tmp))
+            if metadata:
+                add_record(tmp, build_record(record) if record else melody_record(melody))
     except OSError as exc:
         raise InputFileError(f"Cannot write the MIDI file {target} ({exc}).") from exc
     return target
