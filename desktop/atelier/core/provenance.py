@@ -37,8 +37,10 @@ APP_NAME = "Atelier"
 # IPTC digital source types (https://cv.iptc.org/newscodes/digitalsourcetype/).
 TRAINED = "trainedAlgorithmicMedia"  # made by a model from a prompt alone
 COMPOSITE = "compositeWithTrainedAlgorithmicMedia"  # a model's work over or mixed with the user's own
+ALGORITHMIC = "algorithmicMedia"  # made by an algorithm without a trained model (harmony rules, k-means)
 SOURCE_TYPE_URI = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 AI_TYPES = (TRAINED, COMPOSITE)
+SOURCE_TYPES = (*AI_TYPES, ALGORITHMIC)
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -162,7 +164,7 @@ def digital_source_type(params: dict[str, Any]) -> str | None:
     """trainedAlgorithmicMedia for text to image alone; anything drawn over or from the user's picture
     (img2img, ControlNet, inpaint, colorize, line art, accepted results) is a composite."""
     explicit = params.get("ai")
-    if explicit in AI_TYPES:
+    if explicit in SOURCE_TYPES:
         return str(explicit)
     if params.get("mode") == "txt2img" and not params.get("sources"):
         return TRAINED
@@ -241,7 +243,7 @@ def xmp_packet(record: dict[str, Any], date: str = "") -> str:
     add("xmp", "CreateDate", record.get("date") or date)
     add("xmp", "MetadataDate", date or record.get("date"))
     ai = record.get("ai")
-    if ai in AI_TYPES:
+    if ai in SOURCE_TYPES:
         add("Iptc4xmpExt", "DigitalSourceType", SOURCE_TYPE_URI + str(ai))
     if pack:
         add("Iptc4xmpExt", "AISystemUsed", pack.get("name") or pack.get("id"))

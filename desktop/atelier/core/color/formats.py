@@ -1,5 +1,7 @@
 """Palette files: export .gpl, .ase, .aco, .css, .json and a .png swatch strip; import .gpl/.ase/.aco/.json.
 
+An export given a provenance record says what made it where the format allows: a comment in .gpl and
+.css, an "atelier" key in .json, text chunks in .png (.ase and .aco have no place for one).
 Readers check everything before returning, so a malformed file raises InputFileError naming what is
 wrong and the caller's palette is never half-replaced.
 """
@@ -14,11 +16,16 @@ import struct
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from coloraide import Color
 
 from atelier.core.atomic_files import write_atomic
 from atelier.core.errors import InputFileError
+from atelier.core.provenance import ALGORITHMIC, TRAINED, app_label, build_record
+
+RECORD_MARK = "atelier:"  # the comment line (.gpl, .css) that holds the JSON record starts with this
+Record = dict[str, Any] | None
 
 EXPORT_FORMATS = ("gpl", "ase", "aco", "css", "json", "png")
 IMPORT_FORMATS = ("gpl", "ase", "aco", "json")
@@ -64,11 +71,44 @@ def _utf16_units(text: str) -> int:
 
 
 # -- export -----------------------------------------------------------------------------------
-def to_gpl(palette: PaletteFile) -> bytes:
+def palette_record(
+    source: str, prompt: str = "", seed: int | None = None, pack: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What made a palette: from text the text model chose the colours (trained algorithmic media);
+    from an image (k-means on the user's picture) or a harmony rule it is an algorithm's, no model's."""
+    record: dict[str, Any] = {
+        "generator": app_label(),
+        "task": "palette",
+        "source": source,
+        "ai": TRAINED if source == "text" else ALGORITHMIC,
+    }
+    if prompt:
+        record["prompt"] = prompt
+    if seed is not None:
+        record["seed"] = seed
+    if pack:
+        record["pack"] = pack
+    return build_record(record)
+
+
+def _record_json(record: dict[str, Any]) -> str:
+    # One line, ASCII, and never "*/" (that would end a CSS comment): JSON may escape "/" as "\\/".
+    return json.dumps(build_record(record), sort_keys=True, ensure_ascii=True, default=str).replace("*/", "*\\/")
+
+
+def _made_with(record: dict[str, Any]) -> str:
+    made = build_record(record)
+    what = f" ({made['task']})" if made.get("task") else ""
+    return clean_text(f"Made with {made.get('generator', 'Atelier')}{what}")
+
+
+def to_gpl(palette: PaletteFile, record: Record = None) -> bytes:
     # A .gpl is line based: a title or name with a line break (a palette from a lyric) would end the
     # header early and make the file unreadable, so each is joined onto one line.
     title = clean_text(palette.title)
     lines = ["GIMP Palette", f"Name: {title}", f"Columns: {min(len(palette.colors), 16)}", "#"]
+    if record:  # comment lines: every .gpl reader skips them
+        lines += [f"# {_made_with(record)}", f"# {RECORD_MARK} {_record_json(record)}", "#"]
     for color, name in zip(palette.colors, _names(palette), strict=True):
         r, g, b = _rgb(color)
         lines.append(f"{r:3d} {g:3d} {b:3d}\t{' '.join(name.split())}")
@@ -100,8 +140,11 @@ def to_aco(palette: PaletteFile) -> bytes:
     return v1 + v2
 
 
-def to_css(palette: PaletteFile) -> bytes:
-    lines = [f"/* {clean_text(palette.title).replace('*/', '')} (Atelier) */", ":root {"]
+def to_css(palette: PaletteFile, record: Record = None) -> bytes:
+    lines = [f"/* {clean_text(palette.title).replace('*/', '')} (Atelier) */"]
+    if record:
+        lines += [f"/* {_made_with(record).replace('*/', '')} */", f"/* {RECORD_MARK} {_record_json(record)} */"]
+    lines.append(":root {")
     for index, (color, name) in enumerate(zip(palette.colors, _names(palette), strict=True), start=1):
         safe = name.replace("*/", "")
         lines.append(f"  --palette-{index}: {color}; /* {safe} */")
@@ -109,42 +152,73 @@ def to_css(palette: PaletteFile) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def to_json(palette: PaletteFile, source: str = "") -> bytes:
-    data = {
+def to_json(palette: PaletteFile, source: str = "", record: Record = None) -> bytes:
+    data: dict[str, Any] = {
         "title": clean_text(palette.title),
         "colors": [{"hex": c, "name": n} for c, n in zip(palette.colors, _names(palette), strict=True)],
         "source": source,
     }
+    if record:
+        data["atelier"] = build_record(record)
     return (json.dumps(data, indent=2) + "\n").encode("utf-8")
 
 
-def to_png(palette: PaletteFile, swatch: int = 120, height: int = 120) -> bytes:
+def to_png(palette: PaletteFile, swatch: int = 120, height: int = 120, record: Record = None) -> bytes:
     from PIL import Image
+
+    from atelier.core.provenance import png_info
 
     strip = Image.new("RGB", (swatch * len(palette.colors), height))
     for index, color in enumerate(palette.colors):
         strip.paste(_rgb(color), (index * swatch, 0, (index + 1) * swatch, height))
     buffer = io.BytesIO()
-    strip.save(buffer, "PNG")
+    strip.save(buffer, "PNG", pnginfo=png_info(record) if record else None)
     return buffer.getvalue()
 
 
-def export_bytes(palette: PaletteFile, fmt: str, source: str = "") -> bytes:
-    writers = {"gpl": to_gpl, "ase": to_ase, "aco": to_aco, "css": to_css, "png": to_png}
+def export_bytes(palette: PaletteFile, fmt: str, source: str = "", record: Record = None) -> bytes:
+    """The file's bytes; `record` (a provenance record, None for none) goes where the format allows."""
     if fmt == "json":
-        return to_json(palette, source)
-    if fmt not in writers:
-        raise InputFileError(f"Cannot export '.{fmt}'; use one of {', '.join(EXPORT_FORMATS)}.")
-    return writers[fmt](palette)
+        return to_json(palette, source, record)
+    if fmt in ("ase", "aco"):
+        return to_ase(palette) if fmt == "ase" else to_aco(palette)
+    if fmt == "gpl":
+        return to_gpl(palette, record)
+    if fmt == "css":
+        return to_css(palette, record)
+    if fmt == "png":
+        return to_png(palette, record=record)
+    raise InputFileError(f"Cannot export '.{fmt}'; use one of {', '.join(EXPORT_FORMATS)}.")
+
+
+def read_record(data: bytes, fmt: str) -> dict[str, Any] | None:
+    """The provenance record an exported palette file carries, or None (.ase, .aco, or none written)."""
+    if fmt == "json":
+        try:
+            raw = json.loads(data)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return None
+        value = raw.get("atelier") if isinstance(raw, dict) else None
+        return value if isinstance(value, dict) else None
+    if fmt in ("gpl", "css"):
+        text = data.decode("utf-8", "replace")
+        match = re.search(r"^\s*(?:#|/\*)\s*" + re.escape(RECORD_MARK) + r"\s*(\{.*?\})\s*(?:\*/)?\s*$", text, re.M)
+        if match:
+            try:
+                value = json.loads(match.group(1))
+            except ValueError:
+                return None
+            return value if isinstance(value, dict) else None
+    return None
 
 
 def format_of(path: str | Path) -> str:
     return Path(path).suffix.lower().lstrip(".")
 
 
-def export_file(palette: PaletteFile, path: str | Path, source: str = "") -> Path:
+def export_file(palette: PaletteFile, path: str | Path, source: str = "", record: Record = None) -> Path:
     target = Path(path)
-    data = export_bytes(palette, format_of(target), source)
+    data = export_bytes(palette, format_of(target), source, record)
     try:
         write_atomic(target, data)  # a full disk keeps the earlier file whole
     except OSError as exc:
