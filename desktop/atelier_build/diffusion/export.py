@@ -166,9 +166,9 @@ def _resize_constants_to_fp32(model: Any) -> None:
 
 def exporter_fingerprint() -> bytes:
     """The exporter's own source files, for keying caches of exported packs."""
-    from atelier_build.diffusion import onnx_nodes, subpixel_upsample, winograd_conv
+    from atelier_build.diffusion import export_sdxl, onnx_nodes, subpixel_upsample, winograd_conv
 
-    files = (__file__, subpixel_upsample.__file__, winograd_conv.__file__, onnx_nodes.__file__)
+    files = (__file__, subpixel_upsample.__file__, winograd_conv.__file__, onnx_nodes.__file__, export_sdxl.__file__)
     return b"".join(Path(str(f)).read_bytes() for f in files)
 
 

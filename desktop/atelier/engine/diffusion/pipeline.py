@@ -117,6 +117,7 @@ class StableDiffusionPipeline:
         self.latent_channels = 4
         self._zero_residuals: dict[tuple[int, ...], list[np.ndarray]] = {}
         self.guidance_embedding: np.ndarray | None = None
+        self.native_size = native_size(folder, self.vae_scale, self.scheduler_config)
 
     # -- the building blocks -------------------------------------------------------------------
     def encode_prompt(self, text: str) -> np.ndarray:
@@ -229,8 +230,13 @@ class StableDiffusionPipeline:
         control: np.ndarray | None = None,
         control_scale: float = 1.0,
         mask: np.ndarray | None = None,
+        paste_back: bool = True,
     ) -> Generator[Step, None, np.ndarray]:
-        """Yields after each step; returns the HxWx3 uint8 image. `noise(shape)` is the only RNG."""
+        """Yields after each step; returns the HxWx3 uint8 image. `noise(shape)` is the only RNG.
+
+        With a mask the result is feathered into `image`, unless `paste_back` is False (a caller that
+        pastes a crop back itself).
+        """
         if width % self.vae_scale or height % self.vae_scale:
             raise PackError(f"Width and height must be multiples of {self.vae_scale} for this pack.")
         scheduler = make_scheduler(self.scheduler_config, scheduler_name)
@@ -297,7 +303,7 @@ class StableDiffusionPipeline:
             require_finite(latents, f"The picture at step {index - start + 1} of {len(timesteps) - start}")
             yield Step(index - start + 1, len(timesteps) - start, latents)
         result = self.decode(latents)
-        if mask is not None and image is not None:
+        if mask is not None and image is not None and paste_back:
             result = feather_into(image, result, mask)
         return result
 
@@ -328,6 +334,17 @@ class StableDiffusionPipeline:
             uncond, text = np.split(prediction, 2)
             prediction = uncond + guidance * (text - uncond)
         return scheduler.step(prediction, index, latents, noise)
+
+
+def native_size(folder: Path, vae_scale: int, scheduler_config: Mapping[str, Any]) -> tuple[int, int]:
+    """The size an SD 1.x/2.x UNet was trained at: its config's sample_size in pixels where the folder
+    has unet/config.json, else 768 for a v-prediction SD 2.x text encoder width (1024), else 512."""
+    size = read_json(folder / "unet" / "config.json").get("sample_size")
+    if isinstance(size, int) and size > 0:
+        return (size * vae_scale, size * vae_scale)
+    if scheduler_config.get("prediction_type") == "v_prediction":
+        return (768, 768)
+    return (512, 512)
 
 
 def guidance_scale_embedding(w: float, dim: int) -> np.ndarray:

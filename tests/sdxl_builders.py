@@ -1,0 +1,178 @@
+"""Tiny random-weight Stable Diffusion XL pipelines built locally with diffusers (no download), exported to ONNX.
+
+Two CLIP text encoders (the second with a projection: SDXL's pooled `text_embeds`), a UNet with
+`addition_embed_type="text_time"` and SDXL's VAE scaling factor. Exports are cached under cache_dir()
+keyed by a hash of this file, the exporter's sources and the settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tests.diffusion_builders import write_tiny_clip_tokenizer
+
+BUILDER_VERSION = "1"
+PROJECTION = 16  # text_encoder_2's projection_dim: the pooled embedding's width
+TIME_EMBED = 8  # addition_time_embed_dim
+
+
+def _tokenizer(pad: str | None) -> Any:
+    from transformers import CLIPTokenizer
+
+    folder = Path(tempfile.mkdtemp(prefix="tiny-clip-"))
+    write_tiny_clip_tokenizer(folder)
+    extra = {"pad_token": pad} if pad else {}
+    tokenizer = CLIPTokenizer.from_pretrained(str(folder), model_max_length=77, **extra)
+    shutil.rmtree(folder)
+    return tokenizer
+
+
+def tiny_sdxl_pipeline(
+    scheduler: str = "euler", seed: int = 0, inpaint: bool = False, controlnet: bool = False, size: str = "tiny"
+) -> tuple[Any, Any]:
+    """(diffusers StableDiffusionXLPipeline, ControlNetModel or None) with random weights.
+
+    `size="small"`: a bigger UNet (SDXL's block types and transformer depths, narrower), for the bench.
+    """
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        ControlNetModel,
+        EulerAncestralDiscreteScheduler,
+        EulerDiscreteScheduler,
+        StableDiffusionXLPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    torch.manual_seed(seed)
+    tokenizer = _tokenizer(None)
+    tokenizer_2 = _tokenizer("!")  # SDXL's second tokenizer pads with "!", not the end token
+
+    def text_config(hidden: int, layers: int, tok: Any) -> CLIPTextConfig:
+        return CLIPTextConfig(
+            vocab_size=len(tok),
+            hidden_size=hidden,
+            intermediate_size=hidden * 2,
+            num_attention_heads=2,
+            num_hidden_layers=layers,
+            max_position_embeddings=77,
+            projection_dim=PROJECTION if size == "tiny" else hidden,
+            hidden_act="gelu",
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+        )
+
+    if size == "tiny":
+        hidden_1, hidden_2, layers = 16, 16, 3
+        unet_args: dict[str, Any] = dict(
+            block_out_channels=(16, 32),
+            layers_per_block=1,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            transformer_layers_per_block=(1, 2),
+            attention_head_dim=(2, 4),
+            norm_num_groups=8,
+        )
+        vae_channels: tuple[int, ...] = (8, 8, 8, 8)
+        vae_groups = 4
+    else:  # SDXL's layout (no attention at full resolution, deeper transformers lower down), narrower
+        hidden_1, hidden_2, layers = 256, 512, 4
+        unet_args = dict(
+            block_out_channels=(128, 256, 512),
+            layers_per_block=2,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+            transformer_layers_per_block=(1, 2, 4),
+            attention_head_dim=(4, 8, 16),
+            norm_num_groups=32,
+        )
+        vae_channels = (64, 128, 256, 256)
+        vae_groups = 32
+    projection = PROJECTION if size == "tiny" else hidden_2
+    text_encoder = CLIPTextModel(text_config(hidden_1, layers, tokenizer))
+    text_encoder_2 = CLIPTextModelWithProjection(text_config(hidden_2, layers, tokenizer_2))
+    unet = UNet2DConditionModel(
+        **unet_args,
+        sample_size=8,
+        in_channels=9 if inpaint else 4,
+        out_channels=4,
+        cross_attention_dim=hidden_1 + hidden_2,
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=TIME_EMBED,
+        projection_class_embeddings_input_dim=6 * TIME_EMBED + projection,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=vae_channels,
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=vae_groups,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        sample_size=64,
+        scaling_factor=0.13025,
+        force_upcast=True,
+    )
+    base = {
+        "beta_start": 0.00085,
+        "beta_end": 0.012,
+        "beta_schedule": "scaled_linear",
+        "steps_offset": 1,
+        "timestep_spacing": "leading",
+        "interpolation_type": "linear",
+    }
+    classes = {"euler": EulerDiscreteScheduler, "euler_a": EulerAncestralDiscreteScheduler}
+    pipe = StableDiffusionXLPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        text_encoder_2=text_encoder_2,
+        tokenizer=tokenizer,
+        tokenizer_2=tokenizer_2,
+        unet=unet,
+        scheduler=classes[scheduler].from_config(base),
+        add_watermarker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    net = None
+    if controlnet:
+        net = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 8, 8, 8))
+        torch.nn.init.normal_(net.controlnet_cond_embedding.conv_out.weight, std=0.05)  # zero-init otherwise
+        for block in [*net.controlnet_down_blocks, net.controlnet_mid_block]:
+            torch.nn.init.normal_(block.weight, std=0.05)
+    return pipe, net
+
+
+def tiny_sdxl_folder(
+    convention: str = "atelier", scheduler: str = "euler", inpaint: bool = False, controlnet: bool = False
+) -> tuple[Path, Any, Any]:
+    """(ONNX folder, the diffusers pipeline, controlnet) for the tiny SDXL model, cached on disk."""
+    import torch
+
+    from atelier.core.settings import cache_dir
+    from atelier_build.diffusion.export import exporter_fingerprint
+    from atelier_build.diffusion.export_sdxl import export_sdxl_pipeline
+
+    torch.set_num_threads(1)
+    pipe, net = tiny_sdxl_pipeline(scheduler, inpaint=inpaint, controlnet=controlnet)
+    key = hashlib.sha256(
+        Path(__file__).read_bytes()
+        + exporter_fingerprint()
+        + f"{BUILDER_VERSION}|{convention}|{inpaint}|{controlnet}".encode()
+        + torch.__version__.encode()
+    ).hexdigest()[:20]
+    folder = cache_dir() / "tiny-sdxl" / key
+    if not (folder / "done").exists():
+        if folder.exists():
+            shutil.rmtree(folder)
+        export_sdxl_pipeline(pipe, folder, convention, controlnet=net)
+        (folder / "done").write_text("ok")
+    # The weights do not depend on the scheduler (same seed), so one export serves every scheduler.
+    pipe.scheduler.save_config(str(folder / "scheduler"))
+    return folder, pipe, net
