@@ -18,7 +18,7 @@ from atelier.core.atomic_files import atomic_output
 from atelier.core.errors import InputFileError
 from atelier.core.lyric_syllables import UNSTRESSED
 from atelier.core.music import METERS, NOTE_NAMES, Chord, parse_meter, tonic_pitch_class
-from atelier.core.provenance import COMPOSITE, app_label, build_record, strip_paths
+from atelier.core.provenance import COMPOSITE, app_label, build_record, now_iso, strip_paths
 from atelier.core.requests.melody import ImportedTune, Melody
 
 # MIDI key signatures are major or minor only; a modal key uses its parent scale's signature.
@@ -98,6 +98,7 @@ def melody_record(melody: Melody, extra: dict[str, Any] | None = None) -> dict[s
     record: dict[str, Any] = {
         "generator": app_label(),
         "task": "melody",
+        "date": now_iso(),
         "seed": melody.seed,
         "key": f"{melody.key} {melody.mode}",
         "meter": melody.meter,
