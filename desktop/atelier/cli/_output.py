@@ -137,3 +137,23 @@ def note_recorded(kept: dict[str, str] | None) -> None:
     """For plain output: one line on stderr, so stdout stays what scripts already parse."""
     if kept is not None:
         print(f"Kept in {kept['project']} history as {kept['id']}", file=sys.stderr)
+
+
+def pack_info(engine: Any, kind: str, pack_id: str = "") -> dict[str, Any] | None:
+    """The provenance record of the pack a task used (id, name, version, licence, main file's sha256),
+    from the local engine's catalog; None on a render server (its catalog is not here) or when absent."""
+    from atelier.core.provenance import pack_record
+
+    catalog = getattr(engine, "catalog", None)
+    if catalog is None:
+        return None
+    try:
+        pack = catalog.get(pack_id) if pack_id else next(iter(catalog.of_kind(kind)), None)
+    except Exception:  # an unknown id already failed the task; the record is just left without it
+        return None
+    return pack_record(pack) if pack is not None else None
+
+
+def records_wanted(args: argparse.Namespace) -> bool:
+    """False with --no-metadata: files are written without Atelier's records."""
+    return not getattr(args, "no_metadata", False)

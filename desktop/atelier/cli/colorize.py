@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from atelier.cli._output import (
     check_output,
     emit_result,
     open_project,
+    pack_info,
     read_image,
     record,
+    records_wanted,
 )
 from atelier.cli._task import add_task_options, server_fields, task_engine
 
@@ -40,7 +43,7 @@ def output_paths(out: str, count: int) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from atelier.core.provenance import save_png
+    from atelier.core.provenance import build_record, now_iso, save_png, source_record
     from atelier.core.requests.colorize import MAX_PIXELS, ColorizeRequest, ColorizeResult
 
     check_output(args.out, PNG, "the colorized picture")
@@ -59,11 +62,20 @@ def run(args: argparse.Namespace) -> int:
     )
     project = open_project(args.project)
     started = time.time()
-    result = task_engine(args).run_to_end(request)
+    engine = task_engine(args)
+    result = engine.run_to_end(request)
     assert isinstance(result, ColorizeResult)
+    # The full record (date, the inputs' hashes, the pack's hash) goes into the result itself, so the
+    # project's history keeps the same record as the files written here.
+    sources = [source_record("lines", path=args.image)]
+    if args.hints:
+        sources.append(source_record("hints", path=args.hints))
+    pack = pack_info(engine, "colorize", result.pack_id)
+    stamp = {"date": now_iso(), "sources": sources, **({"pack": pack} if pack else {})}
+    result = dataclasses.replace(result, parameters=tuple(build_record({**p, **stamp}) for p in result.parameters))
     paths = output_paths(args.out, len(result.images))
     for path, image, params in zip(paths, result.images, result.parameters, strict=True):
-        save_png(path, image, params)  # provenance, as for every generated image
+        save_png(path, image, params, metadata=records_wanted(args))  # provenance, as for every generated image
     fields = {
         "out": [str(p) for p in paths],
         "size": [int(result.images[0].shape[1]), int(result.images[0].shape[0])],

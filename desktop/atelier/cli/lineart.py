@@ -11,8 +11,10 @@ from atelier.cli._output import (
     check_output,
     emit_result,
     open_project,
+    pack_info,
     read_image,
     record,
+    records_wanted,
 )
 from atelier.cli._task import add_task_options, server_fields, task_engine
 
@@ -29,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from atelier.core.provenance import save_png
+    import atelier
+    from atelier.core.provenance import now_iso, save_png, source_record
     from atelier.core.requests.lineart import MAX_PIXELS, LineArtRequest, LineArtResult
 
     check_output(args.out, PNG, "the line art")
@@ -37,9 +40,21 @@ def run(args: argparse.Namespace) -> int:
     request = LineArtRequest(image=image, sensitivity=args.sensitivity, origin="cli")
     project = open_project(args.project)
     started = time.time()
-    result = task_engine(args).run_to_end(request)
+    engine = task_engine(args)
+    result = engine.run_to_end(request)
     assert isinstance(result, LineArtResult)
-    save_png(args.out, result.lines)  # atomic: a kill or Ctrl-C mid-write leaves no half file
+    params = {
+        "app_version": atelier.__version__,
+        "task": "lineart",
+        "mode": "lineart",
+        "sensitivity": args.sensitivity,
+        "device": result.device.provider,
+        "date": now_iso(),
+        "sources": [source_record("image", path=args.image)],
+        **({"pack": pack} if (pack := pack_info(engine, "lineart")) else {}),
+    }
+    # atomic: a kill or Ctrl-C mid-write leaves no half file
+    save_png(args.out, result.lines, params, metadata=records_wanted(args))
     kept = record(project, request, result, started)
     emit_result(result, {"out": args.out, **server_fields(args)}, args.json, args.out, kept)
     return 0
