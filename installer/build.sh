@@ -99,8 +99,31 @@ if [ -z "$bundle" ]; then
 fi
 [ -x "$bundle/atelier" ] || { echo "build.sh: $bundle/atelier is missing or not executable; is $bundle a bundle folder?" >&2; exit 1; }
 
+# The packages are remade only when the bundle (its file list, sizes and times) or the packaging files changed:
+# compressing half a gigabyte takes minutes.
+deb="$out/atelier_${deb_version}_amd64.deb"
+name="atelier-$version-linux-x86_64"
+tarball="$out/$name.tar.gz"
+packages_stamp="$out/atelier_${deb_version}_amd64.inputs.sha256"
+packages_hash="$(
+  {
+    (cd "$bundle" && find . -printf '%P %s %T@ %m\n' | sort)
+    cd "$root" && sha256sum installer/build.sh installer/setup.sh installer/linux/* resources/icons/hicolor/*/apps/*
+    printf '%s %s %s\n' "$version" "$epoch" "$maintainer"
+  } | sha256sum | cut -d' ' -f1
+)"
+if [ -f "$deb" ] && [ -f "$tarball" ] && [ "$(cat "$packages_stamp" 2>/dev/null)" = "$packages_hash" ]; then
+  echo "build.sh: reusing $deb and $tarball (bundle and packaging files unchanged)"
+  lintian_run=0
+  reused=1
+else
+  reused=0
+  rm -f "$packages_stamp"
+fi
+
 work="$(mktemp -d "$out/.build-packages.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+if [ "$reused" = 0 ]; then
 
 # Copy the bundle with ordinary permissions: folders 755, programs 755, everything else (shared libraries too,
 # which lintian wants non-executable) 644.
@@ -186,12 +209,10 @@ EOF
 (cd "$deb_root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) > "$deb_root/DEBIAN/md5sums"
 chmod 644 "$deb_root/DEBIAN/control" "$deb_root/DEBIAN/md5sums"
 find "$deb_root" -depth -newermt "@$epoch" -exec touch --no-dereference -d "@$epoch" {} +
-deb="$out/atelier_${deb_version}_amd64.deb"
 SOURCE_DATE_EPOCH="$epoch" dpkg-deb --root-owner-group -Zxz --build "$deb_root" "$deb" >/dev/null
 echo "build.sh: $deb ($(du -h "$deb" | cut -f1))"
 
 # -- the tarball: the same folder, with install.sh for a per-user install ------------------------------------
-name="atelier-$version-linux-x86_64"
 tar_root="$work/tar/$name"
 mkdir -p "$tar_root/share/applications" "$tar_root/share/man/man1"
 # Hard links to the .deb's copy: the same files and permissions without a second copy on disk.
@@ -201,14 +222,15 @@ install -m 644 "$linux/atelier.desktop" "$tar_root/share/applications/atelier.de
 cp -a "$deb_root/usr/share/man/man1/atelier.1.gz" "$tar_root/share/man/man1/"
 install -m 755 "$linux/install.sh" "$linux/uninstall.sh" "$tar_root/"
 find "$tar_root" -depth -newermt "@$epoch" -exec touch --no-dereference -d "@$epoch" {} +
-tarball="$out/$name.tar.gz"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" -C "$work/tar" -cf - "$name" \
   | gzip -6n > "$tarball"
 echo "build.sh: $tarball ($(du -h "$tarball" | cut -f1))"
 
+fi
+
 # -- checks --------------------------------------------------------------------------------------------------
 if command -v desktop-file-validate >/dev/null; then
-  desktop-file-validate "$deb_root/usr/share/applications/atelier.desktop"
+  desktop-file-validate "$linux/atelier.desktop"
   echo "build.sh: desktop-file-validate: atelier.desktop is valid"
 fi
 if [ "$lintian_run" = 1 ] && command -v lintian >/dev/null; then
@@ -217,3 +239,4 @@ if [ "$lintian_run" = 1 ] && command -v lintian >/dev/null; then
   lintian --fail-on error,warning "$deb"
   echo "build.sh: lintian: no errors or warnings"
 fi
+[ "$reused" = 1 ] || printf '%s\n' "$packages_hash" > "$packages_stamp"
