@@ -13,8 +13,10 @@ from atelier.cli._output import (
     check_output,
     note_recorded,
     open_project,
+    pack_info,
     print_json,
     record,
+    records_wanted,
 )
 from atelier.cli._task import add_task_options, server_fields, task_engine
 from atelier.core.errors import InputFileError
@@ -73,7 +75,8 @@ def read_lyrics(path: Path) -> str:
 def run(args: argparse.Namespace) -> int:
     from atelier.audio.midi import write_midi
     from atelier.audio.wav import write_wav
-    from atelier.core.midi_file import read_tune
+    from atelier.core.midi_file import melody_record, read_tune
+    from atelier.core.provenance import source_record
     from atelier.core.requests.melody import (
         MelodyAudioRequest,
         MelodyAudioResult,
@@ -108,7 +111,14 @@ def run(args: argparse.Namespace) -> int:
     result = engine.run_to_end(request)
     assert isinstance(result, MelodyResult)
     melody = result.variations[0]
-    write_midi(melody, args.out)
+    pack = pack_info(engine, "melody", request.pack_id)
+    sources = [source_record("lyric", path=args.lyrics_file)]
+    if args.continue_from:
+        sources.append(source_record("tune", path=args.continue_from))
+    known = {"device": result.device.provider, "temperature": args.temperature, "sources": sources}
+    provenance = melody_record(melody, {**known, **({"pack": pack} if pack else {})})
+    wanted = records_wanted(args)
+    write_midi(melody, args.out, provenance, metadata=wanted)
     summary: dict[str, Any] = {
         "out": args.out,
         "wav": None,
@@ -129,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     if args.wav:
         audio = engine.run_to_end(MelodyAudioRequest(melody=melody, origin="cli"))
         assert isinstance(audio, MelodyAudioResult)
-        write_wav(args.wav, audio.audio, audio.sample_rate)
+        write_wav(args.wav, audio.audio, audio.sample_rate, provenance if wanted else None)
         summary["wav"] = args.wav
     kept = record(project, request, result, started)
     if kept:
