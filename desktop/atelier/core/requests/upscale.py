@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from atelier.core.errors import InvalidRequestError
-from atelier.core.picture_io import too_large_message
 from atelier.core.requests import Lane, Request, Result, check_seed, check_text
 
 SCALES = (1.5, 2.0, 3.0, 4.0)
@@ -54,8 +53,9 @@ class UpscaleRequest(Request):
         width, height = self.output_size()
         if max(width, height) > MAX_OUT_SIDE or width * height > MAX_OUT_PIXELS:
             raise InvalidRequestError(
-                too_large_message(width, height, MAX_OUT_PIXELS, "the upscaled picture"),
-                f"Choose a smaller scale, or crop the picture (at most {MAX_OUT_SIDE} pixels a side out).",
+                f"Upscaling {image.shape[1]}x{image.shape[0]} by {self.scale:g} gives {width}x{height}, more than "
+                f"the {MAX_OUT_SIDE}x{MAX_OUT_SIDE} Atelier writes.",
+                "Choose a smaller scale, or crop the picture first.",
             )
         check_text(self.prompt, "prompt", MAX_PROMPT_CHARS)
         check_text(self.negative, "negative prompt", MAX_PROMPT_CHARS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import math
 import os
 import weakref
 from collections.abc import Callable, Generator, Mapping
@@ -540,6 +541,8 @@ def redraw_tile(
     """One tile of a detail pass: img2img at low strength on the tile, at a size the UNet takes (the
     tile's own, rounded up to multiples of 64, and back), with noise from the seed and the tile's place."""
     height, width = tile.shape[:2]
+    # img2img runs int(steps * strength) steps: at least one, however few steps a low strength was given.
+    steps = max(steps, math.ceil(1 / strength - 1e-9))
     size = (min(side, -(-width // 64) * 64), min(side, -(-height // 64) * 64))
     source = resize(tile, size)
     generator = pipeline.generate(
