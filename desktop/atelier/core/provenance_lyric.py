@@ -87,7 +87,10 @@ def front_matter(record: dict[str, Any]) -> str:
 def lyric_file_text(text: str, markdown: bool, record: dict[str, Any] | None = None) -> str:
     """What a lyric export holds: with a record, its front matter (model_lines are numbers of the lyric's
     lines, counted from the first line after the header in a .txt) and, in Markdown, each model line
-    marked with an invisible comment; without one, just the lyric."""
+    marked with an invisible comment; without one, just the lyric. A lyric with no line of the model's
+    left is the user's own: it gets no header (nothing to disclose, and a header would clutter their text)."""
+    if record is not None and not record.get("model_lines"):
+        record = None
     if not markdown:
         body = text.rstrip("\n") + "\n"
         return front_matter(record) + body if record else body

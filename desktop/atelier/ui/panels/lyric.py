@@ -35,7 +35,7 @@ from atelier.core.documents.lyric import Suggestion
 from atelier.core.errors import AtelierError, InputFileError
 from atelier.core.job_handle import JobHandle
 from atelier.core.jobs import Job
-from atelier.core.lyric_text import from_text_file, to_markdown
+from atelier.core.lyric_text import from_text_file
 from atelier.core.progress import Progress
 from atelier.core.prosody import analyse, counts, dictionary_ready, stress_pattern, words_of
 from atelier.core.requests import Request, Result
@@ -479,11 +479,17 @@ class LyricPanel(Panel):
             raise InputFileError(f"Cannot read {path} ({exc}).") from exc
         self.editor.replace_all(from_text_file(data))
 
-    def export_to(self, path: Path) -> None:
+    def export_to(self, path: Path, metadata: bool = True) -> None:
+        """Write the lyric as .txt or .md; with `metadata`, a front-matter header says what made it and
+        which lines the model wrote (lines edited since are the user's), marked in Markdown too."""
+        from atelier.core.atomic_files import write_atomic
+        from atelier.core.provenance_lyric import lyric_file_text, lyric_record
+
         text = self.text()
-        content = to_markdown(text) if path.suffix.lower() == ".md" else text.rstrip("\n") + "\n"
+        record = lyric_record(text, self.document.suggestions, self.document.settings.pack) if metadata else None
+        content = lyric_file_text(text, path.suffix.lower() == ".md", record)
         try:
-            path.write_text(content, encoding="utf-8")
+            write_atomic(path, content.encode("utf-8"))  # a full disk keeps the earlier file whole
         except OSError as exc:
             raise InputFileError(f"Cannot write {path} ({exc}).") from exc
 
@@ -496,16 +502,14 @@ class LyricPanel(Panel):
                 show_error(self, exc)
 
     def _choose_export(self) -> None:
-        name, chosen = QFileDialog.getSaveFileName(
-            self, "Export the lyric", "lyric.txt", "Text (*.txt);;Markdown (*.md)"
-        )
-        if name:
-            path = Path(name)
-            if not path.suffix:
-                path = path.with_suffix(".md" if "md" in chosen else ".txt")
+        from atelier.ui.dialogs.export_choice import ask_export_path
+
+        answer = ask_export_path(self, "Export the lyric", "lyric.txt", [("Text", "*.txt"), ("Markdown", "*.md")])
+        if answer:
+            path, metadata = answer
             try:
-                self.export_to(path)
-                self.status.setText(f"Exported to {path}")
+                self.export_to(path, metadata)
+                self.status.setText(f"Exported to {path}" + ("" if metadata else " (without metadata)"))
             except AtelierError as exc:
                 show_error(self, exc)
 

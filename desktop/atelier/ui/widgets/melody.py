@@ -498,36 +498,53 @@ class MelodyWidget(QWidget):
         return self.context.settings.output_folder or str(Path.home())
 
     def _ask_export_midi(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export MIDI", str(Path(self._default_folder()) / "melody.mid"), "MIDI files (*.mid)"
-        )
-        if path:
-            self.export_midi(path)
+        from atelier.ui.dialogs.export_choice import ask_export_path
+
+        suggested = str(Path(self._default_folder()) / "melody.mid")
+        answer = ask_export_path(self, "Export MIDI", suggested, [("MIDI files", "*.mid")])
+        if answer:
+            self.export_midi(str(answer[0]), answer[1])
 
     def _ask_export_wav(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export WAV", str(Path(self._default_folder()) / "melody.wav"), "WAV files (*.wav)"
-        )
-        if path:
-            self.export_wav(path)
+        from atelier.ui.dialogs.export_choice import ask_export_path
 
-    def export_midi(self, path: str) -> None:
+        suggested = str(Path(self._default_folder()) / "melody.wav")
+        answer = ask_export_path(self, "Export WAV", suggested, [("WAV files", "*.wav")])
+        if answer:
+            self.export_wav(str(answer[0]), answer[1])
+
+    def _record(self) -> dict[str, Any]:
+        """What made the shown melody, for its files: Atelier, the melody pack, the seed, the settings."""
+        from atelier.core.midi_file import melody_record
+
+        assert self.melody is not None
+        pack = getattr(self.document.settings, "pack", "")
+        tune = self.document.imported
+        extra: dict[str, Any] = {"pack_id": pack} if pack else {}
+        if tune is not None:
+            extra["continued_from"] = tune.describe()  # the tune's file name only, never its folder
+        return melody_record(self.melody, extra)
+
+    def export_midi(self, path: str, metadata: bool = True) -> None:
+        """Write the shown melody; with `metadata`, a track name and Text events say what made it."""
         if self.melody is None:
             return
         try:
-            write_midi(self.melody, path)
+            write_midi(self.melody, path, self._record() if metadata else None, metadata=metadata)
         except Exception as exc:
             show_error(self, exc)
             return
         chords = " and a chord track" if self.melody.chords and self.melody.chord_program >= 0 else ""
         self.status.setText(f"Saved {path} (notes, a lyric event per syllable{chords}, tempo and key).")
 
-    def export_wav(self, path: str) -> None:
+    def export_wav(self, path: str, metadata: bool = True) -> None:
+        """Render and write the shown melody; with `metadata`, a LIST/INFO chunk says what made it."""
+
         def write() -> None:
             assert self._audio is not None
             _, audio, rate = self._audio
             try:
-                write_wav(path, audio, rate)
+                write_wav(path, audio, rate, self._record() if metadata and self.melody is not None else None)
             except Exception as exc:
                 show_error(self, exc)
                 return
