@@ -1,4 +1,6 @@
-"""Asks what to do with a picture of another size than the canvas: place it on the canvas, or start a new one."""
+"""Asks what to do with a picture dropped or opened on the Sketch panel: for a picture Atelier generated,
+use its settings or open it as a picture; for one of another size than the canvas, place it on the canvas
+or start a new one."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QPus
 
 PLACE = "place"
 NEW_CANVAS = "new"
+USE_SETTINGS = "settings"
+OPEN_PICTURE = "picture"
 
 
 class PictureImportDialog(QDialog):
@@ -50,3 +54,41 @@ def ask_picture_import(
     if dialog.exec() != QDialog.DialogCode.Accepted or dialog.choice is None:
         return None
     return dialog.choice, dialog.remember.isChecked()
+
+
+class GeneratedPictureDialog(QDialog):
+    """A picture that carries Atelier's record: put its settings back, or open it as any picture."""
+
+    def __init__(self, summary: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("A picture made with Atelier")
+        self.choice: str | None = None
+        layout = QVBoxLayout(self)
+        label = QLabel(f"This picture says what made it:\n{summary}")
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        buttons = QDialogButtonBox()
+        self.settings_button = QPushButton("Use its settings")
+        self.settings_button.setToolTip("Put its prompt, seed, size and other settings in the form (one undo step)")
+        self.picture_button = QPushButton("Open as picture")
+        self.picture_button.setToolTip("Put the picture on the canvas, as any other picture")
+        buttons.addButton(self.settings_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(self.picture_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.settings_button.clicked.connect(lambda: self._choose(USE_SETTINGS))
+        self.picture_button.clicked.connect(lambda: self._choose(OPEN_PICTURE))
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.settings_button.setDefault(True)
+
+    def _choose(self, choice: str) -> None:
+        self.choice = choice
+        self.accept()
+
+
+def ask_generated_picture(summary: str, parent: QWidget | None = None) -> str | None:
+    """ "settings" (use its settings), "picture" (open it as a picture), or None when cancelled."""
+    dialog = GeneratedPictureDialog(summary, parent)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.choice
