@@ -115,6 +115,8 @@ def read_provenance(path: str | Path) -> dict[str, Any]:
         raise InputFileError(f"Cannot read {path} ({exc.strerror or exc}).") from exc
     record = record or {}
     xmp = details if kind == "image" else {}
+    if kind == "image" and record.get("task") == "palette":
+        kind = "palette"  # a swatch strip
     pack = record.get("pack") if isinstance(record.get("pack"), dict) else None
     if pack is None and xmp.get("Iptc4xmpExt:AISystemUsed"):
         pack = {"name": xmp["Iptc4xmpExt:AISystemUsed"]}
