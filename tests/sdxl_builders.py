@@ -69,7 +69,9 @@ def tiny_sdxl_pipeline(
         )
 
     if size == "tiny":
-        hidden_1, hidden_2, layers = 16, 16, 3
+        # Different widths, as in SDXL (768 and 1280): diffusers' single-file loader tells the two
+        # encoders apart by their width.
+        hidden_1, hidden_2, layers = 16, 24, 3
         unet_args: dict[str, Any] = dict(
             block_out_channels=(16, 32),
             layers_per_block=1,
@@ -176,3 +178,64 @@ def tiny_sdxl_folder(
     # The weights do not depend on the scheduler (same seed), so one export serves every scheduler.
     pipe.scheduler.save_config(str(folder / "scheduler"))
     return folder, pipe, net
+
+
+def original_sdxl_checkpoint(pipe: Any) -> dict[str, Any]:
+    """The pipeline's weights as one original-layout (Stability's "single file") SDXL state dict.
+
+    The inverse of diffusers' single-file conversion: UNet and VAE as for SD 1.x plus the UNet's
+    `label_emb` (the text_time embedding), CLIP ViT-L under conditioner.embedders.0.transformer and
+    the OpenCLIP encoder under conditioner.embedders.1.model (q, k, v joined into in_proj).
+    """
+    from diffusers.loaders.single_file_utils import DIFFUSERS_TO_LDM_MAPPING
+
+    from tests.diffusion_builders import _unet_key_to_ldm, _vae_key_to_ldm
+
+    config = pipe.unet.config
+    up_attention = {i for i, kind in enumerate(config.up_block_types) if "CrossAttn" in kind}
+    state: dict[str, Any] = {}
+    for key, value in pipe.unet.state_dict().items():
+        if key.startswith("add_embedding.linear_"):
+            ldm = f"label_emb.0.{0 if '_1.' in key else 2}.{key.rsplit('.', 1)[1]}"
+        else:
+            ldm = _unet_key_to_ldm(key, config.layers_per_block, up_attention)
+        state["model.diffusion_model." + ldm] = value.contiguous()
+    up_blocks = len(pipe.vae.config.up_block_types)
+    for key, value in pipe.vae.state_dict().items():
+        state["first_stage_model." + _vae_key_to_ldm(key, up_blocks)] = value.contiguous()
+    for key, value in pipe.text_encoder.state_dict().items():
+        name = key if key.startswith("text_model.") else "text_model." + key
+        state["conditioner.embedders.0.transformer." + name] = value.contiguous()
+    prefix = "conditioner.embedders.1.model."
+    layers = {v: k for k, v in DIFFUSERS_TO_LDM_MAPPING["openclip"]["layers"].items()}
+    inverse = {diffusers: ldm for ldm, diffusers in layers.items()}
+    fragments = [(new, old) for new, old in DIFFUSERS_TO_LDM_MAPPING["openclip"]["transformer"].items()
+                 if not new.startswith("transformer.")]  # fmt: skip
+    weights = {k if k.startswith(("text_model.", "text_projection")) else "text_model." + k: v
+               for k, v in pipe.text_encoder_2.state_dict().items()}  # fmt: skip
+    joined: dict[str, dict[str, Any]] = {}
+    for key, value in weights.items():
+        if key in inverse:
+            state[prefix + inverse[key]] = value.T.contiguous() if key == "text_projection.weight" else value
+            continue
+        if not key.startswith("text_model.encoder.layers."):
+            continue  # position_ids and other buffers
+        ldm = key
+        for new, old in fragments:
+            ldm = ldm.replace(new, old)
+        for part in ("q_proj", "k_proj", "v_proj"):
+            if f".{part}." in ldm:
+                base, kind = ldm.split(f".{part}.")
+                joined.setdefault(f"{base}.in_proj_{kind}", {})[part] = value
+                break
+        else:
+            state[prefix + "transformer." + ldm] = value.contiguous()
+    for name, parts in joined.items():
+        state[prefix + "transformer." + name] = torch_cat([parts["q_proj"], parts["k_proj"], parts["v_proj"]])
+    return state
+
+
+def torch_cat(values: list[Any]) -> Any:
+    import torch
+
+    return torch.cat(values, 0).contiguous()

@@ -156,3 +156,48 @@ def test_fp16_export_loads_in_onnxruntime_and_matches_fp32(tmp_path: Path) -> No
     with torch.no_grad():
         theirs = pipe.unet(torch.from_numpy(sample), 500, torch.from_numpy(context)).sample.numpy()
     assert np.abs(ours - theirs).max() < 1e-2 * max(1.0, float(np.abs(theirs).max()))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", ["folder", "single-file"])
+def test_import_sdxl_makes_a_pack_that_matches_diffusers(tmp_path: Path, form: str) -> None:
+    """An SDXL diffusers folder, or an original-layout SDXL .safetensors with --config, becomes a pack with
+    both text encoders whose pictures match diffusers' StableDiffusionXLPipeline on the source weights."""
+    pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    from safetensors.torch import save_file
+
+    from atelier.engine.diffusion.factory import pipeline_for
+    from atelier.engine.diffusion.sdxl import StableDiffusionXLPipeline
+    from tests.engine.test_sdxl_pipeline import OrtModels, assert_close, run_theirs, torch_noise
+    from tests.sdxl_builders import original_sdxl_checkpoint, tiny_sdxl_pipeline
+
+    pipe, _ = tiny_sdxl_pipeline(seed=3)
+    source = tmp_path / "my-sdxl"
+    pipe.save_pretrained(str(source), safe_serialization=True)
+    extra: tuple[str, ...] = ()
+    if form == "single-file":
+        for weights in source.rglob("*.safetensors"):
+            weights.unlink()  # the folder is the config only
+        checkpoint = tmp_path / "my-sdxl.safetensors"
+        save_file(original_sdxl_checkpoint(pipe), str(checkpoint))
+        extra, source = ("--config", str(source)), checkpoint
+    env = cli_env(tmp_path)
+    done = _import(source, env, *extra, "--id", "tiny-sdxl", "--licence", "openrail++", "--json")
+    assert done.returncode == 0, done.stderr
+    folder = Path(json.loads(done.stdout)["folder"])
+    manifest = json.loads((folder / "pack.json").read_text())
+    assert manifest["kind"] == "diffusion"
+    assert {"text_encoder", "text_encoder_2", "unet", "vae_encoder", "vae_decoder"} <= set(manifest["components"])
+    paths = {f["path"] for f in manifest["files"]}
+    assert {"tokenizer_2/tokenizer.json", "model_index.json"} <= paths
+    pipeline = pipeline_for(folder, OrtModels(folder))
+    assert isinstance(pipeline, StableDiffusionXLPipeline)
+    steps = pipeline.generate("a cat sketch", "", 64, 64, 3, 5.0, torch_noise(5))
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            ours = stop.value
+            break
+    assert_close(ours, run_theirs(pipe, num_inference_steps=3))

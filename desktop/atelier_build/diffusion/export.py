@@ -1,5 +1,7 @@
 """Export a diffusers Stable Diffusion pipeline to the ONNX folder layout (needs the `build` extra: torch).
 
+SDXL pipelines go through export_sdxl.py; `import_diffusers` picks the exporter by the pipeline.
+
 Used by `atelier models import-diffusers` and by the tests' tiny packs; never by the runtime path.
 Two input conventions are supported because real exports differ and the runtime must read both:
 "optimum" (int32 token ids, int64 timestep of shape [1]) and "legacy" (int64 ids, float scalar timestep).
@@ -332,16 +334,26 @@ def copy_license(source: Path, out: Path) -> str | None:
     return None
 
 
-def load_diffusers(source: Path, config: Path | None = None) -> Any:
-    """A diffusers SD pipeline from a local folder or a single .safetensors checkpoint (never pickles).
+def _pipeline_class(folder: Path | None) -> Any:
+    """StableDiffusionXLPipeline when the folder's model_index.json names an SDXL class, else SD's."""
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
-    Nothing may be fetched: every load is local_files_only, a single file must come with a local config
-    folder, and HF_HUB_OFFLINE is set for a process that has not imported huggingface_hub yet (the
-    import-diffusers command), where it also covers anything a library looks up on its own.
+    index: dict[str, Any] = {}
+    if folder is not None and (folder / "model_index.json").is_file():
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    sdxl = str(index.get("_class_name", "")).startswith("StableDiffusionXL") or "text_encoder_2" in index
+    return StableDiffusionXLPipeline if sdxl else StableDiffusionPipeline
+
+
+def load_diffusers(source: Path, config: Path | None = None) -> Any:
+    """A diffusers SD or SDXL pipeline from a local folder or a single .safetensors checkpoint (never pickles).
+
+    The family comes from the folder's (or --config folder's) model_index.json. Nothing may be fetched:
+    every load is local_files_only, a single file must come with a local config folder, and
+    HF_HUB_OFFLINE is set for a process that has not imported huggingface_hub yet (the import-diffusers
+    command), where it also covers anything a library looks up on its own.
     """
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from diffusers import StableDiffusionPipeline
-
     if source.is_file():
         if source.suffix != ".safetensors":
             raise ValueError("Only .safetensors checkpoints are accepted (pickled .ckpt files can run code).")
@@ -349,11 +361,15 @@ def load_diffusers(source: Path, config: Path | None = None) -> Any:
             # diffusers would otherwise look the configs up on the Hugging Face Hub.
             raise ValueError(
                 "A single .safetensors checkpoint needs --config FOLDER: a local diffusers folder of the same "
-                "model family (model_index.json, unet/, vae/, text_encoder/ with their config.json, tokenizer/, "
-                "scheduler/); its weights are not needed."
+                "model family (model_index.json, unet/, vae/, text_encoder/ (and text_encoder_2/ for SDXL) with "
+                "their config.json, tokenizer/ (and tokenizer_2/), scheduler/); its weights are not needed."
             )
-        return StableDiffusionPipeline.from_single_file(str(source), config=str(config), local_files_only=True)
-    return StableDiffusionPipeline.from_pretrained(
+        pipeline = _pipeline_class(config)
+        return pipeline.from_single_file(str(source), config=str(config), local_files_only=True)
+    pipeline = _pipeline_class(source)
+    if pipeline.__name__ == "StableDiffusionXLPipeline":
+        return pipeline.from_pretrained(str(source), local_files_only=True, use_safetensors=True, add_watermarker=False)
+    return pipeline.from_pretrained(
         str(source),
         local_files_only=True,
         use_safetensors=True,
@@ -384,13 +400,18 @@ def import_diffusers(
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} already exists and is not empty; choose another --out or remove it.")
     out.mkdir(parents=True, exist_ok=True)
-    files = export_pipeline(pipe, out, "optimum", fp16=fp16, controlnet=net)
+    from atelier_build.diffusion.export_sdxl import export_sdxl_pipeline, is_sdxl
+
+    if is_sdxl(pipe):
+        files = export_sdxl_pipeline(pipe, out, "atelier", fp16=fp16, controlnet=net)
+    else:
+        files = export_pipeline(pipe, out, "optimum", fp16=fp16, controlnet=net)
     licence_file = copy_license(source if source.is_dir() else source.parent, out)
     if licence_file:
         files.append(licence_file)
     components = {
         role: f"{role}/model.onnx"
-        for role in ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet")
+        for role in ("text_encoder", "text_encoder_2", "unet", "vae_encoder", "vae_decoder", "controlnet")
         if (out / role / "model.onnx").exists()
     }
     meta = {
