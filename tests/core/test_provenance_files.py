@@ -34,6 +34,7 @@ from atelier.core.provenance import (
 from atelier.core.provenance_lyric import lyric_file_text, lyric_record, marked_lines, split_front_matter
 from atelier.core.provenance_read import read_provenance
 from atelier.core.requests.melody import Melody, MelodyNote
+from atelier.engine.packs import Pack, PackFile
 
 FOLDER = "/home/artist/Models/my private sd15"
 SKETCH = {
@@ -166,24 +167,24 @@ def test_hooks_run_in_order_watermark_before_encoding_and_signing_over_the_finis
     assert calls == ["watermark"]  # no records: nothing to sign
 
 
-class _File:
-    def __init__(self, path: str, sha256: str, size: int) -> None:
-        self.path, self.sha256, self.size = path, sha256, size
-
-
-class _Pack:
-    """Shaped as the engine's Pack (core cannot import it)."""
-
-    id = "/Users/artist/sd-folder"
-    name = "sd-folder"
-    version = "1.5"
-    licence = "creativeml-openrail-m"
-    components = {"unet": "unet/model.onnx", "text_encoder": "text_encoder/model.onnx"}
-    files = (_File("text_encoder/model.onnx", "a" * 64, 10), _File("unet/model.onnx", "b" * 64, 99))
+def folder_pack() -> Pack:
+    """A pack as the engine makes one for an ONNX folder: its id is the folder's absolute path."""
+    files = (PackFile("text_encoder/model.onnx", "a" * 64, 10), PackFile("unet/model.onnx", "b" * 64, 99))
+    return Pack(
+        id="/Users/artist/sd-folder",
+        name="sd-folder",
+        kind="diffusion",
+        version="1.5",
+        licence="creativeml-openrail-m",
+        source="",
+        folder=Path("/Users/artist/sd-folder"),
+        files=files,
+        components={"unet": "unet/model.onnx", "text_encoder": "text_encoder/model.onnx"},
+    )
 
 
 def test_pack_record_names_a_folder_pack_by_name_and_hash() -> None:
-    record = pack_record(_Pack())
+    record = pack_record(folder_pack())
     assert record == {
         "id": "sd-folder",
         "name": "sd-folder",
