@@ -333,3 +333,123 @@ def test_memory_not_yet_loaded_counts_the_manifests_runtime_sizes(tmp_path: Path
         "p", "p", "diffusion", "1", "MIT", "", tmp_path, files, extra={"memory_bytes": {"vae_decoder": 800}}
     )
     assert unloaded_bytes(recorded, {"vae_decoder", "vae_encoder"}) == 900  # encoder falls back to its file
+
+
+def circle_canvas(width: int, height: int, centre: tuple[int, int], radius: int) -> np.ndarray:
+    ys, xs = np.mgrid[0:height, 0:width]
+    canvas = np.full((height, width, 4), 255, np.uint8)
+    canvas[(xs - centre[0]) ** 2 + (ys - centre[1]) ** 2 <= radius**2, :3] = 0
+    return canvas
+
+
+def ink_box(image: np.ndarray) -> tuple[float, float, float, float]:
+    """(centre x, centre y, width, height) of the dark pixels, in the picture's own pixels."""
+    ink = image[..., :3].mean(axis=2) < 128
+    ys, xs = np.nonzero(ink)
+    return (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2, xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+
+
+@pytest.mark.parametrize(("canvas", "native"), [((1920, 1080), (512, 512)), ((832, 1216), (1024, 1024)),
+                                                ((700, 300), (512, 512))])  # fmt: skip
+def test_a_circle_stays_round_on_the_way_in_and_back(canvas: tuple[int, int], native: tuple[int, int]) -> None:
+    """The picture reaches the model at the canvas's shape (sides multiples of 64 near the native area)
+    and the result comes back at the canvas's size: a circle stays round, and where it was, within 2%."""
+    from atelier.engine.tasks.sketch import plan_frame
+
+    width, height = canvas
+    centre, radius = (width * 2 // 3, height // 3), min(width, height) // 5
+    sketch = circle_canvas(width, height, centre, radius)
+    frame = plan_frame(SketchRequest(prompt="x", width=0, height=0, image=sketch), native)
+    gen_w, gen_h = frame.generation
+    assert gen_w % 64 == 0 and gen_h % 64 == 0
+    assert abs(gen_w * gen_h / (native[0] * native[1]) - 1) < 0.15
+    assert frame.image is not None and frame.image.shape == (gen_h, gen_w, 3)
+    _, _, seen_w, seen_h = ink_box(frame.image)
+    assert abs(seen_w / seen_h - 1) < 0.02, (seen_w, seen_h)  # what the model sees is round
+    back = frame.to_output(frame.image)  # as if the model gave the picture back unchanged
+    assert back.shape == (height, width, 3)
+    x, y, w, h = ink_box(back)
+    assert abs(w / h - 1) < 0.02, (w, h)
+    assert abs(x - centre[0]) < 0.02 * width and abs(y - centre[1]) < 0.02 * height
+    assert abs(w / (2 * radius + 1) - 1) < 0.02
+
+
+@pytest.mark.slow
+def test_generation_runs_at_the_canvas_shape_and_comes_back_at_its_size(tiny_folder: Path) -> None:
+    engine = Engine(Settings(threads=1))
+    sketch = circle_canvas(200, 100, (100, 50), 30)
+    result = engine.run_to_end(
+        SketchRequest(prompt="x", pack_id=str(tiny_folder), width=0, height=0, steps=2, image=sketch, strength=0.5,
+                      detail_upscale=False)
+    )  # fmt: skip
+    assert result.images[0].shape == (100, 200, 3)
+    # The tiny UNet is trained at 64 x 64: the picture's 2:1 shape at about 64 x 64 pixels is 128 x 64.
+    assert (result.parameters["width"], result.parameters["height"]) == (128, 64)
+    assert (result.parameters["output_width"], result.parameters["output_height"]) == (200, 100)
+    assert "upscale" not in result.parameters
+    text = engine.run_to_end(
+        SketchRequest(prompt="x", pack_id=str(tiny_folder), width=0, height=0, steps=2, out_width=300, out_height=150)
+    )
+    assert text.images[0].shape == (150, 300, 3)
+    record = text.parameters["upscale"]  # over 1.5x the generation: Lanczos, then the tiled detail pass
+    assert record["method"] == "lanczos+tiled img2img" and record["from"] == [128, 64] and record["to"] == [300, 150]
+
+
+@pytest.mark.slow
+def test_inpaint_works_on_the_masks_box_and_leaves_the_rest_bit_for_bit(tiny_folder: Path) -> None:
+    from atelier.engine.tasks.sketch import inpaint_feather
+
+    rng = np.random.default_rng(0)
+    picture = (rng.random((240, 320, 3)) * 255).astype(np.uint8)  # every pixel its own value
+    mask = np.zeros((240, 320), np.uint8)
+    mask[150:170, 220:250] = 255
+    engine = Engine(Settings(threads=1))
+    result = engine.run_to_end(
+        SketchRequest(prompt="x", pack_id=str(tiny_folder), width=0, height=0, steps=4, image=picture, mask=mask,
+                      strength=1.0)
+    )  # fmt: skip
+    out = result.images[0]
+    assert out.shape == picture.shape
+    left, top, right, bottom = result.parameters["inpaint_box"]
+    assert left <= 220 and top <= 150 and right >= 250 and bottom >= 170
+    assert (right - left) * (bottom - top) < 0.25 * 320 * 240  # the box, not the whole picture
+    # The box's generation is at the pack's native area (64 x 64 for the tiny pack), at the box's shape.
+    assert result.parameters["width"] * result.parameters["height"] <= 2 * 64 * 64
+    feather = inpaint_feather((320, 240))
+    outside = np.ones((240, 320), bool)
+    outside[150 - 2 * feather : 170 + 2 * feather, 220 - 2 * feather : 250 + 2 * feather] = False
+    assert np.array_equal(out[outside], picture[outside])  # bit for bit beyond the mask and its feather
+    assert not np.array_equal(out[150:170, 220:250], picture[150:170, 220:250])  # the mask was regenerated
+    changed = np.any(out != picture, axis=2)
+    ys, xs = np.nonzero(changed)
+    assert ys.min() >= top and ys.max() < bottom and xs.min() >= left and xs.max() < right
+
+
+@pytest.mark.slow
+def test_a_second_controlnet_adds_its_residuals_to_the_first(tiny_folder: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "two-controls"
+    shutil.copytree(tiny_folder, folder)
+    shutil.copytree(folder / "controlnet", folder / "controlnet_depth")
+    lines = np.full((64, 64, 3), 255, np.uint8)
+    lines[20:24, :] = 0
+    depth = np.tile(np.linspace(0, 255, 64, dtype=np.uint8)[None, :, None], (64, 1, 3))
+    engine = Engine(Settings(threads=1))
+
+    def run(**extra: object) -> SketchResult:
+        request = SketchRequest(prompt="x", pack_id=str(folder), width=64, height=64, steps=2, control=lines,
+                                control_scale=0.8, **extra)  # type: ignore[arg-type]  # fmt: skip
+        result = engine.run_to_end(request)
+        assert isinstance(result, SketchResult)
+        return result
+
+    one = run()
+    silent = run(second_control=depth, second_control_name="depth", second_control_scale=0.0)
+    both = run(second_control=depth, second_control_scale=1.5)  # the only controlnet_*/ is chosen
+    assert np.array_equal(silent.images[0], one.images[0])  # at strength 0 the second adds nothing
+    assert not np.array_equal(both.images[0], one.images[0])
+    assert both.parameters["second_control"] == {"controlnet": "controlnet_depth", "scale": 1.5}
+    assert both.parameters["control_scale"] == 0.8
+    with pytest.raises(PackError, match="controlnet_pose"):
+        run(second_control=depth, second_control_name="pose")
+    with pytest.raises(InvalidRequestError, match="between 0 and 2"):
+        SketchRequest(prompt="x", control=lines, control_scale=2.5)

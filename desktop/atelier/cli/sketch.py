@@ -27,9 +27,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--image", help="image-to-image from this picture")
     parser.add_argument("--strength", type=float, default=0.6, help="0..1: how much of --image is redrawn")
     parser.add_argument("--control", help="ControlNet input (scribble/line art), when the pack has a controlnet/")
+    parser.add_argument(
+        "--control-scale", type=float, default=1.0, help="0..2: how closely the ControlNet follows --control"
+    )
+    parser.add_argument(
+        "--second-control", help="a second ControlNet input (a depth or pose map) for the pack's controlnet_<name>/"
+    )
+    parser.add_argument(
+        "--second-control-name",
+        default="",
+        help="which controlnet_<name>/ reads it (depth, pose...; default: the only one)",
+    )
+    parser.add_argument("--second-control-scale", type=float, default=1.0, help="0..2, as --control-scale")
     parser.add_argument("--mask", help="inpaint: white = regenerate (needs --image)")
-    parser.add_argument("--width", type=int, default=512)
-    parser.add_argument("--height", type=int, default=512)
+    parser.add_argument(
+        "--width", type=int, default=0, help="generation width (multiple of 64); 0 with --height 0: the pack's own area"
+    )
+    parser.add_argument("--height", type=int, default=0, help="generation height; see --width")
+    parser.add_argument(
+        "--out-size",
+        metavar="WxH",
+        help="size of the written images, aspect kept (default: the --image's size, else the generation size)",
+    )
+    parser.add_argument(
+        "--no-detail", action="store_true", help="resize a large --out-size with Lanczos only (no tiled detail pass)"
+    )
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--guidance", type=float, default=7.5)
     parser.add_argument("--scheduler", default="", choices=["", "euler", "euler_a", "ddim", "lcm"])
@@ -52,12 +74,21 @@ def out_paths(out: str, count: int) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from atelier.core.errors import InvalidRequestError
     from atelier.core.provenance import save_png
-    from atelier.core.requests.sketch import MAX_SIDE, SketchRequest, SketchResult
+    from atelier.core.requests.sketch import MAX_OUT_SIDE, SketchRequest, SketchResult
 
     check_output(args.out, PNG, "the images")
-    # Every input picture is resized to the output size (at most 2048 px), so it is decoded reduced.
-    side = MAX_SIDE
+    # Results come back at the picture's size (at most 4096 px a side), so larger ones are decoded reduced.
+    side = MAX_OUT_SIDE
+    out_width = out_height = 0
+    if args.out_size:
+        try:
+            out_width, out_height = (int(part) for part in args.out_size.lower().split("x"))
+        except ValueError as exc:
+            raise InvalidRequestError(
+                f"--out-size takes WIDTHxHEIGHT, e.g. 1920x1080 (got '{args.out_size}')."
+            ) from exc
 
     def picture(path: str) -> np.ndarray:
         return read_image(path, max_side=side)
@@ -72,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         pack_id=str(Path(args.pack).resolve()) if args.pack and Path(args.pack).is_dir() else args.pack,
         width=args.width,
         height=args.height,
+        out_width=out_width,
+        out_height=out_height,
+        detail_upscale=not args.no_detail,
         steps=args.steps,
         guidance=args.guidance,
         seed=args.seed,
@@ -80,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
         image=picture(args.image) if args.image else None,
         control=picture(args.control) if args.control else None,
         mask=mask,
+        control_scale=args.control_scale,
+        second_control=picture(args.second_control) if args.second_control else None,
+        second_control_name=args.second_control_name,
+        second_control_scale=args.second_control_scale,
         scheduler=args.scheduler,
         origin="cli",
     )
