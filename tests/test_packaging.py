@@ -262,3 +262,77 @@ def test_build_refuses_a_folder_that_is_not_a_bundle(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "not executable" in result.stderr or "missing" in result.stderr
+
+
+# -- the Windows and macOS specs, run with stand-ins for PyInstaller's build steps ----------------------------
+
+SPEC_RUNNER = """
+import json, sys
+from pathlib import Path
+from types import SimpleNamespace
+
+calls = []
+def Analysis(*args, **kwargs):
+    return SimpleNamespace(scripts=["scripts"], binaries=["binaries"], datas=["datas"], pure=[])
+def PYZ(*args, **kwargs):
+    return "pyz"
+def EXE(*args, **kwargs):
+    calls.append({"step": "EXE", **{k: v for k, v in kwargs.items() if isinstance(v, (str, bool))}})
+    return "exe:" + kwargs["name"]
+def COLLECT(*args, **kwargs):
+    calls.append({"step": "COLLECT", "targets": [a for a in args if isinstance(a, str)], **kwargs})
+    return "collected"
+def BUNDLE(*args, **kwargs):
+    calls.append({"step": "BUNDLE", "targets": list(args), **kwargs})
+    return "app"
+spec = Path(sys.argv[1])
+namespace = dict(Analysis=Analysis, PYZ=PYZ, EXE=EXE, COLLECT=COLLECT, BUNDLE=BUNDLE, SPECPATH=str(spec.parent),
+                 workpath=sys.argv[2])
+exec(compile(spec.read_text(encoding="utf-8"), str(spec), "exec"), namespace)
+print(json.dumps(calls))
+"""
+
+
+def run_platform_spec(platform: str, tmp_path: Path) -> list[dict[str, object]]:
+    """What installer/<platform>/atelier.spec asks PyInstaller to build, with the shared spec's real data
+    collection (no first-use packs: an empty list stands in for the ones build_bundle.sh readies)."""
+    import json
+    import sys
+
+    packs = tmp_path / "bundle-packs.json"
+    packs.write_text('{"packs": []}', encoding="utf-8")
+    env = {**os.environ, "ATELIER_BUNDLE_PACKS": str(packs), "ATELIER_BUNDLE_FLAVOUR": "cpu"}
+    spec = REPO / "installer" / platform / "atelier.spec"
+    result = subprocess.run(
+        [sys.executable, "-c", SPEC_RUNNER, str(spec), str(tmp_path / "work")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    calls: list[dict[str, object]] = json.loads(result.stdout.strip().splitlines()[-1])
+    return calls
+
+
+def test_windows_spec_adds_icon_version_and_a_console_twin(tmp_path: Path) -> None:
+    calls = run_platform_spec("windows", tmp_path)
+    programs = {call["name"]: call for call in calls if call["step"] == "EXE"}
+    assert programs["atelier"]["console"] is False and programs["atelier-cli"]["console"] is True
+    for program in programs.values():
+        assert program["icon"] == str(ICONS / "atelier.ico")
+        version_text = Path(str(program["version"])).read_text(encoding="utf-8")
+        assert f"StringStruct('ProductVersion', '{VERSION}')" in version_text
+    collect = next(call for call in calls if call["step"] == "COLLECT")
+    assert collect["targets"] == ["exe:atelier", "exe:atelier-cli"] and collect["name"] == "atelier"
+
+
+def test_macos_spec_makes_an_app_with_icon_and_version(tmp_path: Path) -> None:
+    calls = run_platform_spec("macos", tmp_path)
+    program = next(call for call in calls if call["step"] == "EXE")
+    assert program["icon"] == str(ICONS / "atelier.icns") and program["argv_emulation"] is False
+    bundle = next(call for call in calls if call["step"] == "BUNDLE")
+    assert bundle["targets"] == ["collected"] and bundle["name"] == "Atelier.app"
+    assert bundle["bundle_identifier"] == "org.atelier.Atelier" and bundle["version"] == VERSION
+    info = bundle["info_plist"]
+    assert isinstance(info, dict) and info["CFBundleShortVersionString"] == VERSION

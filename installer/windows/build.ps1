@@ -17,7 +17,10 @@ function Invoke-Checked {
 }
 
 $version = (Select-String -Path pyproject.toml -Pattern '^version = "([^"]+)"').Matches[0].Groups[1].Value
-if (-not (Test-Path .venv\Scripts\python.exe)) { Invoke-Checked py @("-3.11", "-m", "venv", ".venv") }
+# $env:PYTHON names the interpreter to make .venv with (CI: setup-python's); else the py launcher's 3.11.
+if (-not (Test-Path .venv\Scripts\python.exe)) {
+  if ($env:PYTHON) { Invoke-Checked $env:PYTHON @("-m", "venv", ".venv") } else { Invoke-Checked py @("-3.11", "-m", "venv", ".venv") }
+}
 $python = (Resolve-Path .venv\Scripts\python.exe).Path
 $pip = @("-m", "pip", "--disable-pip-version-check", "-q")
 Invoke-Checked $python ($pip + @("install", "--upgrade", "pip"))
