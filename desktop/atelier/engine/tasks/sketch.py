@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import math
 import os
 import weakref
@@ -20,10 +19,8 @@ from atelier.core.errors import AtelierError, InvalidRequestError, OutOfMemoryEr
 from atelier.core.progress import Progress
 from atelier.core.requests import DeviceInfo
 from atelier.core.requests.sketch import MAX_SIDE, SketchRequest, SketchResult
+from atelier.engine.diffusion.factory import ALL_ROLES, LAYOUT, PACK_FOLDERS, missing_parts, pipeline_for
 from atelier.engine.diffusion.pipeline import (
-    REQUIRED,
-    ROLES,
-    StableDiffusionPipeline,
     TensorSpec,
     latent_preview,
     numpy_noise,
@@ -49,7 +46,6 @@ from atelier.engine.runner import Engine, TaskContext, TaskGenerator, task
 from atelier.engine.sessions import SessionPool
 
 KIND = "diffusion"
-LAYOUT = "text_encoder/model.onnx, unet/model.onnx, vae_decoder/model.onnx, tokenizer/, scheduler/"
 # A second ControlNet sits beside the first in its own folder, named by what it reads; its residuals are
 # added to the first's at every step (as diffusers' MultiControlNetModel does).
 SECOND_CONTROL_PREFIX = "controlnet_"
@@ -72,12 +68,10 @@ def folder_pack(folder: Path) -> Pack:
                 f"Choose a folder with a {KIND} pack, or the ONNX folder of a Stable Diffusion model ({LAYOUT}).",
             )
         return pack
-    missing = [role for role in REQUIRED if not (folder / role / "model.onnx").is_file()]
-    if missing or not (folder / "tokenizer").is_dir():
+    missing = missing_parts(folder)
+    if missing:
         raise PackError(
-            f"{folder} is not a Stable Diffusion ONNX folder "
-            f"(missing: {', '.join(missing) or 'tokenizer/'}). "
-            f"Expected: {LAYOUT}."
+            f"{folder} is not a Stable Diffusion ONNX folder (missing: {', '.join(missing)}). Expected: {LAYOUT}."
         )
     cache = HashCache()
     files = []
@@ -88,7 +82,7 @@ def folder_pack(folder: Path) -> Pack:
                 files.append(PackFile(relative, cache.sha256(path), path.stat().st_size))
     finally:
         cache.flush()
-    roles = [*ROLES, *sorted(p.parent.name for p in folder.glob(SECOND_CONTROL_PREFIX + "*/model.onnx"))]
+    roles = [*ALL_ROLES, *sorted(p.parent.name for p in folder.glob(SECOND_CONTROL_PREFIX + "*/model.onnx"))]
     components = {
         role: f"{role}/model.onnx" for role in dict.fromkeys(roles) if (folder / role / "model.onnx").is_file()
     }
@@ -111,7 +105,7 @@ def folder_pack(folder: Path) -> Pack:
 def _pipeline_part(top: str) -> bool:
     """Whether a top-level entry of an ONNX folder belongs to the pipeline (and is verified with it):
     its models, tokenizers (SDXL has two), scheduler and extra ControlNets, not the user's other files."""
-    return top in ROLES or top.startswith(("tokenizer", "scheduler", "text_encoder", SECOND_CONTROL_PREFIX))
+    return top in PACK_FOLDERS or top.startswith(SECOND_CONTROL_PREFIX)
 
 
 def resolve_pack(context: TaskContext, pack_id: str) -> Pack:
@@ -255,13 +249,8 @@ def preview_decoder(context: TaskContext) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def make_pipeline(folder: Path, models: PoolModels) -> Any:
-    """The pipeline for the folder's model family: the diffusion factory's choice (SD 1.x/2.x, SDXL) where
-    it exists, else the SD pipeline."""
-    try:
-        factory = importlib.import_module("atelier.engine.diffusion.factory")
-    except ModuleNotFoundError:
-        return StableDiffusionPipeline(folder, models)
-    return factory.pipeline_for(folder, models)
+    """The pipeline for the folder's model family (SD 1.x/2.x or SDXL), as the diffusion factory reads it."""
+    return pipeline_for(folder, models)
 
 
 def native_size(pipeline: Any, folder: Path) -> tuple[int, int]:
