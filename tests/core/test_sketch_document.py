@@ -263,3 +263,42 @@ def test_restore_can_keep_the_preferences_the_tools_and_the_picture_choice() -> 
     assert doc.tools.size == 40 and doc.pictures.other_size == "new" and doc.generation.steps == 20
     doc.restore({"schema": SCHEMA, "tools": {"size": 2}})
     assert doc.tools.size == 2 and doc.pictures.other_size == "ask"
+
+
+def test_requests_generate_at_the_packs_size_in_the_canvas_shape_and_come_back_at_the_canvas_size() -> None:
+    doc = SketchDocument()
+    canvas = CanvasPixels(np.full((1080, 1920, 4), 255, np.uint8))
+    request = doc.to_request("sketch", canvas)
+    assert isinstance(request, SketchRequest)
+    assert (request.width, request.height) == (0, 0)  # auto: the engine knows the pack's native area
+    assert (request.out_width, request.out_height) == (1920, 1080) and request.detail_upscale
+    assert not doc.to_request("sketch", canvas, live=True).detail_upscale  # type: ignore[attr-defined]
+    doc.set_many({"generation.auto_size": False, "generation.width": 768, "generation.height": 448}, "size")
+    request = doc.to_request("sketch", canvas)
+    assert (request.width, request.height, request.out_width) == (768, 448, 1920)  # type: ignore[attr-defined]
+    fresh = SketchDocument()
+    fresh.apply_request(request)
+    g = fresh.generation
+    assert (g.auto_size, g.width, g.height) == (False, 768, 448)
+    fresh.apply_request(SketchRequest(prompt="x", width=0, height=0))
+    assert fresh.generation.auto_size and (fresh.generation.width, fresh.generation.height) == (768, 448)
+
+
+def test_locked_aspect_follows_the_typed_side_within_the_limits() -> None:
+    from atelier.core.documents.sketch import CANVAS_PRESETS, MAX_CANVAS_SIDE, locked_size
+
+    assert (1216, 832) in CANVAS_PRESETS and (1920, 1080) in CANVAS_PRESETS
+    assert locked_size(1280, 1080, "width", 16 / 9) == (1280, 720)
+    assert locked_size(1920, 2160, "height", 16 / 9) == (3840, 2160)
+    width, height = locked_size(1920, 4000, "height", 16 / 9)  # 7111 wide would pass the limit
+    assert width == MAX_CANVAS_SIDE and abs(width / height - 16 / 9) < 0.01
+
+
+def test_upscale_request_carries_the_shown_pictures_parameters() -> None:
+    doc = SketchDocument()
+    doc.set_many({"generation.pack_id": "sd-turbo", "generation.prompt": "mine"}, "settings")
+    picture = np.zeros((64, 96, 4), np.uint8)
+    request = doc.upscale_request(picture, {"prompt": "a result's prompt", "seed": 7})
+    assert request.output_size() == (192, 128) and request.pack_id == "sd-turbo"
+    assert request.prompt == "a result's prompt" and request.source_parameters["seed"] == 7
+    assert doc.upscale_request(picture).prompt == "mine"  # the sketch itself: the panel's prompt

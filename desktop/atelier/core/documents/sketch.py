@@ -22,6 +22,7 @@ from atelier.core.requests import Request, Result
 from atelier.core.requests.colorize import PALETTE_SIZES, ColorizeRequest, ColorizeResult
 from atelier.core.requests.lineart import LineArtRequest, LineArtResult
 from atelier.core.requests.sketch import SCHEDULERS, SketchRequest, SketchResult
+from atelier.core.requests.upscale import UpscaleRequest, UpscaleResult
 from atelier.core.undo import Command, UndoStack
 
 SCHEMA = 2
@@ -37,6 +38,23 @@ MAX_CANVAS_SIDE = 4096
 ORIGIN = "sketch"
 LIVE_ORIGIN = "sketch-live"  # live jobs replace only earlier live jobs, never a queued Generate
 COLORIZE_COLOURS = PALETTE_SIZES  # the palette sizes ColorizeRequest accepts (more are cut to the first 8)
+# New canvas sizes: the SD 1.x and SDXL native squares, SDXL's portrait and landscape buckets, and HD video.
+CANVAS_PRESETS: tuple[tuple[int, int], ...] = ((512, 512), (768, 768), (1024, 1024), (1216, 832), (832, 1216),
+                                               (1920, 1080))  # fmt: skip
+UPSCALE_FACTOR = 2.0
+
+
+def locked_size(width: int, height: int, changed: str, aspect: float) -> tuple[int, int]:
+    """The new canvas size when one side was typed with the aspect locked: the other side follows
+    (`changed` is "width" or "height"), both kept within 8..MAX_CANVAS_SIDE."""
+    if changed == "width":
+        height = round(width / aspect)
+    else:
+        width = round(height * aspect)
+    if max(width, height) > MAX_CANVAS_SIDE:  # the side that follows may not pass the limit either
+        scale = MAX_CANVAS_SIDE / max(width, height)
+        width, height = round(width * scale), round(height * scale)
+    return max(8, width), max(8, height)
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,8 @@ class GenerationSettings:
     steps: int = 20
     width: int = 512
     height: int = 512
+    auto_size: bool = True  # generate at the pack's native area in the canvas's shape (width/height unused)
+    detail_upscale: bool = True  # a canvas much larger than the generation gets the tiled detail pass
     scheduler: str = ""  # "" = the pack's own
     seed: int = 0
     count: int = 4
@@ -121,13 +141,25 @@ SPECS: dict[str, Spec] = {
     "generation.steps": Spec("steps", 1, 150),
     "generation.width": Spec("width", 64, 2048, 64),
     "generation.height": Spec("height", 64, 2048, 64),
+    "generation.auto_size": Spec(
+        "auto size",
+        tip="Generate at the pack's own size (512² for SD 1.x, 1024² for SDXL) in the canvas's shape, then map "
+        "the result onto the canvas without stretching",
+    ),
+    "generation.detail_upscale": Spec(
+        "detail for large canvases",
+        tip="A canvas much larger than the generation is filled by upscaling: Lanczos, then the pack redraws it "
+        "tile by tile at low strength (slower, sharper). Off: Lanczos only",
+    ),
     "generation.scheduler": Spec(
         "scheduler", choices=SCHEDULERS, labels=("pack default", *SCHEDULERS[1:]), tip="How noise is removed"
     ),
     "generation.seed": Spec("seed", 0, MAX_SEED, tip=f"The first image's seed (0 to {MAX_SEED})"),
     "generation.count": Spec("count", 1, 16, tip="Images per job"),
     "generation.batch": Spec("batch", 1, 16, tip="Jobs per Generate; each continues the seeds of the one before"),
-    "generation.control_scale": Spec("control weight", 0.0, 2.0, 0.1, tip="How closely ControlNet follows the lines"),
+    "generation.control_scale": Spec(
+        "control strength", 0.0, 2.0, 0.1, tip="How closely ControlNet follows the lines (0 ignores them, 2 insists)"
+    ),
     "generation.sensitivity": Spec("line sensitivity", 0.0, 1.0, tip="Higher keeps fainter edges"),
     "generation.live": Spec(
         "live", tip="Regenerate shortly after each stroke or setting change (best with LCM / SD-Turbo packs)"
@@ -346,12 +378,16 @@ class SketchDocument:
                 if hints is None or not hints[:, :, 3].any():
                     raise InvalidRequestError("Paint the region to regenerate on the Hints layer first.")
                 mask = np.where(hints[:, :, 3] > 0, 255, 0).astype(np.uint8)
+            canvas_height, canvas_width = pixels.sketch.shape[:2]
             return SketchRequest(
                 prompt=g.prompt,
                 negative=g.negative,
                 pack_id=g.pack_id,
-                width=g.width,
-                height=g.height,
+                width=0 if g.auto_size else g.width,
+                height=0 if g.auto_size else g.height,
+                out_width=canvas_width,  # results come back at the canvas's size, never stretched
+                out_height=canvas_height,
+                detail_upscale=g.detail_upscale and not live,  # a stroke must not wait for a detail pass
                 steps=g.steps,
                 guidance=g.guidance,
                 seed=g.seed if seed is None else seed,
@@ -381,6 +417,23 @@ class SketchDocument:
             return LineArtRequest(image=pixels.sketch, sensitivity=g.sensitivity, **common)
         raise ValueError(f"The sketch document makes no '{kind}' requests.")
 
+    def upscale_request(self, image: np.ndarray, parameters: Mapping[str, Any] | None = None) -> UpscaleRequest:
+        """Upscale 2x what is shown (a result, or the sketch) with this document's pack and prompt; the
+        picture's own parameters (a result's) go into the upscaled PNG's."""
+        g = self.generation
+        source = dict(parameters or {})
+        return UpscaleRequest(
+            image=np.ascontiguousarray(image),
+            scale=UPSCALE_FACTOR,
+            pack_id=g.pack_id,
+            prompt=str(source.get("prompt", g.prompt)),
+            negative=str(source.get("negative", g.negative)),
+            seed=g.seed,
+            scheduler=g.scheduler,
+            source_parameters=source,
+            origin=ORIGIN,
+        )
+
     def apply_request(self, request: Request) -> bool:
         """Put back every setting a past request of this document's kinds carried, as one undo step."""
         values: dict[str, Any]
@@ -402,13 +455,15 @@ class SketchDocument:
                 "generation.strength": request.strength,
                 "generation.guidance": request.guidance,
                 "generation.steps": request.steps,
-                "generation.width": request.width,
-                "generation.height": request.height,
+                "generation.auto_size": request.width == 0,
+                "generation.detail_upscale": request.detail_upscale,
                 "generation.scheduler": request.scheduler,
                 "generation.seed": request.seed,
                 "generation.count": request.count,
                 "generation.control_scale": request.control_scale,
             }
+            if request.width:  # an auto-size request keeps the explicit size the artist had
+                values.update({"generation.width": request.width, "generation.height": request.height})
         elif isinstance(request, ColorizeRequest):
             values = {"generation.seed": request.seed, "generation.count": request.count}
         elif isinstance(request, LineArtRequest):
@@ -465,6 +520,8 @@ def variations_of(result: Result) -> list[tuple[np.ndarray, dict[str, Any]]] | N
         images, params = list(result.images), [dict(p) for p in result.parameters]
     elif isinstance(result, LineArtResult):
         images, params = [result.lines], [{"kind": "lineart"}]
+    elif isinstance(result, UpscaleResult):
+        images, params = [result.image], [dict(result.parameters)]
     else:
         return None
     params = (params + [{} for _ in images])[: len(images)]  # results kept by older versions may lack some
