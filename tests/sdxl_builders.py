@@ -36,7 +36,8 @@ def tiny_sdxl_pipeline(
 ) -> tuple[Any, Any]:
     """(diffusers StableDiffusionXLPipeline, ControlNetModel or None) with random weights.
 
-    `size="small"`: a bigger UNet (SDXL's block types and transformer depths, narrower), for the bench.
+    `size="small"`: SDXL's block types and transformer depths, narrower (the CPU bench); `size="full"`:
+    SDXL 1.0's configurations with random weights (the GPU bench).
     """
     import torch
     from diffusers import (
@@ -53,25 +54,28 @@ def tiny_sdxl_pipeline(
     tokenizer = _tokenizer(None)
     tokenizer_2 = _tokenizer("!")  # SDXL's second tokenizer pads with "!", not the end token
 
-    def text_config(hidden: int, layers: int, tok: Any) -> CLIPTextConfig:
+    def text_config(tok: Any, hidden: int, layers: int, heads: int = 2, projection: int = PROJECTION,
+                    act: str = "gelu") -> CLIPTextConfig:  # fmt: skip
         return CLIPTextConfig(
             vocab_size=len(tok),
             hidden_size=hidden,
-            intermediate_size=hidden * 2,
-            num_attention_heads=2,
+            intermediate_size=hidden * 4 if size == "full" else hidden * 2,
+            num_attention_heads=heads,
             num_hidden_layers=layers,
             max_position_embeddings=77,
-            projection_dim=PROJECTION if size == "tiny" else hidden,
-            hidden_act="gelu",
+            projection_dim=projection,
+            hidden_act=act,
             bos_token_id=tok.bos_token_id,
             eos_token_id=tok.eos_token_id,
             pad_token_id=tok.pad_token_id,
         )
 
+    time_embed = TIME_EMBED
+    vae_layers = 1
     if size == "tiny":
         # Different widths, as in SDXL (768 and 1280): diffusers' single-file loader tells the two
         # encoders apart by their width.
-        hidden_1, hidden_2, layers = 16, 24, 3
+        config_1, config_2 = text_config(tokenizer, 16, 3), text_config(tokenizer_2, 24, 3)
         unet_args: dict[str, Any] = dict(
             block_out_channels=(16, 32),
             layers_per_block=1,
@@ -80,11 +84,13 @@ def tiny_sdxl_pipeline(
             transformer_layers_per_block=(1, 2),
             attention_head_dim=(2, 4),
             norm_num_groups=8,
+            sample_size=8,
         )
         vae_channels: tuple[int, ...] = (8, 8, 8, 8)
         vae_groups = 4
-    else:  # SDXL's layout (no attention at full resolution, deeper transformers lower down), narrower
-        hidden_1, hidden_2, layers = 256, 512, 4
+    elif size == "small":  # SDXL's layout (no attention at full resolution, deeper transformers lower down)
+        config_1 = text_config(tokenizer, 256, 4, heads=4, projection=256)
+        config_2 = text_config(tokenizer_2, 512, 4, heads=8, projection=512)
         unet_args = dict(
             block_out_channels=(128, 256, 512),
             layers_per_block=2,
@@ -93,22 +99,34 @@ def tiny_sdxl_pipeline(
             transformer_layers_per_block=(1, 2, 4),
             attention_head_dim=(4, 8, 16),
             norm_num_groups=32,
+            sample_size=32,
         )
-        vae_channels = (64, 128, 256, 256)
-        vae_groups = 32
-    projection = PROJECTION if size == "tiny" else hidden_2
-    text_encoder = CLIPTextModel(text_config(hidden_1, layers, tokenizer))
-    text_encoder_2 = CLIPTextModelWithProjection(text_config(hidden_2, layers, tokenizer_2))
+        vae_channels, vae_groups = (64, 128, 256, 256), 32
+    else:  # SDXL 1.0's own configurations (CLIP ViT-L and OpenCLIP bigG; 2.6 B UNet parameters)
+        config_1 = text_config(tokenizer, 768, 12, heads=12, projection=768, act="quick_gelu")
+        config_2 = text_config(tokenizer_2, 1280, 32, heads=20, projection=1280)
+        unet_args = dict(
+            block_out_channels=(320, 640, 1280),
+            layers_per_block=2,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+            transformer_layers_per_block=(1, 2, 10),
+            attention_head_dim=(5, 10, 20),
+            norm_num_groups=32,
+            sample_size=128,
+        )
+        vae_channels, vae_groups, vae_layers, time_embed = (128, 256, 512, 512), 32, 2, 256
+    text_encoder = CLIPTextModel(config_1)
+    text_encoder_2 = CLIPTextModelWithProjection(config_2)
     unet = UNet2DConditionModel(
         **unet_args,
-        sample_size=8,
         in_channels=9 if inpaint else 4,
         out_channels=4,
-        cross_attention_dim=hidden_1 + hidden_2,
+        cross_attention_dim=config_1.hidden_size + config_2.hidden_size,
         use_linear_projection=True,
         addition_embed_type="text_time",
-        addition_time_embed_dim=TIME_EMBED,
-        projection_class_embeddings_input_dim=6 * TIME_EMBED + projection,
+        addition_time_embed_dim=time_embed,
+        projection_class_embeddings_input_dim=6 * time_embed + config_2.projection_dim,
     )
     vae = AutoencoderKL(
         block_out_channels=vae_channels,
@@ -116,9 +134,10 @@ def tiny_sdxl_pipeline(
         out_channels=3,
         latent_channels=4,
         norm_num_groups=vae_groups,
+        layers_per_block=vae_layers,
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
-        sample_size=64,
+        sample_size=1024 if size == "full" else 64,
         scaling_factor=0.13025,
         force_upcast=True,
     )

@@ -57,10 +57,12 @@ class _UNet(torch.nn.Module):
         self.names = names
         self.residuals = residuals
 
-    def forward(self, sample, timestep, hidden, *rest):  # type: ignore[no-untyped-def]
+    def forward(self, sample, timestep, hidden, *rest):
         named = dict(zip(self.names, rest[: len(self.names)], strict=True))
         extra = rest[len(self.names) :]
-        kwargs: dict[str, Any] = {"added_cond_kwargs": {"text_embeds": named["text_embeds"], "time_ids": named["time_ids"]}}
+        kwargs: dict[str, Any] = {
+            "added_cond_kwargs": {"text_embeds": named["text_embeds"], "time_ids": named["time_ids"]}
+        }
         if "timestep_cond" in named:
             kwargs["timestep_cond"] = named["timestep_cond"]
         if self.residuals:
@@ -74,7 +76,7 @@ class _ControlNet(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, sample, timestep, hidden, text_embeds, time_ids, controlnet_cond, conditioning_scale):  # type: ignore[no-untyped-def]
+    def forward(self, sample, timestep, hidden, text_embeds, time_ids, controlnet_cond, conditioning_scale):
         down, mid = self.model(
             sample,
             timestep,
@@ -119,7 +121,9 @@ def _text_encoder(model: Any, path: Path, convention: str, pooled: bool, length:
         ids_axes = {0: "batch_size"}
     axes: dict[str, dict[int, str]] = {"input_ids": ids_axes}
     for name in outputs:
-        axes[name] = {0: "batch_size"} if name in ("text_embeds", "pooler_output") else {0: "batch_size", 1: "sequence_length"}
+        axes[name] = (
+            {0: "batch_size"} if name in ("text_embeds", "pooler_output") else {0: "batch_size", 1: "sequence_length"}
+        )
     _export(_TextEncoder(model, full, pooled), (ids,), path, ["input_ids"], outputs, axes)
     (path.parent / "config.json").write_text(json.dumps(model.config.to_dict(), indent=1, default=str) + "\n")
 
@@ -248,7 +252,9 @@ def export_sdxl_pipeline(
     pipe.tokenizer_2.save_pretrained(str(out / "tokenizer_2"))
     pipe.scheduler.save_config(str(out / "scheduler"))
     # optimum copies the pipeline's model_index.json: SDXL's force_zeros_for_empty_prompt lives there.
-    index = {"_class_name": type(pipe).__name__, **{k: v for k, v in dict(pipe.config).items() if not k.startswith("_")}}
+    index = {
+        "_class_name": type(pipe).__name__,
+        **{k: v for k, v in dict(pipe.config).items() if not k.startswith("_")},
+    }
     (out / "model_index.json").write_text(json.dumps(index, indent=1, default=str) + "\n")
     return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-

@@ -78,8 +78,8 @@ class StableDiffusionXLPipeline(StableDiffusionPipeline):
         self._zero_residuals: dict[tuple[int, ...], list[np.ndarray]] = {}
         self.guidance_embedding: np.ndarray | None = None
         self.added: dict[str, np.ndarray] = {}
-        config = read_json(folder / "unet" / "config.json")
-        side = int(config.get("sample_size", 128)) * self.vae_scale if isinstance(config.get("sample_size"), int) else 1024
+        size = read_json(folder / "unet" / "config.json").get("sample_size")
+        side = size * self.vae_scale if isinstance(size, int) and size > 0 else 1024  # SDXL's 128 latents
         self.native_size = (side, side)
         self.hidden_outputs = {role: self._penultimate(role) for role in self.encoders}
 
@@ -104,7 +104,8 @@ class StableDiffusionXLPipeline(StableDiffusionPipeline):
         for role in self.encoders:
             spec = self.models.inputs(role)[0]
             ids = self.tokenizers[role](text).astype(spec.dtype)
-            outputs = dict(zip([o.name for o in self.models.outputs(role)], self.models.run(role, {spec.name: ids})))
+            names = [o.name for o in self.models.outputs(role)]
+            outputs = dict(zip(names, self.models.run(role, {spec.name: ids}), strict=True))
             hidden.append(outputs[self.hidden_outputs[role]].astype(np.float32))
             # Like diffusers: the pooled embedding of the last encoder that gives a 2-D one.
             two_d = [value for name, value in outputs.items() if value.ndim == 2]
