@@ -23,6 +23,11 @@ def run(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         print(f"onnxruntime {report['onnxruntime']}; providers: {', '.join(report['providers'])}")
+        for check in report["provider_checks"]:
+            state = "loads" if check["loads"] else f"does not load: {check['reason']}"
+            print(f"  {check['label']:<28} {state}")
+            if "language_model" in check:
+                print(f"      {check['language_model']}")
         for pack in report["packs"]:
             state = "ok" if pack["verified"] and not pack["error"] else "FAILED"
             device = f" on {pack['device']}" if pack["device"] else ""
