@@ -1,8 +1,9 @@
 """The Palette panel's document (also the Sketch panel's brush colours): the palette and all that makes it.
 
-It holds the swatches (colour, name, lock), where the palette came from (so Regenerate asks the
-same question with a new seed), the settings of the next request (count, seed, words, harmony),
-the recent palettes and the favourites. Every user-visible change is one step on its UndoStack.
+It holds the swatches (colour, name, lock), where the palette came from, the settings of the next
+request (count, seed, words, harmony and whether it builds around the locks, how Regenerate fills
+the unlocked swatches: the palette model at a temperature, or the source asked again with a new
+seed), the recent palettes and the favourites. Every user-visible change is one step on its UndoStack.
 `changed` fires only when the colours change (the Sketch panel listens to that); `state_changed`
 fires on any change.
 """
@@ -20,11 +21,14 @@ from atelier.core.color.harmony import HARMONY_MODES
 from atelier.core.color.hex import normalise_hex
 from atelier.core.errors import InvalidRequestError
 from atelier.core.requests.palette import (
+    DEFAULT_TEMPERATURE,
     MAX_COUNT,
+    MAX_TEMPERATURE,
     MIN_COUNT,
     HarmonyRequest,
     PaletteFromImageRequest,
     PaletteFromTextRequest,
+    PaletteInfillRequest,
 )
 from atelier.core.undo import Command, UndoStack
 
@@ -46,6 +50,10 @@ DEFAULT_MODE = next(iter(HARMONY_MODES))
 # neutral grey the user sees at once, rather than silently dropping the lock.
 GAP_COLOR = "#808080"
 SOURCE_KINDS = ("text", "lyric", "image", "sketch", "harmony", "import")
+# How Regenerate fills the unlocked swatches: the learned palette model, or the palette's own source
+# (its words, picture or harmony rule) asked again with a new seed.
+REGENERATE_MODES = {"model": "Palette model", "source": "Same source"}
+DEFAULT_REGENERATE = "model"
 
 
 def _hex_or(value: Any, default: str) -> str:
@@ -197,6 +205,9 @@ class PaletteDocument:
         self._text = ""
         self._mode = DEFAULT_MODE
         self._base = self._colors[0] if self._colors else DEFAULT_BASE
+        self._around_locks = False
+        self._regenerate = DEFAULT_REGENERATE
+        self._temperature = DEFAULT_TEMPERATURE
         self._favourites: tuple[PaletteSnapshot, ...] = ()
         # Recent palettes are a record of what was made, not an edit: undo never takes one away.
         self.recent: list[PaletteSnapshot] = []
@@ -238,6 +249,19 @@ class PaletteDocument:
     @property
     def base(self) -> str:
         return self._base
+
+    @property
+    def around_locks(self) -> bool:
+        """Whether Harmony builds around the locked swatches (keeps them, from the first one) or ignores them."""
+        return self._around_locks
+
+    @property
+    def regenerate_mode(self) -> str:
+        return self._regenerate
+
+    @property
+    def temperature(self) -> float:
+        return self._temperature
 
     @property
     def favourites(self) -> list[PaletteSnapshot]:
@@ -349,6 +373,22 @@ class PaletteDocument:
     def set_base(self, color: str) -> None:
         self._change("Harmony base colour", base=normalise_hex(color))
 
+    def set_around_locks(self, around: bool) -> None:
+        self._change("Harmony around locks" if around else "Harmony ignores locks", around_locks=bool(around))
+
+    def set_regenerate_mode(self, mode: str) -> None:
+        if mode not in REGENERATE_MODES:
+            raise InvalidRequestError(f"Regenerate fills with one of {', '.join(REGENERATE_MODES)} (got {mode!r}).")
+        self._change("Regenerate with", regenerate=mode)
+
+    def set_temperature(self, temperature: float) -> None:
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+            raise InvalidRequestError(f"The temperature must be a number from 0 to {MAX_TEMPERATURE:g}.")
+        if not 0.0 <= temperature <= MAX_TEMPERATURE:
+            raise InvalidRequestError(f"The temperature must be from 0 to {MAX_TEMPERATURE:g} (got {temperature}).")
+        # Stepping the spin box is one step, not one per click.
+        self._change("Temperature", merge_key="palette.temperature", temperature=float(temperature))
+
     def set_text(self, text: str) -> None:
         """The words typed for the next palette. Not an undo step: the text field undoes its own typing."""
         if text != self._text:
@@ -360,6 +400,28 @@ class PaletteDocument:
         return self._seed
 
     # -- requests ------------------------------------------------------------------------------
+    def regenerate_request(self) -> Request:
+        """What Regenerate (Space) asks: by default the palette model fills the unlocked swatches (the
+        last press's colours to avoid, so the next set differs); or the palette's own source, new seed."""
+        seed = self.next_seed()
+        if self._regenerate != "model":
+            return self.to_request(seed=seed)
+        count = self._count
+        locked = tuple((slot, color) for slot, color in self.locked_slots() if slot < count)
+        kept = {slot for slot, _ in locked}
+        avoid = tuple(c for i, c in enumerate(self._colors[:count]) if i not in kept)
+        return PaletteInfillRequest(
+            count=count, seed=seed, locked=locked, avoid=avoid, temperature=self._temperature, origin=ORIGIN
+        )
+
+    def harmony_locks(self) -> tuple[str, tuple[tuple[int, str], ...]]:
+        """(base, locked swatches) for a harmony: around the locks, the first locked colour is the base and
+        every lock is kept; otherwise the chosen base colour and no locks (a fresh palette under the rule)."""
+        locked = tuple((slot, color) for slot, color in self.locked_slots() if slot < self._count)
+        if self._around_locks and locked:
+            return locked[0][1], locked
+        return self._base, ()
+
     def to_request(self, source: PaletteSource | None = None, seed: int | None = None) -> Request:
         """The request for `source` (default: the palette's own) with the count, seed and locked swatches.
 
@@ -382,26 +444,41 @@ class PaletteDocument:
         if source.kind in ("text", "lyric"):
             return PaletteFromTextRequest(text=source.text, count=count, seed=seed, locked=locked, origin=ORIGIN)
         if source.kind == "harmony":
+            if not self._around_locks:
+                locked = ()  # a rule ignores the locks unless asked to build around them
+            elif locked:
+                source = PaletteSource.harmony(locked[0][1], source.mode)
             return HarmonyRequest(
                 base=source.base, mode=source.mode, count=count, seed=seed, locked=locked, origin=ORIGIN
             )
         if self._text.strip():
             return PaletteFromTextRequest(text=self._text, count=count, seed=seed, locked=locked, origin=ORIGIN)
         base = self._colors[0] if self._colors else self._base
+        if not self._around_locks:
+            locked = ()
+        elif locked:
+            base = locked[0][1]
         return HarmonyRequest(base=base, mode=self._mode, count=count, seed=seed, locked=locked, origin=ORIGIN)
 
     def apply_request(self, request: Request) -> bool:
         """Put a palette request's settings back (recall) as one undo step: its source (with the
         picture), count, seed and locked swatches, and its words or harmony. False if not a palette request."""
+        if isinstance(request, PaletteInfillRequest):
+            after: dict[str, Any] = {**self._with_locked(request.locked), "regenerate": "model"}
+            after["count"], after["seed"] = request.count, min(MAX_SEED, max(0, request.seed))
+            after["temperature"] = request.temperature
+            self._change("Recall settings", **after)
+            return True
         source = source_for(request)
         if source is None or not isinstance(request, (PaletteFromTextRequest, PaletteFromImageRequest, HarmonyRequest)):
             return False
-        after: dict[str, Any] = {"source": source, **self._with_locked(request.locked)}
+        after = {"source": source, **self._with_locked(request.locked)}
         after["count"], after["seed"] = request.count, min(MAX_SEED, max(0, request.seed))
         if isinstance(request, PaletteFromTextRequest) and source.kind == "text":
             after["text"] = request.text
         if isinstance(request, HarmonyRequest):
             after["mode"], after["base"] = request.mode, request.base
+            after["around_locks"] = bool(request.locked)
         self._change("Recall settings", **after)
         return True
 
@@ -422,11 +499,17 @@ class PaletteDocument:
         undo step; its source becomes the palette's, so Regenerate asks it again. False if not a palette."""
         from atelier.core.requests.palette import PaletteResult
 
-        source = source_for(request)
-        if source is None or not isinstance(result, PaletteResult):
+        if not isinstance(result, PaletteResult):
             return False
         locked = {slot for slot, _ in getattr(request, "locked", ())}
         locks = [i in locked for i in range(len(result.colors))]
+        if isinstance(request, PaletteInfillRequest):
+            # The model fills around the palette's own colours: where they came from stays the source.
+            self.set_colors(list(result.colors), list(result.names), locks, self._source, text or "Regenerate")
+            return True
+        source = source_for(request)
+        if source is None:
+            return False
         kind = {"text": "text", "lyric": "lyric", "harmony": "harmony"}.get(source.kind, "picture")
         self.set_colors(list(result.colors), list(result.names), locks, source, text or f"Palette from {kind}")
         return True
@@ -485,6 +568,9 @@ class PaletteDocument:
             "text": self._text,
             "mode": self._mode,
             "base": self._base,
+            "around_locks": self._around_locks,
+            "regenerate": self._regenerate,
+            "temperature": self._temperature,
             "recent": [s.to_dict() for s in self.recent],
             "favourites": [s.to_dict() for s in self._favourites],
         }
@@ -510,6 +596,12 @@ class PaletteDocument:
             source = PaletteSource(source.kind, label=source.label, image=image)
         count, seed = data.get("count"), data.get("seed")
         mode, text = data.get("mode"), data.get("text")
+        regenerate, temperature = data.get("regenerate"), data.get("temperature")
+        good_temperature = (
+            isinstance(temperature, (int, float))
+            and not isinstance(temperature, bool)
+            and 0.0 <= temperature <= MAX_TEMPERATURE
+        )
         self.recent = _snapshots(data.get("recent"))[:RECENT_LIMIT]
         self._assign(
             {
@@ -524,6 +616,11 @@ class PaletteDocument:
                 "text": text if isinstance(text, str) else "",
                 "mode": mode if isinstance(mode, str) and mode in HARMONY_MODES else DEFAULT_MODE,
                 "base": _hex_or(data.get("base"), current.colors[0] if current.colors else DEFAULT_BASE),
+                "around_locks": data.get("around_locks") is True,
+                "regenerate": regenerate
+                if isinstance(regenerate, str) and regenerate in REGENERATE_MODES
+                else DEFAULT_REGENERATE,
+                "temperature": float(temperature) if good_temperature else DEFAULT_TEMPERATURE,
                 "favourites": tuple(_snapshots(data.get("favourites")))[:FAVOURITES_LIMIT],
             }
         )

@@ -1,4 +1,4 @@
-"""Palette requests (from a mood text, from an image, from a harmony rule) and the palette result.
+"""Palette requests (from a mood text, an image, a harmony rule, the palette model) and the palette result.
 
 Every request carries `locked` swatches, (slot, '#rrggbb') pairs kept in place while the other slots
 are regenerated, and a `seed`, so regenerate is "the same request with a new seed".
@@ -17,6 +17,11 @@ from atelier.core.requests import Lane, Request, Result, check_seed
 
 MIN_COUNT, MAX_COUNT = 3, 12
 MAX_TEXT_CHARS = 4000
+# The palette model samples with a temperature: 0 takes its best guess every time, 2 is wild.
+MAX_TEMPERATURE = 2.0
+DEFAULT_TEMPERATURE = 0.8
+# Below this temperature the user asked for the model's safest colours: those may repeat a press's.
+LOW_TEMPERATURE = 0.3
 
 
 def _check_common(count: int, locked: tuple[tuple[int, str], ...], seed: int) -> tuple[tuple[int, str], ...]:
@@ -103,7 +108,47 @@ class HarmonyRequest(Request):
         object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked), self.seed))
 
     def summary(self) -> str:
-        return f"{self.mode.capitalize()} palette of {self.count} from {self.base}"
+        around = " around the locked swatches" if self.locked else ""
+        return f"{self.mode.capitalize()} palette of {self.count} from {self.base}{around}"
+
+
+@dataclass(frozen=True)
+class PaletteInfillRequest(Request):
+    """Fill the unlocked swatches with the learned palette model (models/palette-infill).
+
+    `avoid` are the colours the last press showed in the unlocked slots: above LOW_TEMPERATURE no new
+    colour comes within CIEDE2000 5 of them, so every press gives a visibly different set.
+    """
+
+    kind = "palette-infill"
+    lane = Lane.LIGHT
+    count: int = 5
+    seed: int = 0
+    locked: tuple[tuple[int, str], ...] = ()
+    avoid: tuple[str, ...] = ()
+    temperature: float = DEFAULT_TEMPERATURE
+    pack_id: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "locked", _check_common(self.count, tuple(self.locked), self.seed))
+        if not isinstance(self.avoid, (tuple, list)):
+            raise InvalidRequestError("The colours to avoid must be a list of #rrggbb colours.")
+        object.__setattr__(self, "avoid", tuple(normalise_hex(c) for c in self.avoid)[:MAX_COUNT])
+        temperature = self.temperature
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+            raise InvalidRequestError(f"The temperature must be a number from 0 to {MAX_TEMPERATURE:g}.")
+        if not 0.0 <= float(temperature) <= MAX_TEMPERATURE:  # NaN fails this too
+            raise InvalidRequestError(
+                f"The temperature must be from 0 to {MAX_TEMPERATURE:g} (got {temperature}).",
+                "Use 0 for the model's safest colours, about 0.8 for variety, 1.5 for surprises.",
+            )
+        object.__setattr__(self, "temperature", float(temperature))
+        if not isinstance(self.pack_id, str):
+            raise InvalidRequestError("The pack id must be text.")
+
+    def summary(self) -> str:
+        kept = f", {len(self.locked)} locked" if self.locked else ""
+        return f"Palette of {self.count} from the palette model{kept} (temperature {self.temperature:g})"
 
 
 @dataclass(frozen=True)
@@ -111,7 +156,7 @@ class PaletteResult(Result):
     kind = "palette"
     colors: tuple[str, ...]
     names: tuple[str, ...]
-    source: str  # "text", "image" or "harmony"
+    source: str  # "text", "image", "harmony" or "model"
     detail: str = ""  # e.g. the moods the text matched
 
     def preview_image(self) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Palette tasks: from a mood text (MiniLM embeddings), from an image (OKLab k-means), from a harmony rule."""
+"""Palette tasks: from a mood text (MiniLM embeddings), an image (OKLab k-means), a harmony rule, the palette model."""
 
 from __future__ import annotations
 
@@ -6,19 +6,25 @@ import threading
 
 import numpy as np
 
+from atelier.core.cancel import CancelToken
 from atelier.core.color.harmony import harmony
 from atelier.core.color.names import nearest_names
 from atelier.core.progress import Progress
-from atelier.core.requests import NO_DEVICE
+from atelier.core.requests import NO_DEVICE, DeviceInfo
 from atelier.core.requests.palette import (
     HarmonyRequest,
     PaletteFromImageRequest,
     PaletteFromTextRequest,
+    PaletteInfillRequest,
     PaletteResult,
 )
+from atelier.engine.doctor import smoke_test
+from atelier.engine.packs import Pack
 from atelier.engine.palette_extract import extract
+from atelier.engine.palette_infill import Codebook, infill
 from atelier.engine.palette_text import ColorIndex, load_index, palette_for_vector, text_vector
-from atelier.engine.runner import TaskContext, TaskGenerator, task
+from atelier.engine.runner import Engine, TaskContext, TaskGenerator, task
+from atelier.engine.sessions import SessionPool
 from atelier.engine.text_embedding import build_text_pack, embed, find_text_pack
 
 # Lines of a text embedded one by one; the text is at most 4,000 characters, which could be 2,000 lines.
@@ -26,6 +32,8 @@ MAX_LINES = 64
 # One colour index per text-model pack, shared by every job in this process.
 _indexes: dict[str, ColorIndex] = {}
 _index_lock = threading.Lock()
+INFILL_KIND = "palette-infill"
+INFILL_ROLE = "model"
 
 
 @task(PaletteFromTextRequest)
@@ -89,4 +97,45 @@ def run_harmony(request: HarmonyRequest, context: TaskContext) -> TaskGenerator:
     fill = iter([c for c in generated if c not in locked_colors] + generated)
     slots: dict[int, str] = dict(request.locked)
     colors = [slots[i] if i in slots else next(fill) for i in range(request.count)]
-    return PaletteResult(colors=tuple(colors), names=tuple(nearest_names(colors)), source="harmony", device=NO_DEVICE)
+    kept = len(request.locked)
+    detail = f"Built around {request.base}; {kept} locked swatch{'es' if kept > 1 else ''} kept" if kept else ""
+    return PaletteResult(
+        colors=tuple(colors), names=tuple(nearest_names(colors)), source="harmony", detail=detail, device=NO_DEVICE
+    )
+
+
+def _infill_with(pool: SessionPool, pack: Pack, cancel: CancelToken, request: PaletteInfillRequest) -> PaletteResult:
+    codebook: list[Codebook] = []
+    devices: list[DeviceInfo] = []
+
+    def run(colors: np.ndarray, known: np.ndarray, present: np.ndarray) -> np.ndarray:
+        feeds = {"colors": colors, "known": known, "present": present}
+        (logits, codes), device = pool.run(pack, INFILL_ROLE, feeds, cancel)
+        if not codebook:  # the graph returns its codebook with every run; read it once
+            codebook.append(Codebook.from_oklab(codes))
+            devices.append(device)
+        return logits
+
+    run(np.zeros((1, 1, 3), np.float32), np.zeros((1, 1), np.float32), np.ones((1, 1), np.float32))
+    colors = infill(run, codebook[0], request.count, request.locked, request.avoid, request.temperature, request.seed)
+    return PaletteResult(
+        colors=tuple(colors),
+        names=tuple(nearest_names(colors)),
+        source="model",
+        detail=f"Unlocked swatches from the palette model (temperature {request.temperature:g})",
+        device=devices[0],
+    )
+
+
+@task(PaletteInfillRequest)
+def run_palette_infill(request: PaletteInfillRequest, context: TaskContext) -> TaskGenerator:
+    pack = context.pack_of_kind(INFILL_KIND, request.pack_id)
+    yield Progress(0, 1, "Filling the unlocked swatches")
+    return _infill_with(context.pool, pack, context.cancel, request)
+
+
+@smoke_test(INFILL_KIND)
+def smoke_palette_infill(engine: Engine, pack: Pack) -> str:
+    """A real fill around two colours (zeros everywhere would mark every slot absent)."""
+    request = PaletteInfillRequest(count=5, locked=((0, "#1b2a41"), (1, "#c9a227")))
+    return _infill_with(engine.pool, pack, CancelToken(), request).device.provider
