@@ -38,7 +38,7 @@ from atelier.core.jobs import Job
 from atelier.core.picture_io import read_picture
 from atelier.core.progress import Progress
 from atelier.core.requests import Request, Result
-from atelier.core.requests.palette import PaletteResult
+from atelier.core.requests.palette import HarmonyRequest, PaletteResult
 from atelier.ui.context import AppContext
 from atelier.ui.errors import show_error
 from atelier.ui.panels.base import Panel
@@ -56,6 +56,7 @@ IMPORT_FILTER = "Palettes (*.gpl *.ase *.aco *.json)"
 PICTURE_FILE = "palette-source.png"
 BUSY_TEXT = "Making the palette…"
 HINT = "Click a swatch to edit it, drag to reorder, lock the ones to keep."
+SOURCE_REGENERATES = ("text", "lyric", "image", "sketch", "harmony")  # sources Regenerate can ask again
 
 
 class PalettePanel(Panel):
@@ -68,7 +69,9 @@ class PalettePanel(Panel):
         self._detail: tuple[list[str], str] = ([], "")  # a result's note, shown while its colours are current
         self._saved_picture: tuple[np.ndarray, Path] | None = None  # the source picture last written, and where
         setters: dict[str, Callable[[Any], None]] = {
-            "text": self.doc.set_text, "count": self.doc.set_count, "mode": self.doc.set_mode
+            "text": self.doc.set_text, "count": self.doc.set_count, "mode": self.doc.set_mode,
+            "around_locks": self.doc.set_around_locks, "regenerate": self.doc.set_regenerate_mode,
+            "temperature": self.doc.set_temperature,
         }  # fmt: skip
         self.binder = FieldBinder(lambda name, value: setters[name](value), self.doc.undo_stack.break_merge)
         self.undo_redo = UndoButtons(self, self.doc.undo_stack)
@@ -80,7 +83,7 @@ class PalettePanel(Panel):
         layout.addWidget(self._build_strip())
         layout.addLayout(self._build_status_row())
         layout.addWidget(self._build_checks(), 1)
-        self.undo_redo.take_keys_from([self.action_bar.count])
+        self.undo_redo.take_keys_from([self.action_bar.count, self.action_bar.temperature])
         self.space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         self.space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.space.activated.connect(self.regenerate)
@@ -151,8 +154,12 @@ class PalettePanel(Panel):
 
     def _redraw(self) -> None:
         doc = self.doc
-        self.binder.show_all({"text": doc.text, "count": doc.count, "mode": doc.mode})
+        self.binder.show_all({
+            "text": doc.text, "count": doc.count, "mode": doc.mode, "around_locks": doc.around_locks,
+            "regenerate": doc.regenerate_mode, "temperature": doc.temperature,
+        })  # fmt: skip
         self.action_bar.show_base(doc.base)
+        self.action_bar.show_regenerate_mode(doc.regenerate_mode)
         self.action_bar.show_favourite(doc.is_favourite())
         drawn = (doc.colors, doc.names, doc.locks, doc.recent, doc.favourites)
         if drawn != self._drawn:  # typing or a setting leaves the swatches and checks as they are
@@ -181,7 +188,7 @@ class PalettePanel(Panel):
         warnings = self.roles.warnings + self.colour_blind.warnings
         source = self.doc.source
         text = source.describe() or HINT
-        if source.kind in ("text", "lyric", "image", "sketch", "harmony"):
+        if self.doc.colors and (self.doc.regenerate_mode == "model" or source.kind in SOURCE_REGENERATES):
             text += " Space regenerates the unlocked swatches."
         detail_colors, detail = self._detail
         if detail and detail_colors == self.doc.colors:  # what the words matched, while that palette is shown
@@ -213,6 +220,9 @@ class PalettePanel(Panel):
         except AtelierError as exc:
             show_error(self, exc)
             return None
+        return self._queue(request)
+
+    def _queue(self, request: Request) -> Job:
         handle = JobHandle(self._finished, self._failed, self._cancelled, self._progress)
         job = self.submit(request, handle)
         self._show_status()
@@ -254,8 +264,14 @@ class PalettePanel(Panel):
         return self.ask(PaletteSource.harmony(self.doc.base, self.doc.mode))
 
     def regenerate(self) -> Job | None:
-        """New colours for the unlocked swatches: the palette's own request with a new seed."""
-        return self.ask(seed=self.doc.next_seed())
+        """New colours for the unlocked swatches: from the palette model (the default), or the palette's
+        own request with a new seed."""
+        try:
+            request = self.doc.regenerate_request()
+        except AtelierError as exc:
+            show_error(self, exc)
+            return None
+        return self._queue(request)
 
     def choose_base(self) -> None:
         color = QColorDialog.getColor(QColor(self.doc.base), self, "Base colour")
@@ -270,9 +286,13 @@ class PalettePanel(Panel):
         if job.cancel_token.cancelled:  # asked to stop (by a project switch too) but it finished first
             self._show_status()
             return
+        request = job.request
         if isinstance(result, PaletteResult):
-            self._detail = (list(result.colors), result.detail)
-        self.doc.apply_result(job.request, result)
+            detail = result.detail
+            if isinstance(request, HarmonyRequest) and not request.locked and self.doc.locked_slots():
+                detail = "Locks ignored: the rule made a fresh palette (tick “Around locks” to keep them)"
+            self._detail = (list(result.colors), detail)
+        self.doc.apply_result(request, result)
         self._show_status()
 
     def _failed(self, job: Job, error: AtelierError) -> None:

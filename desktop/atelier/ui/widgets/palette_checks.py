@@ -49,18 +49,28 @@ class ContrastMatrixWidget(QTableWidget):
         self.setVerticalHeaderLabels(colors)
         bold = QFont()
         bold.setBold(True)
+        marked = QFont(bold)
+        marked.setItalic(True)
         for row, text in enumerate(colors):
             for column, background in enumerate(colors):
+                ink, font = text, bold
                 if row == column:
-                    item = QTableWidgetItem("—")
+                    item, ink = QTableWidgetItem("—"), ink_for(background)
                 else:
                     ratio = matrix[row][column]
-                    item = QTableWidgetItem(f"{ratio:.1f}:1 {contrast_badge(ratio)}")
-                    item.setToolTip(f"{text} on {background}: {ratio:.2f}:1, {contrast_badge(ratio)}")
+                    badge = contrast_badge(ratio)
+                    tip = f"{text} on {background}: {ratio:.2f}:1, {badge}"
+                    if badge == "Fail":
+                        # Painted in its own text colour a failing pair is unreadable (1.0:1 is invisible):
+                        # the figure is written in black or white, in italics, so the verdict still reads.
+                        ink, font = ink_for(background), marked
+                        tip += f". Written in {'black' if ink == '#000000' else 'white'} here: {text} would not show."
+                    item = QTableWidgetItem(f"{ratio:.1f}:1 {badge}")
+                    item.setToolTip(tip)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 item.setBackground(QColor(background))
-                item.setForeground(QColor(text if row != column else ink_for(background)))
-                item.setFont(bold)
+                item.setForeground(QColor(ink))
+                item.setFont(font)
                 self.setItem(row, column, item)
 
 

@@ -1,15 +1,29 @@
-"""The Palette panel's two bars: where a palette comes from (words, the lyric, a picture, the sketch),
-and what to do with it (harmony, colour count, regenerate, undo, favourite, import and export).
-The words, the count and the harmony rule are a view of the PaletteDocument's settings."""
+"""The Palette panel's bars: where a palette comes from (words, the lyric, a picture, the sketch), and
+what to do with it (harmony, colour count, regenerate with the model or the source, undo, favourite,
+import and export). The words, count, harmony rule, lock handling, regenerate mode and temperature are
+a view of the PaletteDocument's settings."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QSpinBox, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from atelier.core.color.formats import EXPORT_FORMATS
 from atelier.core.color.harmony import HARMONY_MODES
-from atelier.core.requests.palette import MAX_COUNT, MIN_COUNT
+from atelier.core.documents.palette import REGENERATE_MODES
+from atelier.core.requests.palette import LOW_TEMPERATURE, MAX_COUNT, MAX_TEMPERATURE, MIN_COUNT
 from atelier.ui.widgets.buttons import button, click_through
 from atelier.ui.widgets.document_binding import FieldBinder
 from atelier.ui.widgets.swatch_strip import ink_for
@@ -57,7 +71,8 @@ class PaletteSourcesWidget(QWidget):
 
 
 class PaletteActionsWidget(QWidget):
-    """Harmony (base colour and rule), count, Regenerate, Undo/Redo, favourite, import and export."""
+    """Harmony (base colour, rule, around the locks or not), count, Regenerate (with the palette model at a
+    temperature, or the same source), Undo/Redo, favourite, import and export."""
 
     base_requested = Signal()  # the base colour button: choose another
     harmony_requested = Signal()
@@ -74,13 +89,36 @@ class PaletteActionsWidget(QWidget):
             self.mode.addItem(mode.replace("-", " ").capitalize(), mode)
         binder.bind("mode", self.mode)
         self.harmony_button = button("Harmony")
+        self.around_locks = binder.bind("around_locks", QCheckBox("Around locks"))
+        self.around_locks.setToolTip(
+            "Build the harmony around the locked swatches (from the first one, keeping them all).\n"
+            "Unticked, a harmony is a fresh palette from the base colour and ignores the locks."
+        )
         self.count = QSpinBox()
         self.count.setRange(MIN_COUNT, MAX_COUNT)  # before binding: the range's own change is no edit
         self.count.setPrefix("Colours: ")
         binder.bind("count", self.count)
         self.regenerate_button = button(
-            "⟳ Regenerate", "New colours for the unlocked swatches, from the same source (Space)"
+            "⟳ Regenerate", "New colours for the unlocked swatches (Space); locked swatches never change"
         )
+        self.regenerate_mode = QComboBox()
+        for mode, label in REGENERATE_MODES.items():
+            self.regenerate_mode.addItem(label, mode)
+        self.regenerate_mode.setToolTip(
+            "Palette model: colours that go with the locked ones, learned from palettes people made.\n"
+            "Same source: the words, picture or harmony rule asked again with a new seed."
+        )
+        binder.bind("regenerate", self.regenerate_mode)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, MAX_TEMPERATURE)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setDecimals(1)
+        self.temperature.setPrefix("Temperature ")
+        self.temperature.setToolTip(
+            "How adventurous the palette model is: 0 gives its safest colours (they may repeat),\n"
+            f"about 0.8 variety, 1.5 surprises. From {LOW_TEMPERATURE:g} up, every press differs from the last."
+        )
+        binder.bind("temperature", self.temperature)
         self.favourite_button = button("", "Keep this palette in the favourites", kind=QToolButton)
         self.favourite_button.setCheckable(True)
         self.import_button = button("Import…", kind=QToolButton)
@@ -94,20 +132,26 @@ class PaletteActionsWidget(QWidget):
         self._lay_out(undo_redo)
 
     def _lay_out(self, undo_redo: tuple[QWidget, QWidget]) -> None:
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Harmony from"))
-        for widget in (self.base_button, self.mode, self.harmony_button):
-            row.addWidget(widget)
-        row.addSpacing(12)
-        row.addWidget(self.count)
-        row.addWidget(self.regenerate_button)
-        row.addStretch(1)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        first, second = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(first)
+        rows.addLayout(second)
+        first.addWidget(QLabel("Harmony from"))
+        for widget in (self.base_button, self.mode, self.harmony_button, self.around_locks):
+            first.addWidget(widget)
+        first.addStretch(1)
         for tool in (*undo_redo, self.favourite_button):
-            row.addWidget(tool)
-        row.addSpacing(8)
-        row.addWidget(self.import_button)
-        row.addWidget(self._build_export_button())
+            first.addWidget(tool)
+        first.addSpacing(8)
+        first.addWidget(self.import_button)
+        first.addWidget(self._build_export_button())
+        second.addWidget(self.count)
+        second.addWidget(self.regenerate_button)
+        second.addWidget(QLabel("with"))
+        second.addWidget(self.regenerate_mode)
+        second.addWidget(self.temperature)
+        second.addStretch(1)
 
     def _build_export_button(self) -> QToolButton:
         self.export_button = button("Export ▾", kind=QToolButton)
@@ -124,6 +168,9 @@ class PaletteActionsWidget(QWidget):
         if self.base_button.text() != colour:
             self.base_button.setText(colour)
             self.base_button.setStyleSheet(f"background:{colour}; color:{ink_for(colour)}; padding:4px 8px;")
+
+    def show_regenerate_mode(self, mode: str) -> None:
+        self.temperature.setEnabled(mode == "model")  # the source's own rules have no temperature
 
     def show_favourite(self, favourite: bool) -> None:
         self.favourite_button.setChecked(favourite)
