@@ -1,8 +1,11 @@
-"""`atelier models list|verify|import-diffusers`: the packs found, a sha256 check, SD conversion."""
+"""`atelier models list|verify|import-diffusers`: the packs found, a sha256 check, SD conversion; and the
+licence check every task command makes before a pack's first use (`licensed_engine`, `--accept-licence`)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
 from atelier.cli._output import engine_settings, print_json
 
@@ -26,7 +29,11 @@ def register_import_diffusers(actions: argparse._SubParsersAction) -> None:
     )
     action.add_argument("--id", default="", help="pack id (default: the folder or file name)")
     action.add_argument("--out", default="", help="pack folder (default: <data dir>/models/<id>)")
-    action.add_argument("--licence", default="unknown", help="the model's licence, e.g. creativeml-openrail-m")
+    action.add_argument(
+        "--licence",
+        help="the model's licence as its model card states it, e.g. creativeml-openrail-m (asked when not given; "
+        "'unknown' only when typed here on purpose)",
+    )
     action.add_argument("--fp16", action="store_true", help="float16 weights, for GPU packs")
     action.add_argument("--controlnet", help="a diffusers ControlNetModel folder to include")
     action.add_argument("--config", help="for a single .safetensors: a local diffusers config folder")
@@ -43,6 +50,7 @@ def run_import_diffusers(args: argparse.Namespace) -> int:
     source = Path(args.path).expanduser()
     if not source.exists():
         raise InputFileError(f"No diffusers folder or checkpoint at {source}.")
+    licence = ask_licence(args.licence)
     try:
         # The runtime's one way into build-time code (torch, diffusers): imported here, when the command
         # runs, so no other command loads torch; import-linter lists this import as the only exception.
@@ -55,7 +63,7 @@ def run_import_diffusers(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser() if args.out else data_dir() / "models" / pack_id
     try:
         manifest = import_diffusers(
-            source, out, pack_id, args.licence, fp16=args.fp16,
+            source, out, pack_id, licence, fp16=args.fp16,
             controlnet=Path(args.controlnet) if args.controlnet else None,
             config=Path(args.config) if args.config else None,
         )  # fmt: skip
@@ -66,6 +74,87 @@ def run_import_diffusers(args: argparse.Namespace) -> int:
     else:
         print(f"Wrote pack '{pack_id}' to {out}")
     return 0
+
+
+UNKNOWN_WORDS = ("", "unknown", "?", "none", "n/a", "other")
+
+
+def ask_licence(given: str | None) -> str:
+    """The licence the imported pack will carry: --licence, or asked on a terminal. "unknown" is taken only
+    when typed as --licence unknown, so nobody ends up with an unlabelled model by pressing Enter."""
+    from atelier.core.errors import InvalidRequestError
+    from atelier.core.pack_consent import licence_label
+
+    how = (
+        "Give the licence from the model's card with --licence NAME (e.g. --licence creativeml-openrail-m); "
+        "if you really do not know it, type --licence unknown."
+    )
+    if given is not None:
+        licence = given.strip()
+        if not licence:
+            raise InvalidRequestError("--licence is empty.", how)
+        if licence.lower() in UNKNOWN_WORDS:
+            print(f"note: the pack is marked '{licence_label(licence)}' wherever it is chosen.", file=sys.stderr)
+        return licence
+    if not sys.stdin.isatty():
+        raise InvalidRequestError("Which licence is this model under? Nothing was given.", how)
+    answer = input("Licence of this model, as its model card states it (e.g. creativeml-openrail-m): ").strip()
+    if answer.lower() in UNKNOWN_WORDS:
+        raise InvalidRequestError(f"Not imported: the licence '{answer}' says nothing.", how)
+    return answer
+
+
+def pack_summaries_here() -> list[dict[str, Any]]:
+    """Every pack this computer's engine would use, as About lists them (first-use packs included)."""
+    from atelier.engine.first_use_packs import pending_summaries
+
+    catalog = _catalog()
+    installed = [
+        {"id": p.id, "name": p.name, "kind": p.kind, "version": p.version, "licence": p.licence,
+         "source": p.source, "folder": str(p.folder)}
+        for p in catalog.packs.values()
+    ]  # fmt: skip
+    return installed + pending_summaries(catalog)
+
+
+class LicensedEngine:
+    """An engine that checks the licence of the pack a request uses before running it (command line).
+
+    A pack with an open licence runs; any other (non-commercial, use-restricted, unknown) runs once accepted:
+    the first time, the command prints the licence and stops unless --accept-licence is given, and the
+    acceptance is remembered per pack hash, shared with the window's."""
+
+    def __init__(self, engine: Any, accept: bool) -> None:
+        self.engine = engine
+        self.accept = accept
+        self._summaries: list[dict[str, Any]] | None = None
+
+    def check(self, request: Any) -> None:
+        from atelier.core.pack_consent import check_cli_consent
+
+        if self._summaries is None:
+            self._summaries = pack_summaries_here()
+        notice = check_cli_consent(request, self._summaries, self.accept)
+        if notice:
+            print(f"note: {notice}", file=sys.stderr)
+
+    def run_to_end(self, request: Any, cancel: Any = None) -> Any:
+        self.check(request)
+        return self.engine.run_to_end(request, cancel)
+
+    def run(self, request: Any, cancel: Any) -> Any:
+        self.check(request)
+        return self.engine.run(request, cancel)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
+def licensed_engine(engine: Any, args: argparse.Namespace) -> Any:
+    """`engine` with the licence check, for this computer's engine; a render server's packs are its own."""
+    if getattr(args, "server", None):
+        return engine
+    return LicensedEngine(engine, bool(getattr(args, "accept_licence", False)))
 
 
 def _catalog():
