@@ -11,9 +11,11 @@ from atelier.core.documents.palette import SCHEMA, PaletteDocument, PaletteSourc
 from atelier.core.errors import InvalidRequestError
 from atelier.core.requests.lineart import LineArtRequest
 from atelier.core.requests.palette import (
+    DEFAULT_TEMPERATURE,
     HarmonyRequest,
     PaletteFromImageRequest,
     PaletteFromTextRequest,
+    PaletteInfillRequest,
     PaletteResult,
 )
 
@@ -258,3 +260,82 @@ def test_bad_values_never_raise(data: object) -> None:
     doc.to_request()  # whatever was read, the document can still ask for a palette
     json.dumps(doc.to_dict())
     assert PaletteDocument.from_dict(data).to_dict()["schema"] == 2
+
+
+FIVE = ["#1b2a41", "#c9a227", "#aa3300", "#e0e0d0", "#406080"]
+
+
+def test_regenerate_asks_the_palette_model_by_default_and_the_source_when_chosen() -> None:
+    doc = PaletteDocument(FIVE)
+    doc.set_locked(0, True)
+    doc.set_locked(1, True)
+    request = doc.regenerate_request()
+    assert isinstance(request, PaletteInfillRequest) and request.origin == "palette"
+    assert request.locked == ((0, "#1b2a41"), (1, "#c9a227")) and request.count == 5
+    assert request.avoid == ("#aa3300", "#e0e0d0", "#406080")  # the last press's unlocked colours
+    assert request.temperature == DEFAULT_TEMPERATURE and request.seed == 1
+    assert doc.regenerate_request().seed == 2  # every press is another question
+    doc.set_temperature(0.2)
+    assert doc.regenerate_request().temperature == 0.2 and doc.temperature == 0.2
+    with pytest.raises(InvalidRequestError, match="0 to 2"):
+        doc.set_temperature(3.5)
+    with pytest.raises(InvalidRequestError, match="model, source"):
+        doc.set_regenerate_mode("dice")
+    doc.set_regenerate_mode("source")
+    again = doc.regenerate_request()  # hand-made palette: a harmony around its first swatch, locks kept
+    assert isinstance(again, HarmonyRequest) and again.locked == ((0, "#1b2a41"), (1, "#c9a227"))
+    doc.undo()
+    assert doc.regenerate_mode == "model"
+
+
+def test_harmony_ignores_the_locks_unless_built_around_them() -> None:
+    doc = PaletteDocument(FIVE)
+    doc.set_base("#336699")
+    doc.set_mode("triad")
+    doc.set_locked(2, True)
+    doc.set_locked(4, True)
+    fresh = doc.harmony_request()
+    assert (fresh.base, fresh.mode, fresh.locked, fresh.count) == ("#336699", "triad", (), 5)
+    doc.set_around_locks(True)
+    around = doc.harmony_request()
+    assert around.base == "#aa3300" and around.locked == ((2, "#aa3300"), (4, "#406080"))
+    assert "around the locked" in around.summary()
+    for slot in (2, 4):
+        doc.set_locked(slot, False)
+    assert doc.harmony_request().base == "#336699"  # around no locks: the chosen base
+    doc.apply_request(HarmonyRequest(base="#aa3300", mode="triad", count=5, locked=((2, "#aa3300"),)))
+    assert doc.around_locks
+    doc.apply_request(HarmonyRequest(base="#aa3300", mode="triad", count=5))
+    assert not doc.around_locks
+
+
+def test_a_model_result_keeps_the_locks_and_the_source_and_recall_puts_its_settings_back() -> None:
+    doc = PaletteDocument(FIVE)
+    doc.apply_result(PaletteFromTextRequest(text="sea", count=5), result(*FIVE))
+    request = PaletteInfillRequest(count=5, seed=3, locked=((0, "#1b2a41"), (3, "#e0e0d0")), temperature=1.2)
+    filled = ("#1b2a41", "#101010", "#808080", "#e0e0d0", "#f0f0f0")
+    assert doc.apply_result(request, result(*filled))
+    assert doc.colors == list(filled) and doc.locks == [True, False, False, True, False]
+    assert doc.source == PaletteSource("text", text="sea")  # Regenerate from the source still means the words
+    assert doc.recent[0].colors == filled and doc.undo_stack.undo_text == "Regenerate"
+    doc.set_regenerate_mode("source")
+    doc.set_temperature(0.4)
+    assert doc.apply_request(request)
+    assert (doc.count, doc.seed, doc.temperature, doc.regenerate_mode) == (5, 3, 1.2, "model")
+    assert doc.locks == [True, False, False, True, False]
+
+
+def test_the_model_settings_are_saved_and_bad_ones_fall_back() -> None:
+    doc = PaletteDocument(FIVE)
+    doc.set_around_locks(True)
+    doc.set_regenerate_mode("source")
+    doc.set_temperature(1.5)
+    saved = json.loads(json.dumps(doc.to_dict()))
+    back = PaletteDocument.from_dict(saved)
+    assert (back.around_locks, back.regenerate_mode, back.temperature) == (True, "source", 1.5)
+    for bad in ({"temperature": float("nan")}, {"temperature": True}, {"temperature": 9}, {"regenerate": 3}):
+        damaged = PaletteDocument.from_dict({**saved, "around_locks": "yes", **bad})
+        assert not damaged.around_locks
+        assert damaged.temperature == (1.5 if "temperature" not in bad else DEFAULT_TEMPERATURE)
+        assert damaged.regenerate_mode == ("source" if "regenerate" not in bad else "model")
+    assert PaletteDocument.from_dict({"schema": SCHEMA, "colors": THREE}).regenerate_mode == "model"

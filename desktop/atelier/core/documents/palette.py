@@ -414,13 +414,19 @@ class PaletteDocument:
             count=count, seed=seed, locked=locked, avoid=avoid, temperature=self._temperature, origin=ORIGIN
         )
 
-    def harmony_locks(self) -> tuple[str, tuple[tuple[int, str], ...]]:
-        """(base, locked swatches) for a harmony: around the locks, the first locked colour is the base and
-        every lock is kept; otherwise the chosen base colour and no locks (a fresh palette under the rule)."""
+    def harmony_request(self) -> HarmonyRequest:
+        """What the Harmony button asks. Around the locks: the first locked colour is the base and every
+        lock is kept. Otherwise a fresh palette from the chosen base colour under the rule: the locks are
+        ignored, so a triad is a triad, not two kept greys and three hues. (Regenerate always keeps locks.)"""
         locked = tuple((slot, color) for slot, color in self.locked_slots() if slot < self._count)
+        base = self._base
         if self._around_locks and locked:
-            return locked[0][1], locked
-        return self._base, ()
+            base = locked[0][1]
+        else:
+            locked = ()
+        return HarmonyRequest(
+            base=base, mode=self._mode, count=self._count, seed=self._seed, locked=locked, origin=ORIGIN
+        )
 
     def to_request(self, source: PaletteSource | None = None, seed: int | None = None) -> Request:
         """The request for `source` (default: the palette's own) with the count, seed and locked swatches.
@@ -444,20 +450,12 @@ class PaletteDocument:
         if source.kind in ("text", "lyric"):
             return PaletteFromTextRequest(text=source.text, count=count, seed=seed, locked=locked, origin=ORIGIN)
         if source.kind == "harmony":
-            if not self._around_locks:
-                locked = ()  # a rule ignores the locks unless asked to build around them
-            elif locked:
-                source = PaletteSource.harmony(locked[0][1], source.mode)
             return HarmonyRequest(
                 base=source.base, mode=source.mode, count=count, seed=seed, locked=locked, origin=ORIGIN
             )
         if self._text.strip():
             return PaletteFromTextRequest(text=self._text, count=count, seed=seed, locked=locked, origin=ORIGIN)
         base = self._colors[0] if self._colors else self._base
-        if not self._around_locks:
-            locked = ()
-        elif locked:
-            base = locked[0][1]
         return HarmonyRequest(base=base, mode=self._mode, count=count, seed=seed, locked=locked, origin=ORIGIN)
 
     def apply_request(self, request: Request) -> bool:

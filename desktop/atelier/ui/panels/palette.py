@@ -261,7 +261,8 @@ class PalettePanel(Panel):
         return self.from_image(image, SKETCH_LABEL)
 
     def from_harmony(self) -> Job | None:
-        return self.ask(PaletteSource.harmony(self.doc.base, self.doc.mode))
+        """A palette from the harmony rule; it ignores the locks unless *Around locks* is ticked."""
+        return self._queue(self.doc.harmony_request())
 
     def regenerate(self) -> Job | None:
         """New colours for the unlocked swatches: from the palette model (the default), or the palette's
