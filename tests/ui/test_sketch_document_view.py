@@ -328,12 +328,24 @@ def test_ctrl_z_in_a_spin_box_undoes_the_last_step_and_ctrl_shift_z_redoes_it(pa
     assert panel.document.undo.undo_text.startswith("Brush stroke")
 
 
+def test_auto_size_rests_the_size_boxes_and_fit(panel) -> None:
+    assert panel.form.auto_size.isChecked() and panel.document.generation.auto_size  # the default
+    assert not panel.form.width_box.isEnabled() and not panel.form.fit_button.isEnabled()
+    panel.form.auto_size.click()
+    assert not panel.document.generation.auto_size
+    assert panel.form.width_box.isEnabled() and panel.form.height_box.isEnabled()
+    assert panel.form.fit_button.isEnabled()  # 512×512 is not the 128×96 canvas's shape
+    panel.undo()
+    assert panel.form.auto_size.isChecked() and not panel.form.width_box.isEnabled()
+
+
 def test_fit_canvas_gives_the_images_the_canvas_shape_as_one_step(panel) -> None:
+    panel.form.auto_size.click()  # choose the size by hand
     panel.form.width_box.setValue(512)
     panel.form.height_box.setValue(512)
     panel.document.undo.clear()
-    assert panel.form.fit_button.isEnabled()  # 512×512 images would be stretched over the 128×96 canvas
-    assert panel.form.fit_button.toolTip().startswith("Images of 512×512 are stretched over the 128×96 canvas")
+    assert panel.form.fit_button.isEnabled()  # 512×512 images are not in the 128×96 canvas's shape
+    assert panel.form.fit_button.toolTip().startswith("Images of 512×512 are not in the shape of the 128×96 canvas")
     panel.form.fit_button.click()
     assert (panel.form.width_box.value(), panel.form.height_box.value()) == (576, 448)  # 4:3, about as many pixels
     assert not panel.form.fit_button.isEnabled() and len(panel.document.undo) == 1

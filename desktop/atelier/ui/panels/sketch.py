@@ -56,7 +56,7 @@ from atelier.ui.widgets.document_form import DocumentForm
 from atelier.ui.widgets.generate_form import GenerateFormWidget, LineArtFormWidget
 from atelier.ui.widgets.images import array_from_qimage, limit_side, qimage_from_array, thumbnail
 from atelier.ui.widgets.lyric_controls import UndoButtons
-from atelier.ui.widgets.sketch_bars import BrushBarWidget, FileBarWidget, ResultBarWidget
+from atelier.ui.widgets.sketch_bars import BrushBarWidget, FileBarWidget, ResultBarWidget, ask_canvas_size
 from atelier.ui.widgets.variations_grid import Variation, VariationsGridWidget
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
@@ -65,6 +65,8 @@ NOT_LIVE = ("generation.count", "generation.batch")  # settings a live image doe
 SIZE_FIELDS = ("canvas.width", "canvas.height", "generation.width", "generation.height")
 # (picture size, canvas size) -> ("place" | "new", remember) or None when cancelled; tests replace it.
 ImportChooser = Callable[[tuple[int, int], tuple[int, int]], tuple[str, bool] | None]
+# The canvas size -> the new canvas's size, or None when cancelled; tests replace it.
+SizeChooser = Callable[[tuple[int, int]], tuple[int, int] | None]
 
 
 class SketchPanel(Panel):
@@ -77,7 +79,9 @@ class SketchPanel(Panel):
         self.canvas = CanvasWidget(undo_stack=self.document.undo)
         self.undo_redo = UndoButtons(self, self.document.undo)
         self.choose_import: ImportChooser = lambda picture, canvas: ask_picture_import(picture, canvas, self)
+        self.choose_canvas_size: SizeChooser = lambda canvas: ask_canvas_size(canvas, self)
         self.shown_parameters: dict[str, Any] = {}
+        self.shown_image: np.ndarray | None = None  # the variation on the result layer, at its own size
         self.pending: dict[int, str] = {}  # job id -> what it does ("generating", ...), oldest first
         self._batch_of: dict[int, int] = {}  # job id -> its Generate batch (a batch's images share the grid)
         self._shown_batch: int | None = None
@@ -104,6 +108,7 @@ class SketchPanel(Panel):
         self.preview = QLabel()  # the running job's latest preview
         self.preview.setFixedHeight(128)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setVisible(False)  # only while a job runs: the variations get the room otherwise
         side = QWidget()
         side.setMaximumWidth(330)
         column = QVBoxLayout(side)
@@ -131,6 +136,7 @@ class SketchPanel(Panel):
     def _connect(self) -> None:
         """Views to actions, and the document, the canvas and the palette to the views."""
         for signal, slot in (
+            (self.file_bar.new_requested, self.new_canvas_dialog),
             (self.file_bar.open_requested, self.open_dialog), (self.file_bar.paste_requested, self.paste),
             (self.file_bar.export_requested, self.export_dialog), (self.file_bar.copy_requested, self.copy),
             (self.file_bar.clear_requested, lambda: self.canvas.clear()),
@@ -140,6 +146,7 @@ class SketchPanel(Panel):
             (self.result_bar.opacity_changed, self._show_result_opacity),
             (self.result_bar.accept_requested, self.accept_result),
             (self.result_bar.discard_requested, self.discard_result),
+            (self.result_bar.upscale_requested, self.upscale),
             (self.form.generate_requested, self.generate), (self.form.colorize_requested, self.colorize),
             (self.form.cancel_requested, self.cancel_jobs), (self.line_art.trace_requested, self.trace),
             (self.form.fit_requested, self.document.fit_size_to_canvas),
@@ -200,6 +207,15 @@ class SketchPanel(Panel):
             self.set_colour(colour)
 
     # -- pictures ----------------------------------------------------------------------------------
+    def new_canvas_dialog(self) -> None:
+        size = self.choose_canvas_size(self.canvas.canvas_size)
+        if size is not None:
+            self.new_canvas(*size)
+
+    def new_canvas(self, width: int, height: int) -> None:
+        """A blank canvas of this size, as one undo step (Undo brings back the old canvas and its layers)."""
+        self.canvas.new_canvas(width, height)
+
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open picture", "", IMAGE_FILTER)
         if path:
@@ -252,10 +268,15 @@ class SketchPanel(Panel):
             self.export_png(path)
 
     def export_png(self, path: str) -> None:
-        """Save what is shown; a generated result carries its parameters in the PNG."""
+        """Save what is shown; a generated result carries its parameters in the PNG. A result of another
+        size than the canvas (an upscale) is saved at its own size, alone."""
         params = self.shown_parameters if self.canvas.result is not None else {}
+        image = self.canvas.composite_array()
+        if self._shown_is_larger():
+            assert self.shown_image is not None
+            image = self.shown_image
         try:
-            save_png(path, self.canvas.composite_array(), params or None)
+            save_png(path, image, params or None)
         except OSError as exc:
             show_error(self, f"Cannot write {path} ({exc}). Choose another folder.")
 
@@ -278,10 +299,24 @@ class SketchPanel(Panel):
         return self.canvas.sketch_array()
 
     def accept_result(self) -> None:
+        """Merge the shown result into the sketch (one undo step). A result of another size (an upscale)
+        becomes a new canvas of its size instead, also one undo step."""
+        if self._shown_is_larger():
+            assert self.shown_image is not None
+            height, width = self.shown_image.shape[:2]
+            self.canvas.new_canvas(width, height, sketch=self.shown_image, text=f"Accept the {width}×{height} result")
+            return
         self.canvas.accept_result()
+
+    def _shown_is_larger(self) -> bool:
+        if self.canvas.result is None or self.shown_image is None:
+            return False
+        height, width = self.shown_image.shape[:2]
+        return (width, height) != self.canvas.canvas_size
 
     def discard_result(self) -> None:
         self.canvas.set_result(None)
+        self.shown_image = None
         self.grid.setCurrentRow(-1)
 
     def pick_variation(self, row: int) -> None:
@@ -289,6 +324,7 @@ class SketchPanel(Panel):
 
     def _show_variation(self, image: np.ndarray, params: dict[str, Any]) -> None:
         self.shown_parameters = params
+        self.shown_image = image
         self.canvas.set_result(image)
 
     def show_result(self, request: Request, result: Result) -> bool:
@@ -345,6 +381,25 @@ class SketchPanel(Panel):
     def trace(self) -> Job | None:
         return self._start("lineart", "tracing")
 
+    def upscale(self) -> Job | None:
+        """Upscale 2x what is shown: the result on the result layer, else the sketch (with the panel's pack;
+        without one the engine resizes with Lanczos only and says so)."""
+        if self.canvas.result is not None and self.shown_image is not None:
+            image, params = self.shown_image, self.shown_parameters
+        else:
+            image, params = self.canvas.sketch_array(), {}
+        try:
+            request = self.document.upscale_request(image, params)
+        except AtelierError as exc:
+            show_error(self, exc)
+            return None
+        handle = JobHandle(self._on_success, self._on_failure, self._on_cancelled, self._on_progress)
+        job = self.submit(request, handle)
+        if not job.state.done:
+            self.pending[job.id] = "upscaling"
+        self._update_busy()
+        return job
+
     def cancel_jobs(self) -> None:
         self.live_timer.stop()
         for job_id in list(self.pending):
@@ -381,6 +436,7 @@ class SketchPanel(Panel):
             text = f"⚠ {self._live_problem}" + (f"  {text}" if text else "")
         self.form.show_busy(text, bool(self.pending))
         self.progress.setVisible(bool(self.pending))
+        self.preview.setVisible(bool(self.pending))
         if not self.pending:
             self.progress.setValue(0)
             self.preview.clear()
@@ -399,6 +455,9 @@ class SketchPanel(Panel):
         batch = self._finished(job)
         if not job.cancel_token.cancelled:  # asked to stop (by a project switch too) but it finished first
             self._show_result(result, batch)
+            note = getattr(result, "note", "")
+            if note and not self.pending:  # e.g. an upscale without a pack: only resized, and said so
+                self.form.show_busy(f"ⓘ {note}", False)
 
     def _on_failure(self, job: Job, error: AtelierError) -> None:
         self._finished(job)

@@ -40,6 +40,8 @@ class GenerateFormWidget(QGroupBox):
         self.binder = form.binder
         self._installed_packs: list[str] = []
         self._pack = ""
+        self._auto = True
+        self._fit_needed = False
         layout = QFormLayout(self)
         layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # the side column is 330 px wide
         layout.addRow("Pack", self._build_pack_row())
@@ -50,23 +52,26 @@ class GenerateFormWidget(QGroupBox):
         self.width_box, self.height_box = form.field("generation.width"), form.field("generation.height")
         self.seed, self.count = form.field("generation.seed"), form.field("generation.count")
         self.batch = form.field("generation.batch")
+        self.auto_size = form.field("generation.auto_size", "Auto")
+        self.detail = form.field("generation.detail_upscale", "Detail pass for large canvases")
         size_row, seed_row = QHBoxLayout(), QHBoxLayout()
         self.fit_button = button("Fit canvas", kind=QToolButton)
         self.fit_button.clicked.connect(self.fit_requested)
-        for widget in (self.width_box, self.height_box, self.fit_button):
+        for widget in (self.auto_size, self.width_box, self.height_box, self.fit_button):
             size_row.addWidget(widget)
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(QLabel("×"))
         seed_row.addWidget(self.count)
         for label, row in (("Prompt", self.prompt), ("Negative", self.negative), ("From sketch", self.mode_combo),
-                           ("Strength", self.strength), ("Control weight", self.control_scale),
+                           ("Strength", self.strength), ("Control strength", self.control_scale),
                            ("Guidance", self.guidance), ("Steps", self.steps), ("Size", size_row),
-                           ("Scheduler", self.scheduler_combo), ("Seed × count", seed_row),
+                           ("", self.detail), ("Scheduler", self.scheduler_combo), ("Seed × count", seed_row),
                            ("Batch", self.batch)):  # fmt: skip
             layout.addRow(label, row)
         layout.addRow(self._build_buttons())
         layout.addRow(self._build_live_row(form))
         self.binder.bind_view("generation.mode", self.show_mode)
+        self.binder.bind_view("generation.auto_size", self.show_auto_size)
 
     def _build_pack_row(self) -> QHBoxLayout:
         self.pack_combo = QComboBox()
@@ -147,6 +152,13 @@ class GenerateFormWidget(QGroupBox):
         self.strength.setEnabled(mode in ("img2img", "inpaint"))
         self.control_scale.setEnabled(mode == "controlnet")
 
+    def show_auto_size(self, auto: bool) -> None:
+        """Auto size: the pack chooses (its native area in the canvas's shape), so width and height rest."""
+        for widget in (self.width_box, self.height_box):
+            widget.setEnabled(not auto)
+        self._auto = auto
+        self.fit_button.setEnabled(not auto and self._fit_needed)
+
     def show_palette_size(self, colours: int) -> None:
         """Colorize is off, saying what to do, while the palette has too few colours."""
         problem = colorize_palette_problem(colours)
@@ -156,11 +168,13 @@ class GenerateFormWidget(QGroupBox):
         self.colorize_button.setToolTip(problem or COLORIZE_TIP + extra)
 
     def show_size_fit(self, size: tuple[int, int], fitted: tuple[int, int], canvas: tuple[int, int]) -> None:
-        """Fit canvas is on while the images are not of the canvas's shape (they are stretched over it)."""
-        self.fit_button.setEnabled(size != fitted)
+        """Fit canvas is on while a chosen size is not of the canvas's shape (the canvas is then fitted
+        inside the image, and the margin is generated for nothing)."""
+        self._fit_needed = size != fitted
+        self.fit_button.setEnabled(self._fit_needed and not self._auto)
         self.fit_button.setToolTip(
-            f"Images of {size[0]}×{size[1]} are stretched over the {canvas[0]}×{canvas[1]} canvas: "
-            f"make them {fitted[0]}×{fitted[1]}, its shape"
+            f"Images of {size[0]}×{size[1]} are not in the shape of the {canvas[0]}×{canvas[1]} canvas (it is "
+            f"fitted inside them, never stretched): make them {fitted[0]}×{fitted[1]}, its shape"
             if size != fitted
             else "The images have the canvas's shape"
         )

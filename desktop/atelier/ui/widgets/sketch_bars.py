@@ -1,13 +1,27 @@
 """The bars around the Sketch panel's canvas: files and undo above it, brushes under those, the result
-layer below it. The brush bar is a view of the SketchDocument's tool settings."""
+layer below it, and the New canvas dialog. The brush bar is a view of the SketchDocument's tool settings."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtGui import QAction, QActionGroup, QColor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSlider, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from atelier.core.documents.sketch import SPECS, TOOLS
+from atelier.core.documents.sketch import CANVAS_PRESETS, MAX_CANVAS_SIDE, SPECS, TOOLS, locked_size
 from atelier.ui.widgets.buttons import button
 from atelier.ui.widgets.document_form import DocumentForm
 
@@ -26,6 +40,7 @@ def _add_buttons(bar: QHBoxLayout, buttons: tuple[tuple[str, SignalInstance, str
 
 
 class FileBarWidget(QWidget):
+    new_requested = Signal()
     open_requested = Signal()
     paste_requested = Signal()
     export_requested = Signal()
@@ -37,6 +52,7 @@ class FileBarWidget(QWidget):
         """`history`: the Undo and Redo buttons of the document's stack."""
         super().__init__(parent)
         bar = _row(self)
+        _add_buttons(bar, (("New…", self.new_requested, "A new blank canvas of a chosen size (undoable)"),))
         bar.addWidget(self._build_open_button(form))
         _add_buttons(bar, (
             ("Paste", self.paste_requested, "Paste an image from the clipboard"),
@@ -151,11 +167,13 @@ class BrushBarWidget(QWidget):
 
 
 class ResultBarWidget(QWidget):
-    """How the result layer is seen (its opacity is a view setting, not part of the work), and Accept/Discard."""
+    """How the result layer is seen (its opacity is a view setting, not part of the work), Accept/Discard,
+    and Upscale 2× of what is shown."""
 
     opacity_changed = Signal(float)
     accept_requested = Signal()
     discard_requested = Signal()
+    upscale_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -171,10 +189,103 @@ class ResultBarWidget(QWidget):
         self.discard_button = button("Discard result")
         self.accept_button.clicked.connect(self.accept_requested)
         self.discard_button.clicked.connect(self.discard_requested)
+        self.upscale_button = button(
+            "Upscale 2×",
+            "Twice the size of the result shown (or the sketch): Lanczos, then the pack redraws detail tile by tile; "
+            "without a pack, Lanczos only",
+        )
+        self.upscale_button.clicked.connect(self.upscale_requested)
         bar.addWidget(self.accept_button)
         bar.addWidget(self.discard_button)
+        bar.addWidget(self.upscale_button)
         self.show_has_result(False)
 
     def show_has_result(self, has: bool) -> None:
         self.accept_button.setEnabled(has)
         self.discard_button.setEnabled(has)
+
+
+class NewCanvasDialog(QDialog):
+    """A size for a new canvas: a preset or any size, with the aspect lock keeping the shape while typing."""
+
+    def __init__(self, current: tuple[int, int], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New canvas")
+        layout = QFormLayout(self)
+        self.preset = QComboBox()
+        for width, height in CANVAS_PRESETS:
+            self.preset.addItem(f"{width} × {height}", (width, height))
+        self.preset.addItem("Custom", None)
+        self.width_box, self.height_box = QSpinBox(), QSpinBox()
+        for box, value in ((self.width_box, current[0]), (self.height_box, current[1])):
+            box.setRange(8, MAX_CANVAS_SIDE)
+            box.setSuffix(" px")
+            box.setValue(value)
+        self.lock = QCheckBox("Lock aspect")
+        self.lock.setToolTip("Typing one side changes the other so the shape stays")
+        self.shape = QLabel()
+        size_row = QHBoxLayout()
+        for widget in (self.width_box, QLabel("×"), self.height_box, self.lock):
+            size_row.addWidget(widget)
+        layout.addRow("Preset", self.preset)
+        layout.addRow("Size", size_row)
+        layout.addRow("", self.shape)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addRow(buttons)
+        self._aspect = current[0] / current[1]
+        self._busy = False
+        self.preset.currentIndexChanged.connect(self._preset_chosen)
+        self.width_box.valueChanged.connect(lambda: self._typed("width"))
+        self.height_box.valueChanged.connect(lambda: self._typed("height"))
+        self.lock.toggled.connect(self._locked)
+        self._show_preset()
+
+    @property
+    def chosen_size(self) -> tuple[int, int]:
+        return self.width_box.value(), self.height_box.value()
+
+    def set_size(self, width: int, height: int) -> None:
+        self._busy = True
+        self.width_box.setValue(width)
+        self.height_box.setValue(height)
+        self._busy = False
+        self._show_preset()
+
+    def preset_index(self, size: tuple[int, int]) -> int:
+        """The preset row of `size`, or -1 (Qt's findData does not compare Python tuples)."""
+        return CANVAS_PRESETS.index(size) if size in CANVAS_PRESETS else -1
+
+    def _preset_chosen(self) -> None:
+        size = self.preset.currentData()
+        if size is not None and not self._busy:
+            self._aspect = size[0] / size[1]
+            self.set_size(*size)
+
+    def _typed(self, side: str) -> None:
+        if self._busy:
+            return
+        if self.lock.isChecked():
+            self.set_size(*locked_size(*self.chosen_size, side, self._aspect))
+        else:
+            self._aspect = self.chosen_size[0] / self.chosen_size[1]
+            self._show_preset()
+
+    def _locked(self, on: bool) -> None:
+        if on:
+            self._aspect = self.chosen_size[0] / self.chosen_size[1]
+
+    def _show_preset(self) -> None:
+        """The preset row follows the size (Custom when none matches), and the shape is named."""
+        index = self.preset_index(self.chosen_size)
+        self._busy = True
+        self.preset.setCurrentIndex(index if index >= 0 else self.preset.count() - 1)
+        self._busy = False
+        width, height = self.chosen_size
+        self.shape.setText(f"{width / height:.3g}:1, {width * height / 1e6:.2f} megapixels")
+
+
+def ask_canvas_size(current: tuple[int, int], parent: QWidget | None = None) -> tuple[int, int] | None:
+    dialog = NewCanvasDialog(current, parent)
+    return dialog.chosen_size if dialog.exec() == QDialog.DialogCode.Accepted else None
