@@ -1,4 +1,5 @@
-"""The sketch task end to end: a plain ONNX folder or a pack, variations, previews, provenance, cancel."""
+"""The sketch task end to end: a plain ONNX folder or a pack, variations, previews, provenance, cancel; canvas
+shapes, masked inpaint, a second ControlNet; Trace line art on a drawing."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import CancelledError, InvalidRequestError, PackError
+from atelier.core.requests.lineart import LineArtRequest, LineArtResult
 from atelier.core.requests.sketch import SketchRequest, SketchResult
 from atelier.core.settings import Settings
 from atelier.engine.runner import Engine
@@ -453,3 +455,39 @@ def test_a_second_controlnet_adds_its_residuals_to_the_first(tiny_folder: Path, 
         run(second_control=depth, second_control_name="pose")
     with pytest.raises(InvalidRequestError, match="between 0 and 2"):
         SketchRequest(prompt="x", control=lines, control_scale=2.5)
+
+
+def ink_runs(row: np.ndarray) -> int:
+    """How many separate stretches of ink (< 128) a line of pixels crosses."""
+    ink = (row < 128).astype(np.int8)
+    return int(np.count_nonzero(np.diff(np.concatenate([[0], ink, [0]])) == 1))
+
+
+def drawn_stroke(size: int = 256, width: int = 8) -> np.ndarray:
+    """A line drawing: one dark, anti-aliased pen stroke (a gentle curve) on white paper, RGBA."""
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    centre = size / 2 + 20 * np.sin(xs / size * np.pi)  # the stroke's middle at each x
+    cover = np.clip(width / 2 + 0.5 - np.abs(ys - centre), 0, 1)
+    picture = np.full((size, size, 4), 255, np.uint8)
+    picture[..., :3] = np.clip(255 - cover[..., None] * 230 + 0.5, 0, 255).astype(np.uint8)
+    return picture
+
+
+@pytest.mark.parametrize("sensitivity", [0.2, 0.5, 0.9])
+def test_a_drawn_stroke_is_traced_as_one_line_not_two(sensitivity: float) -> None:
+    engine = Engine(Settings(threads=1))
+    picture = drawn_stroke()
+    result = engine.run_to_end(LineArtRequest(image=picture, sensitivity=sensitivity))
+    assert isinstance(result, LineArtResult)
+    for x in (20, 128, 230):  # across the stroke: one line where it was drawn
+        column = result.lines[:, x]
+        assert ink_runs(column) == 1, (x, ink_runs(column))
+        drawn = np.flatnonzero(picture[:, x, 0] < 128)
+        traced = np.flatnonzero(column < 128)
+        assert traced.min() >= drawn.min() - 2 and traced.max() <= drawn.max() + 2
+    # The edge tracer alone outlines both sides of the stroke: the check above tells them apart.
+    photo_like = picture.copy()
+    photo_like[:128, :, :3] = (photo_like[:128, :, :3] * 0.4).astype(np.uint8)  # half of it dark: not paper
+    edges = engine.run_to_end(LineArtRequest(image=photo_like, sensitivity=sensitivity))
+    assert isinstance(edges, LineArtResult)
+    assert ink_runs(edges.lines[140:, 128]) == 2  # the stroke's lower part, below the dark half
