@@ -14,6 +14,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -263,3 +264,36 @@ def test_a_cancel_sent_before_the_job_arrives_still_cancels_it(server: ServerUnd
     began = time.monotonic()
     kinds = [e["event"] for _, e in events(connection.getresponse())]
     assert kinds[-1] == "cancelled" and "result" not in kinds and time.monotonic() - began < 5
+
+
+def test_cli_runs_a_task_on_the_server_and_refuses_a_wrong_key_in_one_line(
+    server: ServerUnderTest, local_engine: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    from atelier.cli import main
+
+    monkeypatch.delenv("ATELIER_TOKEN", raising=False)
+    common = ["palette", "--text", "autumn forest", "--count", "5", "--seed", "2", "--json", "--server", server.url]
+    pinned = ["--token-file", str(server.token_file), "--fingerprint", server.fingerprint]
+    assert main([*common, *pinned]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["server"] == server.url
+    local = local_engine.run_to_end(PaletteFromTextRequest(text="autumn forest", count=5, seed=2))
+    assert [c["hex"] for c in data["colors"]] == list(local.colors)
+
+    wrong_token = tmp_path / "token"
+    wrong_token.write_text("not-the-server-token-at-all\n")
+    wrong_fingerprint = hashlib.sha256(b"x").hexdigest()
+    for args, message in (
+        (["--token-file", str(wrong_token), "--fingerprint", server.fingerprint], "refused the access token"),
+        (["--token-file", str(server.token_file), "--fingerprint", wrong_fingerprint], "not the pinned"),
+        (["--token-file", str(server.token_file)], "not signed by a known authority"),
+        (["--fingerprint", server.fingerprint], "needs an access token"),
+    ):
+        assert main([*common, *args]) == 1, args
+        captured = capsys.readouterr()
+        assert captured.out == "", "nothing ran here instead"
+        lines = [line for line in captured.err.splitlines() if line.startswith("atelier: error:")]
+        assert len(lines) == 1 and message in lines[0], captured.err
+    monkeypatch.setenv("ATELIER_TOKEN", server.token)
+    assert main([*common, "--fingerprint", server.fingerprint]) == 0
+    assert json.loads(capsys.readouterr().out)["server"] == server.url

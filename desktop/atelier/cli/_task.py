@@ -30,7 +30,7 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
 def task_engine(args: argparse.Namespace) -> Any:
     """The engine for this command: the local one, or a client of the server --server names."""
     if getattr(args, "server", None):
-        from atelier.cli._remote import remote_engine  # type: ignore[import-not-found,unused-ignore]
+        from atelier.cli._remote import remote_engine
 
         return remote_engine(args)
     from atelier.engine.runner import Engine

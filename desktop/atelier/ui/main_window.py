@@ -87,6 +87,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
         self.runner.device_changed.connect(self.show_device)
         self._show_planned_device()
+        self.server_label = QLabel()
+        self.server_label.setObjectName("server-label")
+        self.server_label.setVisible(False)
+        self.statusBar().addPermanentWidget(self.server_label)
+        self.runner.server_status.connect(self.show_server_status)
 
         self._build_menus()
         self._restore()
@@ -151,6 +156,7 @@ class MainWindow(QMainWindow):
             save_settings(settings)
         except OSError as exc:
             show_error(self, f"Settings could not be saved ({exc}); they apply until you quit.")
+        self.server_label.setVisible(False)
         self.runner.update_settings(settings)
         self._show_planned_device()
 
@@ -170,6 +176,23 @@ class MainWindow(QMainWindow):
         self.device_label.setToolTip(device.describe())
         if device.fell_back and not planned:
             self.statusBar().showMessage(device.describe(), 20000)
+
+    def show_server_status(self, status: object) -> None:
+        """The render server in Settings: where heavy jobs run there, or why they run here."""
+        if isinstance(status, DeviceInfo):
+            self.server_label.setText(f"Server: {status.label}")
+            self.server_label.setToolTip(
+                f"Heavy jobs (images, lyrics, melodies) run on the render server: {status.describe()}"
+            )
+            self.server_label.setVisible(True)
+            self.show_device(status, planned=True)
+            return
+        text = str(status)
+        self.server_label.setVisible(bool(text))
+        self.server_label.setText("Server: not used ⚠")
+        self.server_label.setToolTip(text)
+        if text:
+            self.statusBar().showMessage(text, 30000)
 
     # -- recall, history -----------------------------------------------------------------------
     def recall(self, request: Request) -> bool:

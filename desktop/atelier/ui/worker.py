@@ -3,7 +3,9 @@
 Two lanes, each one thread: HEAVY (images, text, melodies: one at a time per device) and LIGHT
 (palettes, rhymes, analysis: milliseconds, so they never wait behind a long generation).
 Progress and results are delivered to the main thread through queued Qt signals and applied to
-the JobQueue there, so the history and panels update in order.
+the JobQueue there, so the history and panels update in order. With a render server in Settings the
+heavy lane sends its jobs there (same progress, previews and cancel) and runs them here when the
+server cannot take them, saying why.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import atexit
 import logging
 import queue
 import threading
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
@@ -21,11 +24,13 @@ from PySide6.QtCore import QObject, QThread, Signal
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import AtelierError, CancelledError
 from atelier.core.jobs import Job, JobQueue
+from atelier.core.progress import Progress
 from atelier.core.requests import DeviceInfo, Lane, Request, Result
 from atelier.core.settings import Settings
 from atelier.engine.first_use_packs import pending_summaries
 from atelier.engine.providers import choose_providers
 from atelier.engine.runner import Engine
+from atelier.remote.client import CONNECTION_ERRORS, RenderServerClient, read_token
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -116,6 +121,61 @@ class LaneThread(QThread):
                 self._post("failed", job_id, error)
 
 
+# After the server failed to take a job, the next jobs run here without trying it again for this long
+# (a machine that is off costs each try the connect timeout).
+SERVER_RETRY_S = 30.0
+
+
+class HeavyLaneEngine:
+    """The heavy lane's engine: the render server's client when Settings names one and it takes the job,
+    otherwise this computer's Engine. Both have the same `run(request, cancel)`; `notice` tells the window
+    (through the lane's outbox) which one runs jobs and why."""
+
+    def __init__(self, local: Engine) -> None:
+        self.local = local
+        self.remote: RenderServerClient | None = None
+        self.problem = ""  # why the configured server is not used, "" when it is (or none is configured)
+        self.notice: Callable[[object], None] = lambda _message: None
+        self._skip_until = 0.0
+
+    def configure(self, settings: Settings) -> None:
+        self.remote, self.problem, self._skip_until = None, "", 0.0
+        if not settings.render_server.strip():
+            return
+        try:
+            token = read_token(settings.render_server_token_file)
+            self.remote = RenderServerClient(settings.render_server, token, settings.render_server_fingerprint)
+        except AtelierError as exc:
+            self.problem = f"Render server not used: {exc.user_message()}"
+
+    def check(self) -> object:
+        """Ask the server where its jobs run (network: call off the GUI thread). A RemoteDeviceInfo, or why not."""
+        if self.remote is None:
+            return self.problem
+        try:
+            device = self.remote.device()
+        except AtelierError as exc:
+            return f"Render server not used: {exc.user_message()} Jobs run on this computer."
+        return device
+
+    def run(self, request: Request, cancel: CancelToken) -> Generator[Progress, None, Result]:
+        remote = self.remote
+        if remote is not None and time.monotonic() >= self._skip_until:
+            generator = remote.run(request, cancel)
+            try:
+                first = next(generator)
+            except StopIteration as stop:
+                return stop.value
+            except CONNECTION_ERRORS as exc:
+                # Nothing ran there: the job runs here instead, and the status bar says why.
+                self._skip_until = time.monotonic() + SERVER_RETRY_S
+                self.notice(f"Render server not used: {exc.user_message()} This job runs on this computer.")
+            else:
+                yield first
+                return (yield from generator)
+        return (yield from self.local.run(request, cancel))
+
+
 def _describe(exc: BaseException) -> str:
     """The error's text for a message; an exception whose str() itself fails still gets a name."""
     try:
@@ -129,6 +189,8 @@ class JobRunner(QObject):
     """Submits requests to the JobQueue and runs them on the lane threads."""
 
     device_changed = Signal(object)  # DeviceInfo of the last job that ran a model
+    # The render server: its RemoteDeviceInfo once it answered, or a line saying why jobs run here instead.
+    server_status = Signal(object)
 
     def __init__(
         self,
@@ -140,15 +202,37 @@ class JobRunner(QObject):
         super().__init__(parent)
         self.queue = job_queue
         self.engine = engine_factory(settings)
+        # Heavy jobs may go to a render server; light ones always run here (milliseconds, no round trip).
+        self.heavy = HeavyLaneEngine(self.engine)
         self._lanes: dict[Lane, LaneThread] = {}
         self._outbox: queue.SimpleQueue[tuple[str, int, Any]] = queue.SimpleQueue()
+        self._checks: list[threading.Thread] = []
         for lane in Lane:
-            thread = LaneThread(lane, self.engine, self._outbox, self)
+            engine: Any = self.heavy if lane is Lane.HEAVY else self.engine
+            thread = LaneThread(lane, engine, self._outbox, self)
             # A bound method of this QObject (which lives on the GUI thread) makes the connection
             # queued, so the JobQueue is only ever changed on the GUI thread.
             thread.wake.connect(self._drain)
             thread.start()
             self._lanes[lane] = thread
+        heavy_lane = self._lanes[Lane.HEAVY]
+        self.heavy.notice = lambda message: heavy_lane._post("server", 0, message)
+        self._configure_server(settings)
+
+    def _configure_server(self, settings: Settings) -> None:
+        self.heavy.configure(settings)
+        heavy_lane = self._lanes[Lane.HEAVY]
+        if self.heavy.remote is None:
+            if self.heavy.problem:  # through the outbox: the window connects to server_status after this
+                heavy_lane._post("server", 0, f"{self.heavy.problem} Jobs run on this computer.")
+            return
+        heavy = self.heavy
+        # The first answer (or the reason there is none) comes back through the outbox like any event.
+        check = threading.Thread(
+            target=lambda: heavy_lane._post("server", 0, heavy.check()), name="atelier-server-check", daemon=True
+        )
+        self._checks = [t for t in self._checks if t.is_alive()] + [check]
+        check.start()
 
     def submit(self, request: Request) -> Job:
         job, _superseded = self.queue.enqueue(request)
@@ -175,6 +259,8 @@ class JobRunner(QObject):
                 self.queue.notify_failed(job_id, payload)
             elif event == "cancelled":
                 self.queue.notify_cancelled(job_id)
+            elif event == "server":
+                self.server_status.emit(payload)
 
     def _on_finished(self, job_id: int, result: Result) -> None:
         device: DeviceInfo = result.device
@@ -185,6 +271,7 @@ class JobRunner(QObject):
 
     def update_settings(self, settings: Settings) -> None:
         self.engine.update_settings(settings)
+        self._configure_server(settings)
 
     def planned_device(self) -> DeviceInfo:
         """Where the next model would run, before any has (confirmed by each job's own DeviceInfo)."""
@@ -226,6 +313,8 @@ class JobRunner(QObject):
             self.queue.cancel(job.id, reason="cancelled because Atelier is closing")
         for thread in self._lanes.values():
             thread.stop()
+        for check in self._checks:
+            check.join(5.0)  # a server check waits at most its connect timeout
         for thread in self._lanes.values():
             if not thread.wait(timeout_ms):
                 log.warning(
