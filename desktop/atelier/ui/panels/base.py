@@ -23,7 +23,11 @@ class Panel(QWidget):
         self.jobs = JobDispatcher(context.queue)
 
     def submit(self, request: Request, handle: JobHandle) -> Job:
-        """Queue `request`; `handle` hears exactly one of success, failure or cancelled."""
+        """Queue `request`; `handle` hears exactly one of success, failure or cancelled.
+
+        Every panel's jobs pass the context's licence gate here (through `context.runner`): when the user
+        cancels a pack's first-use licence question the job is never queued, the returned job is already
+        cancelled (`job.state.done`, not in the history) and `handle.cancelled` runs, so the panel stays idle."""
         return self.jobs.watch(self.context.runner.submit(request), handle)
 
     def show_failure(self, job: Job, error: AtelierError) -> None:
