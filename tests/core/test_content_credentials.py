@@ -86,7 +86,7 @@ def test_signed_export_validates_and_names_what_made_it(isolated_dirs: Path) -> 
     assert actions[0]["digitalSourceType"] == cc.IPTC_SOURCE_TYPES + "trainedAlgorithmicMedia"
     assert actions[0]["softwareAgent"]["name"] == "Atelier"
     generation = next(a for a in manifest["assertions"] if a["label"] == cc.ASSERTION_LABEL)["data"]
-    assert generation == {"task": "sketch", "seed": 7, "pack": {"id": "tiny-sd"}}
+    assert generation == record
     # The picture and Atelier's own text chunk are still what they were.
     with Image.open(path) as image:
         assert np.array_equal(np.asarray(image.convert("RGB")), picture())
@@ -160,6 +160,40 @@ def test_failed_signing_leaves_the_export_untouched(isolated_dirs: Path) -> None
         cc.sign_png(path, {}, [isolated_dirs / "gone.png"])
     assert path.read_bytes() == before
     assert sorted(p.name for p in isolated_dirs.iterdir() if p.is_file()) == ["keep.png"]
+
+
+def test_signed_through_save_png_hooks_with_watermark(isolated_dirs: Path) -> None:
+    """How exports use it: provenance.save_png marks the pixels, writes the records, then signs its
+    temporary file before renaming it; the manifest's title is the export's own name."""
+    from atelier.core import watermark
+    from atelier.core.provenance import read_parameters, save_png
+
+    drawing = picture(10, 300)
+    params = {"app_version": "0.1.0", "mode": "img2img", "prompt": "a boat", "seed": 3, "pack_id": "tiny-sd"}
+    target = isolated_dirs / "boat.png"
+    record = save_png(
+        target,
+        picture(11, 300),
+        params,
+        watermark=lambda pixels: watermark.apply_watermark(pixels, "0badc0de"),
+        sign=lambda tmp, rec: cc.sign_png(tmp, rec, [drawing]),
+    )
+    assert record is not None and read_parameters(target) == record
+    read = cc.read_credentials(target)
+    assert read is not None and read["valid"] and read["actions"][-1] == "c2pa.edited"
+    assert read["digital_source_type"] == record["ai"] == "compositeWithTrainedAlgorithmicMedia"
+    with c2pa.Reader(target) as reader:
+        assert reader.get_active_manifest()["title"] == "boat.png"
+    with Image.open(target) as image:
+        assert watermark.detect_watermark(np.asarray(image)) == "0badc0de"
+    assert sorted(p.name for p in isolated_dirs.iterdir() if p.is_file()) == ["boat.png"]
+
+
+def test_own_drawing_is_a_digital_creation(isolated_dirs: Path) -> None:
+    path = write_png(isolated_dirs / "mine.png", picture(12))
+    cc.sign_png(path, {"task": "export"}, [])
+    read = cc.read_credentials(path)
+    assert read is not None and (read["actions"], read["digital_source_type"]) == (["c2pa.created"], "digitalCreation")
 
 
 def test_unsigned_file_has_no_credentials(isolated_dirs: Path) -> None:

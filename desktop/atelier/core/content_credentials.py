@@ -6,6 +6,7 @@ import datetime
 import io
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,17 +15,21 @@ from typing import Any
 import numpy as np
 
 from atelier import __version__
-from atelier.core.atomic_files import atomic_output, write_atomic
+from atelier.core.atomic_files import TEMP_MARK, atomic_output, is_temp, write_atomic
 from atelier.core.errors import AtelierError
 from atelier.core.settings import data_dir
 
 IPTC_SOURCE_TYPES = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED = "trainedAlgorithmicMedia"
 COMPOSITE = "compositeWithTrainedAlgorithmicMedia"
+HUMAN = "digitalCreation"  # a record without an AI source type: the user's own drawing, exported
 GENERATOR = "Atelier"
 ASSERTION_LABEL = "org.atelier.generation"
 # The record fields copied into the signed assertion: what made the picture, never a path on this disk.
-RECORD_FIELDS = ("task", "app_version", "pack", "pack_id", "seed", "prompt", "negative", "steps", "strength", "date")
+RECORD_FIELDS = (
+    "generator", "task", "ai", "pack", "pack_id", "mode", "seed", "prompt", "negative", "steps", "guidance",
+    "strength", "control_scale", "width", "height", "sources", "date",
+)  # fmt: skip
 CHAIN_FILE = "signing-chain.pem"
 KEY_FILE = "signing-key.pem"
 ANCHOR_FILE = "trust-anchor.pem"
@@ -303,17 +308,15 @@ def _reader_context(c2pa: Any, anchor_pem: bytes) -> Any:
     return c2pa.Context(settings=c2pa.Settings.from_dict(settings))
 
 
-def _source_type(record: dict[str, Any], has_ingredients: bool) -> str:
-    ai = str(record.get("ai") or record.get("digital_source_type") or "")
-    ai = ai.removeprefix(IPTC_SOURCE_TYPES)
-    if ai in (TRAINED, COMPOSITE):
-        return ai
-    return COMPOSITE if has_ingredients else TRAINED
+def _source_type(record: dict[str, Any]) -> str:
+    """The record's IPTC digital source type ("ai", as provenance.build_record sets it), else the user's own."""
+    ai = str(record.get("ai") or "").removeprefix(IPTC_SOURCE_TYPES)
+    return ai if re.fullmatch(r"[A-Za-z]+", ai) else HUMAN
 
 
 def _manifest(title: str, record: dict[str, Any], ingredients: int) -> dict[str, Any]:
     agent = {"name": GENERATOR, "version": str(record.get("app_version") or __version__)}
-    source = IPTC_SOURCE_TYPES + _source_type(record, ingredients > 0)
+    source = IPTC_SOURCE_TYPES + _source_type(record)
     task = str(record.get("task") or "")
     if ingredients:
         # The first ingredient is the picture the result was made over (the parent), the others were placed in it.
@@ -386,15 +389,30 @@ def _sign_stream(
         raise CredentialsError(f"Signing failed: {exc}") from exc
 
 
-def sign_png(path: str | Path, record: dict[str, Any], ingredients: Sequence[IngredientSource] = ()) -> None:
+def _title(path: Path) -> str:
+    """The file's name as the user sees it: save_png signs its temporary file, named ".NAME.<pid>-<id>" + mark."""
+    if is_temp(path):
+        match = re.fullmatch(r"\.(.+)\.\d+-[0-9a-f]{8}" + re.escape(TEMP_MARK), path.name)
+        if match:
+            return match.group(1)
+    return path.name
+
+
+def sign_png(
+    path: str | Path,
+    record: dict[str, Any],
+    ingredients: Sequence[IngredientSource] = (),
+    title: str | None = None,
+) -> None:
     """Sign the finished PNG at `path` in place (atomically: on any error the unsigned file stays as it was).
 
     Call it last: the signature covers every byte, so any later change (even to text chunks) breaks it.
     `record` is the file's Atelier record (task, pack, seed, "ai" source type ...); `ingredients` are the
-    pictures the result was made over (img2img, ControlNet, inpaint, colorize sources), parent first."""
+    pictures the result was made over (img2img, ControlNet, inpaint, colorize sources), parent first.
+    `title` defaults to the file's name (the target's, when `path` is save_png's temporary file)."""
     target = Path(path)
     identity = signing_identity()
-    manifest = _manifest(target.name, record, len(ingredients))
+    manifest = _manifest(title or _title(target), record, len(ingredients))
     try:
         with open(target, "rb") as source, atomic_output(target) as tmp, open(tmp, "w+b") as dest:
             _sign_stream(identity, manifest, ingredients, source, dest)

@@ -10,7 +10,11 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFrame, QLabel, QVBoxLa
 
 from atelier.core.pack_consent import licence_class, licence_label, licence_meaning, needs_attention
 
-WARNING_STYLE = "QFrame#licence-box { background: #fff3cd; border: 2px solid #d9822b; border-radius: 6px; }"
+# Dark text set with the light background, so the warning stays readable under a dark theme too.
+WARNING_STYLE = (
+    "QFrame#licence-box { background: #fff3cd; border: 2px solid #d9822b; border-radius: 6px; }"
+    " QFrame#licence-box QLabel { color: #3d2c00; }"
+)
 PLAIN_STYLE = "QFrame#licence-box { border: 1px solid palette(mid); border-radius: 6px; }"
 
 
