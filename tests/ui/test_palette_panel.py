@@ -9,10 +9,17 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from atelier.core.color.spaces import delta_e_2000, hex_to_rgb, rgb_to_cielab
 from atelier.core.documents.palette import PaletteSource
 from atelier.core.jobs import Job, JobQueue, JobState
 from atelier.core.project import Project
-from atelier.core.requests.palette import HarmonyRequest, PaletteFromImageRequest, PaletteFromTextRequest, PaletteResult
+from atelier.core.requests.palette import (
+    HarmonyRequest,
+    PaletteFromImageRequest,
+    PaletteFromTextRequest,
+    PaletteInfillRequest,
+    PaletteResult,
+)
 from atelier.core.settings import Settings
 from atelier.ui.context import AppContext
 from atelier.ui.panels.palette import BUSY_TEXT, PICTURE_FILE, PalettePanel
@@ -97,6 +104,63 @@ def test_harmony_then_lock_and_regenerate_with_space(qtbot, panel: PalettePanel)
     assert panel.doc.colors[2] == first[2] and panel.doc.colors != first
 
 
+def min_de(a: list[str], b: list[str]) -> float:
+    return float(delta_e_2000(rgb_to_cielab(hex_to_rgb(a))[:, None], rgb_to_cielab(hex_to_rgb(b))[None, :]).min())
+
+
+def test_regenerate_uses_the_palette_model_keeps_locks_and_changes_every_press(qtbot, panel: PalettePanel) -> None:
+    assert panel.doc.regenerate_mode == "model" and panel.action_bar.temperature.isEnabled()
+    panel.doc.set_colors(["#1b2a41", "#8899aa", "#c9a227", "#445566", "#ddeeff"], source=PaletteSource())
+    panel.strip.swatches[0].lock.click()
+    panel.strip.swatches[2].lock.click()
+    shown = panel.doc.colors
+    panel.strip.swatches[1].chip.setFocus()
+    for press in range(4):
+        with qtbot.waitSignal(panel.context.queue.job_added) as added:
+            wait_for_change(qtbot, panel, lambda: qtbot.keyClick(panel.strip, Qt.Key.Key_Space))
+        assert isinstance(added.args[0].request, PaletteInfillRequest)
+        colors = panel.doc.colors
+        assert (
+            colors[0] == "#1b2a41" and colors[2] == "#c9a227" and panel.doc.locks == [True, False, True, False, False]
+        )
+        unlocked, before = [colors[i] for i in (1, 3, 4)], [shown[i] for i in (1, 3, 4)]
+        assert min_de(unlocked, before) >= 5.0, (press, unlocked, before)  # a visibly different set each press
+        assert all(s.name.text() for s in panel.strip.swatches)
+        shown = colors
+    assert "palette model" in panel.status.text() and "Space regenerates" in panel.status.text()
+    panel.undo_redo.undo_button.click()
+    assert panel.doc.colors != shown and panel.doc.colors[0] == "#1b2a41"
+
+
+def test_harmony_ignores_the_locks_unless_built_around_them_and_says_which(qtbot, panel: PalettePanel) -> None:
+    panel.doc.set_colors(["#777777", "#888888", "#999999", "#aaaaaa", "#bbbbbb"])
+    panel.doc.set_base("#336699")
+    panel.action_bar.mode.setCurrentIndex(panel.action_bar.mode.findData("triad"))
+    panel.strip.swatches[1].lock.click()
+    wait_for_change(qtbot, panel, panel.action_bar.harmony_button.click)
+    assert panel.doc.colors[0] == "#336699" and "#888888" not in panel.doc.colors  # a real triad, no kept grey
+    assert not any(panel.doc.locks) and "Locks ignored" in panel.status.text()
+    panel.undo_redo.undo_button.click()
+    assert panel.doc.locks[1] and panel.doc.colors[1] == "#888888"  # nothing the user locked is lost
+    panel.action_bar.around_locks.click()
+    assert panel.doc.around_locks
+    wait_for_change(qtbot, panel, panel.action_bar.harmony_button.click)
+    assert panel.doc.colors[1] == "#888888" and panel.doc.locks[1]
+    assert "Built around #888888" in panel.status.text()
+
+
+def test_failing_contrast_cells_stay_readable(qtbot, panel: PalettePanel) -> None:
+    from atelier.ui.widgets.swatch_strip import ink_for
+
+    panel.doc.set_colors(["#101820", "#121a22", "#f4f1de"])
+    matrix = panel.contrast
+    failing, passing = matrix.item(0, 1), matrix.item(0, 2)
+    assert failing is not None and passing is not None
+    assert "Fail" in failing.text() and failing.font().italic()
+    assert failing.foreground().color().name() == ink_for("#121a22")  # not #101820 on #121a22 (1.0:1)
+    assert passing.foreground().color().name() == "#101820" and not passing.font().italic()
+
+
 def test_undo_and_redo_are_disabled_when_there_is_nothing_to_undo(qtbot, panel: PalettePanel) -> None:
     assert not panel.undo_redo.undo_button.isEnabled() and not panel.undo_redo.redo_button.isEnabled()
     assert panel.undo_redo.undo_button.toolTip() == "Nothing to undo"
@@ -118,7 +182,7 @@ def test_a_palette_job_cancelled_from_the_queue_returns_the_panel_to_idle(qtbot,
     first = panel.from_harmony()
     second = panel.regenerate()
     assert first is not None and second is not None
-    assert isinstance(first.request, HarmonyRequest) and isinstance(second.request, HarmonyRequest)
+    assert isinstance(first.request, HarmonyRequest) and isinstance(second.request, PaletteInfillRequest)
     assert first.request.seed != second.request.seed  # a second regenerate is not the same question
     assert panel.progress.isVisible() and panel.status.text() == "Making 2 palettes…"
     panel.context.queue.cancel(second.id)  # as the Jobs dock does
@@ -155,7 +219,16 @@ def test_a_failed_palette_job_is_shown_and_the_panel_is_idle(qtbot, panel: Palet
     assert job.state is JobState.FAILED and is_idle(panel) and panel.doc.colors == before
 
 
+def use_the_source(panel: PalettePanel) -> None:
+    """Regenerate asks the palette's own source again (the palette model is the default)."""
+    combo = panel.action_bar.regenerate_mode
+    combo.setCurrentIndex(combo.findData("source"))
+    assert panel.doc.regenerate_mode == "source" and not panel.action_bar.temperature.isEnabled()
+
+
 def test_recall_of_an_image_request_then_regenerate_uses_the_same_picture(qtbot, panel: PalettePanel) -> None:
+    use_the_source(panel)
+    panel.doc.undo_stack.clear()  # the choice is the starting point here: undo goes back to it
     picture = bands()
     before = panel.doc.to_dict()
     request = PaletteFromImageRequest(
@@ -187,6 +260,7 @@ def test_recall_of_an_image_request_then_regenerate_uses_the_same_picture(qtbot,
 
 
 def test_recall_of_text_and_harmony_requests_and_undo(qtbot, panel: PalettePanel) -> None:
+    use_the_source(panel)
     panel.source_bar.text.setText("typed first")
     assert panel.recall(PaletteFromTextRequest(text="autumn forest", count=6, seed=2, origin="palette"))
     assert (
@@ -311,6 +385,7 @@ def test_restore_keeps_the_picture_and_replaces_the_document_each_time(qtbot, pa
     assert panel.doc.colors == image_palette and panel.doc.source.label == "bands.png"
     assert panel.doc.source.image is not None and np.array_equal(panel.doc.source.image, bands())
     assert not panel.undo_redo.undo_button.isEnabled()
+    use_the_source(panel)
     panel.strip.swatches[0].lock.click()
     job = panel.regenerate()
     assert job is not None
@@ -372,6 +447,7 @@ def test_cancel_and_recall_from_the_jobs_dock(qtbot, window) -> None:
     assert panel.doc.count == 4 and panel.action_bar.count.value() == 4 and panel.doc.source.label == "bands.png"
     assert isinstance(job.request, PaletteFromImageRequest) and panel.doc.source.image is job.request.image
     assert panel.doc.undo_stack.undo_text == "Recall settings"
+    use_the_source(panel)
     again = panel.regenerate()
     assert again is not None
     qtbot.waitUntil(lambda: again.state is JobState.FINISHED and is_idle(panel), timeout=20000)
