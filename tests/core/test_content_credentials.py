@@ -189,6 +189,35 @@ def test_signed_through_save_png_hooks_with_watermark(isolated_dirs: Path) -> No
     assert sorted(p.name for p in isolated_dirs.iterdir() if p.is_file()) == ["boat.png"]
 
 
+def test_export_hooks_follow_the_settings(isolated_dirs: Path) -> None:
+    from atelier.core import watermark
+    from atelier.core.provenance import read_parameters, save_png
+    from atelier.core.settings import Settings
+
+    off = cc.export_hooks(Settings())
+    assert (off.watermark, off.sign, off.mark_id) == (None, None, "")
+    params = {"app_version": "0.1.0", "mode": "txt2img", "prompt": "a kite", "seed": 1}
+    hooks = cc.export_hooks(Settings(sign_exports=True, watermark_exports=True))
+    big, small = picture(13, 320), picture(14, 200)
+    save_png(
+        isolated_dirs / "big.png", big, hooks.params(params, big.shape), watermark=hooks.watermark, sign=hooks.sign
+    )
+    save_png(
+        isolated_dirs / "small.png",
+        small,
+        hooks.params(params, small.shape),
+        watermark=hooks.watermark,
+        sign=hooks.sign,
+    )
+    assert read_parameters(isolated_dirs / "big.png")["watermark"] == hooks.mark_id
+    assert "watermark" not in read_parameters(isolated_dirs / "small.png")  # under 256 px: left unmarked
+    with Image.open(isolated_dirs / "big.png") as image:
+        assert watermark.detect_watermark(np.asarray(image)) == hooks.mark_id
+    for name in ("big.png", "small.png"):
+        read = cc.read_credentials(isolated_dirs / name)
+        assert read is not None and read["valid"] and read["digital_source_type"] == "trainedAlgorithmicMedia"
+
+
 def test_own_drawing_is_a_digital_creation(isolated_dirs: Path) -> None:
     path = write_png(isolated_dirs / "mine.png", picture(12))
     cc.sign_png(path, {"task": "export"}, [])

@@ -7,7 +7,8 @@ import io
 import json
 import os
 import re
-from collections.abc import Sequence
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from atelier import __version__
 from atelier.core.atomic_files import TEMP_MARK, atomic_output, is_temp, write_atomic
 from atelier.core.errors import AtelierError
 from atelier.core.settings import data_dir
+from atelier.core.watermark import apply_watermark, can_mark
 
 IPTC_SOURCE_TYPES = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED = "trainedAlgorithmicMedia"
@@ -418,6 +420,35 @@ def sign_png(
             _sign_stream(identity, manifest, ingredients, source, dest)
     except OSError as exc:
         raise CredentialsError(f"Cannot sign {target.name}: {exc.strerror or exc}.") from exc
+
+
+@dataclass(frozen=True)
+class ExportHooks:
+    """What an export passes to provenance.save_png under the user's Settings (see `export_hooks`)."""
+
+    watermark: Callable[[np.ndarray], np.ndarray] | None = None
+    sign: Callable[[Path, dict[str, Any]], None] | None = None
+    mark_id: str = ""
+
+    def params(self, params: dict[str, Any] | None, shape: tuple[int, ...]) -> dict[str, Any] | None:
+        """`params` plus the watermark's id when this picture gets one (so the record names the mark)."""
+        if not params or not self.mark_id or not can_mark(shape):
+            return params
+        return {**params, "watermark": self.mark_id}
+
+
+def export_hooks(settings: Any, ingredients: Sequence[IngredientSource] = ()) -> ExportHooks:
+    """Hooks for one export: the invisible mark when Settings' watermark_exports is on (a fresh 8-hex-digit
+    id), content credentials when sign_exports is on (with `ingredients`, the sources the result was made
+    over). Both off (the default): no hooks."""
+    mark_id = secrets.token_hex(4) if getattr(settings, "watermark_exports", False) else ""
+    return ExportHooks(
+        watermark=(lambda pixels: apply_watermark(pixels, mark_id)) if mark_id else None,
+        sign=(lambda tmp, record: sign_png(tmp, record, ingredients))
+        if getattr(settings, "sign_exports", False)
+        else None,
+        mark_id=mark_id,
+    )
 
 
 def has_manifest_chunk(path: str | Path) -> bool:
