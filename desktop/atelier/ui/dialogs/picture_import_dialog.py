@@ -63,10 +63,15 @@ class GeneratedPictureDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("A picture made with Atelier")
         self.choice: str | None = None
+        self.setMinimumWidth(460)
         layout = QVBoxLayout(self)
-        label = QLabel(f"This picture says what made it:\n{summary}")
-        label.setWordWrap(True)
-        layout.addWidget(label)
+        layout.setSpacing(10)
+        heading = QLabel("<b>This picture was made with Atelier.</b> Its record says:")
+        details = QLabel(summary)
+        details.setWordWrap(True)
+        details.setContentsMargins(12, 0, 0, 4)  # set in under the heading, as a quotation
+        layout.addWidget(heading)
+        layout.addWidget(details)
         buttons = QDialogButtonBox()
         self.settings_button = QPushButton("Use its settings")
         self.settings_button.setToolTip("Put its prompt, seed, size and other settings in the form (one undo step)")
