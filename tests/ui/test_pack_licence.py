@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtWidgets import QApplication, QComboBox, QDialog
 
 from atelier.core.documents.palette import PaletteSource
 from atelier.core.job_handle import JobHandle
@@ -18,7 +18,13 @@ from atelier.core.project import Project
 from atelier.core.requests.lineart import LineArtRequest
 from atelier.core.settings import Settings
 from atelier.ui.context import DECLINED, AppContext, LicenceGate, LicensedSubmitter
-from atelier.ui.dialogs.pack_licence_dialog import WARNING_STYLE, PackLicenceDialog
+from atelier.ui.dialogs.pack_licence_dialog import (
+    ATTENTION_COLOUR,
+    WARNING_STYLE,
+    PackLicenceDialog,
+    mark_licence_item,
+    pack_item_text,
+)
 from atelier.ui.panels.base import Panel
 from atelier.ui.panels.palette import PalettePanel
 from atelier.ui.worker import JobRunner
@@ -155,3 +161,19 @@ def test_dialog_marks_non_commercial_and_unknown_licences(qtbot) -> None:
     open_one.show()
     qtbot.keyClick(open_one, Qt.Key.Key_Return)
     assert open_one.result() == QDialog.DialogCode.Rejected
+
+
+def test_choosers_mark_non_commercial_and_unknown_rows(qtbot) -> None:
+    combo = QComboBox()
+    qtbot.addWidget(combo)
+    for name, licence in (("SD 1.5", "creativeml-openrail-m"), ("Anime NC", "CC-BY-NC-4.0"), ("Mystery", "unknown")):
+        combo.addItem(pack_item_text(name, licence), name)
+        mark_licence_item(combo, combo.count() - 1, licence)
+    assert [combo.itemText(i) for i in range(3)] == [
+        "SD 1.5 (creativeml-openrail-m)",
+        "Anime NC (CC-BY-NC-4.0 — non-commercial)",
+        "Mystery (licence unknown)",
+    ]
+    colours = [combo.itemData(i, Qt.ItemDataRole.ForegroundRole) for i in range(3)]
+    assert colours[0] is None and all(c.color().name() == ATTENTION_COLOUR for c in colours[1:])
+    assert "may not be used for paid" in combo.itemData(1, Qt.ItemDataRole.ToolTipRole)

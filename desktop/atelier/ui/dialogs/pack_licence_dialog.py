@@ -6,7 +6,8 @@ from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFrame, QLabel, QVBoxLayout, QWidget
 
 from atelier.core.pack_consent import licence_class, licence_label, licence_meaning, needs_attention
 
@@ -67,6 +68,22 @@ class PackLicenceDialog(QDialog):
     @property
     def licence_kind(self) -> str:
         return licence_class(str(self.summary.get("licence") or ""))
+
+
+ATTENTION_COLOUR = "#b35c00"  # dark orange: readable on light and dark list backgrounds
+
+
+def mark_licence_item(combo: QComboBox, index: int, licence: str) -> None:
+    """Mark a pack chooser's row whose licence needs attention (non-commercial or unknown): a warning
+    colour, the licence's meaning as its tooltip. Open and use-restricted licences keep the plain look."""
+    combo.setItemData(index, licence_meaning(licence), Qt.ItemDataRole.ToolTipRole)
+    if needs_attention(licence):
+        combo.setItemData(index, QBrush(QColor(ATTENTION_COLOUR)), Qt.ItemDataRole.ForegroundRole)
+
+
+def pack_item_text(name: str, licence: str) -> str:
+    """A chooser row: the pack's name and its licence, with "non-commercial" / "licence unknown" spelled out."""
+    return f"{name} ({licence_label(licence)})"
 
 
 def ask_licence(summary: dict[str, Any], parent: QWidget | None = None) -> bool:
