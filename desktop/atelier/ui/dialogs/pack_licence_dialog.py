@@ -63,6 +63,7 @@ class PackLicenceDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(self.licence_box)
         layout.addWidget(after)
+        layout.addStretch(1)  # any spare height goes above the buttons, not between the sentences
         layout.addWidget(self.buttons)
 
     @property
