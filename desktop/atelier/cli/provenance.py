@@ -40,9 +40,10 @@ def describe(found: dict[str, Any]) -> list[str]:
     if pack:
         words = " ".join(str(pack[k]) for k in ("name", "version") if pack.get(k)) or pack.get("id", "")
         extra = [f"id {pack['id']}"] if pack.get("id") and pack.get("id") != pack.get("name") else []
-        extra += [f"licence {pack['licence']}"] if pack.get("licence") else []
         extra += [f"sha256 {pack['sha256'][:16]}…"] if pack.get("sha256") else []
         lines.append(f"Model: {words}" + (f" ({', '.join(extra)})" if extra else ""))
+        if pack.get("licence"):
+            lines.append(f"Licence: {pack['licence']}")
     if found.get("prompt"):
         lines.append(f"Prompt: {found['prompt']}")
     if found.get("seed") is not None:
