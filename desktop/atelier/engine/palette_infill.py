@@ -32,7 +32,7 @@ RunModel = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 class Codebook:
     oklab: np.ndarray  # K x 3
     cielab: np.ndarray  # K x 3, for CIEDE2000
-    hexes: tuple[str, ...]
+    rgb: np.ndarray  # K x 3 uint8
 
     @classmethod
     def from_oklab(cls, oklab: np.ndarray) -> Codebook:
@@ -40,7 +40,10 @@ class Codebook:
         if oklab.ndim != 2 or oklab.shape[1] != 3 or len(oklab) < 16 or not np.isfinite(oklab).all():
             raise PackError(f"The palette model's codebook has shape {oklab.shape}; expected K x 3 OKLab colours.")
         rgb = oklab_to_rgb(oklab)  # entries are means of real colours: in gamut, or within a rounding of it
-        return cls(rgb_to_oklab(rgb), rgb_to_cielab(rgb), tuple(rgb_to_hex(rgb)))
+        return cls(rgb_to_oklab(rgb), rgb_to_cielab(rgb), rgb)
+
+    def hex(self, index: int) -> str:
+        return rgb_to_hex(self.rgb[index])[0]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -48,17 +51,14 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum()
 
 
-def _allowed(codebook: Codebook, near: np.ndarray, avoid: np.ndarray) -> np.ndarray:
-    """Codebook entries far enough from the palette's colours and the last press's, relaxed if none are."""
+def _allowed(near: np.ndarray, avoid: np.ndarray) -> np.ndarray:
+    """Codebook entries far enough from the palette's colours (near: K x M CIEDE2000) and the last press's
+    (avoid: K x A), relaxed step by step if none are."""
     for scale in (1.0, 0.6, 0.3, 0.0):
-        allowed = np.ones(len(codebook.hexes), bool)
-        for lab in near:
-            allowed &= delta_e_2000(codebook.cielab, lab) >= NEAR_DE * scale
-        for lab in avoid:
-            allowed &= delta_e_2000(codebook.cielab, lab) >= AVOID_DE * min(1.0, scale * 2)
+        allowed = np.asarray((near >= NEAR_DE * scale).all(1) & (avoid >= AVOID_DE * min(1.0, scale * 2)).all(1))
         if allowed.any():
             return allowed
-    return np.ones(len(codebook.hexes), bool)
+    return np.ones(len(near), bool)
 
 
 def safest(codebook: Codebook, probs: np.ndarray, allowed: np.ndarray, candidates: int = 48) -> int:
@@ -88,7 +88,16 @@ def infill(
     slots: dict[int, str] = dict(locked)
     free = [i for i in range(count) if i not in slots]
     known_hex = [slots[i] for i in sorted(slots)]
-    avoid_lab = rgb_to_cielab(hex_to_rgb(list(avoid))) if avoid and temperature >= LOW_TEMPERATURE else np.zeros((0, 3))
+    kept_avoid = list(avoid) if temperature >= LOW_TEMPERATURE else []
+    # Every distance the rules need, in one CIEDE2000 call: codebook x (locked + last press's colours); a
+    # new swatch is a codebook entry, so its column is one more call.
+    fixed = known_hex + kept_avoid
+    distances = (
+        delta_e_2000(codebook.cielab[:, None, :], rgb_to_cielab(hex_to_rgb(fixed))[None, :, :])
+        if fixed
+        else np.zeros((len(codebook.rgb), 0))
+    )
+    near, far = distances[:, : len(known_hex)], distances[:, len(known_hex) :]
     made: list[str] = []
     for position, slot in enumerate(free):
         # Locked colours first, then the newest made ones, and masks for the swatches still to come.
@@ -100,13 +109,13 @@ def infill(
         known = np.zeros((1, lab.shape[1]), np.float32)
         known[0, : len(context)] = 1.0
         logits = np.asarray(run(lab, known, np.ones_like(known)), np.float64)[0, len(context)]
-        palette_lab = rgb_to_cielab(hex_to_rgb(known_hex + made)) if known_hex or made else np.zeros((0, 3))
-        allowed = _allowed(codebook, palette_lab, avoid_lab)
+        allowed = _allowed(near, far)
         if temperature <= 1e-6:
             choice = safest(codebook, _softmax(logits), allowed)
         else:
             probs = _softmax(logits / temperature) * allowed
             choice = int(rng.choice(len(probs), p=probs / probs.sum()))
-        made.append(codebook.hexes[choice])
+        made.append(codebook.hex(choice))
         slots[slot] = made[-1]
+        near = np.concatenate([near, delta_e_2000(codebook.cielab, codebook.cielab[choice])[:, None]], axis=1)
     return [slots[i] for i in range(count)]
