@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,37 @@ class ServerUnderTest:
     fingerprint: str
     sketch_folder: Path  # a tiny diffusion pack (ONNX folder) the server and this process both read
     running: object  # atelier.server.launch.RunningServer
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (Ray's GCS, raylet and workers for a Ray this process started), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """The ones still running (a zombie waiting for its parent counts as ended)."""
+    running = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            running.add(pid)
+    return running
 
 
 def _tiny_sketch_pack(found: list[Path]) -> None:
@@ -84,6 +116,7 @@ def render_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerUn
             running=running,
         )
     finally:
+        started = descendants(os.getpid())
         seconds = running.stop()
         if previous is None:
             os.environ.pop("ATELIER_MODELS", None)
@@ -91,3 +124,7 @@ def render_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerUn
             os.environ["ATELIER_MODELS"] = previous
         assert seconds < 10.0, f"the server took {seconds:.1f}s to stop"
         assert port_is_free("127.0.0.1", port), "the server's port is still taken after it stopped"
+        deadline = time.monotonic() + 5
+        while alive(started) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert started and not alive(started), f"processes left after the server stopped: {alive(started)}"

@@ -160,6 +160,12 @@ def decode_request(data: Any) -> Request:
     cls = _types_by_kind(Request).get(data["kind"])
     if cls is None:
         raise InvalidRequestError(f"The server does not know '{data['kind']}' jobs.", "Update Atelier on the server.")
+    unknown = sorted(set(data) - {"kind"} - {f.name for f in dataclasses.fields(cls)})
+    if unknown:  # never dropped quietly: the job would not be the one the user asked for
+        raise InvalidRequestError(
+            f"The '{data['kind']}' request has wrong fields ({', '.join(unknown)}).",
+            "Use the same Atelier version on the server and on this computer.",
+        )
     try:
         request = _rebuild(cls, data)
     except TypeError as exc:

@@ -161,25 +161,25 @@ class Renderer:
                     post("error", exc)
 
         thread = threading.Thread(target=work, name=f"atelier-job-{job_id[:8]}", daemon=True)
-        pack = self._pack(request)
-        yield {**base, "event": "started", "kind": request.kind, "device": self._device(), "pack": pack}
+        pack, device = self._pack(request), self._device()
+        yield {**base, "event": "started", "kind": request.kind, "device": device, "pack": pack}
         thread.start()
         finished = False
         try:
             while True:
                 kind, payload = await events.get()
                 if kind == "progress":
-                    yield {**base, "event": "progress", "progress": encode_progress(payload), "pack": pack}
+                    progress = encode_progress(payload)
+                    yield {**base, "event": "progress", "progress": progress, "device": device, "pack": pack}
                     continue
                 finished = True
                 if kind == "result":
-                    device = self._device(payload.device)
-                    pack = self._pack(request, payload)
+                    device, pack = self._device(payload.device), self._pack(request, payload)
                     yield {**base, "event": "result", "result": encode_result(payload), "device": device, "pack": pack}
                 elif kind == "cancelled":
                     yield {**base, "event": "cancelled"}
                 else:
-                    yield {**base, "event": "error", "error": encode_error(payload), "pack": pack}
+                    yield {**base, "event": "error", "error": encode_error(payload), "device": device, "pack": pack}
                 return
         finally:
             if not finished:
