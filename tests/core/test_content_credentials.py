@@ -228,6 +228,10 @@ def test_own_drawing_is_a_digital_creation(isolated_dirs: Path) -> None:
 def test_unsigned_file_has_no_credentials(isolated_dirs: Path) -> None:
     assert cc.read_credentials(write_png(isolated_dirs / "plain.png", picture())) is None
     assert not cc.has_manifest_chunk(isolated_dirs / "plain.png")
+    (isolated_dirs / "song.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0")
+    assert cc.read_credentials(isolated_dirs / "song.mid") is None  # other kinds have no C2PA here
+    (isolated_dirs / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    assert cc.read_credentials(isolated_dirs / "broken.png") is None
 
 
 def make_ca_issued(folder: Path, self_signed: bool = False) -> tuple[Path, Path]:

@@ -478,6 +478,10 @@ def read_credentials(path: str | Path) -> dict[str, Any] | None:
     local authority or an imported certificate's root), "Valid" (signature and hashes hold, signer not
     known here), "Invalid" (the file was changed after signing, or the signature is broken)."""
     target = Path(path)
+    if target.suffix.lower() not in _MIME:
+        return None  # MIDI, WAV, text and palette files carry Atelier's own records, not C2PA
+    if target.suffix.lower() == ".png" and not has_manifest_chunk(target):
+        return None
     try:
         import c2pa
     except ImportError:
