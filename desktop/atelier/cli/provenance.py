@@ -38,7 +38,9 @@ def describe(found: dict[str, Any]) -> list[str]:
         lines.append("AI: " + AI_WORDS.get(found["ai"], found["ai"]))
     pack = found.get("pack")
     if pack:
-        words = " ".join(str(pack[k]) for k in ("name", "version") if pack.get(k)) or pack.get("id", "")
+        words = str(pack.get("name") or pack.get("id", "")) + (
+            f", version {pack['version']}" if pack.get("version") else ""
+        )
         extra = [f"id {pack['id']}"] if pack.get("id") and pack.get("id") != pack.get("name") else []
         extra += [f"sha256 {pack['sha256'][:16]}…"] if pack.get("sha256") else []
         lines.append(f"Model: {words}" + (f" ({', '.join(extra)})" if extra else ""))
