@@ -292,3 +292,28 @@ def test_foreign_and_damaged_files(tmp_path: Path) -> None:
     # A billion laughs (10^10 characters once expanded): expat's amplification limit refuses it.
     entities = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10 if i else "lol"}">' for i in range(10))
     assert parse_xmp(f'<?xml version="1.0"?><!DOCTYPE r [{entities}]><r>&e9;</r>') == {}
+
+
+def test_a_signed_export_reads_back_with_its_content_credentials(isolated_dirs: Path) -> None:
+    pytest.importorskip("c2pa")
+    from atelier.core.content_credentials import export_hooks
+    from atelier.core.settings import Settings
+
+    hooks = export_hooks(Settings(sign_exports=True))
+    out = isolated_dirs / "signed.png"
+    record = save_png(out, np.full((64, 64, 3), 120, np.uint8), SKETCH, watermark=hooks.watermark, sign=hooks.sign)
+    found = read_provenance(out)
+    assert found["record"] == record and found["c2pa"] is not None
+    assert found["c2pa"]["valid"] is True and found["c2pa"]["digital_source_type"] == TRAINED
+    data = bytearray(out.read_bytes())
+    idat = data.index(b"IDAT")
+    data[idat + 10] ^= 0xFF  # one byte of the pixels changed after signing
+    (isolated_dirs / "tampered.png").write_bytes(bytes(data))
+    tampered = read_provenance(isolated_dirs / "tampered.png")["c2pa"]
+    assert tampered is not None and tampered["valid"] is False
+    from atelier.cli.provenance import describe
+
+    assert any(
+        line.startswith("Content credentials (C2PA): Invalid")
+        for line in describe(read_provenance(isolated_dirs / "tampered.png"))
+    )

@@ -60,7 +60,10 @@ def describe(found: dict[str, Any]) -> list[str]:
         lines.append(f"Lines the model wrote: {written}; lines the user wrote or edited: {record.get('user_lines', 0)}")
     c2pa = found.get("c2pa")
     if c2pa is not None:
-        lines.append(f"Content credentials: {c2pa.get('summary') or c2pa.get('error') or 'present'}")
+        state = str(c2pa.get("state") or c2pa.get("error") or "present")
+        signer = f", signed by {c2pa['signer']}" if c2pa.get("signer") else ""
+        failures = f" ({', '.join(map(str, c2pa['failures']))})" if c2pa.get("failures") else ""
+        lines.append(f"Content credentials (C2PA): {state}{signer}{failures}")
     return lines
 
 
