@@ -102,11 +102,10 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=Path("/tmp/palette-data"))
     parser.add_argument("--ckpt", type=Path, default=Path("/tmp/palette-infill-ckpt"))
     parser.add_argument("--minutes", type=float, default=18.0, help="CPU minutes of training, across resumes")
-    parser.add_argument("--wall-minutes", type=float, default=60.0, help="stop this run after this long anyway")
+    parser.add_argument("--wall-minutes", type=float, default=60.0, help="wall-clock limit, across resumes")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--steps", type=int, default=16000, help="length of the cosine schedule")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -130,11 +129,14 @@ def main() -> int:
     codebook = model.codebook
     budget, wall_budget = args.minutes * 60, args.wall_minutes * 60
     start, last_log, running = time.time() - state["elapsed"], time.time(), []
-    cpu_start, run_start = time.process_time() - state.setdefault("cpu", 0.0), time.time()
+    cpu_start = time.process_time() - state.setdefault("cpu", 0.0)
     model.train()
-    while time.process_time() - cpu_start < budget and time.time() - run_start < wall_budget:
+    while time.process_time() - cpu_start < budget and time.time() - start < wall_budget:
         step = state["step"]
-        lr = args.lr * min(1.0, (step + 1) / 300) * 0.5 * (1 + math.cos(math.pi * min(step, args.steps) / args.steps))
+        # Cosine over the budget, whichever of CPU time and wall time runs out first: on a shared machine the
+        # number of steps that fit is not known in advance.
+        done = min(1.0, max((time.process_time() - cpu_start) / budget, (time.time() - start) / wall_budget))
+        lr = args.lr * min(1.0, (step + 1) / 300) * 0.5 * (1 + math.cos(math.pi * done))
         for group in optimizer.param_groups:
             group["lr"] = max(lr, args.lr * 0.02)
         colours, known, present = (torch.from_numpy(x) for x in sample_batch(lab, size, args.batch, rng))
