@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from atelier.core.documents.lyric import BUILT_IN_PACK, SEED_LIMIT, LyricDocument, LyricSettings, label_of
 from atelier.core.requests.lyrics import FORM_LINES
 from atelier.core.undo import UndoStack
+from atelier.ui.dialogs.pack_licence_dialog import mark_licence_item, pack_item_text
 
 MODE_LABELS = {
     "song": "Song lyric",
@@ -312,10 +313,12 @@ class LyricControlsWidget(QWidget):
     def set_packs(self, packs: list[dict[str, str]]) -> None:
         with self.binder.quiet():
             self.pack.clear()
-            self.pack.addItem("SmolLM2 135M (built in)", BUILT_IN_PACK)
+            self.pack.addItem("SmolLM2 135M (built in, Apache-2.0)", BUILT_IN_PACK)
             for pack in packs:
                 if pack.get("kind") == "llm" and pack["id"] != BUILT_IN_PACK:
-                    self.pack.addItem(pack.get("name") or pack["id"], pack["id"])
+                    licence = pack.get("licence", "")
+                    self.pack.addItem(pack_item_text(pack.get("name") or pack["id"], licence), pack["id"])
+                    mark_licence_item(self.pack, self.pack.count() - 1, licence)
         self._show(self.document.settings)
 
     def current_mode(self) -> str:
