@@ -125,7 +125,8 @@ def test_the_window_shows_the_servers_device(qtbot, render_server: ServerUnderTe
     try:
         qtbot.waitUntil(window.server_label.isVisible, timeout=10000)
         host = window.runner.heavy.remote.server_host if window.runner.heavy.remote else ""
-        assert host and window.server_label.text() == f"Server: CPU on {host}"
+        assert host and window.server_label.text() == f"Render server: {host}"
+        assert "CPU on" in window.server_label.toolTip()
         assert f"on {host}" in window.device_label.text()
         job = window.runner.submit(lyric())
         wait_done(qtbot, job)

@@ -121,9 +121,9 @@ def test_tls_pinned_fingerprint_works_and_a_wrong_one_is_refused(server: ServerU
     with_colons = ":".join(server.fingerprint[i : i + 2] for i in range(0, 64, 2)).upper()
     assert client(server, fingerprint=with_colons).info()["packs"]
     wrong = hashlib.sha256(b"another certificate").hexdigest()
-    with pytest.raises(CertificateError, match="not the pinned"):
+    with pytest.raises(CertificateError, match="does not match the pinned"):
         client(server, fingerprint=wrong).info()
-    with pytest.raises(CertificateError, match="not the pinned"):
+    with pytest.raises(CertificateError, match="does not match the pinned"):
         client(server, fingerprint=wrong).run_to_end(PaletteFromTextRequest(text="sea", count=3))
     # No fingerprint: a self-signed certificate is not trusted, so nothing (the token above all) is sent.
     with pytest.raises(CertificateError, match="not signed by a known authority"):
@@ -286,7 +286,7 @@ def test_cli_runs_a_task_on_the_server_and_refuses_a_wrong_key_in_one_line(
     wrong_fingerprint = hashlib.sha256(b"x").hexdigest()
     for args, message in (
         (["--token-file", str(wrong_token), "--fingerprint", server.fingerprint], "refused the access token"),
-        (["--token-file", str(server.token_file), "--fingerprint", wrong_fingerprint], "not the pinned"),
+        (["--token-file", str(server.token_file), "--fingerprint", wrong_fingerprint], "does not match the pinned"),
         (["--token-file", str(server.token_file)], "not signed by a known authority"),
         (["--fingerprint", server.fingerprint], "needs an access token"),
     ):

@@ -175,8 +175,8 @@ class RenderServerClient:
             if seen != self.fingerprint:
                 connection.close()  # before anything, the token above all, is sent
                 raise CertificateError(
-                    f"The certificate of {self.url} has fingerprint {_colons(seen)}, not the pinned "
-                    f"{_colons(self.fingerprint)}.",
+                    f"The certificate of {self.url} does not match the pinned fingerprint (the server shows "
+                    f"{_colons(seen)}, pinned {_colons(self.fingerprint)}).",
                     "Someone may be posing as the server: check the fingerprint `atelier serve` printed.",
                 )
         return connection

@@ -180,7 +180,8 @@ class MainWindow(QMainWindow):
     def show_server_status(self, status: object) -> None:
         """The render server in Settings: where heavy jobs run there, or why they run here."""
         if isinstance(status, DeviceInfo):
-            self.server_label.setText(f"Server: {status.label}")
+            # The device label beside it shows the server's device; this one names the machine.
+            self.server_label.setText(f"Render server: {getattr(status, 'host', '') or 'connected'}")
             self.server_label.setToolTip(
                 f"Heavy jobs (images, lyrics, melodies) run on the render server: {status.describe()}"
             )
@@ -189,7 +190,7 @@ class MainWindow(QMainWindow):
             return
         text = str(status)
         self.server_label.setVisible(bool(text))
-        self.server_label.setText("Server: not used ⚠")
+        self.server_label.setText("Render server: not used ⚠")
         self.server_label.setToolTip(text)
         if text:
             self.statusBar().showMessage(text, 30000)
