@@ -182,6 +182,12 @@ if window=$(timeout 90 xdotool search --sync --onlyvisible --class '^atelier$' 2
   echo "seconds_to_window=$(awk -v a="$start" -v b="$shown" 'BEGIN { printf "%.1f", b - a }')"
   echo "title=$(xdotool getwindowname "$window")"
   echo "geometry=$(xdotool getwindowgeometry "$window" | sed -n 's/ *Geometry: //p')"
+  # The icon the window hands to the desktop: _NET_WM_ICON holds each size as width, height, pixels.
+  if command -v xprop >/dev/null; then
+    echo "wm_class=$(xprop -id "$window" WM_CLASS | sed 's/.*= //')"
+    echo "icon_sizes=$(xprop -id "$window" -notype 32c _NET_WM_ICON | tr -d ' ' | sed 's/^_NET_WM_ICON=//' \
+      | awk -F, '{ i = 1; while (i < NF) { w = $i; h = $(i + 1); printf "%sx%s ", w, h; i += 2 + w * h } }')"
+  fi
   status=0
 else
   echo "no Atelier window within 90 s; app log:"; tail -n 5 "$HOME/app.log"
@@ -193,7 +199,7 @@ EOF
   if isolated bash "$home/window.sh" "$display_number" "$command_path" "$screenshot" > "$reports/window.log" 2>&1; then
     # A screenshot of one flat colour means nothing was drawn.
     spread="$(convert "$screenshot" -colorspace Gray -format '%[fx:standard_deviation]' info: 2>/dev/null || echo 0)"
-    details="$(grep -E '^(seconds_to_window|title|geometry)=' "$reports/window.log" | tr '\n' ' ')"
+    details="$(grep -E '^(seconds_to_window|title|geometry|wm_class|icon_sizes)=' "$reports/window.log" | tr '\n' ' ')"
     if awk -v s="$spread" 'BEGIN { exit !(s > 0.02) }'; then
       check window OK "$details screenshot $screenshot"
     else
