@@ -2,12 +2,12 @@
 
 Each client sends its jobs one after another over HTTPS (RenderServerClient, as the app and the CLI do);
 the jobs cycle through a palette from text, a short lyric (the tiny test Llama, or SmolLM2 with
---lyrics smollm2) and a 64x64 sketch on the tiny diffusion pack. For each replica count it starts the real
-server (a local Ray instance), runs the clients, and stops it. The peer is the same jobs run here one
-after another with Engine.run_to_end (what one desktop does without a server). Prints jobs/s, p50/p95
-latency (submit to result, queueing included), 503 answers, and the ratio of each server's throughput
-to that peer; results are checked equal to the peer's (same seeds). The machine may be shared: the load
-average is printed before and after each run.
+--lyrics smollm2) and a small sketch on the tiny diffusion pack (128x128, 8 steps by default). For each
+replica count it starts the real server (a local Ray instance), runs the clients, and stops it. The peer
+is the same jobs run here one after another with Engine.run_to_end (what one desktop does without a
+server). Prints jobs/s, p50/p95 latency (submit to result, queueing included), 503 answers, and the ratio
+of each server's throughput to that peer; results are checked equal to the peer's (same seeds). The
+machine may be shared: the load average is printed before and after each run.
 
 Run: .venv/bin/python bench/server_scale.py [--clients 4] [--jobs 6] [--replicas 1 2] [--threads 1]
 """
@@ -51,7 +51,9 @@ def build_in_child(code: str) -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-def plan(clients: int, jobs: int, sketch_folder: Path, lyric_pack: str) -> list[list[Request]]:
+def plan(
+    clients: int, jobs: int, sketch_folder: Path, lyric_pack: str, size: int, steps: int, tokens: int
+) -> list[list[Request]]:
     """Each client's jobs: the three kinds in turn, each job its own seed."""
     planned: list[list[Request]] = []
     for client in range(clients):
@@ -62,7 +64,6 @@ def plan(clients: int, jobs: int, sketch_folder: Path, lyric_pack: str) -> list[
             if kind == 0:
                 mine.append(PaletteFromTextRequest(text=MOODS[seed % len(MOODS)], count=6, seed=seed))
             elif kind == 1:
-                tokens = 64 if lyric_pack == SMOLLM2_PACK_ID else 40
                 mine.append(
                     LyricRequest(
                         prompt=THEMES[seed % len(THEMES)],
@@ -78,9 +79,9 @@ def plan(clients: int, jobs: int, sketch_folder: Path, lyric_pack: str) -> list[
                     SketchRequest(
                         prompt=MOODS[seed % len(MOODS)],
                         pack_id=str(sketch_folder),
-                        width=64,
-                        height=64,
-                        steps=3,
+                        width=size,
+                        height=size,
+                        steps=steps,
                         seed=seed,
                     )
                 )
@@ -205,6 +206,9 @@ def main() -> int:
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads per run, here and per replica")
     parser.add_argument("--lyrics", choices=("tiny", "smollm2"), default="tiny")
+    parser.add_argument("--tokens", type=int, default=96, help="lyric max tokens")
+    parser.add_argument("--size", type=int, default=128, help="sketch width and height (tiny pack)")
+    parser.add_argument("--steps", type=int, default=8, help="sketch steps")
     args = parser.parse_args()
     os.environ.setdefault("ATELIER_CACHE_DIR", str(Path.home() / ".cache" / "atelier-tests"))
     scratch = Path(tempfile.mkdtemp(prefix="atelier-server-scale-"))
@@ -220,23 +224,32 @@ def main() -> int:
         os.environ["ATELIER_MODELS"] = str(llama)  # read by the Engine here and forwarded to every replica
         lyric_pack = "tiny-llama"
     settings = Settings(threads=args.threads)
-    planned = plan(args.clients, args.jobs, sketch, lyric_pack)
+    planned = plan(args.clients, args.jobs, sketch, lyric_pack, args.size, args.steps, args.tokens)
     local = run_local(planned, settings)
     runs = [run_server(planned, settings, replicas, scratch) for replicas in args.replicas]
     total = args.clients * args.jobs
-    print(f"\nserver_scale: {args.clients} clients x {args.jobs} jobs = {total} (palette, lyric {lyric_pack}, sketch)")
+    print(
+        f"\nserver_scale: {args.clients} clients x {args.jobs} jobs = {total} (palette from text; lyric on "
+        f"{lyric_pack}, {args.tokens} tokens; sketch {args.size}x{args.size}, {args.steps} steps)"
+    )
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; onnxruntime threads per run: {args.threads}")
     header = f"{'run':<26} {'jobs/s':>7} {'p50 s':>7} {'p95 s':>7} {'503s':>5} {'vs here':>8} {'same':>5} {'load':>11}"
     print(header)
     print("-" * len(header))
+    differing: list[str] = []
     for run in [local, *runs]:
         ratio = run.throughput / local.throughput
         equal = sum(same(run.results[key], local.results[key]) for key in local.results)
+        for key in sorted(local.results):
+            if not same(run.results[key], local.results[key]):
+                differing.append(f"{run.name}: client {key[0]} job {key[1]} ({run.results[key].kind}) differs")
         print(
             f"{run.name:<26} {run.throughput:>7.2f} {run.percentile(50):>7.2f} {run.percentile(95):>7.2f} "
             f"{run.busy_answers:>5} {ratio:>7.2f}x {equal:>2}/{total:<2} {run.load_before:>5.1f}>{run.load_after:<5.1f}"
         )
     print(f"(median latency here: {statistics.median(local.latencies):.2f}s a job; 'load': 1-minute load average)")
+    for line in differing:
+        print(line)
     return 0
 
 

@@ -256,7 +256,9 @@ class Gateway:
         if self.closing:
             return self._busy("The render server is shutting down.")
         length = http.headers.get("content-length", "")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        if not length.isdigit():  # the size is checked before the body is read, so it must be given
+            return JSONResponse({"error": {"type": "AtelierError", "message": "Content-Length is needed."}}, 411)
+        if int(length) > MAX_BODY_BYTES:
             return JSONResponse({"error": {"type": "AtelierError", "message": "The request is too large."}}, 413)
         try:
             data = json.loads(await http.body())
