@@ -170,3 +170,19 @@ def test_a_signal_ends_the_wait_for_a_clean_stop() -> None:
     assert wait_for_signal() == "SIGTERM"
     timer.join()
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the previous handler is back
+
+
+def test_replicas_autoscaling_and_queue_limits_reach_the_deployment() -> None:
+    pytest.importorskip("ray.serve")
+    from atelier.server.app import ServerOptions, build_app
+
+    def renderer_config(options: ServerOptions):
+        gateway = build_app(options)._bound_deployment  # Serve's bound application (no cluster needed)
+        return gateway.init_args[0]._bound_deployment._deployment_config
+
+    fixed = renderer_config(ServerOptions(token_digest="d", replicas=2, queue_per_replica=3, gpus_per_replica=0.5))
+    assert fixed.num_replicas == 2 and fixed.autoscaling_config is None
+    assert fixed.max_ongoing_requests == 1 and fixed.max_queued_requests == 6  # per replica, over the replicas
+    scaling = renderer_config(ServerOptions(token_digest="d", replicas=1, max_replicas=4, queue_per_replica=2))
+    assert (scaling.autoscaling_config.min_replicas, scaling.autoscaling_config.max_replicas) == (1, 4)
+    assert scaling.max_queued_requests == 8
