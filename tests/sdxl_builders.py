@@ -171,7 +171,11 @@ def tiny_sdxl_pipeline(
 
 
 def tiny_sdxl_folder(
-    convention: str = "atelier", scheduler: str = "euler", inpaint: bool = False, controlnet: bool = False
+    convention: str = "atelier",
+    scheduler: str = "euler",
+    inpaint: bool = False,
+    controlnet: bool = False,
+    fp16: bool = False,
 ) -> tuple[Path, Any, Any]:
     """(ONNX folder, the diffusers pipeline, controlnet) for the tiny SDXL model, cached on disk."""
     import torch
@@ -185,14 +189,14 @@ def tiny_sdxl_folder(
     key = hashlib.sha256(
         Path(__file__).read_bytes()
         + exporter_fingerprint()
-        + f"{BUILDER_VERSION}|{convention}|{inpaint}|{controlnet}".encode()
+        + f"{BUILDER_VERSION}|{convention}|{inpaint}|{controlnet}|{fp16}".encode()
         + torch.__version__.encode()
     ).hexdigest()[:20]
     folder = cache_dir() / "tiny-sdxl" / key
     if not (folder / "done").exists():
         if folder.exists():
             shutil.rmtree(folder)
-        export_sdxl_pipeline(pipe, folder, convention, controlnet=net)
+        export_sdxl_pipeline(pipe, folder, convention, fp16=fp16, controlnet=net)
         (folder / "done").write_text("ok")
     # The weights do not depend on the scheduler (same seed), so one export serves every scheduler.
     pipe.scheduler.save_config(str(folder / "scheduler"))

@@ -238,3 +238,17 @@ def test_a_text_encoder_without_hidden_states_is_refused_with_a_reason(tmp_path:
     (copy / "text_encoder_2" / "config.json").write_text(json.dumps({}))
     with pytest.raises(PackError, match="hidden states"):
         pipeline_for(copy, OrtModels(copy))
+
+
+@pytest.mark.slow
+def test_fp16_export_runs_with_float32_inputs_and_stays_close() -> None:
+    """GPU packs are float16 inside with float32 inputs and outputs, so the same pipeline drives them."""
+    import onnx
+
+    folder, pipe, _ = tiny_sdxl_folder("atelier", fp16=True)
+    unet = onnx.load(str(folder / "unet" / "model.onnx"))
+    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in unet.graph.initializer)
+    ours, theirs = run_ours(folder), run_theirs(pipe)
+    difference = np.abs(ours.astype(int) - theirs.astype(int))
+    assert difference.mean() < 0.5 and difference.max() <= 4, (difference.mean(), difference.max())
+    assert ours.std() > 1

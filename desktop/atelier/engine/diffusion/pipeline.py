@@ -76,8 +76,8 @@ def read_json(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def latent_preview(latents: np.ndarray) -> np.ndarray:
-    rgb = np.einsum("chw,cr->hwr", latents[0, :4].astype(np.float32), LATENT_RGB)
+def latent_preview(latents: np.ndarray, factors: np.ndarray = LATENT_RGB) -> np.ndarray:
+    rgb = np.einsum("chw,cr->hwr", latents[0, :4].astype(np.float32), factors)
     return np.clip((rgb + 1.0) * 127.5, 0, 255).astype(np.uint8)
 
 
@@ -118,6 +118,10 @@ class StableDiffusionPipeline:
         self._zero_residuals: dict[tuple[int, ...], list[np.ndarray]] = {}
         self.guidance_embedding: np.ndarray | None = None
         self.native_size = native_size(folder, self.vae_scale, self.scheduler_config)
+
+    def preview(self, latents: np.ndarray) -> np.ndarray:
+        """A picture of the latents at no cost (the linear map for this family's latent space)."""
+        return latent_preview(latents)
 
     # -- the building blocks -------------------------------------------------------------------
     def encode_prompt(self, text: str) -> np.ndarray:

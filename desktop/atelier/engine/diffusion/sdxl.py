@@ -24,6 +24,7 @@ from atelier.engine.diffusion.pipeline import (
     _rgb,
     feather_into,
     guidance_scale_embedding,
+    latent_preview,
     read_json,
 )
 from atelier.engine.diffusion.schedulers import NoiseSource, make_scheduler
@@ -36,6 +37,16 @@ SDXL_TOKENIZERS = ("tokenizer", "tokenizer_2")
 # Inputs the pipeline fills by name; any other UNet input is a ControlNet residual.
 _NAMED = ("sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids", "timestep_cond")
 _HIDDEN = re.compile(r"hidden_states\.(\d+)$")
+# SDXL's VAE has its own latent space: a linear latent -> RGB map fitted for it (ComfyUI's published factors).
+SDXL_LATENT_RGB = np.array(
+    [
+        [0.3920, 0.4054, 0.4549],
+        [-0.2634, -0.0196, 0.0653],
+        [0.0568, 0.1687, -0.0755],
+        [-0.3112, -0.2359, -0.2076],
+    ],
+    np.float32,
+)
 
 
 def torch_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -82,6 +93,9 @@ class StableDiffusionXLPipeline(StableDiffusionPipeline):
         side = size * self.vae_scale if isinstance(size, int) and size > 0 else 1024  # SDXL's 128 latents
         self.native_size = (side, side)
         self.hidden_outputs = {role: self._penultimate(role) for role in self.encoders}
+
+    def preview(self, latents: np.ndarray) -> np.ndarray:
+        return latent_preview(latents, SDXL_LATENT_RGB)
 
     def _penultimate(self, role: str) -> str:
         """The output holding the penultimate layer's hidden states (what SDXL conditions on)."""
