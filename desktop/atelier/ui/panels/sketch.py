@@ -369,7 +369,7 @@ class SketchPanel(Panel):
         jobs: list[Job] = []
         for seed in self.document.seeds_for_batch():
             job = self._start("sketch", "generating", seed=seed)
-            if job is None:
+            if job is None or job.state.done:  # declined (e.g. the pack's licence was not accepted)
                 break
             self._batch_of[job.id] = batch
             jobs.append(job)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from atelier.core.documents.sketch import COLORIZE_COLOURS, colorize_palette_problem
+from atelier.ui.dialogs.pack_licence_dialog import mark_licence_item, pack_item_text
 from atelier.ui.widgets.buttons import button, click_through
 from atelier.ui.widgets.document_form import DocumentForm
 
@@ -124,7 +125,8 @@ class GenerateFormWidget(QGroupBox):
             self._installed_packs = []
             for summary in summaries:
                 if summary.get("kind") == "diffusion":
-                    self.pack_combo.addItem(f"{summary['name']} ({summary['licence']})", summary["id"])
+                    self.pack_combo.addItem(pack_item_text(summary["name"], summary["licence"]), summary["id"])
+                    mark_licence_item(self.pack_combo, self.pack_combo.count() - 1, summary["licence"])
                     self._installed_packs.append(str(summary["id"]))
             self._show_pack(self._pack)
 
@@ -134,8 +136,10 @@ class GenerateFormWidget(QGroupBox):
         if pack:
             index = self.pack_combo.findData(pack)
             if index < 0:  # a folder (or a recalled pack not installed here): listed by its name
-                self.pack_combo.addItem(Path(pack).name if Path(pack).is_absolute() else pack, pack)
+                name = Path(pack).name if Path(pack).is_absolute() else pack
+                self.pack_combo.addItem(f"{name} (licence unknown)", pack)
                 index = self.pack_combo.count() - 1
+                mark_licence_item(self.pack_combo, index, "unknown")
         else:
             index = 0 if self._installed_packs else -1
         self.pack_combo.setCurrentIndex(index)
