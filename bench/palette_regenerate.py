@@ -62,11 +62,15 @@ def main() -> int:
     def model(seed: int, avoid: tuple[str, ...]) -> Request:
         return PaletteInfillRequest(count=args.count, seed=seed, locked=LOCKS, avoid=avoid)
 
+    def safest(seed: int, avoid: tuple[str, ...]) -> Request:
+        return PaletteInfillRequest(count=args.count, seed=seed, locked=LOCKS, avoid=avoid, temperature=0.0)
+
     def rule(seed: int, avoid: tuple[str, ...]) -> Request:
         return HarmonyRequest(base=LOCKS[0][1], mode="triad", count=args.count, seed=seed, locked=LOCKS)
 
     rows = {}
-    for name, make in (("palette model (Atelier)", model), ("harmony rule (peer)", rule)):
+    methods = (("palette model (Atelier)", model), ("model, temperature 0", safest), ("harmony rule (peer)", rule))
+    for name, make in methods:
         times, cpu, distances = press_loop(engine, make, args.presses, args.count)
         rows[name] = (
             statistics.median(times),

@@ -23,6 +23,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -68,13 +69,13 @@ class ModelMethod:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         self.session = ort.InferenceSession(str(pack), options, providers=["CPUExecutionProvider"])
-        one = np.zeros((1, 1, 3), np.float32), np.zeros((1, 1), np.float32), np.ones((1, 1), np.float32)
-        self.codebook = Codebook.from_oklab(self._run(*one, codebook=True))
+        one = {"colors": np.zeros((1, 1, 3), np.float32), "known": np.zeros((1, 1), np.float32)}
+        codes, pairwise = self.session.run(["codebook", "codebook_de"], {**one, "present": np.ones((1, 1), np.float32)})
+        self.codebook = Codebook.from_outputs(codes, pairwise)
         self.temperature = temperature
 
-    def _run(self, colors: np.ndarray, known: np.ndarray, present: np.ndarray, codebook: bool = False) -> np.ndarray:
-        logits, codes = self.session.run(None, {"colors": colors, "known": known, "present": present})
-        return codes if codebook else logits
+    def _run(self, colors: np.ndarray, known: np.ndarray, present: np.ndarray) -> np.ndarray:
+        return self.session.run(["logits"], {"colors": colors, "known": known, "present": present})[0]
 
     def fill(self, count: int, locked: tuple[tuple[int, str], ...], seed: int) -> dict[int, str]:
         colors = infill(self._run, self.codebook, count, locked, (), self.temperature, seed)
@@ -177,7 +178,7 @@ def main() -> int:
         seconds["nearest neighbour"] = seconds.get("nearest neighbour", 0.0) + time.perf_counter() - started
     rules = [f"harmony {mode}" for mode in HARMONY_MODES]
     best_rule = min(rules, key=lambda k: np.mean(scores[k]))
-    summary = {
+    summary: dict[str, dict[str, Any]] = {
         name: {
             "mean_de": round(float(np.mean(values)), 3),
             "by_masked": {str(k): round(float(np.mean(v)), 3) for k, v in sorted(by_masked[name].items())},

@@ -20,10 +20,26 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from network import ExportedInfill, NetworkConfig, PaletteInfill  # noqa: E402
 
+from atelier.core.color.spaces import delta_e_2000, oklab_to_rgb, rgb_to_cielab  # noqa: E402
 from atelier.engine.packs import write_manifest  # noqa: E402
 
 ONNX_NAME = "palette_infill.onnx"
 MAX_BYTES = 5_000_000
+OUTPUTS = ["logits", "codebook", "codebook_de"]
+
+
+def name_outputs(path: Path, names: list[str]) -> None:
+    """The exporter folds a constant output into an initializer and keeps the initializer's number as the
+    output's name; an Identity node gives each output the name the runtime asks for."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for output, name in zip(model.graph.output, names, strict=True):
+        if output.name != name:
+            model.graph.node.append(onnx.helper.make_node("Identity", [output.name], [name]))
+            output.name = name
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def load_model(ckpt: Path) -> PaletteInfill:
@@ -48,15 +64,21 @@ def check_parity(model: PaletteInfill, path: Path) -> float:
         present = np.ones((4, slots), np.float32)
         present[0, slots // 2 + 1 :] = 0
         feeds = {"colors": colors.astype(np.float32), "known": known, "present": present}
-        logits, codebook = session.run(None, feeds)
+        logits, codebook, pairwise = session.run(None, feeds)
         with torch.no_grad():
             expected = model(*(torch.from_numpy(feeds[k]) for k in ("colors", "known", "present"))).numpy()
         keep = present > 0
         worst = max(worst, float(np.abs(logits[keep] - expected[keep]).max()))
-        assert np.allclose(codebook, model.codebook.numpy())
+        assert np.allclose(codebook, model.codebook.numpy()) and np.allclose(pairwise, codebook_de(model))
     if worst > 1e-3:
         raise SystemExit(f"ONNX and torch differ by {worst} in logits")
     return worst
+
+
+def codebook_de(model: PaletteInfill) -> np.ndarray:
+    """CIEDE2000 between every two codebook colours, as 8-bit sRGB (what the runtime shows and compares)."""
+    lab = rgb_to_cielab(oklab_to_rgb(model.codebook.numpy().astype(np.float64)))
+    return delta_e_2000(lab[:, None, :], lab[None, :, :]).astype(np.float32)
 
 
 def export_pack(ckpt: Path, folder: Path = HERE) -> Path:
@@ -66,11 +88,11 @@ def export_pack(ckpt: Path, folder: Path = HERE) -> Path:
     target = folder / ONNX_NAME
     feeds = (torch.zeros(2, 5, 3), torch.ones(2, 5), torch.ones(2, 5))
     torch.onnx.export(
-        ExportedInfill(model).eval(),
+        ExportedInfill(model, torch.from_numpy(codebook_de(model))).eval(),
         feeds,
         str(target),
         input_names=["colors", "known", "present"],
-        output_names=["logits", "codebook"],
+        output_names=OUTPUTS,
         dynamic_axes={
             "colors": {0: "batch", 1: "slots"},
             "known": {0: "batch", 1: "slots"},
@@ -80,6 +102,7 @@ def export_pack(ckpt: Path, folder: Path = HERE) -> Path:
         opset_version=17,
         dynamo=False,
     )
+    name_outputs(target, OUTPUTS)
     size = target.stat().st_size
     if size > MAX_BYTES:
         raise SystemExit(f"{target} is {size / 1e6:.2f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB")

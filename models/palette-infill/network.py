@@ -84,13 +84,16 @@ class PaletteInfill(nn.Module):
 
 
 class ExportedInfill(nn.Module):
-    """The graph shipped in the pack: logits and the codebook they index."""
+    """The graph shipped in the pack: logits, the codebook they index, and the codebook's pairwise
+    CIEDE2000 (of its colours as 8-bit sRGB, as the runtime shows them), so the runtime's distance rules
+    between new swatches are table look-ups instead of K x K colour maths on every press."""
 
-    def __init__(self, model: PaletteInfill) -> None:
+    def __init__(self, model: PaletteInfill, pairwise: torch.Tensor) -> None:
         super().__init__()
         self.model = model
+        self.register_buffer("pairwise", pairwise)
 
     def forward(
         self, colors: torch.Tensor, known: torch.Tensor, present: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.model(colors, known, present), self.model.codebook * 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.model(colors, known, present), self.model.codebook * 1.0, self.pairwise * 1.0

@@ -10,7 +10,7 @@ from atelier.core.cancel import CancelToken
 from atelier.core.color.harmony import harmony
 from atelier.core.color.names import nearest_names
 from atelier.core.progress import Progress
-from atelier.core.requests import NO_DEVICE, DeviceInfo
+from atelier.core.requests import NO_DEVICE
 from atelier.core.requests.palette import (
     HarmonyRequest,
     PaletteFromImageRequest,
@@ -105,25 +105,23 @@ def run_harmony(request: HarmonyRequest, context: TaskContext) -> TaskGenerator:
 
 
 def _infill_with(pool: SessionPool, pack: Pack, cancel: CancelToken, request: PaletteInfillRequest) -> PaletteResult:
-    codebook: list[Codebook] = []
-    devices: list[DeviceInfo] = []
+    def feeds(colors: np.ndarray, known: np.ndarray, present: np.ndarray) -> dict[str, np.ndarray]:
+        return {"colors": colors, "known": known, "present": present}
 
     def run(colors: np.ndarray, known: np.ndarray, present: np.ndarray) -> np.ndarray:
-        feeds = {"colors": colors, "known": known, "present": present}
-        (logits, codes), device = pool.run(pack, INFILL_ROLE, feeds, cancel)
-        if not codebook:  # the graph returns its codebook with every run; read it once
-            codebook.append(Codebook.from_oklab(codes))
-            devices.append(device)
-        return logits
+        return pool.run(pack, INFILL_ROLE, feeds(colors, known, present), cancel, ["logits"])[0][0]
 
-    run(np.zeros((1, 1, 3), np.float32), np.zeros((1, 1), np.float32), np.ones((1, 1), np.float32))
-    colors = infill(run, codebook[0], request.count, request.locked, request.avoid, request.temperature, request.seed)
+    # The graph returns its codebook and their distances beside the logits: read once, from a one-slot run.
+    one = feeds(np.zeros((1, 1, 3), np.float32), np.zeros((1, 1), np.float32), np.ones((1, 1), np.float32))
+    (codes, pairwise), device = pool.run(pack, INFILL_ROLE, one, cancel, ["codebook", "codebook_de"])
+    codebook = Codebook.from_outputs(codes, pairwise)
+    colors = infill(run, codebook, request.count, request.locked, request.avoid, request.temperature, request.seed)
     return PaletteResult(
         colors=tuple(colors),
         names=tuple(nearest_names(colors)),
         source="model",
         detail=f"Unlocked swatches from the palette model (temperature {request.temperature:g})",
-        device=devices[0],
+        device=device,
     )
 
 
