@@ -220,9 +220,13 @@ def run_checks(only: tuple[str, ...] = CHECKS, threads: int = 0) -> tuple[list[C
         with _scratch_config(scratch / "config"):
             from atelier.ui.main_window import MainWindow
 
-            window = MainWindow(settings, Project.create(scratch / "project"))
-            window.show()
-            app.processEvents()
+            try:
+                window = MainWindow(settings, Project.create(scratch / "project"))
+                window.show()
+                app.processEvents()
+            except Exception as exc:  # no window, no checks: that is the one finding
+                results.append(CheckResult("window", False, time.perf_counter() - started, "", f"{exc}"))
+                return results, {"window_seconds": None, "total_seconds": time.perf_counter() - started}
             window_s = time.perf_counter() - started
             try:
                 for check in only:
@@ -253,8 +257,8 @@ def run_checks(only: tuple[str, ...] = CHECKS, threads: int = 0) -> tuple[list[C
 
 
 def format_report(results: list[CheckResult], facts: dict[str, Any]) -> str:
-    lines = [f"Atelier {facts['atelier']} self-test (onnxruntime {facts['onnxruntime']}, window in "
-             f"{facts['window_seconds']:.1f} s)"]  # fmt: skip
+    window = f"window in {facts['window_seconds']:.1f} s" if facts.get("window_seconds") is not None else "no window"
+    lines = [f"Atelier {facts.get('atelier', '')} self-test (onnxruntime {facts.get('onnxruntime', '')}, {window})"]
     for result in results:
         state = "ok" if result.ok else "FAILED"
         device = f" on {result.device}" if result.device else ""
