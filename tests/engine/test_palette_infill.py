@@ -123,3 +123,10 @@ def test_cli_keeps_the_locked_colours_and_fills_the_rest(tmp_path: Path) -> None
     ):
         failed = atelier("palette", *args, cwd=tmp_path)
         assert failed.returncode == 1 and message in failed.stderr and "Traceback" not in failed.stderr, failed.stderr
+
+
+def test_doctor_smoke_run_fills_a_real_palette(engine: Engine) -> None:
+    from atelier.engine.tasks.palette import smoke_palette_infill
+
+    pack = engine.catalog.of_kind("palette-infill")[0]
+    assert smoke_palette_infill(engine, pack) == "CPUExecutionProvider"
