@@ -585,3 +585,14 @@ def test_status_lines_wrap_and_are_not_cut_off(qtbot, panel: LyricPanel) -> None
     qtbot.waitUntil(lambda: status.height() >= status.heightForWidth(status.width()), timeout=5000)
     assert status.wordWrap() and status.heightForWidth(status.width()) > status.fontMetrics().lineSpacing() * 2
     assert panel.rhyme_title.wordWrap() and panel.synonym_title.wordWrap()
+
+
+def test_an_exported_lyric_imports_without_its_header(panel: LyricPanel, tmp_path: Path) -> None:
+    from atelier.core.provenance_lyric import lyric_file_text
+
+    lyric = "[Verse]\nSalt on the window\nThe lamp keeps its watch"
+    record = {"generator": "Atelier", "model_lines": [2], "user_lines": 2}
+    (tmp_path / "song.txt").write_text(lyric_file_text(lyric, False, record), encoding="utf-8")
+    assert (tmp_path / "song.txt").read_text(encoding="utf-8").startswith("---")
+    panel.import_from(tmp_path / "song.txt")
+    assert panel.text().strip() == lyric

@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -157,3 +158,26 @@ def pack_info(engine: Any, kind: str, pack_id: str = "") -> dict[str, Any] | Non
 def records_wanted(args: argparse.Namespace) -> bool:
     """False with --no-metadata: files are written without Atelier's records."""
     return not getattr(args, "no_metadata", False)
+
+
+def write_png(
+    args: argparse.Namespace,
+    path: str | Path,
+    image: np.ndarray,
+    params: dict[str, Any] | None,
+    ingredients: Sequence[Path] = (),
+) -> None:
+    """A generated picture as the window exports it: with its records unless --no-metadata, plus the
+    watermark and content credentials the user's Settings ask for (`ingredients`: the input files)."""
+    from atelier.core.content_credentials import export_hooks
+    from atelier.core.provenance import save_png
+
+    hooks = export_hooks(engine_settings(), ingredients)
+    save_png(
+        path,
+        image,
+        hooks.params(params, image.shape),
+        metadata=records_wanted(args),
+        watermark=hooks.watermark,
+        sign=hooks.sign,
+    )

@@ -16,7 +16,7 @@ from atelier.cli._output import (
     pack_info,
     read_image,
     record,
-    records_wanted,
+    write_png,
 )
 from atelier.cli._task import add_task_options, server_fields, task_engine
 
@@ -43,7 +43,7 @@ def output_paths(out: str, count: int) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from atelier.core.provenance import build_record, now_iso, save_png, source_record
+    from atelier.core.provenance import build_record, now_iso, source_record
     from atelier.core.requests.colorize import MAX_PIXELS, ColorizeRequest, ColorizeResult
 
     check_output(args.out, PNG, "the colorized picture")
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     result = dataclasses.replace(result, parameters=tuple(build_record({**p, **stamp}) for p in result.parameters))
     paths = output_paths(args.out, len(result.images))
     for path, image, params in zip(paths, result.images, result.parameters, strict=True):
-        save_png(path, image, params, metadata=records_wanted(args))  # provenance, as for every generated image
+        write_png(args, path, image, params, [Path(args.image)])  # provenance, as for every generated image
     fields = {
         "out": [str(p) for p in paths],
         "size": [int(result.images[0].shape[1]), int(result.images[0].shape[0])],

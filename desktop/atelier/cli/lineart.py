@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from atelier.cli._output import (
     PNG,
@@ -14,7 +15,7 @@ from atelier.cli._output import (
     pack_info,
     read_image,
     record,
-    records_wanted,
+    write_png,
 )
 from atelier.cli._task import add_task_options, server_fields, task_engine
 
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import atelier
-    from atelier.core.provenance import now_iso, save_png, source_record
+    from atelier.core.provenance import now_iso, source_record
     from atelier.core.requests.lineart import MAX_PIXELS, LineArtRequest, LineArtResult
 
     check_output(args.out, PNG, "the line art")
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         **({"pack": pack} if (pack := pack_info(engine, "lineart")) else {}),
     }
     # atomic: a kill or Ctrl-C mid-write leaves no half file
-    save_png(args.out, result.lines, params, metadata=records_wanted(args))
+    write_png(args, args.out, result.lines, params, [Path(args.image)])
     kept = record(project, request, result, started)
     emit_result(result, {"out": args.out, **server_fields(args)}, args.json, args.out, kept)
     return 0

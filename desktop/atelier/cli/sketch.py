@@ -15,6 +15,7 @@ from atelier.cli._output import (
     print_json,
     read_image,
     record,
+    write_png,
 )
 from atelier.cli._task import add_task_options, server_fields, task_engine
 
@@ -75,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from atelier.core.errors import InvalidRequestError
-    from atelier.core.provenance import save_png
     from atelier.core.requests.sketch import MAX_OUT_SIDE, SketchRequest, SketchResult
 
     check_output(args.out, PNG, "the images")
@@ -126,8 +126,9 @@ def run(args: argparse.Namespace) -> int:
     result = task_engine(args).run_to_end(request)
     assert isinstance(result, SketchResult)
     paths = out_paths(args.out, len(result.images))
+    sources = [Path(name) for name in (args.image, args.control) if name]
     for path, image, seed in zip(paths, result.images, result.seeds, strict=True):
-        save_png(path, image, {**result.parameters, "seed": seed})
+        write_png(args, path, image, {**result.parameters, "seed": seed}, sources)
     summary = {
         "out": [str(p) for p in paths],
         "seeds": list(result.seeds),

@@ -6,7 +6,16 @@ import argparse
 import time
 from pathlib import Path
 
-from atelier.cli._output import PNG, add_project_option, check_output, emit_result, open_project, read_image, record
+from atelier.cli._output import (
+    PNG,
+    add_project_option,
+    check_output,
+    emit_result,
+    open_project,
+    read_image,
+    record,
+    write_png,
+)
 from atelier.cli._task import add_task_options, server_fields, task_engine
 
 
@@ -38,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from atelier.core.provenance import read_parameters, save_png
+    from atelier.core.provenance import read_parameters
     from atelier.core.requests.upscale import UpscaleRequest, UpscaleResult
 
     check_output(args.out, PNG, "the upscaled picture")
@@ -69,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.time()
     result = task_engine(args).run_to_end(request)
     assert isinstance(result, UpscaleResult)
-    save_png(args.out, result.image, None if args.no_metadata else result.parameters)
+    write_png(args, args.out, result.image, result.parameters, [Path(args.image)])
     fields = {
         "out": args.out,
         "size": [int(result.image.shape[1]), int(result.image.shape[0])],

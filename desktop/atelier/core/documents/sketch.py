@@ -18,6 +18,7 @@ from psygnal import Signal
 
 from atelier.core.documents.palette import normalise_hex
 from atelier.core.errors import InvalidRequestError
+from atelier.core.provenance_sketch import restore_accepted, with_accepted
 from atelier.core.requests import Request, Result
 from atelier.core.requests.colorize import PALETTE_SIZES, ColorizeRequest, ColorizeResult
 from atelier.core.requests.lineart import LineArtRequest, LineArtResult
@@ -284,6 +285,8 @@ class SketchDocument:
         self.generation = GenerationSettings()
         self.tools = ToolSettings()
         self.pictures = PictureSettings()
+        # What made each result accepted into the sketch: exports of the sketch then say it is a composite.
+        self.accepted: list[dict[str, Any]] = []
         for path, value in (values or {}).items():
             self._assign(path, coerce(path, value), emit=False)
 
@@ -473,17 +476,30 @@ class SketchDocument:
         self.set_many(values, f"Recall {request.kind} settings")
         return True
 
+    def keep_accepted(self, params: dict[str, Any] | None, what: str = "") -> None:
+        """Record what made a result the artist accepts into the sketch, as an undo step (push it inside
+        the accept's macro, so Undo takes the record back with the pixels)."""
+        before, after = list(self.accepted), with_accepted(self.accepted, params, what)
+
+        def become(records: list[dict[str, Any]]) -> None:
+            self.accepted = records
+
+        self.undo.push(Command("Keep the result's record", lambda: become(after), lambda: become(before)))
+
     # -- saving ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"schema": SCHEMA}
         for group in GROUPS:
             data[group] = dataclasses.asdict(getattr(self, group))
+        data["accepted"] = list(self.accepted)
         return data
 
     @classmethod
     def from_dict(cls, data: Any) -> SketchDocument:
         """A document from a saved dict (schema 2, or today's schema-1 session section); bad values keep defaults."""
-        return cls(_saved_values(data))
+        document = cls(_saved_values(data))
+        document.accepted = restore_accepted(data.get("accepted") if isinstance(data, dict) else None)
+        return document
 
     def restore(self, data: Any, keep_preferences: bool = False) -> None:
         """Become the saved document `data` (read as `from_dict` reads it), with an empty undo history:
@@ -494,6 +510,7 @@ class SketchDocument:
             values.update({path: self.get(path) for path in PREFERENCES})
         for path, value in values.items():
             self._assign(path, value)
+        self.accepted = restore_accepted(data.get("accepted") if isinstance(data, dict) else None)
         self.undo.clear()
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 import atelier
 from atelier.core.progress import Progress
+from atelier.core.provenance import now_iso, pack_record, source_record
 from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
 from atelier.engine.colorizing import batch_feeds, finish, hex_to_rgb, palette_orders, prepare
 from atelier.engine.doctor import smoke_test
@@ -54,6 +55,10 @@ def run_colorize(request: ColorizeRequest, context: TaskContext) -> TaskGenerato
         "licence": pack.licence,
         "device": device.provider,
         "app_version": atelier.__version__,
+        "pack": pack_record(pack),
+        "date": now_iso(),
+        "sources": [source_record("lines", image=request.lines)]
+        + ([source_record("hints", image=hints)] if hints is not None else []),
     }
     parameters = tuple(
         {**common, "variation": number + 1, "palette": list(used), "requested_palette": list(request.palette)}

@@ -17,6 +17,7 @@ from PIL import Image
 import atelier
 from atelier.core.errors import AtelierError, InvalidRequestError, OutOfMemoryError, PackError, PackNotFoundError
 from atelier.core.progress import Progress
+from atelier.core.provenance import now_iso, pack_record, source_record
 from atelier.core.requests import DeviceInfo
 from atelier.core.requests.sketch import MAX_SIDE, SketchRequest, SketchResult
 from atelier.engine.diffusion.factory import ALL_ROLES, LAYOUT, PACK_FOLDERS, missing_parts, pipeline_for
@@ -489,7 +490,12 @@ def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
         "licence": pack.licence,
         "device": device_info.provider,
         "app_version": atelier.__version__,
+        "pack": pack_record(pack),  # name, version, licence and the main model's hash: never a folder path
+        "date": now_iso(),
     }
+    # What the model worked from, by hash (the pictures stay the artist's; the record can be checked).
+    sources = [("image", request.image), ("control", request.control), ("mask", request.mask)]
+    parameters["sources"] = [source_record(role, image=array) for role, array in sources if array is not None]
     if request.control is not None:
         parameters["control_scale"] = request.control_scale
     if models.second_control is not None:

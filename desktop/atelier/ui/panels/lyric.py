@@ -38,6 +38,7 @@ from atelier.core.jobs import Job
 from atelier.core.lyric_text import from_text_file
 from atelier.core.progress import Progress
 from atelier.core.prosody import analyse, counts, dictionary_ready, stress_pattern, words_of
+from atelier.core.provenance_lyric import split_front_matter
 from atelier.core.requests import Request, Result
 from atelier.core.requests.lyrics import (
     LyricAnalysisRequest,
@@ -387,8 +388,10 @@ class LyricPanel(Panel):
             return None
         target = (cursor.blockNumber(), self.editor.current_line()) if request.mode == "rewrite" else None
         job = self.submit(request, self._write_handle)
-        if not job.state.done:
-            self._writes[job.id] = (request.mode, target)
+        if job.state.done:  # declined before it queued (the pack's licence was not accepted)
+            self.status.setText("Not started.")
+            return job
+        self._writes[job.id] = (request.mode, target)
         waiting = len(self._writes) - 1
         self.status.setText(f"Queued behind {waiting} write(s)." if waiting else "Waiting for the model…")
         self.stop_button.setEnabled(bool(self._writes))
@@ -477,7 +480,10 @@ class LyricPanel(Panel):
             data = path.read_bytes()
         except OSError as exc:
             raise InputFileError(f"Cannot read {path} ({exc}).") from exc
-        self.editor.replace_all(from_text_file(data))
+        text = from_text_file(data)
+        # An exported lyric brings its words back, not the header that says what made them.
+        header, body = split_front_matter(text)
+        self.editor.replace_all(body.lstrip("\n") if header is not None else text)
 
     def export_to(self, path: Path, metadata: bool = True) -> None:
         """Write the lyric as .txt or .md; with `metadata`, a front-matter header says what made it and

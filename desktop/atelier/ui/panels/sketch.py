@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from atelier.core.atomic_files import set_aside
+from atelier.core.content_credentials import export_hooks
 from atelier.core.documents.sketch import (
     DEFAULTS,
     LAYERS,
@@ -43,11 +44,13 @@ from atelier.core.job_handle import JobHandle
 from atelier.core.jobs import Job, JobState
 from atelier.core.picture_io import read_picture
 from atelier.core.progress import Progress
-from atelier.core.provenance import save_png
+from atelier.core.provenance import read_parameters, save_png
+from atelier.core.provenance_sketch import composite_record, generation_mode, record_summary, sketch_request_from_record
 from atelier.core.requests import Request, Result
 from atelier.core.requests.colorize import ColorizeRequest
 from atelier.ui.context import AppContext
-from atelier.ui.dialogs.picture_import_dialog import ask_picture_import
+from atelier.ui.dialogs.export_choice import ask_export_path
+from atelier.ui.dialogs.picture_import_dialog import USE_SETTINGS, ask_generated_picture, ask_picture_import
 from atelier.ui.errors import show_error
 from atelier.ui.panels.base import Panel
 from atelier.ui.widgets.canvas import CanvasWidget
@@ -80,6 +83,8 @@ class SketchPanel(Panel):
         self.undo_redo = UndoButtons(self, self.document.undo)
         self.choose_import: ImportChooser = lambda picture, canvas: ask_picture_import(picture, canvas, self)
         self.choose_canvas_size: SizeChooser = lambda canvas: ask_canvas_size(canvas, self)
+        # A PNG Atelier made: use its settings, or open it as a picture (None: cancelled).
+        self.choose_generated: Callable[[str], str | None] = lambda summary: ask_generated_picture(summary, self)
         self.shown_parameters: dict[str, Any] = {}
         self.shown_image: np.ndarray | None = None  # the variation on the result layer, at its own size
         self.pending: dict[int, str] = {}  # job id -> what it does ("generating", ...), oldest first
@@ -227,6 +232,18 @@ class SketchPanel(Panel):
         except InputFileError as exc:
             show_error(self, exc)
             return False
+        record = read_parameters(path)
+        known = {str(summary["id"]) for summary in self.context.runner.pack_summaries()}
+        request = sketch_request_from_record(record, known)
+        if record is not None and request is not None:
+            choice = self.choose_generated(record_summary(record))
+            if choice is None:
+                return False
+            if choice == USE_SETTINGS:
+                with self.document.undo.macro("Use the picture's settings"):
+                    self.recall(request)
+                    self.document.set("generation.mode", generation_mode(record))
+                return True
         return self.import_picture(picture)
 
     def import_picture(self, picture: np.ndarray) -> bool:
@@ -263,21 +280,34 @@ class SketchPanel(Panel):
         self.import_picture(array_from_qimage(limit_side(image, MAX_CANVAS_SIDE)))
 
     def export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "sketch.png", "PNG (*.png)")
-        if path:
-            self.export_png(path)
+        answer = ask_export_path(self, "Export PNG", "sketch.png", [("PNG", "*.png")])
+        if answer:
+            self.export_png(str(answer[0]), metadata=answer[1])
 
-    def export_png(self, path: str) -> None:
-        """Save what is shown; a generated result carries its parameters in the PNG. A result of another
-        size than the canvas (an upscale) is saved at its own size, alone."""
-        params = self.shown_parameters if self.canvas.result is not None else {}
+    def export_png(self, path: str, metadata: bool = True) -> None:
+        """Save what is shown; a generated result carries its parameters in the PNG, a sketch holding
+        accepted results says it is a composite. A result of another size than the canvas (an upscale) is
+        saved at its own size, alone. Settings may add a watermark and content credentials (signed last)."""
+        if self.canvas.result is not None:
+            params: dict[str, Any] | None = self.shown_parameters or None
+        else:
+            params = composite_record(self.document.accepted)
         image = self.canvas.composite_array()
         if self._shown_is_larger():
             assert self.shown_image is not None
             image = self.shown_image
+        over_drawing = bool(params) and str((params or {}).get("mode", "")) != "txt2img"
+        hooks = export_hooks(self.context.settings, [self.canvas.sketch_array()] if over_drawing else ())
         try:
-            save_png(path, image, params or None)
-        except OSError as exc:
+            save_png(
+                path,
+                image,
+                hooks.params(params, image.shape),
+                metadata=metadata,
+                watermark=hooks.watermark,
+                sign=hooks.sign,
+            )
+        except (OSError, AtelierError) as exc:
             show_error(self, f"Cannot write {path} ({exc}). Choose another folder.")
 
     def copy(self) -> None:
@@ -301,12 +331,18 @@ class SketchPanel(Panel):
     def accept_result(self) -> None:
         """Merge the shown result into the sketch (one undo step). A result of another size (an upscale)
         becomes a new canvas of its size instead, also one undo step."""
-        if self._shown_is_larger():
-            assert self.shown_image is not None
-            height, width = self.shown_image.shape[:2]
-            self.canvas.new_canvas(width, height, sketch=self.shown_image, text=f"Accept the {width}×{height} result")
+        if self.canvas.result is None:
             return
-        self.canvas.accept_result()
+        with self.document.undo.macro("Accept the result"):
+            if self._shown_is_larger():
+                assert self.shown_image is not None
+                height, width = self.shown_image.shape[:2]
+                self.canvas.new_canvas(
+                    width, height, sketch=self.shown_image, text=f"Accept the {width}×{height} result"
+                )
+            else:
+                self.canvas.accept_result()
+            self.document.keep_accepted(self.shown_parameters or None, "result")
 
     def _shown_is_larger(self) -> bool:
         if self.canvas.result is None or self.shown_image is None:
