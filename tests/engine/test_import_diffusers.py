@@ -47,7 +47,7 @@ def test_import_diffusers_folder_makes_a_working_pack(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert out.is_file()
-    again = _import(source, env, "--id", "tiny-sd")
+    again = _import(source, env, "--id", "tiny-sd", "--licence", "MIT")
     assert again.returncode == 1 and "not empty" in again.stderr
 
 
@@ -86,7 +86,7 @@ def test_import_single_safetensors_checkpoint_with_a_local_config(tmp_path: Path
     save_file(original_sd_checkpoint(pipe), str(checkpoint))
     env = cli_env(tmp_path)
 
-    without_config = _import(checkpoint, env, "--id", "single-file-sd")
+    without_config = _import(checkpoint, env, "--id", "single-file-sd", "--licence", "MIT")
     assert without_config.returncode != 0 and "--config FOLDER" in without_config.stderr
     assert "download" not in without_config.stderr.lower()
 
@@ -119,7 +119,7 @@ def test_import_refuses_a_pickled_checkpoint(tmp_path: Path) -> None:
     checkpoint = tmp_path / "model.ckpt"
     checkpoint.write_bytes(b"not opened")
     env = cli_env(tmp_path)
-    done = _import(checkpoint, env, "--id", "pickled")
+    done = _import(checkpoint, env, "--id", "pickled", "--licence", "MIT")
     assert done.returncode != 0
     assert "safetensors" in done.stderr and "Traceback" not in done.stderr
 
