@@ -99,6 +99,14 @@ def same(a: Result, b: Result) -> bool:
     return False
 
 
+def difference(a: Result, b: Result) -> str:
+    """How a result differs from the one made here, for the report."""
+    if isinstance(a, SketchResult) and isinstance(b, SketchResult):
+        worst = max(int(np.abs(x.astype(np.int16) - y).max()) for x, y in zip(a.images, b.images, strict=True))
+        return f"(sketch) differs by up to {worst}/255 a channel, seed {a.seeds}"
+    return f"({a.kind}) differs"
+
+
 @dataclass
 class Run:
     name: str
@@ -242,7 +250,9 @@ def main() -> int:
         equal = sum(same(run.results[key], local.results[key]) for key in local.results)
         for key in sorted(local.results):
             if not same(run.results[key], local.results[key]):
-                differing.append(f"{run.name}: client {key[0]} job {key[1]} ({run.results[key].kind}) differs")
+                differing.append(
+                    f"{run.name}: client {key[0]} job {key[1]} {difference(run.results[key], local.results[key])}"
+                )
         print(
             f"{run.name:<26} {run.throughput:>7.2f} {run.percentile(50):>7.2f} {run.percentile(95):>7.2f} "
             f"{run.busy_answers:>5} {ratio:>7.2f}x {equal:>2}/{total:<2} {run.load_before:>5.1f}>{run.load_after:<5.1f}"

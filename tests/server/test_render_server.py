@@ -141,7 +141,8 @@ def test_events_arrive_in_order_with_device_and_pack(server: ServerUnderTest) ->
     seen = [event for _, event in events(response)]
     kinds = [e["event"] for e in seen if e["event"] != "queued"]
     assert kinds[0] == "started" and kinds[-1] == "result", kinds
-    assert set(kinds[1:-1]) == {"progress"} and len(kinds) >= 4, kinds
+    # Progress that piles up while one report travels is sent as its latest, so there may be few of them.
+    assert set(kinds[1:-1]) == {"progress"} and len(kinds) >= 3, kinds
     assert all(e["job"] == job_id for e in seen)
     steps = [e["progress"]["step"] for e in seen if e["event"] == "progress"]
     assert steps == sorted(steps)

@@ -168,6 +168,15 @@ class Renderer:
         try:
             while True:
                 kind, payload = await events.get()
+                # Reports that piled up while the last one travelled go as their latest: a preview is the whole
+                # picture or text so far, so nothing is lost, and a slow link never falls behind the engine
+                # (each event is one hop through Ray; a lyric yields one per token).
+                while kind == "progress" and not events.empty():
+                    following = events.get_nowait()
+                    if following[0] != "progress":
+                        events.put_nowait(following)  # the job's end, the last event there is: it stays last
+                        break
+                    payload = following[1]
                 if kind == "progress":
                     progress = encode_progress(payload)
                     yield {**base, "event": "progress", "progress": progress, "device": device, "pack": pack}
