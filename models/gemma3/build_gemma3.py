@@ -48,9 +48,10 @@ BUILDER_OPTIONS = {
 }
 SEARCH_DEFAULTS = {"do_sample": True, "temperature": 0.8, "top_p": 0.92, "top_k": 40, "repetition_penalty": 1.1}
 # A base model continues documents: the system text and the request as plain paragraphs, then a blank
-# line. Written as a chat template so the writer's chat_prompt() works unchanged on this pack.
+# line. Written as a chat template so the writer's chat_prompt() works unchanged on this pack. No
+# {{ bos_token }}: the tokenizer adds <bos> itself (a second one would be read as text to continue).
 PLAIN_TEMPLATE = (
-    "{{ bos_token }}{% for message in messages %}{{ message['content'] | trim }}\n\n{% endfor %}"
+    "{% for message in messages %}{{ message['content'] | trim }}\n\n{% endfor %}"
     "{% if add_generation_prompt %}Lyrics:\n\n{% endif %}"
 )
 # llama.cpp's Gemma converter stores RMSNorm weights as 1 + w (Gemma multiplies by 1 + w); HF stores w.
@@ -139,6 +140,7 @@ def input_hash(precision: str = "int4") -> str:
     digest = hashlib.sha256(package.EXPECTED_SHA256.encode())
     digest.update(f"{RECIPE_VERSION}|{precision}|{onnxruntime_genai.__version__}".encode())
     digest.update(Path(__file__).read_bytes())
+    digest.update(Path(__file__).with_name("builder_shim.py").read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -206,7 +208,8 @@ def write_hf_folder(source: Path, target: Path) -> None:
 
 def run_builder(model_dir: Path, out: Path, work: Path, precision: str) -> None:
     builder_precision = {"int4_mixed": "int4"}.get(precision, precision)
-    command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-m", str(model_dir), "-i", str(model_dir)]
+    shim = Path(__file__).with_name("builder_shim.py")  # the builder, fitted to transformers 5's Gemma 3 config
+    command = [sys.executable, str(shim), "-m", str(model_dir), "-i", str(model_dir)]
     command += ["-o", str(out), "-p", builder_precision, "-e", "cpu", "-c", str(work / "builder-cache")]
     if BUILDER_OPTIONS[precision]:
         command += ["--extra_options", *BUILDER_OPTIONS[precision]]
@@ -227,6 +230,7 @@ def tune_genai_config(out: Path) -> None:
     tok = json.loads(tok_path.read_text(encoding="utf-8"))
     tok["chat_template"] = PLAIN_TEMPLATE
     tok_path.write_text(json.dumps(tok, indent=2) + "\n", encoding="utf-8")
+    (out / "chat_template.jinja").write_text(PLAIN_TEMPLATE, encoding="utf-8")  # transformers 5 reads this file
 
 
 DESCRIPTIONS = {
@@ -261,8 +265,9 @@ def write_pack_manifest(out: Path, digest: str, precision: str) -> None:
     write_manifest(out, meta, files)
 
 
-def build(out: Path, precision: str = "int4") -> Path:
-    """Build into a temporary sibling of `out`, then move it into place (never half a pack)."""
+def build(out: Path, precision: str = "int4", hf_dir: Path | None = None) -> Path:
+    """Build into a temporary sibling of `out`, then move it into place (never half a pack). `hf_dir` keeps
+    the dequantized Hugging Face folder there and reuses it (building several precisions)."""
     progress(1, "Reassembling the Gemma 3 GGUF")
     source = source_gguf()
     digest = input_hash(precision)
@@ -270,11 +275,14 @@ def build(out: Path, precision: str = "int4") -> Path:
     with tempfile.TemporaryDirectory(prefix="gemma3-build-", dir=out.parent) as tmp:
         work = Path(tmp)
         progress(2, "Reading the weights, tokenizer and config")
-        write_hf_folder(source, work / "hf")
+        hf = hf_dir or work / "hf"
+        if not (hf / "model.safetensors").is_file():
+            write_hf_folder(source, hf)
         progress(3, "Converting to ONNX")
         staged = work / "pack"
-        run_builder(work / "hf", staged, work, precision)
-        shutil.rmtree(work / "hf")
+        run_builder(hf, staged, work, precision)
+        if hf_dir is None:
+            shutil.rmtree(hf)
         progress(4, "Writing the pack manifest")
         tune_genai_config(staged)
         write_pack_manifest(staged, digest, precision)
@@ -290,6 +298,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", help="output pack folder")
     parser.add_argument("--precision", default="int4", choices=PRECISIONS)
+    parser.add_argument("--hf-dir", type=Path, help="keep (and reuse) the dequantized Hugging Face folder here")
     parser.add_argument("--terms", action="store_true", help="print where the Gemma terms are and their opening")
     parser.add_argument("--print-hash", action="store_true", help="print the input hash and exit")
     args = parser.parse_args()
@@ -302,7 +311,7 @@ def main() -> int:
         return 0
     if not args.out:
         parser.error("--out is required")
-    build(Path(args.out), args.precision)
+    build(Path(args.out), args.precision, args.hf_dir)
     return 0
 
 
