@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # Smoke-test Atelier's Linux package as an artist gets it, on this machine:
-#   bash installer/smoke.sh [--tarball] [--keep] [--out DIR]
+#   bash installer/smoke.sh [--tarball] [--keep] [--no-build] [--out DIR]
 # Builds (or reuses) the packages with installer/build.sh linux, installs the .deb with apt-get (root needed;
 # removed again afterwards unless --keep or it was installed before) or, with --tarball, unpacks the tarball
 # and runs its install.sh into a clean HOME. Then, with a clean HOME, no network (a new network namespace:
 # unshare -n, in which only a down loopback exists) and PATH=/usr/sbin:/usr/bin:/sbin:/bin (no Python but
 # the system's): atelier doctor --json, atelier --self-test, and the window under Xvfb with a screenshot.
-# Exits 0 only if every check passes. Reports land in dist/smoke/ (or --out).
+# Exits 0 only if every check passes. Reports land in dist/smoke/ (or --out). --no-build takes the packages
+# already in dist/ as they are.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 mode=deb
 keep=0
+build=1
 reports="$root/dist/smoke"
 while [ $# -gt 0 ]; do
   case "$1" in
     --tarball) mode=tarball; shift ;;
     --keep) keep=1; shift ;;
+    --no-build) build=0; shift ;;
     --out) [ $# -ge 2 ] || { echo "smoke.sh: --out needs a folder" >&2; exit 2; }; reports="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "smoke.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -43,7 +46,7 @@ check() {  # check NAME OK|FAIL DETAIL
 
 # -- build ---------------------------------------------------------------------------------------------------
 started=$(date +%s)
-bash "$root/installer/build.sh" linux
+[ "$build" = 0 ] || bash "$root/installer/build.sh" linux
 version="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/pyproject.toml" | head -n 1)"
 deb="$(ls "$root"/dist/atelier_*_amd64.deb | head -n 1)"
 tarball="$root/dist/atelier-$version-linux-x86_64.tar.gz"
@@ -75,7 +78,9 @@ if isolated bash -c 'exec 3<>/dev/tcp/1.1.1.1/53' 2>/dev/null; then
 else
   check no-network OK "unshare -n: a TCP connection to 1.1.1.1:53 fails ('Network is unreachable')"
 fi
-pythons="$(isolated bash -c 'IFS=:; for d in $PATH; do ls "$d"/python* 2>/dev/null; done' | tr '\n' ' ')"
+# Each folder on PATH once (with merged /usr, /bin is /usr/bin), and the Python interpreters in it.
+pythons="$(isolated bash -c 'IFS=:; for d in $PATH; do readlink -f "$d"; done | sort -u | while read -r d; do
+  ls "$d" 2>/dev/null | grep -E "^python[0-9.]*$" | sed "s|^|$d/|"; done' | tr '\n' ' ')"
 case " $pythons" in
   *" /usr/local/"*|*"/.venv/"*|*"/.pyenv/"*) check system-python-only FAIL "PATH has: $pythons" ;;
   *) check system-python-only OK "PATH=$clean_path (python on it: ${pythons:-none})" ;;
