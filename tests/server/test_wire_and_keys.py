@@ -165,11 +165,12 @@ def test_self_signed_certificate_is_made_once_and_its_fingerprint_is_the_der_sha
 def test_a_signal_ends_the_wait_for_a_clean_stop() -> None:
     from atelier.server.launch import wait_for_signal
 
+    before = signal.getsignal(signal.SIGTERM)  # Python's default, or Ray's once a test started Ray here
     timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGTERM))
     timer.start()
     assert wait_for_signal() == "SIGTERM"
     timer.join()
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the previous handler is back
+    assert signal.getsignal(signal.SIGTERM) is before  # the previous handler is back
 
 
 def test_replicas_autoscaling_and_queue_limits_reach_the_deployment() -> None:

@@ -114,12 +114,15 @@ def _self_signed(cert_path: Path, key_path: Path, host: str) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, socket.gethostname() or "atelier")])
     names: list[x509.GeneralName] = [x509.DNSName(socket.gethostname() or "atelier"), x509.DNSName("localhost")]
-    for address in {"127.0.0.1", host}:
+    for address in sorted({"127.0.0.1", host}):
         try:
-            names.append(x509.IPAddress(ipaddress.ip_address(address)))
+            ip = ipaddress.ip_address(address)
         except ValueError:
-            if address not in ("", "0.0.0.0"):
+            if address:
                 names.append(x509.DNSName(address))
+            continue
+        if not ip.is_unspecified:  # 0.0.0.0 means "every address", never one a client connects to
+            names.append(x509.IPAddress(ip))
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
