@@ -149,6 +149,8 @@ def start_server(options: LaunchOptions, settings: Settings) -> RunningServer:
         gpus_per_replica=options.gpus_per_replica,
         queue_per_replica=options.queue_per_replica,
     )
+    # Serve's own start-up lines would say "ready at http://..." for a port that only speaks HTTPS.
+    logging.getLogger("ray.serve").setLevel(logging.WARNING)
     try:
         serve.start(
             proxy_location="HeadOnly",
