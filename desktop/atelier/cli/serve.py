@@ -22,21 +22,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--token-file", metavar="FILE", help="the access token; made (owner-only) if absent")
     parser.add_argument("--tls-cert", metavar="PEM", help="server certificate; a self-signed one is made if absent")
     parser.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
-    parser.add_argument("--replicas", type=int, default=1, help="engines running jobs side by side (default 1)")
     parser.add_argument(
-        "--max-replicas", type=int, default=0, help="let Ray Serve's autoscaler add replicas up to this many"
+        "--replicas", type=int, default=1, metavar="N", help="engines running jobs side by side (default 1)"
     )
-    parser.add_argument("--gpus-per-replica", type=float, default=0.0, help="GPUs (or a fraction) each replica takes")
-    parser.add_argument("--cpus-per-replica", type=float, default=1.0, help="CPUs each replica takes (default 1)")
     parser.add_argument(
-        "--queue", type=int, default=4, help="jobs waiting per replica; more are answered 503 with Retry-After"
+        "--max-replicas",
+        type=int,
+        default=0,
+        metavar="M",
+        help="let Ray Serve's autoscaler add replicas up to this many",
+    )
+    parser.add_argument(
+        "--gpus-per-replica", type=float, default=0.0, metavar="X", help="GPUs (or a fraction) each replica takes"
+    )
+    parser.add_argument(
+        "--cpus-per-replica", type=float, default=1.0, metavar="X", help="CPUs each replica takes (default 1)"
+    )
+    parser.add_argument(
+        "--queue",
+        type=int,
+        default=4,
+        metavar="N",
+        help="jobs waiting per replica; more are answered 503 with Retry-After",
     )
     parser.add_argument("--address", metavar="RAY_ADDRESS", help="join this Ray cluster instead of starting Ray here")
-    parser.add_argument("--num-cpus", type=int, help="CPUs of the Ray instance started here (default: all)")
+    parser.add_argument(
+        "--num-cpus", type=int, metavar="N", help="CPUs of the Ray instance started here (default: all)"
+    )
     parser.add_argument("--models", metavar="DIR", help="an extra folder of model packs for the server")
     parser.add_argument("--dashboard", action="store_true", help="start Ray's dashboard (on 127.0.0.1 only)")
     parser.add_argument(
-        "--drain", type=float, default=0.0, metavar="SECONDS", help="on Ctrl+C let running jobs finish this long"
+        "--drain",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="on Ctrl+C or SIGTERM let running jobs finish this long (at most 5 s: the server stops within 10 s)",
     )
     parser.add_argument("--json", action="store_true", help="print the server's address and keys as JSON")
     parser.set_defaults(handler=run)
