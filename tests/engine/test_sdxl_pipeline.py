@@ -205,6 +205,8 @@ def test_factory_picks_the_family_and_native_size(tmp_path: Path) -> None:
     assert type(xl) is StableDiffusionXLPipeline and type(plain) is StableDiffusionPipeline
     # The tiny UNets' configs say sample_size 8 (64 px); without a config the family's default.
     assert xl.native_size == (64, 64) and plain.native_size == (64, 64)
+    # The largest self-attention: SD 1.x at the latents' resolution, SDXL one block down (memory estimates).
+    assert plain.attention_scale == 16 and xl.attention_scale == 16  # both tiny UNets start with a DownBlock2D
     assert missing_parts(sdxl) == [] and missing_parts(sd) == []
     bare = tmp_path / "bare-xl"
     (bare / "text_encoder_2").mkdir(parents=True)
@@ -252,3 +254,16 @@ def test_fp16_export_runs_with_float32_inputs_and_stays_close() -> None:
     difference = np.abs(ours.astype(int) - theirs.astype(int))
     assert difference.mean() < 0.5 and difference.max() <= 4, (difference.mean(), difference.max())
     assert ours.std() > 1
+
+
+def test_attention_scale_reads_the_first_attention_block(tmp_path: Path) -> None:
+    from atelier.engine.diffusion.pipeline import attention_scale
+
+    (tmp_path / "unet").mkdir()
+    assert attention_scale(tmp_path, 8, 16) == 16  # no config: the family's default
+    sd15 = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]
+    (tmp_path / "unet" / "config.json").write_text(json.dumps({"down_block_types": sd15}))
+    assert attention_scale(tmp_path, 8, 16) == 8
+    sdxl = ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"]
+    (tmp_path / "unet" / "config.json").write_text(json.dumps({"down_block_types": sdxl}))
+    assert attention_scale(tmp_path, 8, 8) == 16

@@ -118,6 +118,7 @@ class StableDiffusionPipeline:
         self._zero_residuals: dict[tuple[int, ...], list[np.ndarray]] = {}
         self.guidance_embedding: np.ndarray | None = None
         self.native_size = native_size(folder, self.vae_scale, self.scheduler_config)
+        self.attention_scale = attention_scale(folder, self.vae_scale, self.vae_scale)
 
     def preview(self, latents: np.ndarray) -> np.ndarray:
         """A picture of the latents at no cost (the linear map for this family's latent space)."""
@@ -349,6 +350,17 @@ def native_size(folder: Path, vae_scale: int, scheduler_config: Mapping[str, Any
     if scheduler_config.get("prediction_type") == "v_prediction":
         return (768, 768)
     return (512, 512)
+
+
+def attention_scale(folder: Path, vae_scale: int, default: int) -> int:
+    """Pixels per token of the UNet's largest self-attention (the memory peak at large sizes): SD 1.x
+    attends at the latent resolution (8), SDXL only from its second block down (16)."""
+    blocks = read_json(folder / "unet" / "config.json").get("down_block_types")
+    if isinstance(blocks, list):
+        for index, kind in enumerate(blocks):
+            if "CrossAttn" in str(kind):
+                return int(vae_scale * 2**index)
+    return default
 
 
 def guidance_scale_embedding(w: float, dim: int) -> np.ndarray:

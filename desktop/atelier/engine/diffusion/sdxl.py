@@ -22,6 +22,7 @@ from atelier.engine.diffusion.pipeline import (
     Step,
     TensorSpec,
     _rgb,
+    attention_scale,
     feather_into,
     guidance_scale_embedding,
     latent_preview,
@@ -92,6 +93,7 @@ class StableDiffusionXLPipeline(StableDiffusionPipeline):
         size = read_json(folder / "unet" / "config.json").get("sample_size")
         side = size * self.vae_scale if isinstance(size, int) and size > 0 else 1024  # SDXL's 128 latents
         self.native_size = (side, side)
+        self.attention_scale = attention_scale(folder, self.vae_scale, 2 * self.vae_scale)
         self.hidden_outputs = {role: self._penultimate(role) for role in self.encoders}
 
     def preview(self, latents: np.ndarray) -> np.ndarray:
