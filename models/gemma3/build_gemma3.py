@@ -48,10 +48,10 @@ BUILDER_OPTIONS = {
 }
 SEARCH_DEFAULTS = {"do_sample": True, "temperature": 0.8, "top_p": 0.92, "top_k": 40, "repetition_penalty": 1.1}
 # A base model continues documents: the system text and the request as plain paragraphs, then a blank
-# line. Written as a chat template so the writer's chat_prompt() works unchanged on this pack. No
-# {{ bos_token }}: the tokenizer adds <bos> itself (a second one would be read as text to continue).
+# line. Written as a chat template so the writer's chat_prompt() works unchanged on this pack. It starts
+# with <bos>: Gemma needs it, and onnxruntime-genai's Tokenizer.encode does not add it.
 PLAIN_TEMPLATE = (
-    "{% for message in messages %}{{ message['content'] | trim }}\n\n{% endfor %}"
+    "{{ bos_token }}{% for message in messages %}{{ message['content'] | trim }}\n\n{% endfor %}"
     "{% if add_generation_prompt %}Lyrics:\n\n{% endif %}"
 )
 # llama.cpp's Gemma converter stores RMSNorm weights as 1 + w (Gemma multiplies by 1 + w); HF stores w.

@@ -67,6 +67,15 @@ def figures(logits: np.ndarray, ids: list[int]) -> dict[str, float]:
     }
 
 
+def genai_all_logits(folder: Path, ids: list[int], threads: int) -> np.ndarray:
+    """Every position's logits through onnxruntime-genai, a token at a time (the app's decode path). The
+    builder's Gemma 3 graph keeps a windowed KV cache that an empty plain-onnxruntime pass cannot feed."""
+    model = GenaiStepModel(folder, threads)
+    rows = [model.start(ids[:1], max_length=len(ids) + 1)]
+    rows += [model.step(token) for token in ids[1:-1]]
+    return np.stack(rows)
+
+
 def cmd_perplexity(args: argparse.Namespace) -> int:
     ids = text_ids(args.folders[0])
     report: dict[str, Any] = {}
@@ -77,11 +86,11 @@ def cmd_perplexity(args: argparse.Namespace) -> int:
         report["llama.cpp"] = {**figures(reference, ids), "size_mb": gguf.stat().st_size / 1e6}
         print(f"llama.cpp on {gguf.name}: {report['llama.cpp']}", flush=True)
     for folder in args.folders:
-        logits = GenaiStepModel.all_logits_of(folder, ids, args.threads)
+        logits = genai_all_logits(folder, ids, args.threads)
         entry: dict[str, Any] = figures(logits, ids)
         entry["size_mb"] = sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) / 1e6
         if reference is not None:
-            entry["vs_llama_cpp"] = compare_logits(logits, reference)
+            entry["vs_llama_cpp"] = compare_logits(logits, reference[: len(logits)])
         report[str(folder)] = entry
         print(f"{folder}: {entry}", flush=True)
         del logits
@@ -120,7 +129,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
     rows_engine, rows_raw = [], []
     for folder in args.pack:
         name = quality.open_pack(folder).name if (folder / "pack.json").is_file() else folder.name
-        ppl = figures(GenaiStepModel.all_logits_of(folder, text_ids(folder), args.threads), text_ids(folder))
+        ids = text_ids(folder)
+        ppl = figures(genai_all_logits(folder, ids, args.threads), ids)
         if not args.no_engine:
             samples = quality.engine_samples(folder, prompts, seeds, args.threads)
             summary = quality.summarise(name, samples)
