@@ -22,12 +22,14 @@ import pytest
 
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import CancelledError, InvalidRequestError
+from atelier.core.progress import Progress
 from atelier.core.requests import Request
 from atelier.core.requests.lyrics import LyricRequest, LyricResult
 from atelier.core.requests.palette import PaletteFromTextRequest, PaletteResult
 from atelier.core.requests.sketch import SketchRequest, SketchResult
 from atelier.core.settings import Settings
 from atelier.remote.client import (
+    QUEUED_MESSAGE,
     CertificateError,
     RemoteDeviceInfo,
     RenderServerClient,
@@ -299,3 +301,41 @@ def test_cli_runs_a_task_on_the_server_and_refuses_a_wrong_key_in_one_line(
     monkeypatch.setenv("ATELIER_TOKEN", server.token)
     assert main([*common, "--fingerprint", server.fingerprint]) == 0
     assert json.loads(capsys.readouterr().out)["server"] == server.url
+
+
+def test_a_job_waiting_for_a_busy_replica_says_so_then_runs(server: ServerUnderTest) -> None:
+    long_cancel = CancelToken()
+    progressed = threading.Event()
+    seen: list[Progress] = []
+    outcome: dict[str, Any] = {}
+
+    def run(request: Request, cancel: CancelToken, started: threading.Event | None) -> None:
+        generator = client(server).run(request, cancel)
+        try:
+            while True:
+                progress = next(generator)
+                if started is not None:
+                    started.set()
+                else:
+                    seen.append(progress)
+        except StopIteration as stop:
+            outcome[request.kind] = stop.value
+        except CancelledError:
+            outcome[request.kind] = "cancelled"
+
+    first = threading.Thread(target=run, args=(long_sketch(server, seed=3), long_cancel, progressed))
+    first.start()
+    waiting = threading.Thread(target=run, args=(PaletteFromTextRequest(text="lavender", count=3), CancelToken(), None))
+    try:
+        assert progressed.wait(90)
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen and seen[0].message == QUEUED_MESSAGE and seen[0].total == 0
+    finally:
+        long_cancel.cancel()
+        first.join(10)
+        if waiting.ident is not None:
+            waiting.join(30)
+    assert outcome["sketch"] == "cancelled" and isinstance(outcome["palette-text"], PaletteResult)

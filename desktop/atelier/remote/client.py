@@ -46,6 +46,7 @@ CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 600.0
 CANCEL_TIMEOUT_S = 3.0
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+QUEUED_MESSAGE = "Waiting for a free replica on the render server"
 
 
 class ServerUnreachableError(AtelierError):
@@ -279,6 +280,8 @@ class RenderServerClient:
                 self.last_device = _remote_device(event["device"], host)
             if kind == "progress":
                 yield decode_progress(event.get("progress", {}))
+            elif kind == "queued":  # every replica is busy: say so, or the job would look stuck
+                yield Progress(0, 0, QUEUED_MESSAGE)
             elif kind == "result":
                 result = decode_result(event.get("result"))
                 return dataclasses.replace(result, device=_remote_device(event.get("result", {}).get("device"), host))
