@@ -491,3 +491,12 @@ def test_a_drawn_stroke_is_traced_as_one_line_not_two(sensitivity: float) -> Non
     edges = engine.run_to_end(LineArtRequest(image=photo_like, sensitivity=sensitivity))
     assert isinstance(edges, LineArtResult)
     assert ink_runs(edges.lines[140:, 128]) == 2  # the stroke's lower part, below the dark half
+
+
+def test_sdxl_memory_estimate_counts_its_coarser_attention() -> None:
+    """SDXL attends from 1/16 resolution: at 1024² its peak is ~1.5 GB, not the ~16.5 GB that 1/8 gives."""
+    from atelier.engine.tasks import sketch as sketch_task
+
+    sd = sketch_task.estimated_bytes(1024, 1024, guided=True)
+    sdxl = sketch_task.estimated_bytes(1024, 1024, guided=True, scale=16)
+    assert sdxl < 2 * 2**30 < 16 * 2**30 < sd, (sdxl, sd)

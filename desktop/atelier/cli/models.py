@@ -22,10 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def register_import_diffusers(actions: argparse._SubParsersAction) -> None:
     action = actions.add_parser(
-        "import-diffusers", help="convert a local diffusers SD checkpoint into an ONNX diffusion pack"
+        "import-diffusers", help="convert a local diffusers SD or SDXL checkpoint into an ONNX diffusion pack"
     )
     action.add_argument(
-        "path", help="a diffusers folder (model_index.json, unet/, vae/, ...) or an SD 1.x .safetensors"
+        "path",
+        help="a diffusers folder (model_index.json, unet/, vae/, ...) or an SD 1.x/SDXL .safetensors (with --config)",
     )
     action.add_argument("--id", default="", help="pack id (default: the folder or file name)")
     action.add_argument("--out", default="", help="pack folder (default: <data dir>/models/<id>)")

@@ -29,6 +29,7 @@ from atelier.engine.diffusion.pipeline import (
     to_uint8,
 )
 from atelier.engine.diffusion.schedulers import CLASS_NAMES
+from atelier.engine.diffusion.sdxl import StableDiffusionXLPipeline
 from atelier.engine.doctor import smoke_test
 from atelier.engine.imaging import (
     ContainBox,
@@ -188,10 +189,11 @@ def available_memory_bytes() -> int | None:
         return None
 
 
-def estimated_bytes(width: int, height: int, guided: bool, weights: int = 0) -> int:
-    """A rough peak: the weights not yet loaded, plus SD's self-attention matrix at 1/8 resolution
-    (8 heads, float32), which dominates at large sizes, plus a working margin."""
-    tokens = (width // 8) * (height // 8)
+def estimated_bytes(width: int, height: int, guided: bool, weights: int = 0, scale: int = 8) -> int:
+    """A rough peak: the weights not yet loaded, plus the UNet's largest self-attention matrix (8 heads,
+    float32; `scale` pixels per token: 8 for SD 1.x, 16 for SDXL), which dominates at large sizes, plus a
+    working margin."""
+    tokens = (width // scale) * (height // scale)
     batch = 2 if guided else 1
     return weights + batch * 8 * tokens * tokens * 4 + 512 * 2**20
 
@@ -209,17 +211,19 @@ def unloaded_bytes(pack: Pack, roles: set[str]) -> int:
     return total
 
 
-def check_fits(request: SketchRequest, on_cpu: bool, weights: int = 0, size: tuple[int, int] | None = None) -> None:
+def check_fits(
+    request: SketchRequest, on_cpu: bool, weights: int = 0, size: tuple[int, int] | None = None, scale: int = 8
+) -> None:
     """Refuse a generation of `size` (default: the request's) that cannot fit in the free memory."""
     width, height = size or (request.width, request.height)
     free = available_memory_bytes()
     if not on_cpu or free is None:
         return
     guided = request.guidance > 1.0
-    if estimated_bytes(width, height, guided, weights) <= free:
+    if estimated_bytes(width, height, guided, weights, scale) <= free:
         return
     side = max(64, min(width, height))
-    while side > 64 and estimated_bytes(side, side, guided, weights) > free:
+    while side > 64 and estimated_bytes(side, side, guided, weights, scale) > free:
         side -= 64
     raise OutOfMemoryError(
         f"{width}x{height} needs more memory than is free ({free / 2**30:.1f} GB); {side}x{side} should fit.",
@@ -230,11 +234,13 @@ def check_fits(request: SketchRequest, on_cpu: bool, weights: int = 0, size: tup
 PREVIEW_ERRORS: tuple[type[BaseException], ...] = (AtelierError, *ORT_ERRORS)
 
 
-def preview_decoder(context: TaskContext) -> Callable[[np.ndarray], np.ndarray]:
-    """Latents -> preview: TAESD (a tiny decoder) when a `taesd` pack is installed, else a linear map."""
+def preview_decoder(context: TaskContext, pipeline: Any = None) -> Callable[[np.ndarray], np.ndarray]:
+    """Latents -> preview: TAESD (a tiny decoder) when a `taesd` pack is installed and decodes this
+    family's latents (SD 1.x only), else the pipeline's linear map for its latent space."""
+    fallback: Callable[[np.ndarray], np.ndarray] = pipeline.preview if pipeline is not None else latent_preview
     packs = context.catalog.of_kind("taesd")
-    if not packs:
-        return latent_preview
+    if not packs or isinstance(pipeline, StableDiffusionXLPipeline):
+        return fallback
     pack = packs[0]
 
     def decode(latents: np.ndarray) -> np.ndarray:
@@ -243,7 +249,7 @@ def preview_decoder(context: TaskContext) -> Callable[[np.ndarray], np.ndarray]:
             outputs, _ = context.pool.run(pack, "decoder", {name: latents.astype(np.float32)}, context.cancel)
         except PREVIEW_ERRORS:
             context.cancel.raise_if_cancelled()
-            return latent_preview(latents)  # a preview is never worth failing the job for
+            return fallback(latents)  # a preview is never worth failing the job for
         return to_uint8(outputs[0])
 
     return decode
@@ -404,10 +410,10 @@ def needs_detail(request: SketchRequest, frame: Frame) -> bool:
 def run_sketch(request: SketchRequest, context: TaskContext) -> TaskGenerator:
     opened = yield from open_pipeline(context, request.pack_id)
     pack, models, pipeline = opened.pack, opened.models, opened.pipeline
-    preview = preview_decoder(context)
+    preview = preview_decoder(context, pipeline)
     frame = plan_frame(request, opened.native)
     on_cpu = opened.device.provider == "CPUExecutionProvider"
-    check_fits(request, on_cpu, opened.not_loaded, frame.generation)
+    check_fits(request, on_cpu, opened.not_loaded, frame.generation, getattr(pipeline, "attention_scale", 8))
     if request.control is not None and not models.has("controlnet"):
         raise PackError(f"Pack '{pack.name}' has no controlnet/ folder; use image to image instead.")
     models.second_control = None
