@@ -54,7 +54,7 @@ def _init(self: Any, config: Any, *args: Any, **kwargs: Any) -> None:
     _original_init(self, config, *args, **kwargs)
 
 
-gemma.Gemma3Model.__init__ = _init  # type: ignore[method-assign]
+gemma.Gemma3Model.__init__ = _init
 
 if __name__ == "__main__":
     runpy.run_module("onnxruntime_genai.models.builder", run_name="__main__", alter_sys=True)
