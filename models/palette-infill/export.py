@@ -107,7 +107,7 @@ def export_pack(ckpt: Path, folder: Path = HERE) -> Path:
     if size > MAX_BYTES:
         raise SystemExit(f"{target} is {size / 1e6:.2f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB")
     error = check_parity(model, target)
-    minutes = state["elapsed"] / 60
+    cpu_minutes, minutes = state["cpu"] / 60, state["elapsed"] / 60
     meta = {
         "id": "atelier-palette-infill",
         "name": "Palette infill (masked-palette transformer over OKLab)",
@@ -116,7 +116,8 @@ def export_pack(ckpt: Path, folder: Path = HERE) -> Path:
         "licence": "MIT (weights trained here; data: public-domain clip art, OFL emoji, GPL/LGPL application "
         "palettes, Apache-2.0/CC-BY/MIT palette sets; see MODEL_CARD.md)",
         "source": f"Trained by models/palette-infill/train.py on palettes built by prepare_data.py; "
-        f"{state['step']} steps, {minutes:.0f} min on 2 CPU cores.",
+        f"{state['step']} steps, {cpu_minutes:.0f} CPU minutes ({minutes:.0f} min wall time on a shared 2-core "
+        "machine).",
         "providers": [],
         "components": {"model": ONNX_NAME},
         "max_threads": 1,

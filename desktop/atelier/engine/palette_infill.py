@@ -147,7 +147,7 @@ def consensus(codebook: Codebook, fills: np.ndarray) -> int:
     return int(np.argmin(chamfer.sum(1)))
 
 
-CONSENSUS_SAMPLES = 48  # samples behind a temperature-0 fill of several swatches
+CONSENSUS_SAMPLES = 32  # samples behind a temperature-0 fill of several swatches
 
 
 def infill(
