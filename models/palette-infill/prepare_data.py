@@ -110,10 +110,8 @@ def gpl_palettes(root: Path) -> Iterable[tuple[np.ndarray, str, str]]:
         for path in sorted((root / folder).glob("*.gpl")):
             text = path.read_text(encoding="utf-8", errors="replace")
             columns = re.search(r"^Columns:\s*(\d+)", text, re.MULTILINE)
-            rgb = np.array(
-                [[int(v) for v in m.groups()] for m in map(GPL_LINE.match, text.splitlines()) if m], np.int32
-            )
-            rgb = np.clip(rgb, 0, 255).astype(np.uint8).reshape(-1, 3)
+            values = [[int(v) for v in m.groups()] for m in map(GPL_LINE.match, text.splitlines()) if m]
+            rgb = np.clip(np.array(values, np.int32), 0, 255).astype(np.uint8).reshape(-1, 3)
             width = int(columns.group(1)) if columns else 0
             step = width if MIN_SWATCHES <= width <= MAX_SWATCHES + 4 else 6
             runs = [rgb[start : start + step] for start in range(0, len(rgb), step)]
