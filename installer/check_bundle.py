@@ -32,6 +32,9 @@ FORBIDDEN_MODULES = (
     "optimum",
     "sentence_transformers",
     "ray",
+    "starlette",  # the render server's web stack stays in the `server` extra
+    "fastapi",
+    "uvicorn",
     "onnxscript",
     "onnx_ir",
     "atelier_build",

@@ -185,8 +185,23 @@ def test_importing_every_runtime_module_loads_no_build_stack(tmp_path: Path) -> 
 # One breach per contract in pyproject.toml: each must be reported broken when planted in a copy of the
 # packages (and kept without it), so a contract that is loosened until it no longer bites fails here.
 BREACHES = {
-    "layers: cli > ui > engine > audio > core": {"atelier/audio/_planted.py": "from atelier.ui import errors\n"},
-    "layers: cli > ui > engine > audio > core#exhaustive": {"atelier/plugins/__init__.py": '"""New."""\n'},
+    "layers: cli > ui | server > engine | remote > audio > core": {
+        "atelier/audio/_planted.py": "from atelier.ui import errors\n"
+    },
+    "layers: cli > ui | server > engine | remote > audio > core#exhaustive": {
+        "atelier/plugins/__init__.py": '"""New."""\n'
+    },
+    # Siblings in one layer stay independent: the render-server client does not run the engine.
+    "layers: cli > ui | server > engine | remote > audio > core#siblings": {
+        "atelier/remote/_planted.py": "from atelier.engine import packs\n"
+    },
+    "the render server and its client import no Qt": {"atelier/server/_planted.py": "from PySide6 import QtCore\n"},
+    "the desktop side never imports Ray or a web framework": {
+        "atelier/remote/_planted.py": "def f():\n    import ray\n"
+    },
+    "the desktop side never imports Ray or a web framework#through-server": {
+        "atelier/ui/_planted.py": "def f():\n    from atelier.server import app\n"
+    },
     "core imports neither Qt nor onnxruntime": {"atelier/core/_planted.py": "def f():\n    import onnxruntime\n"},
     "engine and audio import no Qt": {"atelier/audio/_planted.py": "from PySide6 import QtMultimedia\n"},
     "panels, widgets and dialogs do not import the engine (only ui.worker does)": {

@@ -15,7 +15,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import pronouncing
-from wordfreq import zipf_frequency
 
 from atelier.core.prosody import multi_key, near_key, phones, rhyme_key, syllables
 
@@ -112,6 +111,8 @@ def find_rhymes(word: str, limit: int = 60) -> list[Rhyme]:
     """Perfect rhymes, then multi-syllable ones, then near ones, each kind sorted by frequency (most
     common first; a multi-syllable rhyme over more syllables counts as more common), at most `limit`
     of each kind."""
+    from wordfreq import zipf_frequency  # here, not at the top: importing wordfreq costs the window ~1 s
+
     word = word.lower().strip()
     pronunciation = phones(word)
     key = rhyme_key(word) if pronunciation else None

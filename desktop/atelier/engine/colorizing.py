@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 MAX_COLOURS = 8
 WHITE = MAX_COLOURS
@@ -72,6 +71,8 @@ def label_regions(ink: np.ndarray, close_gaps: int = 1) -> tuple[np.ndarray, int
 
     Lines are thickened by `close_gaps` pixels first, so a hand-drawn gap that narrow still closes.
     """
+    from scipy import ndimage  # here, not at the top: importing scipy costs the window ~1 s at start
+
     line = ink >= LINE_THRESHOLD
     if close_gaps > 0:
         line = ndimage.binary_dilation(line, iterations=close_gaps)
@@ -83,6 +84,8 @@ def fill_line_pixels(labels: np.ndarray) -> np.ndarray:
     """Labels where every line pixel takes the label of its nearest region (a full partition)."""
     if not (labels == 0).any() or not (labels > 0).any():
         return labels
+    from scipy import ndimage
+
     _, (iy, ix) = ndimage.distance_transform_edt(labels == 0, return_indices=True)
     return labels[iy, ix]
 

@@ -22,6 +22,7 @@ from atelier.core.cancel import CancelToken
 from atelier.core.errors import CancelledError, PackNotFoundError
 from atelier.core.progress import Progress
 from atelier.core.settings import cache_dir
+from atelier.engine.first_use_packs import bundled_pack
 from atelier.engine.packs import Pack, bundled_models_dir, read_manifest
 
 PACK_ID = "smollm2-135m-instruct"
@@ -64,6 +65,9 @@ def pack_folder() -> Path:
 def built_pack() -> Pack | None:
     """The pack built from the installed GGUF; in an installed bundle (no recipe to hash the inputs
     with) the newest SmolLM2 pack already built on this machine."""
+    bundled = bundled_pack(PACK_ID)
+    if bundled is not None:  # an installed bundle carries it ready-made (installer/bundle_packs.py)
+        return bundled
     try:
         folder = pack_folder()
     except PackNotFoundError:
