@@ -183,7 +183,7 @@ def test_sketch_keeps_its_images_and_input_picture(tmp_path: Path) -> None:
     source = np.random.default_rng(5).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     Image.fromarray(source).save(tmp_path / "start.png")
     history, entry, _ = kept_in_project(
-        tmp_path, "sketch", "--pack", str(pack), "--prompt", "a lighthouse", "--image", "start.png",
+        tmp_path, "sketch", "--accept-licence", "--pack", str(pack), "--prompt", "a lighthouse", "--image", "start.png",
         "--width", "64", "--height", "64", "--steps", "2", "--seed", "9", "--count", "2", "--out", "out.png",
     )  # fmt: skip
     assert entry.kind == "sketch" and entry.request["seed"] == 9 and entry.request["image"]["png"] == "input-image.png"

@@ -171,7 +171,7 @@ def test_cli_writes_the_upscale_into_the_png(tiny_folder: Path, tmp_path: Path) 
     env = {**os.environ, "PYTHONPATH": str(REPO / "desktop")}
     out = tmp_path / "out.png"
     command = [sys.executable, "-m", "atelier", "upscale", "--image", str(source), "--scale", "2", "--out", str(out)]
-    done = subprocess.run([*command, "--pack", str(tiny_folder), "--steps", "2", "--json"],
+    done = subprocess.run([*command, "--pack", str(tiny_folder), "--accept-licence", "--steps", "2", "--json"],
                           capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)

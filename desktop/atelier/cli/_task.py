@@ -21,6 +21,11 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
         help="hex SHA-256 of the server certificate (colons optional); needed when no system CA signed it",
     )
     parser.add_argument(
+        "--accept-licence",
+        action="store_true",
+        help="accept the licence of a pack used for the first time (packs without an open licence ask once)",
+    )
+    parser.add_argument(
         "--no-metadata",
         action="store_true",
         help="write files without Atelier's records (settings, pack, AI disclosure)",
@@ -28,14 +33,16 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
 
 
 def task_engine(args: argparse.Namespace) -> Any:
-    """The engine for this command: the local one, or a client of the server --server names."""
+    """The engine for this command: the local one (a pack whose licence is not open runs once the user
+    accepted it, here or with --accept-licence), or a client of the server --server names."""
     if getattr(args, "server", None):
         from atelier.cli._remote import remote_engine
 
         return remote_engine(args)
+    from atelier.cli.models import licensed_engine
     from atelier.engine.runner import Engine
 
-    return Engine(engine_settings())
+    return licensed_engine(Engine(engine_settings()), args)
 
 
 def server_fields(args: argparse.Namespace) -> dict[str, str]:

@@ -17,7 +17,7 @@ from atelier.core.jobs import Job, JobQueue, JobState
 from atelier.core.project import Autosave, LockOutcome, LockOwner, Project, recent_projects, remember_project
 from atelier.core.requests import DeviceInfo, Request, Result
 from atelier.core.settings import Settings, config_dir, save_settings
-from atelier.ui.context import AppContext
+from atelier.ui.context import AppContext, LicenceGate
 from atelier.ui.dialogs.about_dialog import AboutDialog
 from atelier.ui.dialogs.restore_dialog import RestoreDialog
 from atelier.ui.dialogs.settings_dialog import SettingsDialog
@@ -36,7 +36,9 @@ HISTORY_MAX_BYTES = 2 * 1024**3
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Settings, session: Project | None = None) -> None:
+    def __init__(
+        self, settings: Settings, session: Project | None = None, licence_gate: LicenceGate | None = None
+    ) -> None:
         super().__init__()
         self.resize(1200, 800)
         self.settings = settings
@@ -46,7 +48,8 @@ class MainWindow(QMainWindow):
         # Taken before the panels read the project: one opened read-only (another Atelier has it) gives
         # them copies to write to, so nothing of the other window's work is overwritten.
         lock = session.lock()
-        self.context = AppContext(self.runner, self.queue, settings, session)
+        # The gate asks before a pack's first use (the app passes one; tests that build windows do not).
+        self.context = AppContext(self.runner, self.queue, settings, session, licence_gate=licence_gate)
         self.restore_dialog: RestoreDialog | None = None
         self._save_failed = False  # the first failure of a run of failed autosaves gets a box, the rest a line
 
