@@ -108,3 +108,18 @@ def test_harmony_human_output() -> None:
     out = atelier("palette", "--harmony", "complementary", "--base", "#336699", "--count", "4")
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0].startswith("#336699")
+
+
+def test_exported_palette_files_carry_a_record_unless_asked_not_to(tmp_path: Path) -> None:
+    from atelier.core.color.formats import read_record
+
+    made = atelier("palette", "--harmony", "triad", "--base", "#336699", "--count", "5", "--export",
+                   str(tmp_path / "with.gpl"))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    record = read_record((tmp_path / "with.gpl").read_bytes(), "gpl")
+    assert record is not None and record["task"] == "palette" and record["ai"] == "algorithmicMedia"
+    bare = atelier("palette", "--harmony", "triad", "--base", "#336699", "--count", "5", "--export",
+                   str(tmp_path / "bare.gpl"), "--no-metadata")  # fmt: skip
+    assert bare.returncode == 0, bare.stderr
+    assert read_record((tmp_path / "bare.gpl").read_bytes(), "gpl") is None
+    assert import_file(tmp_path / "bare.gpl").colors == import_file(tmp_path / "with.gpl").colors

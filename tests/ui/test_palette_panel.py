@@ -329,6 +329,8 @@ def test_import_export_and_malformed_import(qtbot, panel: PalettePanel, tmp_path
     before = panel.doc.colors
     for fmt in ("gpl", "ase", "aco", "css", "json", "png"):
         assert panel.export_path(str(tmp_path / f"out.{fmt}"))
+    assert panel.export_path(str(tmp_path / "bare.gpl"), metadata=False)
+    assert b"atelier" not in (tmp_path / "bare.gpl").read_bytes()
     bad = tmp_path / "bad.ase"
     bad.write_bytes(b"ASEF\x00\x01\x00\x00\x00\x00\x00\x05truncated")
     assert not panel.import_path(str(bad))

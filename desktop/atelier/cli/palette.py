@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from atelier.core.color.formats import EXPORT_FORMATS, PaletteFile, export_file
+    from atelier.core.color.formats import EXPORT_FORMATS, PaletteFile, export_file, palette_record
     from atelier.core.requests import Request
     from atelier.core.requests.palette import (
         HarmonyRequest,
@@ -120,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
         title = args.text or (Path(args.image).stem if args.image else f"{args.harmony} from {args.base}")
         title = f"Around {', '.join(c for _, c in parse_locks(args.lock))}" if args.lock is not None else title
         title = " ".join(title.split())  # one line: a line break in a .gpl title makes the file unreadable
-        written = export_file(PaletteFile(result.colors, result.names, title), args.export, result.source)
+        made = None if args.no_metadata else palette_record(result.source, args.text or "", args.seed)
+        written = export_file(PaletteFile(result.colors, result.names, title), args.export, result.source, made)
         data["export"] = str(written)
     kept = record(project, request, result, started)
     if kept:

@@ -17,7 +17,7 @@ import numpy as np
 from atelier.core.color.data import ColorTable, data_files, moods, named_colors, table_from_hex
 from atelier.core.color.selection import pick_diverse
 from atelier.core.settings import cache_dir
-from atelier.engine.packs import Pack
+from atelier.engine.packs import Pack, bundled_models_dir
 
 MOOD_SHARPNESS = 0.035  # softmax temperature over mood similarities: the best-matching moods dominate
 MOOD_KEEP = 0.08  # moods whose softmax weight is below this contribute nothing
@@ -57,7 +57,11 @@ def load_index(pack: Pack, embed_texts: Embedder) -> ColorIndex:
     mood_list = moods()
     phrases = [p for m in mood_list for p in m.phrases]
     mood_of_phrase = np.array([i for i, m in enumerate(mood_list) for _ in m.phrases])
-    path = cache_dir() / "palette-index" / f"{index_key(pack)}.npz"
+    key = index_key(pack)
+    path = cache_dir() / "palette-index" / f"{key}.npz"
+    bundled = bundled_models_dir() / "minilm" / "palette-index" / f"{key}.npz"  # made by installer/bundle_packs.py
+    if not path.is_file() and bundled.is_file():
+        path = bundled  # read-only in an installed bundle: read it, never write next to it
     vectors: dict[str, np.ndarray] = {}
     if path.is_file():
         try:
@@ -67,6 +71,7 @@ def load_index(pack: Pack, embed_texts: Embedder) -> ColorIndex:
             vectors = {}
     if not vectors or len(vectors["names"]) != len(names.names) or len(vectors["moods"]) != len(phrases):
         vectors = {"names": embed_texts(list(names.names)), "moods": embed_texts(phrases)}
+        path = cache_dir() / "palette-index" / f"{key}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, names=vectors["names"], moods=vectors["moods"])

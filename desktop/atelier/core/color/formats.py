@@ -75,12 +75,13 @@ def palette_record(
     source: str, prompt: str = "", seed: int | None = None, pack: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """What made a palette: from text the text model chose the colours (trained algorithmic media);
-    from an image (k-means on the user's picture) or a harmony rule it is an algorithm's, no model's."""
+    from an image (k-means on the user's picture) or a harmony rule it is an algorithm's, no model's; the palette
+    model filling around locked colours is trained algorithmic media too."""
     record: dict[str, Any] = {
         "generator": app_label(),
         "task": "palette",
         "source": source,
-        "ai": TRAINED if source == "text" else ALGORITHMIC,
+        "ai": TRAINED if source in ("text", "model") else ALGORITHMIC,
     }
     if prompt:
         record["prompt"] = prompt

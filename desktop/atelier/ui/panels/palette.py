@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from atelier.core.color.formats import PaletteFile, export_file, import_file
+from atelier.core.color.formats import PaletteFile, export_file, import_file, palette_record
 from atelier.core.color.names import nearest_name, nearest_names
 from atelier.core.documents.palette import SKETCH_LABEL, PaletteSource, normalise_hex
 from atelier.core.errors import AtelierError, InputFileError, InvalidRequestError
@@ -40,6 +40,7 @@ from atelier.core.progress import Progress
 from atelier.core.requests import Request, Result
 from atelier.core.requests.palette import HarmonyRequest, PaletteResult
 from atelier.ui.context import AppContext
+from atelier.ui.dialogs.export_choice import ask_export_path
 from atelier.ui.errors import show_error
 from atelier.ui.panels.base import Panel
 from atelier.ui.widgets.document_binding import FieldBinder
@@ -339,16 +340,24 @@ class PalettePanel(Panel):
     def export_dialog(self, fmt: str) -> None:
         folder = self.context.settings.output_folder or str(Path.home())
         suggested = str(Path(folder) / f"palette.{fmt}")
-        path, _ = QFileDialog.getSaveFileName(self, "Export palette", suggested, FORMAT_LABELS[fmt])
-        if path:
-            self.export_path(path if path.lower().endswith(f".{fmt}") else f"{path}.{fmt}")
+        label = FORMAT_LABELS[fmt].rsplit(" (", 1)[0]
+        answer = ask_export_path(self, "Export palette", suggested, [(label, f"*.{fmt}")])
+        if answer:
+            path = str(answer[0])
+            self.export_path(path if path.lower().endswith(f".{fmt}") else f"{path}.{fmt}", metadata=answer[1])
 
-    def export_path(self, path: str) -> bool:
+    def export_path(self, path: str, metadata: bool = True) -> bool:
+        """Write the palette; with `metadata`, a record of what made it where the format has room."""
         source = self.doc.source
         title = (source.text or source.label or "Atelier palette").split("\n")[0]
+        made = source.kind in ("text", "lyric", "image", "sketch", "harmony", "model")
+        record = palette_record(source.kind, source.text, self.doc.seed) if metadata and made else None
         try:
             written = export_file(
-                PaletteFile(tuple(self.doc.colors), tuple(self.display_names()), title[:80]), path, source.kind
+                PaletteFile(tuple(self.doc.colors), tuple(self.display_names()), title[:80]),
+                path,
+                source.kind,
+                record,
             )
         except AtelierError as exc:
             show_error(self, exc)
