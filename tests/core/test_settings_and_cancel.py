@@ -102,3 +102,16 @@ def test_cancel_token_runs_callbacks_once_and_from_other_threads() -> None:
     late: list[int] = []
     token.on_cancel(lambda: late.append(1))
     assert late == [1]
+
+
+def test_exports_start_in_the_output_folder_or_pictures_never_the_working_folder(tmp_path, monkeypatch) -> None:
+    from atelier.core.settings import Settings, export_folder
+
+    monkeypatch.chdir(tmp_path)
+    assert export_folder(Settings(output_folder=str(tmp_path / "out"))) == tmp_path / "out"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_PICTURES_DIR", str(tmp_path / "home" / "Pictures"))
+    (tmp_path / "home").mkdir()
+    assert export_folder(Settings()) == tmp_path / "home"  # no Pictures folder: home
+    (tmp_path / "home" / "Pictures").mkdir()
+    assert export_folder(Settings()) == tmp_path / "home" / "Pictures"

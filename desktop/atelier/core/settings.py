@@ -125,6 +125,15 @@ def cache_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
 
 
+def export_folder(settings: Settings) -> Path:
+    """Where export dialogs start: the Output folder setting, else the user's Pictures folder (home when
+    there is none), never the folder Atelier happened to be started from."""
+    if settings.output_folder:
+        return Path(settings.output_folder).expanduser()
+    pictures = Path(platformdirs.user_pictures_dir())
+    return pictures if pictures.is_dir() else Path.home()
+
+
 def settings_path() -> Path:
     return config_dir() / "settings.json"
 

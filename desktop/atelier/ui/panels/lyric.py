@@ -50,6 +50,7 @@ from atelier.core.requests.lyrics import (
 )
 from atelier.core.requests.melody import MelodyRequest, MelodyResult
 from atelier.core.rhymes import KINDS, group_by_syllables
+from atelier.core.settings import export_folder
 from atelier.core.thesaurus import synonyms
 from atelier.ui.context import AppContext
 from atelier.ui.errors import show_error
@@ -510,7 +511,8 @@ class LyricPanel(Panel):
     def _choose_export(self) -> None:
         from atelier.ui.dialogs.export_choice import ask_export_path
 
-        answer = ask_export_path(self, "Export the lyric", "lyric.txt", [("Text", "*.txt"), ("Markdown", "*.md")])
+        suggested = str(export_folder(self.context.settings) / "lyric.txt")
+        answer = ask_export_path(self, "Export the lyric", suggested, [("Text", "*.txt"), ("Markdown", "*.md")])
         if answer:
             path, metadata = answer
             try:

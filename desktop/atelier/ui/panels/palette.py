@@ -39,6 +39,7 @@ from atelier.core.picture_io import read_picture
 from atelier.core.progress import Progress
 from atelier.core.requests import Request, Result
 from atelier.core.requests.palette import HarmonyRequest, PaletteResult
+from atelier.core.settings import export_folder
 from atelier.ui.context import AppContext
 from atelier.ui.dialogs.export_choice import ask_export_path
 from atelier.ui.errors import show_error
@@ -338,8 +339,7 @@ class PalettePanel(Panel):
         return True
 
     def export_dialog(self, fmt: str) -> None:
-        folder = self.context.settings.output_folder or str(Path.home())
-        suggested = str(Path(folder) / f"palette.{fmt}")
+        suggested = str(export_folder(self.context.settings) / f"palette.{fmt}")
         label = FORMAT_LABELS[fmt].rsplit(" (", 1)[0]
         answer = ask_export_path(self, "Export palette", suggested, [(label, f"*.{fmt}")])
         if answer:

@@ -48,6 +48,7 @@ from atelier.core.provenance import read_parameters, save_png
 from atelier.core.provenance_sketch import composite_record, generation_mode, record_summary, sketch_request_from_record
 from atelier.core.requests import Request, Result
 from atelier.core.requests.colorize import ColorizeRequest
+from atelier.core.settings import export_folder
 from atelier.ui.context import AppContext
 from atelier.ui.dialogs.export_choice import ask_export_path
 from atelier.ui.dialogs.picture_import_dialog import USE_SETTINGS, ask_generated_picture, ask_picture_import
@@ -280,7 +281,8 @@ class SketchPanel(Panel):
         self.import_picture(array_from_qimage(limit_side(image, MAX_CANVAS_SIDE)))
 
     def export_dialog(self) -> None:
-        answer = ask_export_path(self, "Export PNG", "sketch.png", [("PNG", "*.png")])
+        suggested = str(export_folder(self.context.settings) / "sketch.png")
+        answer = ask_export_path(self, "Export PNG", suggested, [("PNG", "*.png")])
         if answer:
             self.export_png(str(answer[0]), metadata=answer[1])
 
