@@ -137,3 +137,14 @@ def test_looks_english() -> None:
     assert looks_english("")  # the writer's own instructions are English
     assert not looks_english("雨の夜")
     assert not looks_english("Любовь и кровь")
+
+
+@pytest.mark.parametrize("line", ["RHYTHM = 938716", "CANT=5/vocalic sounds", "<verse>{rain}</verse>"])
+def test_code_and_long_numbers_are_not_lyric_words(line: str) -> None:
+    """Lines a base model wrote (Gemma 3 270M int4) that passed when every digit run was a word."""
+    assert GIBBERISH in line_problems(line)
+
+
+@pytest.mark.parametrize("line", ["I think of you 24/7", "Back in 1969 we danced till 3am", "Rock and roll #1"])
+def test_numbers_a_song_sings_stay_words(line: str) -> None:
+    assert GIBBERISH not in line_problems(line)

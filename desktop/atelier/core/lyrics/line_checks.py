@@ -28,7 +28,10 @@ PROBLEMS = (MIXED_SCRIPT, INSTRUCTION_ECHO, GIBBERISH, STEM_LOOP)  # the order l
 # Letters and digits of any script, with inner apostrophes ("don't", "rock'n'roll") or hyphens
 # ("snow-laden") and a trailing apostrophe ("singin'"). "h2l" is one word, and not an English one.
 _WORD_RE = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*'?")
-_NUMBER_RE = re.compile(r"\d+(?:st|nd|rd|th|s|am|pm|k)?")
+# Numbers a lyric sings ("99", "1969", "3am", "24/7"); a longer digit run ("938716") is not a word.
+_NUMBER_RE = re.compile(r"\d{1,4}(?:st|nd|rd|th|s|am|pm|k)?")
+# Code and markup symbols: a lyric line has none, a model's junk ("RHYTHM = 938716", "CANT=5/vocalic") has.
+_SYMBOL_RE = re.compile(r"[=<>{}\[\]|\\#@^~_*/+]+")
 SHORT_PART = 3  # a hyphenated word may have one part shorter than this ("rock-n-roll", "x-ray")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u02bc": "'"})
 
@@ -143,7 +146,8 @@ def dictionary_share(line: str, known: Collection[str] = ()) -> float:
     if not found:
         return 1.0
     known_lower = {k.lower() for k in known}
-    return sum(is_english_word(w, known_lower) for w in found) / len(found)
+    symbols = len(_SYMBOL_RE.findall(line))  # each run of code symbols counts as a word that is not English
+    return sum(is_english_word(w, known_lower) for w in found) / (len(found) + symbols)
 
 
 def stem(word: str) -> str:
