@@ -82,6 +82,7 @@ def run_app(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from atelier.core.settings import load_settings
+    from atelier.ui.context import LicenceGate
     from atelier.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(argv or sys.argv)
@@ -96,7 +97,7 @@ def run_app(argv: list[str] | None = None) -> int:
     if settings.theme != "system":
         scheme = Qt.ColorScheme.Dark if settings.theme == "dark" else Qt.ColorScheme.Light
         QGuiApplication.styleHints().setColorScheme(scheme)
-    window = MainWindow(settings)
+    window = MainWindow(settings, licence_gate=LicenceGate())  # asks before a pack's first use
     if problems:
         window.statusBar().showMessage(" ".join(problems), 15000)
     window.show()
