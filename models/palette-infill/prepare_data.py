@@ -7,7 +7,9 @@ Sources (see MODEL_CARD.md for licences):
 - the `.gpl` palettes of Debian's `gimp-data`, `inkscape` and `krita-data` (rows of a file with a
   `Columns:` header, else runs of 6 consecutive swatches; at most 30 runs a file, so a 256-step gradient
   does not outweigh the hand-made palettes);
-- ColorBrewer, CARTOColors and the Wes Anderson palettes that the PyPI package `palettable` ships.
+- the ColorBrewer (Apache-2.0-style) and CARTOColors (CC BY 3.0) palettes that the PyPI package `palettable`
+  ships. Its other sets are left out: the Wes Anderson palettes come from a blog that states no licence (only
+  openly licensed data trains models here), and the scientific colour maps are ramps, not palettes.
 Every palette has 3 to 8 colours, is stored dark to light (OKLab lightness: the model reads a palette
 as a set, so one order is as good as another and this one makes duplicates meet), near-duplicates are
 dropped, and it is split by source group (a folder, an emoji block, a file), 10% held out.
@@ -38,9 +40,12 @@ MIN_SWATCHES = 3
 PALETTE_PACKAGES = ("gimp-data", "inkscape", "krita-data")
 PALETTE_FOLDERS = ("usr/share/gimp/2.0/palettes", "usr/share/inkscape/palettes", "usr/share/krita/palettes")
 PALETTABLE = "palettable==3.3.3"
-# Collections of palettable used: hand-designed palettes with a stated open licence. Continuous scientific
-# colour maps (cmocean, crameri, cubehelix, matplotlib) are left out: evenly sampled ramps, not palettes.
-PALETTABLE_MODULES = ("colorbrewer", "cartocolors", "wesanderson")
+# Collections of palettable used: hand-designed palettes with a stated open licence (ColorBrewer: Apache-2.0-style,
+# with its acknowledgement line; CARTOColors: CC BY 3.0). `wesanderson` is left out: palettable lists it under its
+# own MIT licence, but the colours come from a blog (wesandersonpalettes.tumblr.com) that states no licence.
+# Tableau's sets are a vendor's without a stated licence; the scientific colour maps (cmocean, scientific,
+# cubehelix, matplotlib, lightbartlein, mycarta) are evenly sampled ramps, not palettes.
+PALETTABLE_MODULES = ("colorbrewer", "cartocolors")
 # A flat colour of a picture covers at least this share of its drawn pixels; anti-aliased edges do not.
 MIN_AREA = 0.02
 DISTINCT_DE = 10.0  # swatches of one palette closer than this (CIEDE2000) are one colour
