@@ -114,7 +114,7 @@ def export_pack(ckpt: Path, folder: Path = HERE) -> Path:
         "kind": "palette-infill",
         "version": "1",
         "licence": "MIT (weights trained here; data: public-domain clip art, OFL emoji, GPL/LGPL application "
-        "palettes, Apache-2.0/CC-BY/MIT palette sets; see MODEL_CARD.md)",
+        "palettes, ColorBrewer (Apache-2.0-style) and CARTOColors (CC BY 3.0) palette sets; see MODEL_CARD.md)",
         "source": f"Trained by models/palette-infill/train.py on palettes built by prepare_data.py; "
         f"{state['step']} steps, {cpu_minutes:.0f} CPU minutes ({minutes:.0f} min wall time on a shared 2-core "
         "machine).",
