@@ -352,11 +352,16 @@ def read_png_text(path: str | Path) -> dict[str, str]:
 def read_parameters(path: str | Path) -> dict[str, Any] | None:
     """The JSON parameters Atelier wrote into a PNG, or None (also for a file that is no readable image:
     the text chunks are read without decoding pixels, and a decompression bomb is just not ours)."""
-    text = read_png_text(path).get(JSON_KEY)
+    return json_record(read_png_text(path).get(JSON_KEY))
+
+
+def json_record(text: str | None) -> dict[str, Any] | None:
+    """A record kept as JSON text (a PNG chunk, a MIDI Text event, a WAV comment), or None when the text
+    is missing, not JSON or not an object."""
     if not text:
         return None
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

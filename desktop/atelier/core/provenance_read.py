@@ -6,24 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from atelier.core.errors import InputFileError
-from atelier.core.provenance import JSON_KEY, XMP_KEY, parse_xmp, read_png_text
+from atelier.core.provenance import JSON_KEY, XMP_KEY, json_record, parse_xmp, read_png_text
 
 MAX_TEXT_BYTES = 4 * 1024 * 1024  # a lyric or palette file is a few kB; larger text files are not read
 PALETTE_SUFFIXES = (".gpl", ".css", ".json", ".ase", ".aco")
 LYRIC_SUFFIXES = (".txt", ".md")
 MIDI_SUFFIXES = (".mid", ".midi")
-
-
-def _json_record(text: str | None) -> dict[str, Any] | None:
-    import json
-
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _text(path: Path) -> bytes:
@@ -34,7 +22,7 @@ def _text(path: Path) -> bytes:
 
 def _image(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     chunks = read_png_text(path)
-    return _json_record(chunks.get(JSON_KEY)), parse_xmp(chunks.get(XMP_KEY, ""))
+    return json_record(chunks.get(JSON_KEY)), parse_xmp(chunks.get(XMP_KEY, ""))
 
 
 def _midi(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -51,7 +39,7 @@ def _wav(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     from atelier.core.provenance_riff import read_wav_info
 
     info = read_wav_info(path)
-    return _json_record(info.get("ICMT")), {k: v for k, v in info.items() if k != "ICMT"}
+    return json_record(info.get("ICMT")), {k: v for k, v in info.items() if k != "ICMT"}
 
 
 def _lyric(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any]]:
