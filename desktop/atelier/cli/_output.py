@@ -171,8 +171,10 @@ def write_png(
     watermark and content credentials the user's Settings ask for (`ingredients`: the input files)."""
     from atelier.core.content_credentials import export_hooks
     from atelier.core.provenance import save_png
+    from atelier.core.settings import load_settings
 
-    hooks = export_hooks(engine_settings(), ingredients)
+    # Read again without re-printing the warnings engine_settings() already gave for this command.
+    hooks = export_hooks(load_settings()[0], ingredients)
     save_png(
         path,
         image,

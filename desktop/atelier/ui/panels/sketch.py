@@ -298,7 +298,7 @@ class SketchPanel(Panel):
         if self._shown_is_larger():
             assert self.shown_image is not None
             image = self.shown_image
-        over_drawing = bool(params) and str((params or {}).get("mode", "")) != "txt2img"
+        over_drawing = params is not None and params.get("mode") != "txt2img"
         hooks = export_hooks(self.context.settings, [self.canvas.sketch_array()] if over_drawing else ())
         try:
             save_png(

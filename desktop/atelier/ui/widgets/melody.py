@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,6 +42,7 @@ from atelier.core.midi_file import read_tune
 from atelier.core.progress import Progress
 from atelier.core.requests import Result
 from atelier.core.requests.melody import Melody, MelodyAudioRequest, MelodyAudioResult, MelodyRequest, MelodyResult
+from atelier.core.settings import export_folder
 from atelier.ui.context import AppContext
 from atelier.ui.errors import show_error
 from atelier.ui.widgets.lyric_controls import SettingsBinder, UndoButtons, combo_for, spin_for
@@ -342,7 +342,10 @@ class MelodyWidget(QWidget):
 
     def _ask_import_midi(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import MIDI", self._default_folder(), "MIDI files (*.mid *.midi *.kar);;All files (*)"
+            self,
+            "Import MIDI",
+            str(export_folder(self.context.settings)),
+            "MIDI files (*.mid *.midi *.kar);;All files (*)",
         )
         if path:
             self.import_midi(path)
@@ -494,13 +497,10 @@ class MelodyWidget(QWidget):
             self.roll_area.ensureVisible(int(rect.center().x()), int(rect.center().y()), 120, 40)
 
     # -- export ------------------------------------------------------------------------------
-    def _default_folder(self) -> str:
-        return self.context.settings.output_folder or str(Path.home())
-
     def _ask_export_midi(self) -> None:
         from atelier.ui.dialogs.export_choice import ask_export_path
 
-        suggested = str(Path(self._default_folder()) / "melody.mid")
+        suggested = str(export_folder(self.context.settings) / "melody.mid")
         answer = ask_export_path(self, "Export MIDI", suggested, [("MIDI files", "*.mid")])
         if answer:
             self.export_midi(str(answer[0]), answer[1])
@@ -508,7 +508,7 @@ class MelodyWidget(QWidget):
     def _ask_export_wav(self) -> None:
         from atelier.ui.dialogs.export_choice import ask_export_path
 
-        suggested = str(Path(self._default_folder()) / "melody.wav")
+        suggested = str(export_folder(self.context.settings) / "melody.wav")
         answer = ask_export_path(self, "Export WAV", suggested, [("WAV files", "*.wav")])
         if answer:
             self.export_wav(str(answer[0]), answer[1])
