@@ -1,19 +1,23 @@
 """Jobs and the job queue, which is also the history of everything the user asked for.
 
 The queue is thread-safe, but its `notify_*` methods are meant to be called on one thread (the
-UI's main thread), so that its events reach listeners in order.
+UI's main thread), so that its events reach listeners in order. Every listener gets every event even
+when another one raises: the fault is logged with the listener's name and announced on `listener_failed`.
 """
 
 from __future__ import annotations
 
 import enum
 import itertools
+import logging
 import threading
 import time
+import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
-from psygnal import Signal
+from psygnal import Signal, SignalInstance
 
 from atelier.core.cancel import CancelToken
 from atelier.core.errors import AtelierError
@@ -64,12 +68,86 @@ class Job:
         return (self.ended or time.time()) - self.started
 
 
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ListenerFault:
+    """A queue listener that raised: which event, which listener, on which job, and what it raised."""
+
+    event: str  # "job_added", "job_changed" or "job_removed"
+    listener: str  # e.g. "atelier.ui.panels.sketch.SketchPanel._on_job_changed"
+    job_id: int
+    error: str  # "ValueError: ..."
+
+    def message(self) -> str:
+        """One line for the user: what failed, that Atelier went on, where the details are."""
+        short = ".".join(self.listener.split(".")[-2:])  # "SketchPanel._on_job_changed"
+        return f"Internal error in {short} ({self.error}); Atelier carried on. Details are in the log."
+
+
+class EveryListenerSignalInstance(SignalInstance):
+    """A psygnal SignalInstance whose emit calls every listener even when an earlier one raises.
+
+    psygnal (0.16) stops its emit loop at the first listener that raises and raises EmitLoopError
+    from `emit`; it has no option to go on (pyapp-kit/psygnal#106 was closed without one, and
+    `emit(check_nargs=...)` only checks the arguments). On the job queue that would leave a panel
+    busy for ever or the Jobs dock stale because another panel's handler has a bug, and would stop
+    the queue's own book-keeping (pruning, dropping a helper job) half-way. So the one loop psygnal
+    runs for "immediate" re-emission (the mode these signals are declared with) is replaced with the
+    same loop, guarded per listener. The loop uses psygnal's slot list and `WeakCallback.cb`, so
+    weak references, argument trimming, nested emits and disconnects keep psygnal's behaviour.
+    """
+
+    def _run_emit_loop_immediate(self) -> None:
+        args = self._emit_queue.popleft()
+        for caller in list(self._slots):
+            if not caller._is_alive():
+                continue
+            # Exception, not BaseException: Ctrl+C or a deliberate exit still ends the program.
+            try:
+                caller.cb(args)
+            except Exception as exc:
+                _report_fault(self, caller.slot_repr(), args, exc)
+
+
+def _report_fault(signal: SignalInstance, listener: str, args: tuple[Any, ...], exc: Exception) -> None:
+    job = args[0] if args else None
+    job_id = job.id if isinstance(job, Job) else 0
+    try:  # one short line for a message; the log keeps the whole traceback
+        text = str(exc).strip().splitlines()
+        error = f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
+    except Exception:  # an exception whose str() fails still gets its name
+        error = type(exc).__name__
+    fault = ListenerFault(str(signal.name), listener, job_id, error)
+    log.error(
+        "Listener %s failed on %s for job %s; the other listeners were still called:\n%s",
+        listener,
+        fault.event,
+        job_id,
+        "".join(traceback.format_exception(exc)),
+    )
+    queue = signal.instance
+    if isinstance(queue, JobQueue):
+        try:
+            queue.listener_failed.emit(fault)
+        except Exception:  # whoever shows faults failed too: the log already has the fault
+            log.exception("Could not announce the failure of listener %s", listener)
+
+
+def _job_signal() -> Signal:
+    return Signal(Job, reemission="immediate", signal_instance_class=EveryListenerSignalInstance)
+
+
 class JobQueue:
     """Ordered jobs, oldest first; finished ones are pruned beyond `max_jobs` or `max_bytes`."""
 
-    job_added = Signal(Job)
-    job_changed = Signal(Job)
-    job_removed = Signal(Job)
+    job_added = _job_signal()
+    job_changed = _job_signal()
+    job_removed = _job_signal()
+    # A listener of the three above raised (already logged); the main window shows it like other
+    # internal errors. A plain psygnal signal: a fault of its own listener is only logged.
+    listener_failed = Signal(ListenerFault)
 
     def __init__(self, max_jobs: int = 200, max_bytes: int = 512 * 1024 * 1024) -> None:
         self.max_jobs = max_jobs
