@@ -372,3 +372,141 @@ def json_document(rng: random.Random, valid: dict[str, object] | None = None) ->
         text = json.dumps(valid or {"values": {}})
         return mutate(text.encode(), rng)
     return text.encode("utf-8")
+
+
+# -- provenance records (issue 16-20 readers: PNG chunks, XMP, MIDI/WAV records, lyric and palette files) --
+VALID_RECORD: dict[str, object] = {
+    "generator": "Atelier 1.0",
+    "task": "sketch",
+    "ai": "trainedAlgorithmicMedia",
+    "pack": {"id": "tiny", "name": "Tiny", "version": "1", "licence": "MIT", "sha256": "ab" * 32},
+    "prompt": "a boat",
+    "seed": 3,
+    "sources": [{"role": "init", "sha256": "cd" * 32, "of": "pixels"}],
+    "model_lines": [1, 2],
+    "user_lines": 1,
+    "date": "2026-01-01T00:00:00Z",
+}
+
+
+def record_text(rng: random.Random) -> str:
+    """The JSON text a file carries as its record: the valid one with a value replaced, any JSON value,
+    damaged text, or nesting just under and far over what a JSON parser takes."""
+    choice = rng.random()
+    if choice < 0.75:
+        return json_document(rng, VALID_RECORD).decode("utf-8", "replace")
+    depth = rng.choice([400, 900, 990, 5000, 100_000])
+    inner = "[" * depth + "1" + "]" * depth
+    return rng.choice([inner, '{"seed": ' + inner + "}", '{"pack": ' + inner + ', "ai": ' + inner + "}"])
+
+
+def xmp_text(rng: random.Random) -> str:
+    """An XMP packet as Atelier writes it, damaged; or forged: deep nesting, entity expansion, odd namespaces."""
+    from atelier.core.provenance import xmp_packet
+
+    try:
+        record = json.loads(json_document(rng, VALID_RECORD).decode("utf-8", "replace"))
+    except ValueError:
+        record = {}
+    choice = rng.random()
+    if choice < 0.5:
+        packet = xmp_packet(record if isinstance(record, dict) else {}, "2026-01-01")
+        return mutate(packet.encode("utf-8"), rng).decode("utf-8", "replace") if rng.random() < 0.6 else packet
+    if choice < 0.7:
+        depth = rng.choice([100, 10_000, 200_000])
+        return "<a xmlns:xmp='http://ns.adobe.com/xap/1.0/'>" + "<b>" * depth + "</b>" * depth + "</a>"
+    if choice < 0.85:  # billion laughs: expat refuses the expansion
+        entities = "".join(f'<!ENTITY e{i} "{("&e" + str(i - 1) + ";") * 10 if i else "lol"}">' for i in range(10))
+        return f"<!DOCTYPE r [{entities}]><r xmlns:xmp='http://ns.adobe.com/xap/1.0/'><xmp:Label>&e9;</xmp:Label></r>"
+    attrs = " ".join(f"xmp:{hostile_text(rng, 4) or 'k'}='{hostile_text(rng, 8)}'" for _ in range(rng.randint(0, 5)))
+    tool = f"<xmp:CreatorTool>{hostile_text(rng, 20)}</xmp:CreatorTool>"
+    return f"<r xmlns:xmp='http://ns.adobe.com/xap/1.0/' {attrs}>{tool}</r>"
+
+
+def _png_with_text(rng: random.Random, chunks: dict[str, str]) -> bytes:
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, text in chunks.items():
+        value = text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate cannot be stored
+        adder = rng.choice([info.add_text, info.add_itxt])
+        if adder == info.add_itxt:
+            info.add_itxt(key, value, zip=rng.random() < 0.5)
+        else:
+            info.add_text(key, value.encode("latin-1", "replace").decode("latin-1"), zip=rng.random() < 0.3)
+    buffer = io.BytesIO()
+    Image.new("RGB", (rng.randint(1, 8), rng.randint(1, 8)), (1, 2, 3)).save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def _wav_with_info(rng: random.Random, comment: str) -> bytes:
+    import wave
+
+    from atelier.core.provenance_riff import info_chunk
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(8000)
+        handle.writeframes(bytes(rng.randrange(0, 64) * 2))
+    data = bytearray(buffer.getvalue())
+    chunk = info_chunk({"generator": "Atelier", "task": "melody"})
+    # The comment travels as it would in a file another tool wrote: any bytes, not only what info_chunk makes.
+    body = comment.encode("ascii", "replace") + b"\x00"
+    icmt = b"ICMT" + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) % 2 else b"")
+    chunk = chunk[:4] + struct.pack("<I", len(chunk) - 8 + len(icmt)) + chunk[8:] + icmt
+    data += chunk
+    data[4:8] = struct.pack("<I", len(data) - 8)
+    return bytes(data)
+
+
+def _midi_with_record(rng: random.Random, record: str) -> bytes:
+    import mido
+
+    midi = mido.MidiFile(type=1)
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("track_name", name=hostile_text(rng, 10) if rng.random() < 0.3 else "Atelier"))
+    track.append(mido.MetaMessage("text", text="atelier:" + record))
+    track.append(mido.Message("note_on", note=60, velocity=64, time=0))
+    track.append(mido.Message("note_off", note=60, time=480))
+    midi.tracks.append(track)
+    buffer = io.BytesIO()
+    try:
+        midi.save(file=buffer)
+    except (ValueError, UnicodeEncodeError):  # text mido cannot encode: a plain record then
+        return _midi_with_record(rng, "{}")
+    return buffer.getvalue()
+
+
+def hostile_provenance(rng: random.Random) -> tuple[str, bytes]:
+    """(suffix, bytes) for `atelier provenance FILE`: each file kind Atelier writes a record into, with a
+    hostile record, a hostile XMP packet or damaged bytes."""
+    kind = rng.choice(["png", "png", "mid", "wav", "md", "txt", "gpl", "css", "json", "ase"])
+    record = record_text(rng)
+    if kind == "png":
+        chunks = {"atelier": record} if rng.random() < 0.8 else {}
+        if rng.random() < 0.6:
+            chunks["XML:com.adobe.xmp"] = xmp_text(rng)
+        data = _png_with_text(rng, chunks)
+        if rng.random() < 0.1:  # a caBX chunk without the library's manifest in it
+            at = data.index(b"IEND") - 4
+            data = data[:at] + _chunk(b"caBX", bytes(rng.randrange(256) for _ in range(rng.randint(0, 64)))) + data[at:]
+    elif kind == "mid":
+        data = _midi_with_record(rng, record)
+    elif kind == "wav":
+        data = _wav_with_info(rng, record)
+    elif kind in ("md", "txt"):
+        lines = [f"{key}: {json_document(rng, {'v': 1}).decode('utf-8', 'replace')}" for key in VALID_RECORD]
+        lines.insert(rng.randrange(len(lines) + 1), f"model_lines: {record}")
+        text = "---\n" + "\n".join(lines) + "\n---\n" + hostile_text(rng, 200) + " (AI)\n"
+        data = text.encode("utf-8", "surrogatepass")
+    elif kind in ("gpl", "css"):
+        line = f"# atelier: {record}" if kind == "gpl" else f"/* atelier: {record} */"
+        head = "GIMP Palette\nName: x\n" if kind == "gpl" else ":root {\n"
+        data = (head + line + "\n").encode("utf-8", "surrogatepass")
+    elif kind == "json":
+        data = ('{"colors": ["#112233"], "atelier": ' + record + "}").encode("utf-8", "surrogatepass")
+    else:
+        data = hostile_palette(rng)[1]
+    return kind, mutate(data, rng) if rng.random() < 0.25 else data

@@ -35,7 +35,7 @@ def describe(found: dict[str, Any]) -> list[str]:
     if found.get("date"):
         lines[0] += f" on {found['date']}"
     if found.get("ai"):
-        lines.append("AI: " + AI_WORDS.get(found["ai"], found["ai"]))
+        lines.append("AI: " + AI_WORDS.get(str(found["ai"]), str(found["ai"])))
     pack = found.get("pack")
     if pack:
         words = str(pack.get("name") or pack.get("id", "")) + (
@@ -55,9 +55,13 @@ def describe(found: dict[str, Any]) -> list[str]:
         lines.append(f"Source {source.get('role', '')}: sha256 {digest}… (of the {source.get('of', 'file')})")
     record = found.get("record") or {}
     if "model_lines" in record:
-        numbers = record["model_lines"]
+        # The record is the file's own JSON, of any shape: only whole line numbers are believed.
+        raw = record["model_lines"]
+        numbers = [n for n in raw if isinstance(n, int) and not isinstance(n, bool)] if isinstance(raw, list) else []
         written = ", ".join(map(str, numbers)) if numbers else "none"
-        lines.append(f"Lines the model wrote: {written}; lines the user wrote or edited: {record.get('user_lines', 0)}")
+        users = record.get("user_lines", 0)
+        users = users if isinstance(users, int) and not isinstance(users, bool) else "unknown"
+        lines.append(f"Lines the model wrote: {written}; lines the user wrote or edited: {users}")
     c2pa = found.get("c2pa")
     if c2pa is not None:
         state = str(c2pa.get("state") or c2pa.get("error") or "present")

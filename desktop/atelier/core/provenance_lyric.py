@@ -119,7 +119,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
             continue
         try:
             found[key.strip()] = json.loads(raw.strip())
-        except ValueError:
+        except (ValueError, RecursionError):  # thousands of nested brackets: kept as the text it is
             found[key.strip()] = raw.strip()
     return found, "\n".join(lines[end + 1 :])
 

@@ -12,6 +12,48 @@ MAX_TEXT_BYTES = 4 * 1024 * 1024  # a lyric or palette file is a few kB; larger 
 PALETTE_SUFFIXES = (".gpl", ".css", ".json", ".ase", ".aco")
 LYRIC_SUFFIXES = (".txt", ".md")
 MIDI_SUFFIXES = (".mid", ".midi")
+MAX_RECORD_DEPTH = 32  # a record Atelier writes is 3 levels deep; a deeper one is damage or forgery
+MAX_MIDI_BYTES = 4 * 1024 * 1024  # as for a tune to continue: a song's MIDI file is a few kilobytes
+
+
+def _too_deep(value: Any, limit: int = MAX_RECORD_DEPTH) -> bool:
+    # Iterative, so a record nested thousands deep costs no recursion here (json.dumps would overflow on it).
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
+
+
+def _scalar_text(value: Any) -> str | None:
+    """Text for a field shown to the user: text as it is, a number as its digits, anything else None
+    (a file that says a generator is a list is not believed, nor allowed to break the report)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _text_dict(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    kept = {str(k): text for k, v in value.items() if (text := _scalar_text(v)) is not None}
+    return kept or None
+
+
+def _seed(value: Any) -> int | list[int] | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, list):
+        seeds = [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
+        return seeds or None
+    return None
 
 
 def _text(path: Path) -> bytes:
@@ -28,6 +70,8 @@ def _image(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any]]:
 def _midi(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     from atelier.core.midi_file import read_midi_record
 
+    if path.stat().st_size > MAX_MIDI_BYTES:  # mido reads the whole file into memory first
+        raise InputFileError(f"{path.name} is larger than any MIDI file Atelier writes; nothing was read.")
     try:
         found = read_midi_record(path)
     except Exception as exc:  # mido raises many kinds for a damaged file (OSError, EOFError, KeyError ...)
@@ -57,7 +101,10 @@ def _palette(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     fmt = format_of(path)
     if fmt == "png":
         return _image(path)
-    return read_record(_text(path), fmt), {}
+    try:
+        return read_record(_text(path), fmt), {}
+    except RecursionError:  # .gpl/.css records thousands of brackets deep (formats.read_record parses them)
+        return None, {}
 
 
 def kind_of(path: Path) -> str:
@@ -101,26 +148,34 @@ def read_provenance(path: str | Path) -> dict[str, Any]:
         record, details = readers[kind](target)
     except OSError as exc:
         raise InputFileError(f"Cannot read {path} ({exc.strerror or exc}).") from exc
+    if record is not None and _too_deep(record):
+        record = None  # json.loads takes ~1000 levels; printing such a record would overflow the stack
     record = record or {}
     xmp = details if kind == "image" else {}
     if kind == "image" and record.get("task") == "palette":
         kind = "palette"  # a swatch strip
-    pack = record.get("pack") if isinstance(record.get("pack"), dict) else None
+    # Every field below has the type its docstring gives whatever the file holds: the record is outside
+    # data, and the report (text or JSON) formats these fields without checking them again.
+    pack = _text_dict(record.get("pack"))
     if pack is None and xmp.get("Iptc4xmpExt:AISystemUsed"):
-        pack = {"name": xmp["Iptc4xmpExt:AISystemUsed"]}
-    seed = record.get("seed", record.get("seeds"))
+        pack = {"name": str(xmp["Iptc4xmpExt:AISystemUsed"])}
+    sources = record.get("sources")
+    source = [found for s in sources if (found := _text_dict(s))] if isinstance(sources, list) else None
+    c2pa = credentials(target) if kind == "image" else None
+    if c2pa is not None and not isinstance(c2pa.get("failures", []), list):
+        c2pa = {**c2pa, "failures": [str(c2pa["failures"])]}
     return {
         "file": str(path),
         "kind": kind,
-        "generator": record.get("generator") or xmp.get("xmp:CreatorTool") or details.get("ISFT"),
-        "task": record.get("task"),
+        "generator": _scalar_text(record.get("generator")) or xmp.get("xmp:CreatorTool") or details.get("ISFT"),
+        "task": _scalar_text(record.get("task")),
         "pack": pack,
-        "prompt": record.get("prompt") or xmp.get("Iptc4xmpExt:AIPromptInformation"),
-        "seed": seed,
-        "source": record.get("sources"),
-        "ai": record.get("ai") or xmp.get("ai"),
-        "c2pa": credentials(target) if kind == "image" else None,
-        "date": record.get("date") or xmp.get("xmp:CreateDate"),
+        "prompt": _scalar_text(record.get("prompt")) or xmp.get("Iptc4xmpExt:AIPromptInformation"),
+        "seed": _seed(record.get("seed", record.get("seeds"))),
+        "source": source or None,
+        "ai": _scalar_text(record.get("ai")) or xmp.get("ai"),
+        "c2pa": c2pa,
+        "date": _scalar_text(record.get("date")) or xmp.get("xmp:CreateDate"),
         "record": record or None,
         "details": details or None,
     }
