@@ -2,12 +2,18 @@
 
 Sizes are checked from the header before any pixel is decoded; every decoding failure becomes an
 InputFileError naming the file; any Pillow mode, 16-bit and EXIF-rotated pictures come back as
-8-bit grey, RGB or RGBA the right way up; an animated picture gives its first frame.
+8-bit grey, RGB or RGBA the right way up; an animated picture gives its first frame. libtiff's own
+messages about a damaged TIFF are kept off stderr: the user sees Atelier's one line only.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import glob
+import logging
 import math
+import sys
 import warnings
 from pathlib import Path
 
@@ -33,6 +39,59 @@ _ORIENTATION = {
     8: Image.Transpose.ROTATE_90,
 }
 _NO_RESIZE = ("I;16", "I;16L", "I;16B", "I;16N", "La")
+_LIBTIFF_HANDLERS = (
+    "TIFFSetErrorHandler",
+    "TIFFSetErrorHandlerExt",
+    "TIFFSetWarningHandler",
+    "TIFFSetWarningHandlerExt",
+)
+
+log = logging.getLogger(__name__)
+
+
+def _loaded_libtiffs() -> list[str]:
+    """Paths of the libtiff Pillow's decoder is linked to (already loaded with PIL's core)."""
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+                found = {line.split(None, 5)[-1].strip() for line in maps if "libtiff" in line}
+            return sorted(path for path in found if path.startswith("/"))
+        except OSError:
+            pass
+    # macOS wheels ship it in PIL/.dylibs; Windows builds link libtiff into _imaging (nothing to reach).
+    package = Path(Image.__file__).parent
+    return sorted(
+        glob.glob(str(package / ".dylibs" / "libtiff*")) + glob.glob(str(package.parent / "pillow.libs" / "libtiff*"))
+    )
+
+
+@functools.cache
+def quiet_libtiff() -> bool:
+    """Stop libtiff printing its errors and warnings about a damaged TIFF to stderr; True when done.
+
+    libtiff's default handlers write each problem ("ZIPDecode: Decoding error at scanline 0, ...",
+    "LZWDecode: Corrupted LZW table ...", "JPEGLib: ...") as its own line on stderr, several for one
+    file, under Atelier's own one-line message. Pillow turns every such failure into an exception we
+    report anyway, and silences libtiff's warnings while it decodes, but not its errors, and it offers
+    no setting for them: so the handlers are cleared once, here, through ctypes on the same library
+    Pillow loaded (a second dlopen of a loaded library returns that library).
+    """
+    done = False
+    for path in _loaded_libtiffs():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _LIBTIFF_HANDLERS:
+            setter = getattr(library, name, None)
+            if setter is None:
+                continue
+            setter.argtypes, setter.restype = [ctypes.c_void_p], ctypes.c_void_p
+            setter(None)  # no handler: libtiff prints nothing (TIFFErrorExtR calls only handlers set)
+            done = True
+    if not done:
+        log.debug("libtiff's messages could not be silenced (no loaded libtiff found)")
+    return done
 
 
 def fitting_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
@@ -75,6 +134,7 @@ def read_picture(
     source = Path(path)
     if not source.is_file():  # also refuses a FIFO or a device, which would hang or never end
         raise InputFileError(f"No image at {path}.")
+    quiet_libtiff()
     try:
         with warnings.catch_warnings():
             # Bomb warnings (the size is checked here) and damaged-EXIF or TIFF-tag warnings are noise
@@ -104,6 +164,7 @@ def read_stored(path: str | Path, max_pixels: int = MAX_DECODE_PIXELS) -> np.nda
     source = Path(path)
     if not source.is_file():
         raise InputFileError(f"No image at {path}.")
+    quiet_libtiff()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
