@@ -2,7 +2,8 @@
 
 An entry is `entry.json` plus files any program can open: PNG for images and for the request's input
 pictures, lyric.txt, melody-N.json (+ .mid), palette.json + .gpl. It is written in a hidden folder and
-renamed into place, so a crash never leaves half an entry in the listing.
+renamed into place, so a crash never leaves half an entry in the listing. One ProjectHistory may be
+written from a background thread (the app's history writer) while the GUI thread lists, stars and deletes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import io
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -270,7 +272,10 @@ class _EntryReader:
 
 
 class ProjectHistory:
-    """The entries under one project's history/ folder, newest first."""
+    """The entries under one project's history/ folder, newest first.
+
+    `changed` is emitted on the thread that made the change (a background writer's, for `add`).
+    """
 
     changed = psygnal.Signal()
 
@@ -278,6 +283,10 @@ class ProjectHistory:
         self.folder = Path(folder)
         # Melodies get a .mid next to their JSON (core's writer unless another is given).
         self.midi_writer: MidiWriter | None = midi_writer or write_midi
+        # Changes to the listing (an entry moved in, a star, a deletion, pruning) take turns: a prune on
+        # the writer thread must not delete an entry the GUI thread is starring. Writing an entry's files,
+        # the slow part, happens outside it in a folder of its own.
+        self._lock = threading.RLock()
 
     # -- writing -------------------------------------------------------------------------------
     def add(
@@ -350,6 +359,10 @@ class ProjectHistory:
     def _move_into_place(self, tmp: Path, data: dict[str, Any], created: float) -> str:
         # Another process (the CLI beside the app) may take the same id at the same moment: the
         # rename fails for one of them, which then takes the next number.
+        with self._lock:
+            return self._rename_into_place(tmp, data, created)
+
+    def _rename_into_place(self, tmp: Path, data: dict[str, Any], created: float) -> str:
         for _attempt in range(1000):
             entry_id = self._new_id(created)
             data["id"] = entry_id
@@ -379,11 +392,12 @@ class ProjectHistory:
 
     def star(self, entry_id: str, starred: bool = True) -> None:
         path = self._entry_folder(entry_id) / ENTRY_FILE
-        data = self._read_json(path)
-        if data is None:
-            raise InputFileError(f"There is no readable history entry {entry_id} in {self.folder}.")
-        data["starred"] = bool(starred)
-        write_atomic(path, _entry_bytes(data), private=True)
+        with self._lock:
+            data = self._read_json(path)
+            if data is None:
+                raise InputFileError(f"There is no readable history entry {entry_id} in {self.folder}.")
+            data["starred"] = bool(starred)
+            write_atomic(path, _entry_bytes(data), private=True)
         self.changed.emit()
 
     def delete(self, entry_id: str) -> None:
@@ -392,30 +406,32 @@ class ProjectHistory:
 
     def _remove(self, entry_id: str) -> bool:
         folder = self._entry_folder(entry_id)
-        if not folder.is_dir():
-            return False
         # Renamed out of the listing first, so a deletion cut short never leaves half an entry showing.
         doomed = self.folder / f"{TMP_PREFIX}deleted-{entry_id}-{uuid.uuid4().hex[:8]}"
-        os.rename(folder, doomed)
+        with self._lock:
+            if not folder.is_dir():
+                return False
+            os.rename(folder, doomed)
         shutil.rmtree(doomed, ignore_errors=True)
         return True
 
     def prune(self, max_count: int = 500, max_bytes: int = 2 * 1024**3) -> list[str]:
         """Delete the oldest unstarred entries until both limits hold (starred ones always stay)."""
         self._remove_stale_tmp()
-        entries = self.entries()
-        sizes = {entry.id: _folder_bytes(entry.folder) for entry in entries}
-        count, total = len(entries), sum(sizes.values())
         removed: list[str] = []
-        for entry in reversed(entries):  # oldest first
-            if count <= max_count and total <= max_bytes:
-                break
-            if entry.starred:
-                continue
-            if self._remove(entry.id):
-                removed.append(entry.id)
-                count -= 1
-                total -= sizes[entry.id]
+        with self._lock:  # a star given while the oldest entries are weighed is seen before they go
+            entries = self.entries()
+            sizes = {entry.id: _folder_bytes(entry.folder) for entry in entries}
+            count, total = len(entries), sum(sizes.values())
+            for entry in reversed(entries):  # oldest first
+                if count <= max_count and total <= max_bytes:
+                    break
+                if entry.starred:
+                    continue
+                if self._remove(entry.id):
+                    removed.append(entry.id)
+                    count -= 1
+                    total -= sizes[entry.id]
         if removed:
             self.changed.emit()
         return removed

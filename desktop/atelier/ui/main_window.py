@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QTabWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget
 
 from atelier.core.errors import AtelierError
 from atelier.core.history import HistoryEntry
@@ -21,7 +23,8 @@ from atelier.ui.context import AppContext, LicenceGate
 from atelier.ui.dialogs.about_dialog import AboutDialog
 from atelier.ui.dialogs.restore_dialog import RestoreDialog
 from atelier.ui.dialogs.settings_dialog import SettingsDialog
-from atelier.ui.errors import show_error
+from atelier.ui.errors import error_text, show_error
+from atelier.ui.history_writer import HistoryWriter, PendingWrite
 from atelier.ui.panels.base import Panel
 from atelier.ui.panels.lyric import LyricPanel
 from atelier.ui.panels.palette import PalettePanel
@@ -33,6 +36,12 @@ from atelier.ui.worker import JobRunner
 AUTOSAVE_MS = 30_000
 HISTORY_MAX_COUNT = 500
 HISTORY_MAX_BYTES = 2 * 1024**3
+# How long Quit waits for results still being written into the history before it asks whether to wait on.
+HISTORY_QUIT_WAIT_S = 20.0
+# A project switch waits this long for the old project's writes; later ones still land in the old project.
+HISTORY_SWITCH_WAIT_S = 20.0
+
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
@@ -71,6 +80,12 @@ class MainWindow(QMainWindow):
         self.history = HistoryWidget()
         self.history.put_back_requested.connect(self.put_back)
         self.history.recall_requested.connect(self._recall_entry)
+        # Results are written into the history on a thread of its own: a batch of big images is seconds
+        # of PNG encoding and fsync that the window would otherwise freeze for.
+        self.history_writer = HistoryWriter(HISTORY_MAX_COUNT, HISTORY_MAX_BYTES, self)
+        self.history_writer.pending_changed.connect(self._show_pending_writes)
+        self.history_writer.failed.connect(self._report_history_failure)
+        self.history_quit_wait_s = HISTORY_QUIT_WAIT_S
         self.dock_tabs = QTabWidget()
         self.dock_tabs.setDocumentMode(True)
         self.dock_tabs.addTab(self.jobs, "Jobs")
@@ -227,12 +242,46 @@ class MainWindow(QMainWindow):
         project = self._project_of_job.pop(job.id, None)
         if job.state is not JobState.FINISHED or job.result is None or project is None:
             return
-        history = project.history
-        try:
-            history.add(job.request, job.result, created=job.created, seconds=job.seconds or 0.0, number=job.number)
-            history.prune(HISTORY_MAX_COUNT, HISTORY_MAX_BYTES)
-        except (OSError, AtelierError) as exc:
-            self.statusBar().showMessage(f"The result could not be kept in the project's history: {exc}", 15000)
+        self.history_writer.add(
+            project, job.request, job.result, created=job.created, seconds=job.seconds or 0.0, number=job.number
+        )
+
+    def _show_pending_writes(self) -> None:
+        """The current project's results still being written, as "saving…" rows in the History tab."""
+        self.history.set_pending(
+            [(p.number, p.kind, p.summary) for p in self.history_writer.pending(self.context.session)]
+        )
+
+    def _report_history_failure(self, pending: PendingWrite, error: Exception, first: bool) -> None:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error_text(error)
+        number = f"#{pending.number} " if pending.number else ""
+        text = (
+            f"Result {number}({pending.kind}) could not be kept in the history of {pending.project.name} ({reason}). "
+            "It is still in its panel and in the Jobs tab: export it from there to keep it. Free some disk space "
+            "or make the project folder writable; the next results are written as usual."
+        )
+        self.statusBar().showMessage(text, 30000)
+        if first:  # one box per run of failures, not one per result
+            show_error(self, text)
+
+    def _finish_history_writes(self, before: str, timeout: float) -> bool:
+        """Wait (at most `timeout` s, saying so in the status bar) for the results still being written."""
+        count = len(self.history_writer.pending())
+        if not count:
+            return True
+        results = "result" if count == 1 else "results"
+        self.statusBar().showMessage(f"Keeping {count} {results} in the history before {before}…")
+        self.statusBar().repaint()  # the wait blocks the event loop: paint the line now
+        started = time.monotonic()
+        done = self.history_writer.wait(timeout=timeout)
+        log.info(
+            "Waited %.2f s for %d history writes before %s (all done: %s)",
+            time.monotonic() - started,
+            count,
+            before,
+            done,
+        )
+        return done
 
     def _load_entry(self, entry: HistoryEntry) -> tuple[Request, Result] | None:
         history = self.context.session.history
@@ -259,10 +308,14 @@ class MainWindow(QMainWindow):
         read_only = " [read-only]" if project.read_only else ""
         self.setWindowTitle(f"{project.name}{where}{read_only} — Atelier")
         self.history.set_history(project.history)
+        self._show_pending_writes()
         self.queue.continue_numbers_after(max((e.number for e in project.history.entries()), default=0))
 
     def _switch_to(self, project: Project) -> None:
         """Make `project` current: the old one is saved first, so switching never loses work."""
+        old = self.context.session
+        if not self._finish_history_writes(f"opening {project.name}", HISTORY_SWITCH_WAIT_S):
+            self.statusBar().showMessage(f"Results are still being written into the history of {old.name}.", 15000)
         self.save_session()
         lock = self._take_over(project)
         for name, panel in self.panels.items():
@@ -372,6 +425,8 @@ class MainWindow(QMainWindow):
 
     def save_project_as(self, folder: Path) -> bool:
         self.save_session()
+        # The copy takes the history as it is on disk: results still being written are waited for.
+        self._finish_history_writes("saving a copy", HISTORY_SWITCH_WAIT_S)
         try:
             project = self.context.session.save_as(folder)
         except (OSError, AtelierError) as exc:
@@ -440,6 +495,28 @@ class MainWindow(QMainWindow):
             self._save_failed = True
             show_error(self, text)
 
+    def _close_history_writer(self) -> None:
+        """Quit waits for the history writes, in rounds of `history_quit_wait_s`; after each it asks."""
+        while not self._finish_history_writes("closing", self.history_quit_wait_s):
+            count = len(self.history_writer.pending())
+            box = QMessageBox(
+                QMessageBox.Icon.Question,
+                "Atelier",
+                f"{count} {'result is' if count == 1 else 'results are'} still being written into the history "
+                f"after {self.history_quit_wait_s:g} s (is the disk slow or full?). Quit now and they are not kept.",
+                parent=self,
+            )
+            box.setObjectName("history-quit-wait")
+            wait = box.addButton("Wait Longer", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton("Quit Without Them", QMessageBox.ButtonRole.DestructiveRole)
+            box.setDefaultButton(wait)
+            box.exec()
+            if box.clickedButton() is not wait:
+                break
+        left = self.history_writer.close(timeout=0)
+        if left:
+            log.warning("Quit with %d results not written into the history: %s", len(left), [p.number for p in left])
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self.autosave_timer.stop()
         self.save_session()
@@ -448,7 +525,8 @@ class MainWindow(QMainWindow):
         store.setValue("state", self.saveState())
         store.setValue("tab", self.tabs.currentIndex())
         store.sync()
-        self.runner.shutdown()
+        self.runner.shutdown()  # its last events may queue more results for the history
+        self._close_history_writer()
         self.context.session.unlock()  # closed properly: the next start finds no crash
         self.queue.job_added.disconnect(self._note_project)
         self.queue.job_changed.disconnect(self._record_in_history)

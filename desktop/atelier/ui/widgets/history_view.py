@@ -1,7 +1,8 @@
 """The History tab: every finished job's result stored in the project, kept across restarts.
 
 Each entry shows a thumbnail (images, palettes) or its summary; it can be starred (pruning keeps
-starred ones), deleted, put back into its panel, or used to recall its settings.
+starred ones), deleted, put back into its panel, or used to recall its settings. Results still being
+written are counted beside the listing ("saving 2…") until they are in it.
 """
 
 from __future__ import annotations
@@ -30,10 +31,18 @@ THUMB = 64
 class HistoryWidget(QWidget):
     put_back_requested = Signal(object)  # HistoryEntry
     recall_requested = Signal(object)  # HistoryEntry
+    # The history changes on the writer's thread; re-emitted through this Qt signal, the refresh is
+    # queued onto the GUI thread that owns the list.
+    _history_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.history: ProjectHistory | None = None
+        self._pending: list[tuple[int, str, str]] = []  # (job number, kind, summary) being written
+        self._entries: list[HistoryEntry] = []  # as last listed
+        # A thumbnail never changes once its entry is in place: decoded once, not at every refresh.
+        self._icons: dict[str, QIcon] = {}
+        self._history_changed.connect(self.refresh)
         self.list = QListWidget()
         self.list.setObjectName("history-list")
         self.list.setIconSize(QSize(THUMB, THUMB))
@@ -77,11 +86,19 @@ class HistoryWidget(QWidget):
 
     def set_history(self, history: ProjectHistory | None) -> None:
         if self.history is not None:
-            self.history.changed.disconnect(self.refresh)
+            self.history.changed.disconnect(self._on_history_changed)
         self.history = history
         if history is not None:
-            history.changed.connect(self.refresh)
+            history.changed.connect(self._on_history_changed)
         self.refresh()
+
+    def _on_history_changed(self) -> None:
+        self._history_changed.emit()
+
+    def set_pending(self, pending: list[tuple[int, str, str]]) -> None:
+        """Results still being written into this history, oldest first: (job number, kind, summary)."""
+        self._pending = list(pending)
+        self._show_count()  # the listing itself changes when the history says it did
 
     def close_widget(self) -> None:
         self.set_history(None)
@@ -95,16 +112,38 @@ class HistoryWidget(QWidget):
             item = QListWidgetItem(_label(entry))
             item.setData(Qt.ItemDataRole.UserRole, entry.id)
             item.setToolTip(f"{entry.summary}\n{entry.device}".strip())
-            if entry.thumbnail is not None and entry.thumbnail.is_file():
-                pixmap = QPixmap(str(entry.thumbnail))
-                if not pixmap.isNull():
-                    item.setIcon(QIcon(pixmap))
+            icon = self._icon(entry)
+            if icon is not None:
+                item.setIcon(icon)
             self.list.addItem(item)
             if selected is not None and entry.id == selected.id:
                 item.setSelected(True)
-        starred = sum(e.starred for e in entries)
-        self.count_label.setText(f"{len(entries)} results, {starred} starred")
+        self._entries = entries
+        listed = {str(e.thumbnail) for e in entries}
+        self._icons = {key: icon for key, icon in self._icons.items() if key in listed}
+        self._show_count()
         self._update_buttons()
+
+    def _icon(self, entry: HistoryEntry) -> QIcon | None:
+        if entry.thumbnail is None:
+            return None
+        key = str(entry.thumbnail)
+        if key not in self._icons:
+            pixmap = QPixmap(key)
+            if pixmap.isNull():
+                return None
+            self._icons[key] = QIcon(pixmap)
+        return self._icons[key]
+
+    def _show_count(self) -> None:
+        entries = self._entries
+        starred = sum(e.starred for e in entries)
+        # A write that ended may be listed before the writer's word arrives: it is not counted twice.
+        written = {e.number for e in entries if e.number}
+        saving = [p for p in self._pending if not p[0] or p[0] not in written]
+        text = f"{len(entries)} results, {starred} starred"
+        self.count_label.setText(f"{text} · saving {len(saving)}…" if saving else text)
+        self.count_label.setToolTip("\n".join(f"Saving #{n} {kind}: {summary}" for n, kind, summary in saving))
 
     def selected_entry(self) -> HistoryEntry | None:
         items = self.list.selectedItems()
