@@ -9,6 +9,7 @@ sounddevice. Without an audio device Play is disabled and says why; generating a
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 from typing import Any
@@ -45,12 +46,20 @@ from atelier.core.requests.melody import Melody, MelodyAudioRequest, MelodyAudio
 from atelier.core.settings import export_folder
 from atelier.ui.context import AppContext
 from atelier.ui.errors import show_error
-from atelier.ui.widgets.lyric_controls import SettingsBinder, UndoButtons, combo_for, spin_for
+from atelier.ui.widgets.document_binding import FieldBinder
+from atelier.ui.widgets.document_form import DocumentForm, settings_specs
+from atelier.ui.widgets.lyric_controls import UndoButtons
 from atelier.ui.widgets.piano_roll import PianoRollWidget
 
 WHOLE_SONG = "Whole song"
 CHORD_LABELS = {"pad": "Pad", "piano": "Piano", "strings": "Strings", "guitar": "Guitar", "none": "None"}
 HIGHLIGHT_MS = 30
+TIPS = {
+    "tempo": "Tempo and instrument change how the melody sounds, not its notes: they apply at once.",
+    "temperature": "Higher is more adventurous, lower sticks to the likeliest notes.",
+    "variations": "How many melodies to audition; pick one below.",
+    "accompaniment": "What plays the chord of each bar, in Play, MIDI and WAV (shown in the roll).",
+}
 
 
 class MelodyWidget(QWidget):
@@ -96,46 +105,29 @@ class MelodyWidget(QWidget):
         self.timer.setInterval(HIGHLIGHT_MS)
         self.timer.timeout.connect(self._follow_playback)
         context.lyric.changed.connect(self._on_lyric_changed)
-        self.document.settings_changed.connect(self.binder.show)
+        self.document.settings_changed.connect(self._show_settings)
         self.document.melody_changed.connect(self._show_melody)
         self.document.imported_changed.connect(self._update_buttons)
-        self.binder.show(self.document.settings)
+        self._show_settings(self.document.settings)
         self._show_melody()
         self._show_sound_status()
 
     # -- building ----------------------------------------------------------------------------
     def _build_controls(self) -> None:
-        F = MelodySettings
-        self.key, self.mode, self.meter = combo_for(F, "key"), combo_for(F, "mode"), combo_for(F, "meter")
-        self.tempo = spin_for(F, "tempo")
+        self.binder = FieldBinder(self.document.set, self.document.undo_stack.break_merge)
+        specs, defaults = settings_specs(MelodySettings, {"accompaniment": CHORD_LABELS}, {"temperature": 0.1}, TIPS)
+        form = DocumentForm(self.binder, specs, defaults, wheel_needs_focus=True)
+        self.key, self.mode, self.meter = form.field("key"), form.field("mode"), form.field("meter")
+        self.tempo = form.field("tempo")
         self.tempo.setSuffix(" bpm")
-        self.tempo.setToolTip("Tempo and instrument change how the melody sounds, not its notes: they apply at once.")
-        self.instrument = QComboBox()
+        self.instrument = form.combo_box()
         for program, name in enumerate(instrument_names()):
             self.instrument.addItem(f"{program}: {name}", program)
-        self.temperature = spin_for(F, "temperature", 0.1)
-        self.temperature.setToolTip("Higher is more adventurous, lower sticks to the likeliest notes.")
-        self.seed = spin_for(F, "seed")
+        self.binder.bind("program", self.instrument)
+        self.temperature, self.seed = form.field("temperature"), form.field("seed")
         self.dice = QPushButton("New seed")
         self.dice.clicked.connect(lambda: self.seed.setValue(random.randrange(SEED_LIMIT)))
-        self.variation_count = spin_for(F, "variations")
-        self.variation_count.setToolTip("How many melodies to audition; pick one below.")
-        self.accompaniment = combo_for(F, "accompaniment", CHORD_LABELS)
-        self.accompaniment.setToolTip("What plays the chord of each bar, in Play, MIDI and WAV (shown in the roll).")
-        self.binder = SettingsBinder(
-            {
-                "key": self.key,
-                "mode": self.mode,
-                "meter": self.meter,
-                "tempo": self.tempo,
-                "program": self.instrument,
-                "temperature": self.temperature,
-                "seed": self.seed,
-                "variations": self.variation_count,
-                "accompaniment": self.accompaniment,
-            },
-            self.document.set,
-        )
+        self.variation_count, self.accompaniment = form.field("variations"), form.field("accompaniment")
 
         seed_row = QWidget()
         seed_layout = QHBoxLayout(seed_row)
@@ -278,6 +270,9 @@ class MelodyWidget(QWidget):
         if self.melody is not None and text != self.document.generated_from:
             self.status.setText("The words changed since this melody was made: generate again to follow them.")
 
+    def _show_settings(self, settings: MelodySettings) -> None:
+        self.binder.show_all(dataclasses.asdict(settings))
+
     def _show_melody(self) -> None:
         """Show the document's variations and chosen melody (after any change, undo or redo)."""
         self.stop()
@@ -392,6 +387,9 @@ class MelodyWidget(QWidget):
             self._show_busy(progress.message)
 
     def _on_melody(self, job: Job, result: Result) -> None:
+        if job.cancel_token.cancelled:  # asked to stop (Cancel, the Jobs dock) but it finished first
+            self._on_cancelled(job)
+            return
         request = self._melody_jobs.pop(job.id, None)
         if request is None or not isinstance(result, MelodyResult):
             return
@@ -438,7 +436,9 @@ class MelodyWidget(QWidget):
             then()
             return
 
-        def store(_job: Job, result: Result) -> None:
+        def store(job: Job, result: Result) -> None:
+            if job.cancel_token.cancelled:  # cancelled from the Jobs dock but it finished first: play nothing
+                return
             if isinstance(result, MelodyAudioResult) and result.melody is not None and result.melody is self.melody:
                 self._audio = (result.melody, result.audio, result.sample_rate)
                 then()
@@ -576,7 +576,7 @@ class MelodyWidget(QWidget):
         if self.player is not None:
             self.player.close()
         self.context.lyric.changed.disconnect(self._on_lyric_changed)
-        self.document.settings_changed.disconnect(self.binder.show)
+        self.document.settings_changed.disconnect(self._show_settings)
         self.document.melody_changed.disconnect(self._show_melody)
         self.document.imported_changed.disconnect(self._update_buttons)
         self.history.close()
