@@ -510,3 +510,102 @@ def hostile_provenance(rng: random.Random) -> tuple[str, bytes]:
     else:
         data = hostile_palette(rng)[1]
     return kind, mutate(data, rng) if rng.random() < 0.25 else data
+
+
+# -- the render server's wire format (atelier/remote/wire.py) ------------------------------------
+def _wire_array(rng: random.Random) -> dict[str, object]:
+    """An encoded array as the wire carries it: a real PNG or .npy, damaged, with a wrong shape, or forged."""
+    import base64
+
+    choice = rng.random()
+    if choice < 0.4:
+        from atelier.remote.wire import encode_array
+
+        shape = rng.choice([(4, 4), (3, 5, 3), (2, 2, 4), (1, 1), (6, 2, 1)])
+        dtype = rng.choice([np.uint8, np.uint8, np.float32, np.int64, np.bool_])
+        encoded = encode_array(np.random.default_rng(rng.randrange(2**32)).integers(0, 255, shape).astype(dtype))
+        if rng.random() < 0.5:
+            key = "png" if "png" in encoded else "npy"
+            raw = mutate(base64.b64decode(str(encoded[key])), rng)
+            encoded[key] = base64.b64encode(raw).decode("ascii")
+        if "shape" in encoded and rng.random() < 0.3:
+            encoded["shape"] = json_value(rng)
+        return encoded
+    if choice < 0.6:
+        data = png_declaring(rng.randint(1, 70000), rng.randint(1, 70000), pixels=False)
+        return {"png": base64.b64encode(data).decode("ascii"), "shape": [rng.randint(0, 9) for _ in range(2)]}
+    if choice < 0.75:  # a .npy header declaring an object array (pickle) or a huge shape
+        header = rng.choice(
+            [
+                "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }",
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }",
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }",
+            ]
+        )
+        npy = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header) + 1) + header.encode() + b"\n" + b"\x00" * 16
+        return {"npy": base64.b64encode(npy).decode("ascii")}
+    return {rng.choice(["png", "npy"]): json_value(rng), **({"shape": json_value(rng)} if rng.random() < 0.5 else {})}
+
+
+def _wire_value(rng: random.Random, depth: int = 0) -> object:
+    choice = rng.random()
+    if choice < 0.2:
+        return _wire_array(rng)
+    if choice < 0.3:
+        return {rng.choice(["melody", "tune"]): json_value(rng) if rng.random() < 0.5 else {"notes": json_value(rng)}}
+    if choice < 0.4 and depth < 3:
+        return [_wire_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return json_value(rng)
+
+
+def wire_message(rng: random.Random) -> tuple[str, object]:
+    """(what reads it, the JSON value): a request the server decodes, or a result, progress report, error
+    or device the desktop decodes. Starts from a real message of each kind and replaces fields."""
+    from atelier.core.progress import Progress
+    from atelier.core.requests import DeviceInfo
+    from atelier.core.requests.colorize import ColorizeRequest, ColorizeResult
+    from atelier.core.requests.lyrics import LyricRequest
+    from atelier.core.requests.melody import Melody, MelodyNote, MelodyRequest, MelodyResult
+    from atelier.core.requests.palette import PaletteFromImageRequest
+    from atelier.core.requests.sketch import SketchRequest, SketchResult
+    from atelier.remote import wire
+
+    picture = np.zeros((64, 64, 3), np.uint8)
+    melody = Melody(notes=(MelodyNote(60, 0.0, 1.0, "la", 0),), lines=("la",), line_spans=((0.0, 1.0),))
+    reader = rng.choice(["request", "request", "result", "progress", "error", "device"])
+    message: object
+    if reader == "request":
+        request = rng.choice(
+            [
+                SketchRequest(prompt="boat", image=picture, seed=3),
+                PaletteFromImageRequest(image=picture, count=4),
+                ColorizeRequest(lines=picture[:, :, 0], palette=("#ff0000", "#00ff00", "#0000ff")),
+                LyricRequest(prompt="rain", seed=9),
+                MelodyRequest(lyrics="la la la\nla la"),
+            ]
+        )
+        message = json.loads(json.dumps(wire.encode_request(request)))
+    elif reader == "result":
+        device = DeviceInfo("CPUExecutionProvider", ("CPUExecutionProvider",), ())
+        result = rng.choice(
+            [
+                SketchResult(images=(picture,), seeds=(1,), parameters={"prompt": "a"}, device=device),
+                MelodyResult(variations=(melody,)),
+                ColorizeResult(images=(picture,), palettes=(("#000000",),), parameters=({"seed": 1},)),
+            ]
+        )
+        message = json.loads(json.dumps(wire.encode_result(result)))
+    elif reader == "progress":
+        message = wire.encode_progress(Progress(1, 3, "step", preview=picture if rng.random() < 0.5 else None))
+        message = json.loads(json.dumps(message))
+    elif reader == "error":
+        message = {"type": rng.choice(["PackNotFoundError", "SystemExit", "object", "AtelierError"]), "message": "x"}
+    else:
+        message = {"provider": "CUDAExecutionProvider", "requested": ["CUDAExecutionProvider"], "fallbacks": []}
+    if isinstance(message, dict) and message and rng.random() < 0.9:
+        for _ in range(rng.randint(1, 3)):
+            key = rng.choice([*message, "kind", "x", "os.system"]) if rng.random() < 0.9 else hostile_text(rng, 6)
+            message[key] = _wire_value(rng) if key != "kind" or rng.random() < 0.3 else rng.choice(["lyrics", "x", ""])
+    elif rng.random() < 0.5:
+        message = _wire_value(rng)
+    return reader, message

@@ -12,10 +12,15 @@ import binascii
 import dataclasses
 import enum
 import io
+import math
+import tokenize
+import types
+import typing
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from numpy.lib import format as npy_format
 from PIL import Image
 
 import atelier.core.errors as errors_module
@@ -76,6 +81,19 @@ def encode_array(array: np.ndarray) -> dict[str, Any]:
     return {"npy": base64.b64encode(buffer.getvalue()).decode("ascii")}
 
 
+def _npy_array(data: bytes) -> np.ndarray:
+    """An .npy array, its header checked first: np.load allocates the shape the header declares before
+    reading the data, so a 100-byte message declaring 100000x100000 floats would ask for 37 GB."""
+    stream = io.BytesIO(data)
+    version = npy_format.read_magic(stream)
+    header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+    shape, _, dtype = header(stream)
+    count = math.prod(shape)
+    if dtype.hasobject or count * dtype.itemsize != len(data) - stream.tell():
+        raise WireError(f"An array of {shape} {dtype} does not match the {len(data):,} bytes it came in.")
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
 def decode_array(value: dict[str, Any]) -> np.ndarray:
     try:
         if "png" in value:
@@ -86,9 +104,11 @@ def decode_array(value: dict[str, Any]) -> np.ndarray:
                     raise WireError(f"A picture of {image.width}x{image.height} ({image.format}) was refused.")
                 array = np.asarray(image)
             return np.ascontiguousarray(array.reshape(shape))
-        data = base64.b64decode(value["npy"], validate=True)
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    except (KeyError, TypeError, ValueError, OSError, binascii.Error) as exc:
+        return _npy_array(base64.b64decode(value["npy"], validate=True))
+    # Pillow refuses a bomb with its own error (not an OSError); numpy reads a header with the tokenizer.
+    except (Image.DecompressionBombError, tokenize.TokenError, SyntaxError) as exc:
+        raise WireError(f"A picture in the message was refused ({exc}).") from exc
+    except (KeyError, TypeError, ValueError, OverflowError, OSError, binascii.Error) as exc:
         raise WireError(f"A picture in the message could not be read ({exc}).") from exc
 
 
@@ -139,12 +159,42 @@ def _fields(obj: Any) -> dict[str, Any]:
     return encoded
 
 
+def _has_type(value: Any, hint: Any) -> bool:
+    """Whether a decoded value has a field's declared type. The shapes used by the request and result
+    classes only (a class, X | None, tuple[X, ...], tuple[X, Y], dict[...], Any): a dependency such as
+    pydantic would come with the server extra, and the desktop client decodes the server's results too."""
+    if hint is Any:
+        return True
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        return any(_has_type(value, arg) for arg in args)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_has_type(item, args[0]) for item in value)
+        return len(value) == len(args) and all(_has_type(item, arg) for item, arg in zip(value, args, strict=True))
+    if origin is dict:
+        return isinstance(value, dict)
+    if hint is type(None):
+        return value is None
+    if hint in (int, float) and isinstance(value, bool):
+        return False  # JSON true is not a seed or a strength
+    if hint is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, hint)
+
+
 def _rebuild(cls: type[Any], data: dict[str, Any]) -> Any:
     kwargs = {}
+    hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if f.name in data:
             value = data[f.name]
             kwargs[f.name] = decode_device(value) if f.name == "device" else decode_value(value)
+            if not _has_type(kwargs[f.name], hints[f.name]):
+                shown = type(kwargs[f.name]).__name__
+                raise TypeError(f"{f.name} is a {shown}, not {getattr(hints[f.name], '__name__', hints[f.name])}")
     return cls(**kwargs)
 
 
@@ -168,7 +218,7 @@ def decode_request(data: Any) -> Request:
         )
     try:
         request = _rebuild(cls, data)
-    except TypeError as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # a melody dict of the wrong shape, a huge number
         raise InvalidRequestError(f"The '{data['kind']}' request has wrong fields ({exc}).") from exc
     assert isinstance(request, Request)
     return request
@@ -186,7 +236,7 @@ def decode_result(data: Any) -> Result:
         raise WireError(f"The server sent a '{data['kind']}' result, which this Atelier cannot read.")
     try:
         result = _rebuild(cls, data)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise WireError(f"The server's '{data['kind']}' result could not be read ({exc}).") from exc
     assert isinstance(result, Result)
     return result
@@ -197,10 +247,14 @@ def decode_device(value: Any) -> DeviceInfo:
         return value
     if not isinstance(value, dict):
         return DeviceInfo(provider="none")
+
+    def texts(items: Any) -> tuple[str, ...]:
+        return tuple(str(item) for item in items) if isinstance(items, (list, tuple)) else ()
+
     return DeviceInfo(
         provider=str(value.get("provider", "none")),
-        requested=tuple(str(p) for p in value.get("requested", ())),
-        fallbacks=tuple(str(f) for f in value.get("fallbacks", ())),
+        requested=texts(value.get("requested", ())),
+        fallbacks=texts(value.get("fallbacks", ())),
     )
 
 
@@ -219,7 +273,7 @@ def decode_progress(data: dict[str, Any]) -> Progress:
             message=str(data.get("message", "")),
             preview=decode_value(data.get("preview")),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise WireError(f"A progress report from the server could not be read ({exc}).") from exc
 
 
