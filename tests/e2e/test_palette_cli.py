@@ -74,18 +74,42 @@ def test_text_of_thousands_of_lines_makes_a_palette(tmp_path: Path) -> None:
     check_schema(json.loads(out.stdout), 5, "text")
 
 
-def test_a_one_pixel_picture_says_which_swatches_are_not_its_colours(tmp_path: Path) -> None:
+def test_a_one_pixel_picture_gives_one_colour_and_says_so(tmp_path: Path) -> None:
     Image.new("RGB", (1, 1), (255, 0, 0)).save(tmp_path / "red.png")
     out = atelier("palette", "--image", str(tmp_path / "red.png"), "--count", "5", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    check_schema(data, 5, "image")
+    check_schema(data, 1, "image")
     assert data["colors"][0]["hex"] == "#ff0000"
-    assert data["detail"] == (
-        "The picture has only 1 distinct colour; the other 4 swatches are lighter and darker steps of it."
-    )
+    assert data["detail"] == "This picture has only 1 distinct colour: the palette has 1 swatch, not 5."
     plain = atelier("palette", "--image", str(tmp_path / "red.png"), "--count", "5")
-    assert "only 1 distinct colour" in plain.stdout
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.splitlines()[0].startswith("#ff0000") and "only 1 distinct colour" in plain.stdout
+    assert len(plain.stdout.splitlines()) == 2  # the one swatch, then the note
+
+
+@pytest.mark.parametrize("fmt", ["gpl", "ase", "aco", "css", "json", "png"])
+def test_a_two_colour_picture_exports_its_two_swatches(tmp_path: Path, fmt: str) -> None:
+    picture = np.zeros((20, 30, 3), np.uint8)
+    picture[:, :20] = (20, 40, 90)
+    picture[:, 20:] = (230, 200, 60)
+    Image.fromarray(picture).save(tmp_path / "two.png")
+    target = tmp_path / f"two.{fmt}"
+    out = atelier("palette", "--image", str(tmp_path / "two.png"), "--count", "6", "--json", "--export", str(target))
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    check_schema(data, 2, "image")
+    assert [c["hex"] for c in data["colors"]] == ["#14285a", "#e6c83c"]
+    assert "only 2 distinct colours" in data["detail"]
+    if fmt == "png":  # swatches side by side: two colours across the strip
+        strip = np.asarray(Image.open(target).convert("RGB"))
+        row = strip[strip.shape[0] // 2]
+        assert {tuple(int(v) for v in row[x]) for x in (2, row.shape[0] - 3)} == {(20, 40, 90), (230, 200, 60)}
+    elif fmt == "css":
+        text = target.read_text()
+        assert "--palette-1: #14285a;" in text and "--palette-2: #e6c83c;" in text and "--palette-3" not in text
+    else:
+        assert import_file(target).colors == ("#14285a", "#e6c83c")
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,9 @@ ITERATIONS = 20
 RESTARTS = 3
 ACCENT_DISTANCE = 0.12  # OKLab distance from every centre at which a colour counts as unrepresented
 ACCENT_MIN_SHARE = 0.001  # ...if it holds at least this share of the (chroma-weighted) picture
+# Two colours nearer than this in OKLab look the same in a palette: 0.02 is OKLab's just-noticeable
+# difference (CSS Color 4's deltaEOK of 2), so a flat or noisy picture gives one swatch, not several.
+MERGE_DISTANCE = 0.02
 
 
 def rgba_pixels(image: np.ndarray, sample: int = SAMPLE_PIXELS) -> np.ndarray:
@@ -148,73 +151,87 @@ def _rescue_accents(
 
 @dataclass(frozen=True)
 class Extraction:
-    """Colours taken from a picture: `distinct` of them are the picture's own (besides locked swatches),
-    `stepped` are lighter or darker steps of those, filling a palette the picture has too few colours for."""
+    """Colours taken from a picture: the locked swatches and `distinct` colours of the picture's own.
+
+    A picture with fewer distinct colours than asked gives only those (a 1x1 red picture gives one
+    swatch, not red and four invented ones), as Coolors and Adobe Color pick colours that are in the
+    picture: the palette is then shorter than `asked`, and `note` says so. `locked_at` are the places
+    of the locked swatches in `colors`: their own slots, moved up only past free slots left empty.
+    """
 
     colors: list[str]
     distinct: int
-    stepped: int = 0
+    asked: int
+    locked_at: tuple[int, ...] = ()
+
+    @property
+    def short(self) -> bool:
+        return len(self.colors) < self.asked
 
     def note(self) -> str:
         """What to tell the user when the picture could not fill the palette ('' when it did)."""
-        if not self.stepped:
+        if not self.short:
             return ""
+        kept = len(self.locked_at)
+        locks = f"{kept} locked swatch{'es' if kept > 1 else ''}"
         if self.distinct == 0:
-            return f"The picture has no colours besides the locked swatches: {self.stepped} are steps of them."
+            return f"The picture has no colours besides the {locks}: the palette keeps those only."
         many = f"{self.distinct} distinct colour{'s' if self.distinct > 1 else ''}"
-        of = "it" if self.distinct == 1 else "them"
-        return f"The picture has only {many}; the other {self.stepped} swatches are lighter and darker steps of {of}."
+        besides = f" besides the {locks}" if kept else ""
+        size = len(self.colors)
+        return (
+            f"This picture has only {many}{besides}: the palette has {size} swatch{'es' if size > 1 else ''}, "
+            f"not {self.asked}."
+        )
 
 
 def extract_palette(
     image: np.ndarray, count: int, seed: int = 0, locked: tuple[tuple[int, str], ...] = ()
 ) -> list[str]:
-    """`count` '#rrggbb' colours (see `extract`)."""
+    """Up to `count` '#rrggbb' colours (see `extract`)."""
     return extract(image, count, seed, locked).colors
 
 
 def extract(image: np.ndarray, count: int, seed: int = 0, locked: tuple[tuple[int, str], ...] = ()) -> Extraction:
-    """`count` colours, locked ones at their slots, the rest dominant-first. A picture with fewer distinct
-    colours than asked fills the palette with lighter and darker steps of them, and `stepped` (and the
-    note) says how many are not the picture's: a 1x1 red picture is red and 4 marked steps, not 5 colours."""
+    """Up to `count` colours, locked ones at their slots, the picture's own dominant-first in the free slots.
+
+    Colours closer than MERGE_DISTANCE to a kept one (or a locked one) are the same colour to the eye
+    and are merged into it, so a flat or noisy picture is not split into near-identical swatches. When
+    the picture has fewer colours than free slots, the free slots left over are dropped."""
     pixels = rgba_pixels(image)
     bins, counts = colour_bins(pixels)
     lab = rgb_to_oklab(bins)
     chroma = np.hypot(lab[:, 1], lab[:, 2])
     weights = counts * (1.0 + ACCENT_BOOST * chroma)
-    locked_hex = [c for _, c in locked]
+    locked = tuple(sorted(locked))
     fixed = (
-        rgb_to_oklab(np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in locked_hex], np.uint8))
+        rgb_to_oklab(np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for _, c in locked], np.uint8))
         if locked
         else None
     )
     free = count - len(locked)
-    if free <= 0:
-        return Extraction([c for _, c in sorted(locked)], 0)
-    k = min(count, len(bins) + len(locked))
-    centres, totals = weighted_kmeans(lab, weights, k, seed, fixed)
-    found = centres[len(locked) :]
-    order = np.argsort(-totals[len(locked) :], kind="stable")
-    # Centres can meet on one colour, or on a locked one: each colour is offered once.
-    new_colors = [c for c in dict.fromkeys(rgb_to_hex(oklab_to_rgb(found[order]))) if c not in locked_hex][:free]
-    fill = iter(_pad(new_colors, found[order], free, avoid=locked_hex))
+    found: list[str] = []
+    if free > 0:
+        k = min(count, len(bins) + len(locked))
+        centres, totals = weighted_kmeans(lab, weights, k, seed, fixed)
+        order = len(locked) + np.argsort(-totals[len(locked) :], kind="stable")
+        kept = [centres[i] for i in range(len(locked))]
+        for index in order:  # dominant first: a near-duplicate joins the heavier colour already kept
+            if all(np.sqrt(((centres[index] - other) ** 2).sum()) >= MERGE_DISTANCE for other in kept):
+                kept.append(centres[index])
+        picture = kept[len(locked) :][:free]
+        locked_hex = {c for _, c in locked}
+        # Two centres can still round to one hex colour (or a locked one's): each colour is offered once.
+        if picture:
+            found = [c for c in dict.fromkeys(rgb_to_hex(oklab_to_rgb(np.array(picture)))) if c not in locked_hex]
     slots = dict(locked)
-    colors = [slots[i] if i in slots else next(fill) for i in range(count)]
-    return Extraction(colors, len(new_colors), free - len(new_colors))
-
-
-def _pad(colors: list[str], lab: np.ndarray, needed: int, avoid: list[str]) -> list[str]:
-    """The found colours, then lighter and darker steps of them up to `needed`."""
-    colors = list(colors)
-    step = 0
-    while len(colors) < needed and step < 200:
-        base = lab[step % len(lab)].copy()
-        offset = (0.14 * (1 + step // (2 * len(lab)))) * (1 if (step // len(lab)) % 2 == 0 else -1)
-        base[0] = min(0.98, max(0.05, base[0] + offset))
-        candidate = rgb_to_hex(oklab_to_rgb(base[None]))[0]
-        if candidate not in colors and candidate not in avoid:
-            colors.append(candidate)
-        step += 1
-    while len(colors) < needed:  # no new step in 200 tries: repeat rather than loop for ever
-        colors.append(colors[-1] if colors else "#808080")
-    return colors[:needed]
+    fill = iter(found)
+    colors: list[str] = []
+    locked_at: list[int] = []
+    for slot in range(count):
+        if slot in slots:
+            locked_at.append(len(colors))
+            colors.append(slots[slot])
+        elif (color := next(fill, None)) is not None:
+            colors.append(color)
+    return Extraction(colors, len(found), count, tuple(locked_at))

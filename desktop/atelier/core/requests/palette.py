@@ -158,6 +158,22 @@ class PaletteResult(Result):
     names: tuple[str, ...]
     source: str  # "text", "image", "harmony" or "model"
     detail: str = ""  # e.g. the moods the text matched
+    # Which swatches are the request's locked ones, when that is not simply their slots: a picture with
+    # fewer colours than asked gives a shorter palette, and a lock past a dropped slot moves up. Empty:
+    # the locked swatches are at their own slots. (May be shorter than `count`: so may `colors`.)
+    locks: tuple[bool, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.locks and len(self.locks) != len(self.colors):
+            raise ValueError(f"{len(self.locks)} lock flags for {len(self.colors)} colours")
+        object.__setattr__(self, "locks", tuple(bool(flag) for flag in self.locks))
+
+    def locked_flags(self, request_locked: tuple[tuple[int, str], ...]) -> list[bool]:
+        """Per swatch: is it one of the request's locked swatches (what the palette document keeps locked)."""
+        if self.locks:
+            return list(self.locks)
+        slots = {slot for slot, _ in request_locked}
+        return [index in slots for index in range(len(self.colors))]
 
     def preview_image(self) -> np.ndarray:
         strip = np.zeros((24, 24 * len(self.colors), 3), np.uint8)

@@ -79,12 +79,15 @@ def run_image_palette(request: PaletteFromImageRequest, context: TaskContext) ->
     yield Progress(0, 1, "Finding the dominant colours")
     found = extract(request.image, request.count, request.seed, request.locked)
     colors = found.colors
+    # Fewer colours than asked when the picture has fewer: a locked swatch may then sit before its slot.
+    locks = tuple(index in found.locked_at for index in range(len(colors))) if found.short else ()
     return PaletteResult(
         colors=tuple(colors),
         names=tuple(nearest_names(colors)),
         source="image",
         detail=found.note(),
         device=NO_DEVICE,
+        locks=locks,
     )
 
 
