@@ -194,7 +194,7 @@ class PalettePanel(Panel):
             text += " Space regenerates the unlocked swatches."
         detail_colors, detail = self._detail
         if detail and detail_colors == self.doc.colors:  # what the words matched, while that palette is shown
-            self.status.setText(f"{text} {detail}.")
+            self.status.setText(f"{text} {detail.rstrip('.')}.")  # a note may end a sentence of its own
         else:  # the checks' tabs carry a ⚠ too, so a warning is never only here
             self.status.setText(warnings[0] if warnings else text)
 
