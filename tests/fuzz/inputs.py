@@ -609,3 +609,28 @@ def wire_message(rng: random.Random) -> tuple[str, object]:
     elif rng.random() < 0.5:
         message = _wire_value(rng)
     return reader, message
+
+
+# -- pack manifests and model folders (engine/packs.py) -----------------------------------------
+def _shipped_manifests() -> list[dict[str, object]]:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "models"
+    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(root.glob("*/pack.json"))]
+
+
+def hostile_manifest(rng: random.Random) -> tuple[str, bytes]:
+    """(file name, bytes): a shipped manifest with values replaced, as TOML, damaged, or forged deep."""
+    shipped = _shipped_manifests()
+    valid = rng.choice(shipped) if shipped else {"id": "p", "kind": "lineart", "files": []}
+    choice = rng.random()
+    if choice < 0.7:
+        return "pack.json", json_document(rng, valid)
+    if choice < 0.8:
+        pairs = [f"{key} = {json.dumps(value)}" for key, value in valid.items() if not isinstance(value, (dict, list))]
+        text = "\n".join(pairs) + "\nfiles = [" + ", ".join(f'{{path = "{f}"}}' for f in ("a", "b")) + "]\n"
+        return "pack.toml", mutate(text.encode("utf-8"), rng, rng.randint(0, 3))
+    if choice < 0.9:
+        depth = rng.choice([15, 17, 1000, 100_000])
+        return "pack.json", ('{"id": "deep", "kind": "x", "files": ' + "[" * depth + "]" * depth + "}").encode()
+    return "pack.json", mutate(json.dumps(valid).encode("utf-8"), rng)

@@ -196,7 +196,9 @@ KEYS: dict[str, Key] = {
     "work_size": Key(mapping(integer(8, 8192), 8)),
     "size_multiple": Key(integer(1, 512)),
     "tokens": Key(mapping(any_value, 64)),
-    "hidden_shape": Key(list_of(integer(1, 1 << 16), 4, min_items=1)),
+    # [layers, hidden] of the melody GRU's state: exactly two (the task unpacks two), and bounded so the
+    # state it allocates stays small (4096 x 4096 floats is 64 MB; 65536 x 65536 was 16 GB).
+    "hidden_shape": Key(list_of(integer(1, 4096), 2, min_items=2)),
     "precision": Key(text(32)),
     "min_cosine_to_fp32": Key(number(-1.0, 1.0)),
     "input_hash": Key(text(128, HEX_PATTERN, "hexadecimal digits")),
