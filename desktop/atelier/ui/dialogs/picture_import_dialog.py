@@ -26,7 +26,9 @@ class PictureImportDialog(QDialog):
         )
         buttons = QDialogButtonBox()
         self.place_button = QPushButton("Place on this canvas")
-        self.place_button.setToolTip("Scaled to fit with its aspect kept, centred; the hints layer stays")
+        self.place_button.setToolTip(
+            "Over the drawing, scaled to fit (aspect kept) and centred; the drawing around it and the hints stay"
+        )
         self.new_button = QPushButton("New canvas of the picture's size")
         self.new_button.setToolTip("The sketch becomes the picture; the hints layer starts empty")
         buttons.addButton(self.place_button, QDialogButtonBox.ButtonRole.AcceptRole)

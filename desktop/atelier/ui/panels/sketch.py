@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,7 @@ from atelier.ui.widgets.variations_grid import Variation, VariationsGridWidget
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
 LIVE_DELAY_MS = 500
+PREVIEW_SIDE = 64  # the running job's preview, beside its progress bar
 NOT_LIVE = ("generation.count", "generation.batch")  # settings a live image does not use
 SIZE_FIELDS = ("canvas.width", "canvas.height", "generation.width", "generation.height")
 # (picture size, canvas size) -> ("place" | "new", remember) or None when cancelled; tests replace it.
@@ -94,6 +96,7 @@ class SketchPanel(Panel):
         self._batches = itertools.count(1)
         self._live_problem = ""  # why the last live job could not be sent (said beside Live, not in a box)
         self._restored = False  # the first restore (the session at start) also brings back the tools
+        self._open_folder = ""  # where the last picture was opened from: Open… starts there next time
         self.live_timer = QTimer(self)
         self.live_timer.setSingleShot(True)
         self.live_timer.timeout.connect(self._live_regenerate)
@@ -112,14 +115,25 @@ class SketchPanel(Panel):
         self.grid = VariationsGridWidget()
         self.progress = QProgressBar()
         self.preview = QLabel()  # the running job's latest preview
-        self.preview.setFixedHeight(128)
+        self.preview.setFixedSize(PREVIEW_SIDE, PREVIEW_SIDE)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setVisible(False)  # only while a job runs: the variations get the room otherwise
+        # Progress and preview share one short row, shown only while a job runs. Taller and appearing, they
+        # squeezed the Generate form and Generate moved up under the mouse: a second click missed it.
+        self.job_row = QWidget()
+        row = QHBoxLayout(self.job_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.preview)
+        row.addWidget(self.progress, 1)
+        # Its room is kept while hidden: appearing, it made the window taller under the artist's hand.
+        policy = self.job_row.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.job_row.setSizePolicy(policy)
+        self.job_row.setVisible(False)
         side = QWidget()
         side.setMaximumWidth(330)
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
-        for part in (self.form, self.line_art, self.progress, self.preview):
+        for part in (self.form, self.line_art, self.job_row):
             column.addWidget(part)
         column.addWidget(QLabel("Variations (click to show on the result layer)"))
         column.addWidget(self.grid, 1)
@@ -223,8 +237,10 @@ class SketchPanel(Panel):
         self.canvas.new_canvas(width, height)
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open picture", "", IMAGE_FILTER)
+        start = self._open_folder or str(export_folder(self.context.settings))  # never the start-up folder
+        path, _ = QFileDialog.getOpenFileName(self, "Open picture", start, IMAGE_FILTER)
         if path:
+            self._open_folder = str(Path(path).parent)
             self.import_path(path)
 
     def import_path(self, path: str) -> bool:
@@ -473,8 +489,7 @@ class SketchPanel(Panel):
         if self._live_problem and self.document.generation.live:
             text = f"⚠ {self._live_problem}" + (f"  {text}" if text else "")
         self.form.show_busy(text, bool(self.pending))
-        self.progress.setVisible(bool(self.pending))
-        self.preview.setVisible(bool(self.pending))
+        self.job_row.setVisible(bool(self.pending))
         if not self.pending:
             self.progress.setValue(0)
             self.preview.clear()
@@ -511,7 +526,7 @@ class SketchPanel(Panel):
     def _on_progress(self, job: Job, progress: Progress) -> None:
         self.progress.setValue(int(progress.fraction * 100))
         if isinstance(progress.preview, np.ndarray):
-            self.preview.setPixmap(thumbnail(progress.preview, 128))
+            self.preview.setPixmap(thumbnail(progress.preview, PREVIEW_SIDE))
 
     def recall(self, request: Request) -> bool:
         """Put a past request's settings back as one undo step (a colorize palette goes to the palette)."""

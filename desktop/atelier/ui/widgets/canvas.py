@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QWidget
 
 from atelier.core.documents.sketch import ToolSettings
 from atelier.core.undo import Command, UndoStack
-from atelier.ui.widgets.images import array_from_qimage, fit_picture, qimage_from_array
+from atelier.ui.widgets.images import array_from_qimage, qimage_from_array
 
 LAYERS = ("sketch", "hints")
 TOOLS = ("brush", "eraser", "fill")
@@ -196,9 +196,19 @@ class CanvasWidget(QWidget):
         self._replace_region("sketch", paper.rect(), paper, text)
 
     def place_picture(self, array: np.ndarray) -> None:
-        """Put a picture of any size on the sketch, scaled to fit with its aspect kept and centred."""
+        """Put a picture of any size over the sketch, scaled to fit with its aspect kept and centred, as one
+        undo step. The drawing around it, and under its clear parts, stays: placing is not replacing."""
         width, height = self.canvas_size
-        self.set_sketch(array_from_qimage(fit_picture(qimage_from_array(array), width, height)), "Place a picture")
+        picture = qimage_from_array(array).scaled(
+            width, height, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+        left, top = (width - picture.width()) // 2, (height - picture.height()) // 2
+        rect = QRect(left, top, picture.width(), picture.height())
+        merged = self.layers["sketch"].copy(rect)
+        painter = QPainter(merged)
+        painter.drawImage(0, 0, picture)
+        painter.end()
+        self._replace_region("sketch", rect, merged, "Place a picture")
 
     def set_result(self, array: np.ndarray | None) -> None:
         if array is None:

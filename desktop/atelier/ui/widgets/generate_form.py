@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QToolButton,
     QWidget,
 )
@@ -71,6 +72,7 @@ class GenerateFormWidget(QGroupBox):
             layout.addRow(label, row)
         layout.addRow(self._build_buttons())
         layout.addRow(self._build_live_row(form))
+        layout.addRow(self.working)
         self.binder.bind_view("generation.mode", self.show_mode)
         self.binder.bind_view("generation.auto_size", self.show_auto_size)
 
@@ -106,10 +108,16 @@ class GenerateFormWidget(QGroupBox):
         self.live, self.live_target = form.field("generation.live", "Live"), form.field("generation.live_target")
         self.working = QLabel("")
         self.working.setObjectName("working-indicator")
+        # What the jobs are doing changes while the artist clicks: a line of its own, kept whether or not
+        # there is something to say, wrapping in the column's width; beside Live it once widened the whole
+        # window ("(2 queued)"), then wrapped to three lines and pushed the form down.
+        self.working.setWordWrap(True)
+        self.working.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.working.setMinimumHeight(self.working.fontMetrics().height())
         row = QHBoxLayout()
         row.addWidget(self.live)
         row.addWidget(self.live_target)
-        row.addWidget(self.working, 1)
+        row.addStretch(1)
         return row
 
     # -- packs -------------------------------------------------------------------------------
@@ -147,7 +155,9 @@ class GenerateFormWidget(QGroupBox):
         self.generate_button.setToolTip(GENERATE_TIP if self.has_pack else NO_PACK_TIP)
 
     def choose_pack_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "ONNX Stable Diffusion folder")
+        # Start beside the folder in use, else at home: never the folder Atelier was started from.
+        start = Path(self._pack).parent if Path(self._pack).is_absolute() else Path.home()
+        folder = QFileDialog.getExistingDirectory(self, "ONNX Stable Diffusion folder", str(start))
         if folder:
             self.binder.edit("generation.pack_id", folder)
 
@@ -183,8 +193,17 @@ class GenerateFormWidget(QGroupBox):
             else "The images have the canvas's shape"
         )
 
+    def minimumSizeHint(self) -> QSize:
+        """Never shorter than the rows need at this width: in the narrow side column some rows wrap, and a
+        form squeezed below that (when a job's progress appeared below it) moved Generate under the mouse."""
+        hint = super().minimumSizeHint()
+        if self.width() > 0:
+            hint.setHeight(max(hint.height(), self.heightForWidth(self.width())))
+        return hint
+
     def show_busy(self, text: str, busy: bool) -> None:
         self.working.setText(text)
+        self.working.setToolTip(text)
         self.cancel_button.setEnabled(busy)
 
 

@@ -1,0 +1,120 @@
+"""Found by driving the Sketch panel as an artist does (Xvfb + xdotool): what moved under the mouse or was
+lost, checked here with real widgets: Generate stays put while jobs start, placing a picture keeps the
+drawing around it, Open… starts where the artist's pictures are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF
+from PySide6.QtWidgets import QFileDialog
+
+from atelier.core.documents.palette import PaletteDocument
+from atelier.core.jobs import Job, JobState
+from atelier.ui.panels.sketch import SketchPanel
+from tests.ui.conftest import ProbeRequest
+from tests.ui.real_sketch_panel import real_sketch_panel
+
+
+@pytest.fixture
+def panel(qtbot, isolated_dirs: Path):
+    palette = PaletteDocument(["#1b2a41", "#c9a227", "#b23a48", "#e8dab2"])
+    with real_sketch_panel(qtbot, isolated_dirs, canvas=(128, 96), palette=palette) as widget:
+        yield widget
+
+
+def stroke(panel: SketchPanel, points: list[tuple[float, float]]) -> None:
+    panel.canvas.begin_stroke(QPointF(*points[0]), 1.0)
+    for point in points[1:]:
+        panel.canvas.continue_stroke(QPointF(*point), 1.0)
+    panel.canvas.end_stroke()
+
+
+def block_the_heavy_lane(panel: SketchPanel, qtbot) -> Job:
+    blocker = panel.context.runner.submit(ProbeRequest(steps=2000, step_seconds=0.01))
+    qtbot.waitUntil(lambda: blocker.state is JobState.RUNNING, timeout=5000)
+    return blocker
+
+
+def test_generate_stays_under_the_mouse_and_the_panel_no_wider_while_jobs_start(panel, qtbot) -> None:
+    # Seen in the walkthrough: the first click showed the progress bar and preview, the form was squeezed
+    # and Generate moved 50 px up, so the second click missed it; "(2 queued)" widened the window.
+    panel.resize(1000, 800)  # the panel's room in the window at its first-start size
+    panel.show()
+    qtbot.waitExposed(panel)
+    button = panel.form.generate_button
+    where = button.mapTo(panel, QPoint(0, 0))
+    line_art = panel.line_art.mapTo(panel, QPoint(0, 0))
+    widest, tallest = panel.minimumSizeHint().width(), panel.minimumSizeHint().height()
+    blocker = block_the_heavy_lane(panel, qtbot)
+    jobs = [panel.trace(), panel.trace(), panel.trace()]
+    qtbot.waitUntil(lambda: panel.progress.isVisible(), timeout=2000)
+    assert panel.form.working.text() == "◷ 3 queued"
+    assert button.mapTo(panel, QPoint(0, 0)) == where
+    assert panel.line_art.mapTo(panel, QPoint(0, 0)) == line_art  # the busy line has its own room
+    assert panel.minimumSizeHint().width() <= widest
+    assert panel.minimumSizeHint().height() <= tallest  # the window does not grow taller either
+    panel.form.show_busy("⚠ " + "a long message about why the live image could not be made " * 3, True)
+    assert panel.minimumSizeHint().width() <= widest and button.mapTo(panel, QPoint(0, 0)) == where
+    assert panel.form.working.toolTip().startswith("⚠ a long message")  # the whole text, however narrow
+    for job in jobs:
+        assert job is not None
+        panel.context.queue.cancel(job.id)
+    panel.context.queue.cancel(blocker.id)
+    qtbot.waitUntil(lambda: not panel.progress.isVisible(), timeout=5000)
+    assert button.mapTo(panel, QPoint(0, 0)) == where
+
+
+def test_a_placed_picture_keeps_the_drawing_around_it_and_undo_brings_back_every_pixel(panel, tmp_path) -> None:
+    stroke(panel, [(2, 2), (125, 2)])  # along the top edge, where a wide picture leaves the paper showing
+    drawing = panel.canvas.sketch_array()
+    picture = np.zeros((50, 200, 3), np.uint8)
+    picture[..., 2] = 255  # 4:1: 128x32 on the 128x96 canvas, centred (rows 32-63)
+    panel.choose_import = lambda picture, canvas: ("place", False)
+    assert panel.import_picture(picture)
+    placed = panel.canvas.sketch_array()
+    assert tuple(placed[48, 64, :3]) == (0, 0, 255)
+    assert np.array_equal(placed[:20], drawing[:20])  # the stroke above the picture is still there
+    assert np.array_equal(placed[70:], drawing[70:])
+    assert panel.undo_redo.undo_button.toolTip() == "Undo: Place a picture"
+    panel.undo_redo.undo_button.click()
+    assert np.array_equal(panel.canvas.sketch_array(), drawing)
+    panel.undo_redo.redo_button.click()
+    assert np.array_equal(panel.canvas.sketch_array(), placed)
+
+
+def test_a_transparent_picture_is_placed_over_the_drawing(panel) -> None:
+    stroke(panel, [(10, 48), (118, 48)])  # across the middle, under the picture
+    drawing = panel.canvas.sketch_array()
+    picture = np.zeros((96, 96, 4), np.uint8)  # another size (square): placed, not a new canvas
+    picture[:, :48] = (255, 0, 0, 255)  # left half opaque red, right half clear
+    panel.set_picture(picture, "place")
+    placed = panel.canvas.sketch_array()
+    assert tuple(placed[20, 40, :3]) == (255, 0, 0)  # the opaque half covers
+    assert np.array_equal(placed[:, 70:], drawing[:, 70:])  # the clear half shows the stroke beneath
+
+
+def test_open_starts_in_the_pictures_folder_then_where_the_last_picture_came_from(
+    panel, qtbot, isolated_dirs, monkeypatch
+) -> None:
+    folder = isolated_dirs / "drawings"
+    folder.mkdir()
+    picture = folder / "a.png"
+    from PIL import Image
+
+    Image.new("RGB", (128, 96), (10, 200, 10)).save(picture)
+    asked: list[str] = []
+
+    def answer(parent, caption, start, filters):
+        asked.append(start)
+        return str(picture), filters
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", answer)
+    panel.context.settings.output_folder = str(isolated_dirs / "out")
+    panel.open_dialog()
+    assert asked[0] == str(isolated_dirs / "out") and asked[0] != str(Path.cwd())
+    assert tuple(panel.canvas.sketch_array()[5, 5, :3]) == (10, 200, 10)
+    panel.open_dialog()
+    assert asked[1] == str(folder)
