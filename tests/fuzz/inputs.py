@@ -622,7 +622,7 @@ def _shipped_manifests() -> list[dict[str, object]]:
 def hostile_manifest(rng: random.Random) -> tuple[str, bytes]:
     """(file name, bytes): a shipped manifest with values replaced, as TOML, damaged, or forged deep."""
     shipped = _shipped_manifests()
-    valid = rng.choice(shipped) if shipped else {"id": "p", "kind": "lineart", "files": []}
+    valid: dict[str, object] = rng.choice(shipped) if shipped else {"id": "p", "kind": "lineart", "files": []}
     choice = rng.random()
     if choice < 0.7:
         return "pack.json", json_document(rng, valid)
@@ -634,3 +634,34 @@ def hostile_manifest(rng: random.Random) -> tuple[str, bytes]:
         depth = rng.choice([15, 17, 1000, 100_000])
         return "pack.json", ('{"id": "deep", "kind": "x", "files": ' + "[" * depth + "]" * depth + "}").encode()
     return "pack.json", mutate(json.dumps(valid).encode("utf-8"), rng)
+
+
+# -- the palette-infill model's inputs ------------------------------------------------------------
+def infill_values(rng: random.Random) -> dict[str, object]:
+    """PaletteInfillRequest fields as a panel, a project file or the render server could hand them over:
+    valid, at the edges (every slot locked, all colours the same, black and white), or of the wrong type."""
+    odd = rng.random() < 0.15  # one value in seven or so out of range or of the wrong type
+    count = rng.choice([0, 2, 13, -1, 1000, 2.5, "5", None] if odd and rng.random() < 0.3 else [3, 4, 5, 6, 8, 12])
+    slots = range(count if isinstance(count, int) and 0 < count <= 12 else 5)
+    same = rng.random() < 0.2
+    colour = f"#{rng.randrange(2**24):06x}"
+
+    def hex_colour() -> object:
+        if odd and rng.random() < 0.1:
+            return rng.choice(["#GGGGGG", "#fff", "", None, 5, "#000000", "#ffffff", " #A1B2C3 ", "１２３"])
+        return colour if same else f"#{rng.randrange(2**24):06x}"
+
+    picked = [slot for slot in slots if rng.random() < rng.choice([0.0, 0.3, 0.7, 1.0])]
+    locked: object = tuple((slot, hex_colour()) for slot in picked)
+    if odd and rng.random() < 0.3:
+        locked = rng.choice([((99, "#000000"),), ((0, "#000000"), (0, "#ffffff")), (("0", "#000000"),)])
+    avoid: object = tuple(hex_colour() for _ in range(rng.choice([0, 1, 5, 40])))
+    if odd and rng.random() < 0.2:
+        avoid = rng.choice(["#000000", 5, None])
+    temperature: object = rng.choice([0.0, 1e-7, 0.3, 0.8, 1.5, 2.0])
+    seed: object = rng.choice([0, 1, rng.randrange(2**32)])
+    if odd and rng.random() < 0.5:
+        temperature = rng.choice([-0.1, float("nan"), float("inf"), True, "0.8", 2.0001])
+    if odd and rng.random() < 0.3:
+        seed = rng.choice([2**32, -5, True, 1.5])
+    return {"count": count, "seed": seed, "locked": locked, "avoid": avoid, "temperature": temperature}
