@@ -16,7 +16,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QTreeWidget, QTreeWidgetItem, QWidget
 
 from atelier.core.jobs import JobQueue, JobState
-from atelier.core.requests.lyrics import LyricRequest, LyricResult, RhymeRequest
+from atelier.core.requests.lyrics import LyricRequest, LyricResult, RhymeRequest, RhymeResult
 from atelier.core.requests.melody import Melody, MelodyNote, MelodyRequest, MelodyResult
 from atelier.core.session_store import SessionStore
 from atelier.core.settings import Settings, cache_dir
@@ -24,6 +24,7 @@ from atelier.ui.context import AppContext
 from atelier.ui.panels.lyric import RHYME_DELAY_MS, STOPPED, LyricPanel
 from atelier.ui.worker import JobRunner, LaneThread
 from tests.llm_builders import TINY_PACK_ID, build_tiny_llama
+from tests.ui.lyric_melody_held_finish import HeldFinishes
 
 SONG = (
     "[Verse]\nRain on the window, taps like a drum\nI wait for the morning, I wait for the sun\n\n"
@@ -596,3 +597,68 @@ def test_an_exported_lyric_imports_without_its_header(panel: LyricPanel, tmp_pat
     assert (tmp_path / "song.txt").read_text(encoding="utf-8").startswith("---")
     panel.import_from(tmp_path / "song.txt")
     assert panel.text().strip() == lyric
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldFinishes]:
+    """Requested after `panel`, so every held report is let go before the panel's runner shuts down."""
+    with HeldFinishes.installed(monkeypatch) as holder:
+        yield holder
+
+
+@pytest.mark.parametrize("who", ["stop", "jobs dock"])
+def test_a_write_cancelled_after_its_last_step_ends_as_a_stop(
+    qtbot, panel: LyricPanel, held: HeldFinishes, who: str
+) -> None:
+    """The model wrote its last token just before the user cancelled: the queue keeps the job FINISHED
+    (its result stays in the history), but the panel does as for any stop: it keeps the text it showed,
+    marked stopped, adds no finished suggestion and is idle."""
+    held.kinds = (LyricResult,)
+    choose_tiny_model(panel)
+    panel.controls.prompt.setText("rain")
+    panel.controls.lines_per_section.setValue(1)
+    panel.controls.max_tokens.setValue(40)
+    job = panel.write()
+    assert job is not None
+    job_id, release = held.next(qtbot)
+    assert job_id == job.id
+    qtbot.waitUntil(lambda: held.all_reported(job), timeout=10000)  # every token it reported is shown
+    streamed = panel.suggestions.live_text
+    assert streamed.strip() and panel.writing
+    if who == "stop":
+        panel.stop()
+    else:
+        assert panel.context.queue.cancel(job.id)
+    assert job.state is JobState.RUNNING and job.cancel_token.cancelled
+    release.set()
+    qtbot.waitUntil(lambda: job.state.done, timeout=10000)
+    assert job.state is JobState.FINISHED and isinstance(job.result, LyricResult)
+    assert not panel.writing and not panel.stop_button.isEnabled() and panel.write_button.isEnabled()
+    assert panel.status.text() == STOPPED  # not the finished write's "N tokens, ... tokens/s"
+    kept = panel.document.suggestions
+    assert len(kept) == 1 and kept[0].stopped and kept[0].text == streamed and kept[0].alternatives == ()
+    assert panel.suggestions.text_view.toPlainText() == streamed
+
+
+def test_rhymes_for_a_word_left_behind_are_not_shown_when_they_come_late(
+    qtbot, panel: LyricPanel, held: HeldFinishes
+) -> None:
+    """The cursor moved on while the first word's rhymes were being found: that look-up is superseded
+    (cancelled) but had finished; its rhymes must not replace the title that says the new word's come."""
+    held.kinds = (RhymeResult,)
+    panel.editor.setPlainText("Rain and night")
+    put_cursor(panel, "Ra")
+    first_id, first_release = held.next(qtbot)
+    put_cursor(panel, "Rain and ni")
+    qtbot.waitUntil(lambda: "night" in panel.rhyme_title.text(), timeout=10000)
+    first = panel.context.queue.get(first_id)
+    assert first is not None and first.cancel_token.cancelled  # superseded by the look-up for "night"
+    first_release.set()
+    qtbot.waitUntil(lambda: first.state.done, timeout=10000)
+    assert first.state is JobState.FINISHED
+    qtbot.wait(50)
+    assert panel.rhyme_title.text() == "Finding rhymes for “night”…" and panel.rhymes.topLevelItemCount() == 0
+    _, second_release = held.next(qtbot)
+    second_release.set()
+    qtbot.waitUntil(lambda: panel.rhymes.topLevelItemCount() > 0, timeout=10000)
+    assert "night" in panel.rhyme_title.text() and find_item(panel.rhymes, "light") is not None

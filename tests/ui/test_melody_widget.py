@@ -18,9 +18,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QMessageBox
 
-from atelier.core.jobs import JobQueue, JobState
+from atelier.core.jobs import Job, JobQueue, JobState
 from atelier.core.music import parse_meter
-from atelier.core.requests.melody import MelodyResult
+from atelier.core.requests.melody import MelodyAudioResult, MelodyResult
 from atelier.core.session_store import SessionStore
 from atelier.core.settings import Settings
 from atelier.ui.context import AppContext
@@ -28,6 +28,7 @@ from atelier.ui.widgets.melody import MelodyWidget
 from atelier.ui.widgets.piano_roll import CURRENT_COLOR, PX_PER_QUARTER
 from atelier.ui.worker import JobRunner
 from tests.ui.conftest import ProbeRequest
+from tests.ui.lyric_melody_held_finish import HeldFinishes
 
 REPO = Path(__file__).resolve().parents[2]
 SONG = "[Verse]\nI walked along the river\nThe city humming softly\n\n[Chorus]\nSing it to me, sing it slow\n"
@@ -393,3 +394,66 @@ def test_play_highlights_the_playing_notes_on_a_null_device(tmp_path: Path) -> N
     assert report["sound_ok"] and report["play_enabled"] and report["started"]
     assert len(report["highlighted"]) >= 3  # the highlight moved along the notes
     assert report["cleared"]
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldFinishes]:
+    """Requested after `widget`, so every held report is let go before the widget's runner shuts down."""
+    with HeldFinishes.installed(monkeypatch) as holder:
+        yield holder
+
+
+def cancel_held(qtbot, widget: MelodyWidget, held: HeldFinishes, who: str) -> Job:
+    """Cancel the held job (its work is done, the main thread has not heard) and let its report go on."""
+    job_id, release = held.next(qtbot)
+    job = widget.context.queue.get(job_id)
+    assert job is not None
+    qtbot.waitUntil(lambda: held.all_reported(job), timeout=10000)
+    if who == "cancel button":
+        widget.cancel()
+    else:
+        widget.context.queue.cancel(job_id)  # as the Jobs dock does
+    assert job.state is JobState.RUNNING and job.cancel_token.cancelled
+    release.set()
+    qtbot.waitUntil(lambda: job.state.done, timeout=10000)
+    assert job.state is JobState.FINISHED and job.result is not None  # the queue kept it; the tab must not
+    return job
+
+
+@pytest.mark.parametrize("who", ["cancel button", "jobs dock"])
+def test_a_melody_cancelled_after_its_last_step_is_not_shown(
+    qtbot, widget: MelodyWidget, held: HeldFinishes, who: str
+) -> None:
+    held.kinds = (MelodyResult,)
+    job = widget.generate()
+    assert job is not None and cancel_held(qtbot, widget, held, who) is job
+    assert widget.melody is None and widget.roll.melody is None and not widget.history.undo_button.isEnabled()
+    assert widget.status.text() == "Cancelled; the melody shown is unchanged."
+    assert not widget.pending_jobs() and not widget.cancel_button.isEnabled() and widget.generate_button.isEnabled()
+
+
+def test_a_line_regenerated_then_cancelled_after_its_last_step_leaves_the_melody(
+    qtbot, widget: MelodyWidget, held: HeldFinishes
+) -> None:
+    generate(qtbot, widget)
+    first = widget.melody
+    widget.roll.set_selected_line(0)
+    widget.roll.line_clicked.emit(0)
+    held.kinds = (MelodyResult,)
+    widget.regenerate_button.click()
+    cancel_held(qtbot, widget, held, "jobs dock")
+    assert widget.melody is first and widget.roll.melody is first
+    assert widget.history.undo_action.toolTip() == "Undo: Change Seed"  # the new seed stays; no new line
+    assert widget.status.text() == "Cancelled; the melody shown is unchanged." and not widget.cancel_button.isEnabled()
+
+
+def test_a_wav_export_whose_render_is_cancelled_after_its_last_step_writes_nothing(
+    qtbot, widget: MelodyWidget, held: HeldFinishes, tmp_path: Path
+) -> None:
+    generate(qtbot, widget)
+    status = widget.status.text()
+    held.kinds = (MelodyAudioResult,)
+    widget.export_wav(str(tmp_path / "song.wav"))
+    cancel_held(qtbot, widget, held, "jobs dock")
+    qtbot.wait(50)
+    assert not (tmp_path / "song.wav").exists() and widget.status.text() == status
