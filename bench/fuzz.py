@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "desktop"))
 sys.path.insert(0, str(ROOT))
 
-# Inputs per reader at --scale 1 (106,000 in all); the slow readers (pictures, MIDI) get fewer.
+# Inputs per reader at --scale 1 (145,000 in all); the slow readers (pictures, MIDI, provenance) get fewer.
+# The last five read what issues 16-20 added: records in exported files, the render server's messages in
+# both directions, pack manifests, a diffusers folder's scheduler config, the palette model's inputs.
 COUNTS = {
     "picture": 20_000,
     "palette": 40_000,
@@ -39,6 +41,11 @@ COUNTS = {
     "settings": 5_000,
     "project": 4_000,
     "document": 12_000,
+    "provenance": 8_000,
+    "wire": 15_000,
+    "manifest": 6_000,
+    "scheduler": 6_000,
+    "infill": 4_000,
 }
 CHUNK = 250
 
@@ -154,6 +161,83 @@ def _reader(name: str, folder: Path) -> Callable[[random.Random, int], None]:
                 raise AssertionError(f"{kind.__name__} does not read back what it saved")
 
         return document
+    if name == "provenance":
+        from atelier.cli._output import print_json
+        from atelier.cli.provenance import JSON_FIELDS, describe
+        from atelier.core.provenance_read import read_provenance
+
+        def provenance(rng: random.Random, seed: int) -> None:
+            suffix, data = inputs.hostile_provenance(rng)
+            path = folder / f"f.{suffix}"
+            path.write_bytes(data)
+            found = read_provenance(path)  # then both outputs of `atelier provenance`, to /dev/null
+            describe(found)
+            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+                print_json({**{k: found.get(k) for k in JSON_FIELDS}, "record": found.get("record")})
+
+        return provenance
+    if name == "wire":
+        from atelier.core.requests import Request
+        from atelier.remote import wire
+
+        decoders: dict[str, Callable[[Any], Any]] = {
+            "request": wire.decode_request,
+            "result": wire.decode_result,
+            "progress": wire.decode_progress,
+            "error": wire.decode_error,
+            "device": wire.decode_device,
+        }
+
+        def message(rng: random.Random, seed: int) -> None:
+            reader, value = inputs.wire_message(rng)
+            decoded = decoders[reader](value)
+            if isinstance(decoded, Request):
+                decoded.summary()
+
+        return message
+    if name == "manifest":
+        from atelier.engine.packs import discover, read_manifest
+
+        def manifest(rng: random.Random, seed: int) -> None:
+            file_name, data = inputs.hostile_manifest(rng)
+            where = folder / f"pack-{seed}"
+            where.mkdir()
+            (where / file_name).write_bytes(data)
+            catalog = discover([where])  # never fails as a whole: the pack loads or is set aside
+            if len(catalog.packs) + len(catalog.broken) != 1:
+                raise AssertionError("discovery neither loaded nor set aside the pack")
+            read_manifest(where)
+
+        return manifest
+    if name == "scheduler":
+        from atelier.engine.diffusion.schedulers import _DEFAULTS, CLASS_NAMES, make_scheduler
+
+        def scheduler(rng: random.Random, seed: int) -> None:
+            # scheduler/scheduler_config.json of a diffusers or SDXL ONNX folder picked with Folder...
+            class_name = rng.choice(list(CLASS_NAMES))
+            try:
+                config = json.loads(
+                    inputs.json_document(rng, {"_class_name": class_name, **_DEFAULTS[CLASS_NAMES[class_name]]})
+                )
+            except ValueError:
+                return  # damaged JSON: the pipeline's read_json gives {} (the defaults)
+            made = make_scheduler(config if isinstance(config, dict) else {})
+            made.set_timesteps(rng.choice([1, 4, 20, 50]))
+
+        return scheduler
+    if name == "infill":
+        from atelier.core.requests.palette import PaletteInfillRequest
+        from atelier.engine.runner import Engine
+
+        engine = Engine()
+
+        def infill(rng: random.Random, seed: int) -> None:
+            request = PaletteInfillRequest(**inputs.infill_values(rng))  # type: ignore[arg-type]
+            result = engine.run_to_end(request)
+            if any(result.colors[slot] != colour for slot, colour in request.locked):  # type: ignore[attr-defined]
+                raise AssertionError("a locked swatch moved or changed")
+
+        return infill
     raise ValueError(name)
 
 
