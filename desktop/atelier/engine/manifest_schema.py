@@ -84,8 +84,12 @@ def number(low: float, high: float) -> Check:
     def check(value: Any, where: str) -> list[str]:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return [f"{where} must be a number from {low} to {high}, not {_type_name(value)}"]
-        if not math.isfinite(value) or not low <= value <= high:
-            return [f"{where} is {value}, outside {low}..{high}"]
+        # An int is compared as it is: math.isfinite(10**400) raises OverflowError (found by the fuzzer).
+        if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
+            shown = (
+                value if isinstance(value, float) or abs(value) < 10**20 else f"a {len(str(abs(value)))}-digit number"
+            )
+            return [f"{where} is {shown}, outside {low}..{high}"]
         return []
 
     return check
@@ -246,4 +250,42 @@ def validate_manifest(raw: Any) -> list[str]:
                 problems.append(f"files lists {str(path)[:80]!r} twice")
                 break
             seen.add(path)
+    return problems
+
+
+# -- a diffusers folder's scheduler/scheduler_config.json ------------------------------------------
+# Read by engine/diffusion/schedulers.py from any ONNX folder the user picks: the numbers size arrays
+# (num_train_timesteps 99999999999 asked numpy for 745 GB) and go through int() and float() (a list or
+# text there raised TypeError/ValueError). Only the keys Atelier reads are checked; diffusers' others pass.
+MAX_TRAIN_TIMESTEPS = 10_000  # every published scheduler uses 1,000
+SCHEDULER_KEYS: dict[str, Check] = {
+    "num_train_timesteps": integer(2, MAX_TRAIN_TIMESTEPS),
+    "beta_start": number(1e-8, 0.999),
+    "beta_end": number(1e-8, 0.999),
+    "beta_schedule": one_of("linear", "scaled_linear"),
+    "prediction_type": one_of("epsilon", "v_prediction"),
+    "timestep_spacing": one_of("linspace", "leading", "trailing"),
+    "steps_offset": integer(0, MAX_TRAIN_TIMESTEPS),
+    "original_inference_steps": integer(1, MAX_TRAIN_TIMESTEPS),
+    "timestep_scaling": number(0.0, 1e4),
+    "clip_sample_range": number(0.0, 1e4),
+}
+SCHEDULER_FLAGS = ("clip_sample", "set_alpha_to_one")
+
+
+def scheduler_config_problems(config: Any) -> list[str]:
+    """Every problem with a scheduler config as the scheduler reads it (defaults filled in), as phrases
+    naming the key; [] when the scheduler can use it."""
+    if not isinstance(config, dict):
+        return [f"the scheduler config must be an object of keys, not {_type_name(config)}"]
+    problems: list[str] = []
+    for key, check in SCHEDULER_KEYS.items():
+        if key in config:
+            problems += check(config[key], key)
+    problems += [
+        f"{key} must be true or false" for key in SCHEDULER_FLAGS if not isinstance(config.get(key, False), bool)
+    ]
+    train, original = config.get("num_train_timesteps"), config.get("original_inference_steps")
+    if not problems and isinstance(train, int) and isinstance(original, int) and original > train:
+        problems.append(f"original_inference_steps ({original}) is more than num_train_timesteps ({train})")
     return problems
