@@ -177,3 +177,26 @@ def test_choosers_mark_non_commercial_and_unknown_rows(qtbot) -> None:
     colours = [combo.itemData(i, Qt.ItemDataRole.ForegroundRole) for i in range(3)]
     assert colours[0] is None and all(c.color().name() == ATTENTION_COLOUR for c in colours[1:])
     assert "may not be used for paid" in combo.itemData(1, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_the_dialog_opens_without_a_hole_above_its_buttons(qtbot) -> None:
+    # Seen in the walkthrough: the melody pack's dialog opened with about 130 px of nothing above the buttons
+    # (Qt sized it for wrapped text at a much narrower width).
+    from PySide6.QtWidgets import QLabel
+
+    summary = {
+        "id": "atelier-melody",
+        "name": "Melody for lyrics (GRU trained on public-domain folk tunes)",
+        "licence": "MIT (weights trained here on public-domain tunes; see MODEL_CARD.md)",
+        "source": "Trained by models/melody/train.py on the music21 corpus collections oneills1850, ryansMammoth, "
+        "airdsAirs and miscFolk; exported by models/melody/export.py.",
+    }
+    dialog = PackLicenceDialog(summary)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    last = next(label for label in dialog.findChildren(QLabel) if label.text().startswith("Accepting"))
+    gap = dialog.buttons.geometry().top() - last.geometry().bottom()
+    layout = dialog.layout()
+    assert layout is not None and 0 < gap <= 3 * layout.spacing() + 6, gap
+    assert dialog.width() >= 520 and last.isVisible() and dialog.source_label.height() > 0

@@ -1,6 +1,6 @@
-"""Found by driving the Sketch panel as an artist does (Xvfb + xdotool): what moved under the mouse or was
-lost, checked here with real widgets: Generate stays put while jobs start, placing a picture keeps the
-drawing around it, Open… starts where the artist's pictures are."""
+"""Found by driving the window as an artist does (Xvfb + xdotool): what moved under the mouse or was lost,
+checked here with real widgets: Generate stays put while jobs start, placing a picture keeps the drawing
+around it, the Sketch and Palette panels' file dialogs start where the artist's pictures are."""
 
 from __future__ import annotations
 
@@ -118,3 +118,47 @@ def test_open_starts_in_the_pictures_folder_then_where_the_last_picture_came_fro
     assert tuple(panel.canvas.sketch_array()[5, 5, :3]) == (10, 200, 10)
     panel.open_dialog()
     assert asked[1] == str(folder)
+
+
+def test_the_palette_panels_file_dialogs_start_in_the_pictures_folder_then_the_last_one(
+    qtbot, isolated_dirs, monkeypatch
+) -> None:
+    from PIL import Image
+
+    from atelier.core.jobs import JobQueue
+    from atelier.core.project import Project
+    from atelier.core.settings import Settings
+    from atelier.ui.context import AppContext
+    from atelier.ui.panels.palette import PalettePanel
+    from atelier.ui.worker import JobRunner
+
+    queue = JobQueue()
+    runner = JobRunner(queue, Settings(threads=1))
+    context = AppContext(
+        runner, queue, Settings(output_folder=str(isolated_dirs / "out")), Project(isolated_dirs / "p")
+    )
+    panel = PalettePanel(context)
+    qtbot.addWidget(panel)
+    folder = isolated_dirs / "refs"
+    folder.mkdir()
+    picture = folder / "bands.png"
+    Image.new("RGB", (30, 10), (200, 30, 30)).save(picture)
+    gpl = folder / "mine.gpl"
+    gpl.write_text("GIMP Palette\nName: mine\n#\n 10  20  30\tone\n200 100  50\ttwo\n 90 180  60\tthree\n")
+    asked: list[str] = []
+    answers = iter([str(picture), str(gpl)])
+
+    def answer(parent, caption, start, filters):
+        asked.append(start)
+        return next(answers), filters
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", answer)
+    try:
+        panel.open_image()
+        assert asked == [str(isolated_dirs / "out")]
+        qtbot.waitUntil(lambda: not panel.jobs.pending(), timeout=10_000)
+        panel.import_dialog()
+        assert asked[1] == str(folder) and panel.doc.colors[:3] == ["#0a141e", "#c86432", "#5ab43c"]
+    finally:
+        panel.close_panel()
+        runner.shutdown()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFrame, QLabel, QVBoxLayout, QWidget
 
@@ -65,6 +65,12 @@ class PackLicenceDialog(QDialog):
         layout.addWidget(after)
         layout.addStretch(1)  # any spare height goes above the buttons, not between the sentences
         layout.addWidget(self.buttons)
+
+    def sizeHint(self) -> QSize:
+        """Opened at its minimum width and only as tall as its wrapped text is there: Qt's own hint is the
+        height of a much narrower dialog, which left a hole of empty lines above the buttons."""
+        width = max(self.minimumWidth(), super().sizeHint().width())
+        return QSize(width, self.heightForWidth(width))
 
     @property
     def licence_kind(self) -> str:

@@ -70,6 +70,7 @@ class PalettePanel(Panel):
         self._drawn: tuple[Any, ...] | None = None  # the swatches last drawn (redraws skip when equal)
         self._detail: tuple[list[str], str] = ([], "")  # a result's note, shown while its colours are current
         self._saved_picture: tuple[np.ndarray, Path] | None = None  # the source picture last written, and where
+        self._open_folder = ""  # where the last picture or palette was opened from: the next dialog starts there
         setters: dict[str, Callable[[Any], None]] = {
             "text": self.doc.set_text, "count": self.doc.set_count, "mode": self.doc.set_mode,
             "around_locks": self.doc.set_around_locks, "regenerate": self.doc.set_regenerate_mode,
@@ -245,8 +246,9 @@ class PalettePanel(Panel):
         return self.ask(PaletteSource("lyric", text=text))
 
     def open_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Palette from image", "", IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Palette from image", self._start_folder(), IMAGE_FILTER)
         if path:
+            self._open_folder = str(Path(path).parent)
             try:
                 self.from_image(read_picture(path), Path(path).name)
             except AtelierError as exc:
@@ -323,9 +325,15 @@ class PalettePanel(Panel):
 
     # -- files --------------------------------------------------------------------------------
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import palette", "", IMPORT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Import palette", self._start_folder(), IMPORT_FILTER)
         if path:
+            self._open_folder = str(Path(path).parent)
             self.import_path(path)
+
+    def _start_folder(self) -> str:
+        """Where the last file was opened from, else the Output or Pictures folder; never the folder
+        Atelier happened to be started from (the walkthrough's dialog offered the source checkout)."""
+        return self._open_folder or str(export_folder(self.context.settings))
 
     def import_path(self, path: str) -> bool:
         try:
