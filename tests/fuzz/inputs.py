@@ -549,6 +549,9 @@ def _wire_array(rng: random.Random) -> dict[str, object]:
 
 def _wire_value(rng: random.Random, depth: int = 0) -> object:
     choice = rng.random()
+    if choice < 0.03:  # nesting json.loads accepts (it stops near 1,000) but recursive decoding may not
+        nesting = rng.choice([31, 33, 600, 900])
+        return json.loads("[" * nesting + "]" * nesting)
     if choice < 0.2:
         return _wire_array(rng)
     if choice < 0.3:

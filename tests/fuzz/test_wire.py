@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import random
 import struct
 import typing
@@ -94,3 +95,19 @@ def test_a_result_and_progress_of_the_wrong_shape_are_wire_errors() -> None:
         wire.decode_progress({"step": 1e400, "total": 3})
     device = wire.decode_device({"provider": "CPUExecutionProvider", "requested": 5, "fallbacks": None})
     assert device == DeviceInfo("CPUExecutionProvider")
+
+
+@pytest.mark.parametrize("depth", [600, 900])
+def test_messages_nested_as_deep_as_json_allows_are_wire_errors(depth: int) -> None:
+    nested = json.loads("[" * depth + "]" * depth)  # json.loads takes it; decoding recursed twice per level
+    with pytest.raises(wire.WireError, match="levels deep"):
+        wire.decode_request({"kind": "lyrics", "prompt": "x", "sections": nested})
+    with pytest.raises(wire.WireError, match="levels deep"):
+        wire.decode_result({"kind": "palette", "colors": nested, "names": [], "source": "x"})
+    with pytest.raises(wire.WireError, match="levels deep"):
+        wire.decode_progress({"step": 1, "total": 2, "preview": nested})
+
+
+def test_the_wrong_type_is_named_as_declared() -> None:
+    with pytest.raises(InvalidRequestError, match=r"sections is a str, not tuple\[str, \.\.\.\]"):
+        wire.decode_request({"kind": "lyrics", "prompt": "x", "sections": "Verse"})

@@ -38,6 +38,20 @@ from atelier.core.requests.sketch import SketchRequest  # noqa: F401
 WIRE_VERSION = 1
 # A request body holds at most a few canvas-sized pictures as PNG; anything far larger is refused unread.
 MAX_BODY_BYTES = 256 * 1024 * 1024
+# A message nests a few levels (a result's parameters, a melody's notes); decoding recurses twice per level,
+# so 600 nested lists (which json.loads accepts) overflowed the stack. Deeper messages are refused first.
+MAX_DEPTH = 32
+
+
+def _too_deep(value: Any) -> bool:
+    stack = [(value, 0)]
+    while stack:  # iterative: no depth of message can overflow this check itself
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= MAX_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 class WireError(AtelierError):
@@ -194,7 +208,8 @@ def _rebuild(cls: type[Any], data: dict[str, Any]) -> Any:
             kwargs[f.name] = decode_device(value) if f.name == "device" else decode_value(value)
             if not _has_type(kwargs[f.name], hints[f.name]):
                 shown = type(kwargs[f.name]).__name__
-                raise TypeError(f"{f.name} is a {shown}, not {getattr(hints[f.name], '__name__', hints[f.name])}")
+                wanted = hints[f.name].__name__ if isinstance(hints[f.name], type) else str(hints[f.name])
+                raise TypeError(f"{f.name} is a {shown}, not {wanted}")
     return cls(**kwargs)
 
 
@@ -207,6 +222,8 @@ def decode_request(data: Any) -> Request:
     """The request a client sent, checked by its own type as if made here (bad values raise InvalidRequestError)."""
     if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
         raise WireError("The request is not an Atelier request (no 'kind').")
+    if _too_deep(data):
+        raise WireError(f"The request nests lists or objects more than {MAX_DEPTH} levels deep.")
     cls = _types_by_kind(Request).get(data["kind"])
     if cls is None:
         raise InvalidRequestError(f"The server does not know '{data['kind']}' jobs.", "Update Atelier on the server.")
@@ -231,6 +248,8 @@ def encode_result(result: Result) -> dict[str, Any]:
 def decode_result(data: Any) -> Result:
     if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
         raise WireError("The server's result is not an Atelier result.")
+    if _too_deep(data):
+        raise WireError(f"The server's result nests lists or objects more than {MAX_DEPTH} levels deep.")
     cls = _types_by_kind(Result).get(data["kind"])
     if cls is None:
         raise WireError(f"The server sent a '{data['kind']}' result, which this Atelier cannot read.")
@@ -266,6 +285,8 @@ def encode_progress(progress: Progress) -> dict[str, Any]:
 
 
 def decode_progress(data: dict[str, Any]) -> Progress:
+    if _too_deep(data):
+        raise WireError(f"A progress report from the server nests more than {MAX_DEPTH} levels deep.")
     try:
         return Progress(
             step=int(data["step"]),
