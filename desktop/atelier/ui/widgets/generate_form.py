@@ -23,9 +23,10 @@ from atelier.ui.dialogs.pack_licence_dialog import mark_licence_item, pack_item_
 from atelier.ui.widgets.buttons import button, click_through
 from atelier.ui.widgets.document_form import DocumentForm
 
+# Rich text, so Qt wraps it: as plain text the tooltip was one line 800 px wide across the canvas.
 NO_PACK_TIP = (
-    "No image pack yet: choose an ONNX Stable Diffusion folder with Folder…, "
-    "or add a pack with `atelier models import-diffusers PATH`."
+    "<p>No image pack yet: choose an ONNX Stable Diffusion folder with <b>Folder…</b>, "
+    "or add a pack with <code>atelier models import-diffusers PATH</code>.</p>"
 )
 GENERATE_TIP = "Generate images from the prompt and the sketch (queued behind any running job)"
 COLORIZE_TIP = "Colour the sketch's lines with the palette (queued behind any running job)"
@@ -187,8 +188,8 @@ class GenerateFormWidget(QGroupBox):
         self._fit_needed = size != fitted
         self.fit_button.setEnabled(self._fit_needed and not self._auto)
         self.fit_button.setToolTip(
-            f"Images of {size[0]}×{size[1]} are not in the shape of the {canvas[0]}×{canvas[1]} canvas (it is "
-            f"fitted inside them, never stretched): make them {fitted[0]}×{fitted[1]}, its shape"
+            f"<p>Images of {size[0]}×{size[1]} are not in the shape of the {canvas[0]}×{canvas[1]} canvas (it is "
+            f"fitted inside them, never stretched): make them {fitted[0]}×{fitted[1]}, its shape</p>"
             if size != fitted
             else "The images have the canvas's shape"
         )
