@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFileDialog
 
 from atelier.core.documents.palette import PaletteDocument
@@ -162,3 +163,25 @@ def test_the_palette_panels_file_dialogs_start_in_the_pictures_folder_then_the_l
     finally:
         panel.close_panel()
         runner.shutdown()
+
+
+def test_painting_hides_a_picked_variation_so_the_strokes_show_and_it_can_be_picked_again(panel) -> None:
+    # Seen in the walkthrough: after Generate the first image covers the canvas at full opacity, and strokes
+    # drawn then went on the sketch underneath, out of sight.
+    from atelier.core.requests.sketch import SketchRequest, SketchResult
+
+    images = tuple(np.full((96, 128, 3), value, np.uint8) for value in (90, 160))
+    panel.show_result(SketchRequest(prompt="x"), SketchResult(images=images, seeds=(1, 2), parameters={"prompt": "x"}))
+    assert panel.canvas.result is not None and panel.grid.currentRow() == 0
+    stroke(panel, [(10, 48), (118, 48)])
+    assert panel.canvas.result is None and panel.grid.currentRow() == -1
+    shown = panel.canvas.composite_array()
+    brush = QColor(panel.document.tools.colour)
+    assert tuple(shown[48, 64, :3]) == (brush.red(), brush.green(), brush.blue())  # the stroke shows
+    assert not panel.result_bar.accept_button.isEnabled()
+    panel.grid.setCurrentRow(0)  # the same variation again
+    assert panel.canvas.result is not None and tuple(panel.canvas.composite_array()[5, 5, :3]) == (90, 90, 90)
+    panel.document.set("generation.live", True)  # Live keeps its image: the next one follows the stroke
+    stroke(panel, [(10, 60), (118, 60)])
+    assert panel.canvas.result is not None
+    panel.document.set("generation.live", False)

@@ -172,6 +172,7 @@ class SketchPanel(Panel):
             (self.form.fit_requested, self.document.fit_size_to_canvas),
             (self.grid.picked, self._show_variation),
             (self.canvas.image_dropped, self.import_path), (self.canvas.picture_dropped, self.import_picture),
+            (self.canvas.stroke_started, self._on_stroke_started),
             (self.canvas.stroke_finished, self._on_canvas_changed), (self.canvas.size_changed, self._on_resized),
             (self.canvas.result_changed, lambda: self.result_bar.show_has_result(self.canvas.result is not None)),
             (self.document.changed, self._on_document_changed),
@@ -458,6 +459,13 @@ class SketchPanel(Panel):
         self.live_timer.stop()
         for job_id in list(self.pending):
             self.context.runner.cancel(job_id)
+
+    def _on_stroke_started(self) -> None:
+        """Painting while a picked variation covers the sketch drew out of sight (at full result opacity the
+        strokes never showed): the pen hides the result, which stays in the grid to pick again. Live keeps
+        its image: the next one follows the stroke."""
+        if self.canvas.result is not None and not self.document.generation.live:
+            self.discard_result()
 
     def _on_canvas_changed(self) -> None:
         if self.document.generation.live:

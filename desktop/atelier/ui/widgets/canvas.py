@@ -76,6 +76,7 @@ def _enclosed_region(sketch: np.ndarray, seed: tuple[int, int], tolerance: int) 
 
 
 class CanvasWidget(QWidget):
+    stroke_started = Signal()  # the pen went down (or a fill): the panel hides a result shown over the sketch
     stroke_finished = Signal()  # any change to the sketch or hints (live mode listens)
     result_changed = Signal()
     size_changed = Signal(int, int)  # a new canvas, or undoing back to the old one
@@ -399,6 +400,7 @@ class CanvasWidget(QWidget):
 
     # -- painting --------------------------------------------------------------------------------
     def begin_stroke(self, point: QPointF, pressure: float) -> None:
+        self.stroke_started.emit()
         if self.tool == "fill":
             self.fill_at(point)
             return
