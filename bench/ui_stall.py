@@ -25,7 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "desktop"))
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from atelier.core.jobs import JobQueue, JobState
@@ -63,13 +63,13 @@ class StallSampler:
         return float(gaps.max()), float(np.percentile(gaps, 99))
 
 
-def spin(app: QApplication, seconds: float) -> None:
+def spin(app: QCoreApplication, seconds: float) -> None:
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents)
 
 
-def history_case(app: QApplication, runs: int, results: int, side: int) -> None:
+def history_case(app: QCoreApplication, runs: int, results: int, side: int) -> None:
     from atelier.core.requests.sketch import SketchRequest, SketchResult
     from atelier.ui.main_window import HISTORY_MAX_BYTES, HISTORY_MAX_COUNT, MainWindow
 
