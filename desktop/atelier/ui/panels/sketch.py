@@ -113,22 +113,7 @@ class SketchPanel(Panel):
         self.form = GenerateFormWidget(form)
         self.line_art = LineArtFormWidget(form)
         self.grid = VariationsGridWidget()
-        self.progress = QProgressBar()
-        self.preview = QLabel()  # the running job's latest preview
-        self.preview.setFixedSize(PREVIEW_SIDE, PREVIEW_SIDE)
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        # Progress and preview share one short row, shown only while a job runs. Taller and appearing, they
-        # squeezed the Generate form and Generate moved up under the mouse: a second click missed it.
-        self.job_row = QWidget()
-        row = QHBoxLayout(self.job_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.preview)
-        row.addWidget(self.progress, 1)
-        # Its room is kept while hidden: appearing, it made the window taller under the artist's hand.
-        policy = self.job_row.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)
-        self.job_row.setSizePolicy(policy)
-        self.job_row.setVisible(False)
+        self.job_row = self._build_job_row()
         side = QWidget()
         side.setMaximumWidth(330)
         column = QVBoxLayout(side)
@@ -152,6 +137,25 @@ class SketchPanel(Panel):
             shortcut = QShortcut(QKeySequence(sequence), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
+
+    def _build_job_row(self) -> QWidget:
+        """Progress and the running job's latest preview in one short row, shown only while a job runs.
+        Taller and appearing, they squeezed the Generate form and Generate moved up under the mouse (a
+        second click missed it); the row's room is kept while hidden, or the window grew taller instead."""
+        self.progress = QProgressBar()
+        self.preview = QLabel()
+        self.preview.setFixedSize(PREVIEW_SIDE, PREVIEW_SIDE)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        job_row = QWidget()
+        row = QHBoxLayout(job_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.preview)
+        row.addWidget(self.progress, 1)
+        policy = job_row.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        job_row.setSizePolicy(policy)
+        job_row.setVisible(False)
+        return job_row
 
     def _connect(self) -> None:
         """Views to actions, and the document, the canvas and the palette to the views."""
