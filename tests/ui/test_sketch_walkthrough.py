@@ -185,3 +185,14 @@ def test_painting_hides_a_picked_variation_so_the_strokes_show_and_it_can_be_pic
     stroke(panel, [(10, 60), (118, 60)])
     assert panel.canvas.result is not None
     panel.document.set("generation.live", False)
+
+
+def test_the_greyed_size_boxes_say_that_auto_decides_the_size(panel) -> None:
+    from atelier.ui.widgets.generate_form import AUTO_SIZE_TIP
+
+    assert panel.document.generation.auto_size and not panel.form.width_box.isEnabled()
+    assert panel.form.width_box.toolTip() == AUTO_SIZE_TIP == panel.form.height_box.toolTip()
+    panel.form.auto_size.click()  # off: the boxes are the size, and say nothing more
+    assert panel.form.width_box.isEnabled() and panel.form.width_box.toolTip() == ""
+    panel.undo()
+    assert panel.form.width_box.toolTip() == AUTO_SIZE_TIP

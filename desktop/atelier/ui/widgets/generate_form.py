@@ -29,6 +29,10 @@ NO_PACK_TIP = (
     "or add a pack with <code>atelier models import-diffusers PATH</code>.</p>"
 )
 GENERATE_TIP = "Generate images from the prompt and the sketch (queued behind any running job)"
+AUTO_SIZE_TIP = (
+    "<p>Auto is on: images are made at the pack's own size (512² for SD 1.x, 1024² for SDXL) in the canvas's "
+    "shape. This size is kept for when you untick Auto.</p>"
+)
 COLORIZE_TIP = "Colour the sketch's lines with the palette (queued behind any running job)"
 
 
@@ -169,8 +173,12 @@ class GenerateFormWidget(QGroupBox):
 
     def show_auto_size(self, auto: bool) -> None:
         """Auto size: the pack chooses (its native area in the canvas's shape), so width and height rest."""
+        # Greyed out, the boxes still show the size kept for when Auto is off (512×512 on a 200×400 canvas
+        # looked like the size Auto would use): the tooltip says which size is used.
+        tip = AUTO_SIZE_TIP if auto else ""
         for widget in (self.width_box, self.height_box):
             widget.setEnabled(not auto)
+            widget.setToolTip(tip)
         self._auto = auto
         self.fit_button.setEnabled(not auto and self._fit_needed)
 
