@@ -32,11 +32,6 @@ def test_fuzz_infill_values_give_a_palette_around_the_locks_or_a_clear_error(see
     assert all(len(c) == 7 and c.startswith("#") for c in result.colors)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='core/requests/palette._check_common unpacks each lock as (slot, colour) unchecked: ((1,),) or "x" raise '
-    "ValueError and a text slot past the end TypeError, not InvalidRequestError (reported to the lead)",
-)
 @pytest.mark.parametrize("locked", [((1,),), "x", (("9", "#000000"),), ((None, "#000000"),)])
 def test_a_lock_that_is_not_a_slot_and_a_colour_is_an_invalid_request(locked: object) -> None:
     with pytest.raises(InvalidRequestError):

@@ -18,7 +18,7 @@ from atelier.core.atomic_files import atomic_output
 from atelier.core.errors import InputFileError
 from atelier.core.lyric_syllables import UNSTRESSED
 from atelier.core.music import METERS, NOTE_NAMES, Chord, parse_meter, tonic_pitch_class
-from atelier.core.provenance import COMPOSITE, app_label, build_record, now_iso, strip_paths
+from atelier.core.provenance import COMPOSITE, app_label, build_record, json_record, now_iso, strip_paths
 from atelier.core.requests.melody import ImportedTune, Melody
 
 # MIDI key signatures are major or minor only; a modal key uses its parent scale's signature.
@@ -148,11 +148,8 @@ def read_midi_record(path: str | Path) -> dict[str, Any]:
             found["title"] = message.name
         elif message.type == "text":
             if message.text.startswith(RECORD_PREFIX) and found["record"] is None:
-                try:
-                    value = json.loads(message.text[len(RECORD_PREFIX) :])
-                except ValueError:
-                    continue
-                found["record"] = value if isinstance(value, dict) else None
+                # json_record refuses deep nesting too (a deep record is not "not a MIDI file").
+                found["record"] = json_record(message.text[len(RECORD_PREFIX) :])
             else:
                 found["texts"].append(message.text)
     return found

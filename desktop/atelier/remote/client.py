@@ -271,8 +271,10 @@ class RenderServerClient:
                 continue
             try:
                 event = json.loads(line)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise WireError(f"The render server {self.url} sent a line that is not JSON.") from exc
+            if not isinstance(event, dict):
+                raise WireError(f"The render server {self.url} sent a line that is not an event object.")
             kind = event.get("event")
             if "host" in event:
                 host = self.server_host = str(event["host"])
@@ -284,7 +286,9 @@ class RenderServerClient:
                 yield Progress(0, 0, QUEUED_MESSAGE)
             elif kind == "result":
                 result = decode_result(event.get("result"))
-                return dataclasses.replace(result, device=_remote_device(event.get("result", {}).get("device"), host))
+                sent = event.get("result")
+                device = sent.get("device") if isinstance(sent, dict) else None
+                return dataclasses.replace(result, device=_remote_device(device, host))
             elif kind == "error":
                 raise decode_error(event.get("error"))
             elif kind == "cancelled":

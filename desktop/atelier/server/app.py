@@ -274,7 +274,7 @@ class Gateway:
             job_id = data.get("id", "") if isinstance(data, dict) else ""
             if not isinstance(job_id, str) or not JOB_ID.match(job_id):
                 raise WireError("The request has no job id (32 hex digits).")
-        except (ValueError, WireError) as exc:
+        except (ValueError, RecursionError, WireError) as exc:  # RecursionError: a body nested 100k deep
             error = exc if isinstance(exc, WireError) else WireError("The request body is not JSON.")
             return JSONResponse({"error": encode_error(error)}, status_code=400)
         if job_id in self.jobs:

@@ -207,7 +207,7 @@ def read_record(data: bytes, fmt: str) -> dict[str, Any] | None:
         if match:
             try:
                 value = json.loads(match.group(1))
-            except ValueError:
+            except (ValueError, RecursionError):
                 return None
             return value if isinstance(value, dict) else None
     return None

@@ -29,8 +29,12 @@ def _check_common(count: int, locked: tuple[tuple[int, str], ...], seed: int) ->
         raise InvalidRequestError(f"A palette has {MIN_COUNT} to {MAX_COUNT} colours (got {count}).")
     check_seed(seed)
     cleaned = []
-    for slot, color in locked:
-        if not 0 <= int(slot) < count:
+    for lock in locked:
+        # A request rebuilt from outside data (the wire, a saved history entry) may hold anything here.
+        if not (isinstance(lock, (tuple, list)) and len(lock) == 2 and type(lock[0]) is int):
+            raise InvalidRequestError("A locked swatch must be (slot, #rrggbb).")
+        slot, color = lock
+        if not 0 <= slot < count:
             raise InvalidRequestError(f"Locked swatch {slot + 1} is outside a {count}-colour palette.")
         cleaned.append((int(slot), normalise_hex(color)))
     if len({slot for slot, _ in cleaned}) != len(cleaned):

@@ -8,6 +8,7 @@ differ: int32 or int64 token ids, a scalar or [1] or [batch] timestep, a 4- or 8
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,9 @@ from atelier.core.errors import PackError
 from atelier.engine.diffusion.schedulers import NoiseSource, Scheduler, make_scheduler
 from atelier.engine.diffusion.tokenizer import ClipTokenizer
 from atelier.engine.imaging import require_finite
+from atelier.engine.manifest_schema import MAX_MANIFEST_BYTES
 from atelier.engine.onnx_types import NUMPY_TYPES
+from atelier.engine.packs import read_bounded
 
 ROLES = ("text_encoder", "unet", "vae_encoder", "vae_decoder", "controlnet")
 REQUIRED = ("text_encoder", "unet", "vae_decoder")
@@ -69,9 +72,13 @@ class Step:
 
 
 def read_json(path: Path) -> dict[str, Any]:
+    """A pack folder's JSON config; {} when absent or not a JSON object. Read bounded: a named pipe or a
+    link to /dev/zero in the folder is a PackError naming it, not a hang or a read without end."""
+    if not os.path.lexists(path):
+        return {}
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        value = json.loads(read_bounded(path, MAX_MANIFEST_BYTES))
+    except (ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 

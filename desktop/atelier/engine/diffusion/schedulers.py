@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from atelier.core.errors import PackError
+from atelier.engine.manifest_schema import scheduler_config_problems
 
 NoiseSource = Callable[[tuple[int, ...]], np.ndarray]
 
@@ -63,6 +64,10 @@ class Scheduler:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = {**_DEFAULTS[self.name], **{k: v for k, v in config.items() if not k.startswith("_")}}
+        problems = scheduler_config_problems(self.config)
+        if problems:  # before any array is sized from it (num_train_timesteps 99999999999 asked for 745 GB)
+            shown = "; ".join(problems[:5])
+            raise PackError(f"scheduler/scheduler_config.json cannot be used: {shown}.", "Fix or replace that file.")
         if self.config.get("prediction_type") not in ("epsilon", "v_prediction"):
             raise PackError(f"Prediction type '{self.config.get('prediction_type')}' is not supported.")
         if self.config.get("use_karras_sigmas") or self.config.get("rescale_betas_zero_snr"):
