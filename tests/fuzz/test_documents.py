@@ -83,11 +83,6 @@ def test_round_trip_melody_midi(seed: int, tempo: int, tmp_path_factory: pytest.
     assert (tune.key, tune.mode, tune.meter, tune.tempo) == (melody.key, melody.mode, melody.meter, melody.tempo)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/midi_file.read_tune: above 250 bpm the writer's 20 ms gap is more than 1/12 of a quarter, "
-    "and the reader takes the grid point before the note's end (a note before a rest comes back 1/12 short)",
-)
 def test_round_trip_at_the_fastest_tempo(tmp_path: Path) -> None:
     melody = Melody(
         notes=(MelodyNote(60, 0.0, 2.0, "la", 0), MelodyNote(62, 3.0, 1.0, "la", 0)),

@@ -214,12 +214,10 @@ def read_tune(path: str | Path) -> ImportedTune:
         begin = round(midi.time_to_tick(start) / resolution * GRID) / GRID
         finish = midi.time_to_tick(end) / resolution
         # A note let go a hair (up to ARTICULATION s) before a grid point ends on it (Atelier's own files
-        # leave 20 ms, a lot of a quarter note at a fast tempo); otherwise the nearest grid point.
-        later = math.ceil(finish * GRID - 1e-9) / GRID
-        if midi.tick_to_time(round(later * resolution)) - end <= ARTICULATION:
-            finish = later
-        else:
-            finish = round(finish * GRID) / GRID
+        # leave 20 ms, a lot of a quarter note at a fast tempo); otherwise the nearest grid point. Above
+        # 250 bpm two grid points fit in that hair: the later one is where the note was meant to end.
+        held_to = math.floor(midi.time_to_tick(end + ARTICULATION) / resolution * GRID + 1e-9) / GRID
+        finish = held_to if held_to >= finish - 1e-9 else round(finish * GRID) / GRID
         if notes and begin <= notes[-1][1]:
             continue  # two notes on one grid point: the higher came first and stays
         notes.append((pitch, begin, max(finish - begin, 1 / GRID)))
