@@ -66,6 +66,12 @@ def test_generate_stays_under_the_mouse_and_the_panel_no_wider_while_jobs_start(
     panel.context.queue.cancel(blocker.id)
     qtbot.waitUntil(lambda: not panel.progress.isVisible(), timeout=5000)
     assert button.mapTo(panel, QPoint(0, 0)) == where
+    # On a short screen (a 1366x768 laptop) the side column scrolls instead of squeezing the form, and the
+    # panel does not ask for more height than such a screen has.
+    assert panel.minimumSizeHint().height() < 560
+    panel.resize(1000, 560)
+    qtbot.waitUntil(lambda: panel.height() == 560, timeout=2000)
+    assert button.mapTo(panel, QPoint(0, 0)) == where
 
 
 def test_a_placed_picture_keeps_the_drawing_around_it_and_undo_brings_back_every_pixel(panel, tmp_path) -> None:
@@ -196,3 +202,30 @@ def test_the_greyed_size_boxes_say_that_auto_decides_the_size(panel) -> None:
     assert panel.form.width_box.isEnabled() and panel.form.width_box.toolTip() == ""
     panel.undo()
     assert panel.form.width_box.toolTip() == AUTO_SIZE_TIP
+
+
+def test_a_wheel_over_an_unclicked_field_scrolls_the_column_instead_of_changing_the_field(panel, qtbot) -> None:
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    panel.resize(1000, 420)  # short: the side column scrolls
+    panel.show()
+    qtbot.waitExposed(panel)
+    steps = panel.form.steps
+    bar = panel.side_scroll.verticalScrollBar()
+    assert bar.maximum() > 0
+
+    def wheel(widget) -> None:
+        event = QWheelEvent(QPointF(5, 5), QPointF(widget.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, -120),
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+                            False)  # fmt: skip
+        QApplication.sendEvent(widget, event)
+
+    before, value = bar.value(), steps.value()
+    wheel(steps)
+    assert steps.value() == value and bar.value() > before  # the column moved, the setting did not
+    steps.setFocus()
+    qtbot.waitUntil(steps.hasFocus, timeout=2000)
+    wheel(steps)
+    assert steps.value() != value  # clicked (focused) first: the wheel sets it, as before

@@ -15,15 +15,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractSlider,
+    QAbstractSpinBox,
     QApplication,
     QColorDialog,
+    QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
+    QScrollArea,
+    QScrollBar,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -75,6 +82,21 @@ ImportChooser = Callable[[tuple[int, int], tuple[int, int]], tuple[str, bool] | 
 SizeChooser = Callable[[tuple[int, int]], tuple[int, int] | None]
 
 
+class WheelScrollsColumn(QObject):
+    """A wheel turn over a field the artist has not clicked scrolls the side column instead: Qt's spin
+    boxes, combo boxes and sliders take every turn, so scrolling past them changed strength or steps."""
+
+    def __init__(self, scroll: QScrollArea) -> None:
+        super().__init__(scroll)
+        self.scroll = scroll
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            QApplication.sendEvent(self.scroll.verticalScrollBar(), event)
+            return True
+        return False
+
+
 class SketchPanel(Panel):
     title = "Sketch"
 
@@ -115,7 +137,6 @@ class SketchPanel(Panel):
         self.grid = VariationsGridWidget()
         self.job_row = self._build_job_row()
         side = QWidget()
-        side.setMaximumWidth(330)
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
         for part in (self.form, self.line_art, self.job_row):
@@ -127,7 +148,8 @@ class SketchPanel(Panel):
             left.addWidget(bar, 1 if bar is self.canvas else 0)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
-        layout.addWidget(side, 1)
+        self.side_scroll = self._scrolling(side)
+        layout.addWidget(self.side_scroll, 1)
         self.undo_redo.take_keys_from(self.binder.widgets.values())
         for sequence, slot in (
             (QKeySequence.StandardKey.Paste, self.paste),
@@ -137,6 +159,26 @@ class SketchPanel(Panel):
             shortcut = QShortcut(QKeySequence(sequence), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
+
+    def _scrolling(self, side: QWidget) -> QScrollArea:
+        """The side column scrolls on a short screen: the form is never squeezed (its buttons would move) and
+        the window never needs to be taller than the screen."""
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        scroll.setMinimumWidth(side.minimumSizeHint().width() + bar)  # room for the bar, nothing cut off
+        scroll.setMaximumWidth(330 + bar)
+        self._wheel_guard = WheelScrollsColumn(scroll)
+        for kind in (QAbstractSpinBox, QComboBox, QAbstractSlider):
+            for field in side.findChildren(kind):
+                if isinstance(field, QScrollBar):  # the variations grid's own: it scrolls the grid
+                    continue
+                field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel turn does not pick a field
+                field.installEventFilter(self._wheel_guard)
+        return scroll
 
     def _build_job_row(self) -> QWidget:
         """Progress and the running job's latest preview in one short row, shown only while a job runs.
