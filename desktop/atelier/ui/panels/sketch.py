@@ -15,22 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractSlider,
-    QAbstractSpinBox,
     QApplication,
     QColorDialog,
-    QComboBox,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
-    QScrollArea,
-    QScrollBar,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -68,6 +61,7 @@ from atelier.ui.widgets.document_form import DocumentForm
 from atelier.ui.widgets.generate_form import GenerateFormWidget, LineArtFormWidget
 from atelier.ui.widgets.images import array_from_qimage, limit_side, qimage_from_array, thumbnail
 from atelier.ui.widgets.lyric_controls import UndoButtons
+from atelier.ui.widgets.side_column import scrolling_column
 from atelier.ui.widgets.sketch_bars import BrushBarWidget, FileBarWidget, ResultBarWidget, ask_canvas_size
 from atelier.ui.widgets.variations_grid import Variation, VariationsGridWidget
 
@@ -80,21 +74,6 @@ SIZE_FIELDS = ("canvas.width", "canvas.height", "generation.width", "generation.
 ImportChooser = Callable[[tuple[int, int], tuple[int, int]], tuple[str, bool] | None]
 # The canvas size -> the new canvas's size, or None when cancelled; tests replace it.
 SizeChooser = Callable[[tuple[int, int]], tuple[int, int] | None]
-
-
-class WheelScrollsColumn(QObject):
-    """A wheel turn over a field the artist has not clicked scrolls the side column instead: Qt's spin
-    boxes, combo boxes and sliders take every turn, so scrolling past them changed strength or steps."""
-
-    def __init__(self, scroll: QScrollArea) -> None:
-        super().__init__(scroll)
-        self.scroll = scroll
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
-            QApplication.sendEvent(self.scroll.verticalScrollBar(), event)
-            return True
-        return False
 
 
 class SketchPanel(Panel):
@@ -148,7 +127,7 @@ class SketchPanel(Panel):
             left.addWidget(bar, 1 if bar is self.canvas else 0)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
-        self.side_scroll = self._scrolling(side)
+        self.side_scroll = scrolling_column(side, 330)
         layout.addWidget(self.side_scroll, 1)
         self.undo_redo.take_keys_from(self.binder.widgets.values())
         for sequence, slot in (
@@ -159,26 +138,6 @@ class SketchPanel(Panel):
             shortcut = QShortcut(QKeySequence(sequence), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
-
-    def _scrolling(self, side: QWidget) -> QScrollArea:
-        """The side column scrolls on a short screen: the form is never squeezed (its buttons would move) and
-        the window never needs to be taller than the screen."""
-        scroll = QScrollArea()
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        bar = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        scroll.setMinimumWidth(side.minimumSizeHint().width() + bar)  # room for the bar, nothing cut off
-        scroll.setMaximumWidth(330 + bar)
-        self._wheel_guard = WheelScrollsColumn(scroll)
-        for kind in (QAbstractSpinBox, QComboBox, QAbstractSlider):
-            for field in side.findChildren(kind):
-                if isinstance(field, QScrollBar):  # the variations grid's own: it scrolls the grid
-                    continue
-                field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel turn does not pick a field
-                field.installEventFilter(self._wheel_guard)
-        return scroll
 
     def _build_job_row(self) -> QWidget:
         """Progress and the running job's latest preview in one short row, shown only while a job runs.
