@@ -54,11 +54,6 @@ def test_a_one_pixel_picture_shows_one_swatch_then_lock_and_regenerate_fill_the_
     assert panel.doc.colors == ["#ff0000"] and len(panel.strip.swatches) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs PaletteDocument.apply_result to take the locks from PaletteResult.locked_flags (core/documents"
-    "/palette.py, the lead integrates it); remove this mark then",
-)
 def test_a_two_colour_picture_with_a_lock_past_the_dropped_slots(qtbot, panel: PalettePanel) -> None:
     panel.action_bar.count.setValue(5)
     panel.doc.set_colors(["#111111", "#222222", "#333333", "#ffffff", "#555555"])

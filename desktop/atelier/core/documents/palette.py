@@ -499,8 +499,7 @@ class PaletteDocument:
 
         if not isinstance(result, PaletteResult):
             return False
-        locked = {slot for slot, _ in getattr(request, "locked", ())}
-        locks = [i in locked for i in range(len(result.colors))]
+        locks = result.locked_flags(getattr(request, "locked", ()))  # a lock moved up past dropped slots stays
         if isinstance(request, PaletteInfillRequest):
             # The model fills around the palette's own colours: where they came from stays the source.
             self.set_colors(list(result.colors), list(result.names), locks, self._source, text or "Regenerate")
