@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atelier.core.color.spaces import delta_e_2000, hex_to_rgb, rgb_to_cielab
+from atelier.core.color.spaces import delta_e_2000, hex_to_rgb, rgb_to_cielab, rgb_to_oklab
 from atelier.core.errors import PackError
 from atelier.core.requests.palette import PaletteInfillRequest, PaletteResult
 from atelier.engine.packs import bundled_models_dir, discover, read_manifest, search_roots, verify
-from atelier.engine.palette_infill import AVOID_DE, NEAR_DE
+from atelier.engine.palette_infill import AVOID_DE, NEAR_DE, NEUTRAL_CHROMA
 from atelier.engine.runner import Engine
 from atelier.engine.sessions import SessionPool
 
@@ -70,6 +70,25 @@ def test_every_press_differs_from_the_last_at_the_default_temperature(engine: En
         assert new[:2] == shown[:2]
         assert de(list(new[2:]), list(avoid)).min() >= AVOID_DE, (new, avoid)
         shown = new
+
+
+def coloured(colors: tuple[str, ...]) -> int:
+    lab = rgb_to_oklab(hex_to_rgb(list(colors)))
+    return int((np.hypot(lab[:, 1], lab[:, 2]) >= NEUTRAL_CHROMA).sum())
+
+
+def test_regenerate_with_nothing_locked_never_shows_a_grey_scale_palette(engine: Engine) -> None:
+    # The walkthrough's press: a warm palette, nothing locked, Regenerate gave #c9c9c8 #333333 #020202
+    # #606264 #7c7c7c; before the fix 19 of 200 such presses had fewer than two coloured swatches.
+    shown: tuple[str, ...] = ("#e4572e", "#f3a712", "#a8c686", "#669bbc", "#29335c")
+    for seed in range(80):
+        shown = fill(engine, count=5, seed=seed, avoid=shown).colors
+        assert coloured(shown) >= 2, (seed, shown)
+
+
+def test_greys_stay_reachable_by_locking_one(engine: Engine) -> None:
+    greys = [coloured(fill(engine, count=5, locked=((0, "#333333"), (1, "#c9c9c8")), seed=s).colors) for s in range(40)]
+    assert min(greys) <= 2  # the rule applies only when nothing is locked: the model may still answer in greys
 
 
 def test_same_seed_same_palette_and_temperature_zero_may_repeat(engine: Engine) -> None:

@@ -148,6 +148,21 @@ def consensus(codebook: Codebook, fills: np.ndarray) -> int:
 
 
 CONSENSUS_SAMPLES = 32  # samples behind a temperature-0 fill of several swatches
+# With nothing locked the model sometimes falls into its grey-scale palettes (22% of presses gave 4-5
+# greys of 5 in a 40-press walk): a Regenerate that shows black, white and three greys is no palette to
+# an artist who locked nothing. Such a press draws FRESH_DRAWS samples at once and keeps the first with
+# colour in it, i.e. a sample of the model's palettes given "not all grey" (the greys stay reachable by
+# locking one).
+FRESH_DRAWS = 4
+NEUTRAL_CHROMA = 0.03  # OKLab chroma below this reads as a grey (the sRGB greys are 0; #c9c9c8 is 0.001)
+
+
+def _colourful_row(codebook: Codebook, fills: np.ndarray) -> int:
+    """The first row with at least two swatches that are not grey, else the row with the most."""
+    lab = codebook.oklab[fills]  # rows x free x 3
+    coloured = (np.hypot(lab[..., 1], lab[..., 2]) >= NEUTRAL_CHROMA).sum(1)
+    enough = np.flatnonzero(coloured >= min(2, fills.shape[1]))
+    return int(enough[0]) if len(enough) else int(np.argmax(coloured))
 
 
 def infill(
@@ -178,6 +193,10 @@ def infill(
     if temperature <= 1e-6 and len(free) > 1:
         fills = _fill_rows(run, codebook, known_hex, len(free), far, 1.0, np.random.default_rng(0), CONSENSUS_SAMPLES)
         picked = fills[consensus(codebook, fills)]
+    elif not locked and len(free) > 2:
+        rng = np.random.default_rng(seed)
+        fills = _fill_rows(run, codebook, known_hex, len(free), far, temperature, rng, FRESH_DRAWS)
+        picked = fills[_colourful_row(codebook, fills)]
     else:
         picked = _fill_rows(run, codebook, known_hex, len(free), far, temperature, np.random.default_rng(seed))[0]
     for slot, index in zip(free, picked, strict=True):
