@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QImage, QPixmap
 
 
 def qimage_from_array(array: np.ndarray) -> QImage:
@@ -26,19 +26,6 @@ def array_from_qimage(image: QImage) -> np.ndarray:
     width, height = converted.width(), converted.height()
     buffer = np.frombuffer(converted.constBits(), np.uint8, count=converted.sizeInBytes())
     return buffer.reshape(height, converted.bytesPerLine())[:, : width * 4].reshape(height, width, 4).copy()
-
-
-def fit_picture(picture: QImage, width: int, height: int) -> QImage:
-    """`picture` scaled to fit `width` x `height` with its aspect kept, centred on white paper."""
-    paper = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
-    paper.fill(QColor("white"))
-    scaled = picture.scaled(
-        width, height, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-    )
-    painter = QPainter(paper)
-    painter.drawImage((width - scaled.width()) // 2, (height - scaled.height()) // 2, scaled)
-    painter.end()
-    return paper
 
 
 def limit_side(picture: QImage, max_side: int) -> QImage:
