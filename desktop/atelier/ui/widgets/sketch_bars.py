@@ -33,8 +33,10 @@ def _row(parent: QWidget | None = None) -> QHBoxLayout:
 
 
 def _add_buttons(bar: QHBoxLayout, buttons: tuple[tuple[str, SignalInstance, str], ...]) -> None:
+    # Tool buttons, sized to their text: Fusion makes every push button at least 80 px wide, which put the
+    # window at 1,396 px, wider than a 1366-pixel laptop screen.
     for text, signal, tip in buttons:
-        widget = button(text, tip)
+        widget = button(text, tip, kind=QToolButton)
         widget.clicked.connect(signal)
         bar.addWidget(widget)
 
@@ -120,14 +122,14 @@ class BrushBarWidget(QWidget):
         for label, slider in (("Size", self.size_slider), ("Opacity", self.opacity_slider),
                               ("Hardness", self.hardness_slider)):  # fmt: skip
             bar.addWidget(QLabel(label))
-            slider.setFixedWidth(90)
+            slider.setFixedWidth(72)
             bar.addWidget(slider)
         bar.addStretch(1)
         return bar
 
     def _build_colours(self, form: DocumentForm) -> QHBoxLayout:
         colours = _row()
-        choose = button("Colour…", "Choose any brush colour")
+        choose = button("Colour…", "Choose any brush colour", kind=QToolButton)
         choose.clicked.connect(self.colour_dialog_requested)
         colours.addWidget(choose)
         self.colour_chip = QToolButton()  # the brush colour, always in sight
