@@ -107,7 +107,11 @@ def test_the_window_goes_on_while_a_big_result_is_written_and_lists_it_when_writ
     _finished(qtbot, job)  # the GUI thread has handed the result over ...
     assert gate.reached.wait(10)  # ... and the writer thread is inside the write, its PNG already encoded
     assert history.entries() == [] and window.history.list.count() == 0
-    assert "saving 1…" in window.history.count_label.text()
+    window.dock_tabs.setCurrentWidget(window.history)
+    label = window.history.count_label
+    assert "saving 1…" in label.text()
+    qtbot.waitUntil(lambda: label.isVisible())
+    assert label.width() >= label.fontMetrics().horizontalAdvance("0 results, 0 starred")  # not squeezed to 0 px
     ticks: list[float] = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))

@@ -68,8 +68,10 @@ class HistoryWidget(QWidget):
         self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(self.starred_only)
-        top.addStretch(1)
-        top.addWidget(self.count_label)
+        # The label takes the rest of the row (an Ignored width with no stretch factor left it 0 px wide,
+        # so the count never showed); it may shrink, so the dock stays narrow.
+        top.addWidget(self.count_label, 1)
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         # Two rows, so the dock stays narrow enough for the panels beside it.
         actions, keeping = QHBoxLayout(), QHBoxLayout()
         for row, pair in ((actions, (self.put_back_button, self.recall_button)),
