@@ -68,27 +68,33 @@ def _big_picture(request: BigPictureRequest, context: TaskContext) -> TaskGenera
     return BigPictureResult(image=RNG.integers(0, 256, (SIDE, SIDE, 3), dtype=np.uint8), gate=request.gate)
 
 
-@pytest.fixture(autouse=True)
-def _release_gates(qtbot):
-    """A failing test must not leave a write held: the window's close would wait for it."""
-    yield
+@pytest.fixture
+def open_window(qtbot):
+    """Makes real windows; afterwards the held writes are let go, then the windows still open are closed
+    (not through qtbot.addWidget: pytest-qt closes those before any fixture ends, with a write held)."""
+    from atelier.ui.main_window import MainWindow
+
+    windows: list[MainWindow] = []
+
+    def make() -> MainWindow:
+        window = MainWindow(Settings(threads=1))
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
     for gate in WRITE_GATES.values():
         gate.release.set()
     WRITE_GATES.clear()
+    for window in windows:
+        if window.isVisible():
+            window.close()
+        window.deleteLater()
 
 
 def _gate(name: str) -> WriteGate:
     gate = WRITE_GATES[name] = WriteGate()
     return gate
-
-
-def _open_window(qtbot):
-    from atelier.ui.main_window import MainWindow
-
-    window = MainWindow(Settings(threads=1))
-    qtbot.addWidget(window)
-    window.show()
-    return window
 
 
 def _history_threads() -> list[threading.Thread]:
@@ -99,8 +105,10 @@ def _finished(qtbot, job: Job) -> None:
     qtbot.waitUntil(lambda: job.state is JobState.FINISHED, timeout=15000)
 
 
-def test_the_window_goes_on_while_a_big_result_is_written_and_lists_it_when_written(qtbot, isolated_dirs) -> None:
-    window = _open_window(qtbot)
+def test_the_window_goes_on_while_a_big_result_is_written_and_lists_it_when_written(
+    qtbot, isolated_dirs, open_window
+) -> None:
+    window = open_window()
     history = window.context.session.history
     gate = _gate("slow")
     job = window.runner.submit(BigPictureRequest(gate="slow", origin="test"))
@@ -129,8 +137,8 @@ def test_the_window_goes_on_while_a_big_result_is_written_and_lists_it_when_writ
     assert not _history_threads()
 
 
-def test_writes_keep_the_order_of_the_results_under_many_quick_ones(qtbot, isolated_dirs) -> None:
-    window = _open_window(qtbot)
+def test_writes_keep_the_order_of_the_results_under_many_quick_ones(qtbot, isolated_dirs, open_window) -> None:
+    window = open_window()
     gate = _gate("first")
     first = window.runner.submit(BigPictureRequest(gate="first", origin="test"))
     _finished(qtbot, first)
@@ -148,8 +156,10 @@ def test_writes_keep_the_order_of_the_results_under_many_quick_ones(qtbot, isola
     window.close()
 
 
-def test_a_project_switch_waits_for_the_old_projects_writes_and_they_land_there(qtbot, isolated_dirs: Path) -> None:
-    window = _open_window(qtbot)
+def test_a_project_switch_waits_for_the_old_projects_writes_and_they_land_there(
+    qtbot, isolated_dirs: Path, open_window
+) -> None:
+    window = open_window()
     song_a, song_b = isolated_dirs / "song-a", isolated_dirs / "song-b"
     assert window.new_project(song_a)
     gate = _gate("switch")
@@ -170,8 +180,8 @@ def test_a_project_switch_waits_for_the_old_projects_writes_and_they_land_there(
     window.close()
 
 
-def test_quit_waits_for_the_writes_and_asks_before_giving_up_on_them(qtbot, isolated_dirs) -> None:
-    window = _open_window(qtbot)
+def test_quit_waits_for_the_writes_and_asks_before_giving_up_on_them(qtbot, isolated_dirs, open_window) -> None:
+    window = open_window()
     window.history_quit_wait_s = 0.2
     folder = window.context.session.folder
     gate = _gate("quit")
@@ -203,8 +213,8 @@ def test_quit_waits_for_the_writes_and_asks_before_giving_up_on_them(qtbot, isol
     assert sorted(e.number for e in Project.untitled(folder).history.entries()) == [j.number for j in jobs]
 
 
-def test_quit_writes_what_is_queued_without_asking_when_it_is_quick(qtbot, isolated_dirs) -> None:
-    window = _open_window(qtbot)
+def test_quit_writes_what_is_queued_without_asking_when_it_is_quick(qtbot, isolated_dirs, open_window) -> None:
+    window = open_window()
     folder = window.context.session.folder
     gate = _gate("quick-quit")
     job = window.runner.submit(BigPictureRequest(gate="quick-quit", origin="test"))
@@ -218,10 +228,10 @@ def test_quit_writes_what_is_queued_without_asking_when_it_is_quick(qtbot, isola
 
 
 def test_a_failed_write_is_told_once_the_result_stays_in_its_panel_and_the_next_write_lands(
-    qtbot, isolated_dirs
+    qtbot, isolated_dirs, open_window
 ) -> None:
     """RLIMIT_FSIZE fails every write past 200 KB with EFBIG, as a full disk fails with ENOSPC."""
-    window = _open_window(qtbot)
+    window = open_window()
     sketch = window.panels["sketch"]
     width, height = sketch.canvas.canvas_size
     sketch.set_picture(RNG.integers(0, 256, (height, width, 4), dtype=np.uint8))  # a PNG far over 200 KB
