@@ -52,3 +52,23 @@ def test_jobs_dock_is_not_left_stale_by_a_listener_that_raises(runner, qtbot) ->
     queue.job_added.disconnect(broken_panel)
     queue.job_changed.disconnect(broken_panel)
     dock.close_widget()
+
+
+def test_the_window_tells_the_artist_once_and_every_job_still_ends(window, qtbot) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    def broken(job: Job) -> None:
+        raise KeyError("swatch")
+
+    window.queue.job_changed.connect(broken)
+    try:
+        jobs = [window.runner.submit(LightProbeRequest(steps=2, step_seconds=0.0)) for _ in range(3)]
+        qtbot.waitUntil(lambda: all(job is not None and job.state is JobState.FINISHED for job in jobs), timeout=10000)
+        boxes = [b for b in window.findChildren(QMessageBox) if b.objectName() == "atelier-error" and b.isVisible()]
+        assert len(boxes) == 1, "one box per run, not one per event"
+        assert "Internal error in" in boxes[0].text() and "broken" in boxes[0].text()
+        assert "carried on" in window.statusBar().currentMessage()
+        qtbot.waitUntil(lambda: window.history.list.count() == 3, timeout=10000)  # the later listeners ran
+    finally:
+        window.queue.job_changed.disconnect(broken)
+        window.statusBar().clearMessage()  # stops the message's 30 s timer, which the fixture checks

@@ -49,6 +49,7 @@ def test_results_outlive_a_restart_and_an_old_image_goes_back_on_the_canvas(qtbo
     job = first.runner.submit(LineArtRequest(image=_square(), origin="sketch"))
     qtbot.waitUntil(lambda: job.state is JobState.FINISHED, timeout=15000)
     traced = job.result.lines.copy()
+    qtbot.waitUntil(lambda: first.history.list.count() == 1, timeout=5000)  # written by the history writer
     entries = first.context.session.history.entries()
     assert [e.kind for e in entries] == ["lineart"]
     assert first.history.list.count() == 1
@@ -150,6 +151,7 @@ def test_a_result_that_ends_after_a_project_switch_is_kept_in_the_project_that_s
     slow = window.runner.submit(ProbeRequest(steps=20, step_seconds=0.02, origin="test"))
     assert window.new_project(song_b)  # switched while the job still runs
     qtbot.waitUntil(lambda: slow.state is JobState.FINISHED, timeout=10000)
+    assert window.history_writer.wait(timeout=10)  # the write goes on the writer thread, into song A
     assert [e.kind for e in Project.open(song_a).history.entries()] == ["probe"]
     assert window.context.session.history.entries() == []
     window.close()

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 
 from atelier.core.errors import AtelierError
 from atelier.core.history import HistoryEntry
-from atelier.core.jobs import Job, JobQueue, JobState
+from atelier.core.jobs import Job, JobQueue, JobState, ListenerFault
 from atelier.core.project import Autosave, LockOutcome, LockOwner, Project, recent_projects, remember_project
 from atelier.core.requests import DeviceInfo, Request, Result
 from atelier.core.settings import Settings, config_dir, save_settings
@@ -99,6 +99,9 @@ class MainWindow(QMainWindow):
         self._project_of_job: dict[int, Project] = {}
         self.queue.job_added.connect(self._note_project)
         self.queue.job_changed.connect(self._record_in_history)
+        # A panel's handler that raises is logged by the queue, which goes on; the artist is told once.
+        self._listener_fault_shown = False
+        self.queue.listener_failed.connect(self._show_listener_fault)
 
         self.device_label = QLabel()
         self.device_label.setObjectName("device-label")
@@ -245,6 +248,13 @@ class MainWindow(QMainWindow):
         self.history_writer.add(
             project, job.request, job.result, created=job.created, seconds=job.seconds or 0.0, number=job.number
         )
+
+    def _show_listener_fault(self, fault: ListenerFault) -> None:
+        text = fault.message()
+        self.statusBar().showMessage(text, 30000)
+        if not self._listener_fault_shown:  # one box per run, not one per event
+            self._listener_fault_shown = True
+            show_error(self, text)
 
     def _show_pending_writes(self) -> None:
         """The current project's results still being written, as "saving…" rows in the History tab."""
@@ -530,6 +540,7 @@ class MainWindow(QMainWindow):
         self.context.session.unlock()  # closed properly: the next start finds no crash
         self.queue.job_added.disconnect(self._note_project)
         self.queue.job_changed.disconnect(self._record_in_history)
+        self.queue.listener_failed.disconnect(self._show_listener_fault)
         self.jobs.close_widget()
         self.history.close_widget()
         for panel in self.panels.values():
