@@ -294,6 +294,39 @@ def test_star_and_delete_emit_changed_and_last(tmp_path: Path) -> None:
     assert history.get("../outside") is None
 
 
+def test_a_deleted_entry_comes_back_whole_until_the_project_closes(tmp_path: Path) -> None:
+    history = ProjectHistory(tmp_path)
+    kept, starred = add_lineart(history, 1_800_000_000.0), add_lineart(history, 1_800_000_001.0)
+    history.star(starred)
+    files = sorted(p.name for p in (tmp_path / starred).iterdir())
+    assert not history.can_undo_delete() and history.undo_delete() is None
+    history.delete(kept)
+    history.delete(starred)
+    assert history.entries() == [] and history.can_undo_delete()
+    history.prune(max_count=0, max_bytes=0)  # the writer's pruning does not touch what waits aside
+    assert history.undo_delete() == starred  # the last deleted first
+    back = history.get(starred)
+    assert back is not None and back.starred and sorted(p.name for p in back.folder.iterdir()) == files
+    history.purge_deleted()  # the project closes: the other deletion is final
+    assert history.undo_delete() is None
+    assert [p.name for p in tmp_path.iterdir()] == [starred]
+    assert ProjectHistory(tmp_path).get(kept) is None
+
+
+def test_a_deletion_left_by_a_crashed_run_is_cleared_after_an_hour(tmp_path: Path, monkeypatch) -> None:
+    history = ProjectHistory(tmp_path)
+    entry_id = add_lineart(history, 1_800_000_000.0)
+    history.delete(entry_id)  # and the app dies before the project closes
+    after_restart = ProjectHistory(tmp_path)
+    after_restart.prune()
+    assert [p.name.startswith(".deleted-") for p in tmp_path.iterdir()] == [True]  # recent: kept
+    import atelier.core.history as module
+
+    monkeypatch.setattr(module, "STALE_TMP_SECONDS", 0.0)  # an hour later (a folder's ctime cannot be set back)
+    after_restart.prune()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_prune_by_count_and_size_keeps_starred(tmp_path: Path) -> None:
     history = ProjectHistory(tmp_path)
     ids = [add_lineart(history, 1_800_000_000.0 + i) for i in range(6)]

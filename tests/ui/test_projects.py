@@ -101,6 +101,38 @@ def test_star_keeps_a_result_and_delete_removes_it(qtbot, isolated_dirs) -> None
     window.close()
 
 
+def test_a_deleted_result_comes_back_with_undo_delete_until_the_project_closes(qtbot, isolated_dirs) -> None:
+    # Found in the walkthrough: Delete removed a result at once and for good, starred or not.
+    window = _open_window(qtbot)
+    jobs = [
+        window.runner.submit(HarmonyRequest(base="#336699", mode=mode, count=5, origin="palette"))
+        for mode in ("triad", "analogous")
+    ]
+    qtbot.waitUntil(lambda: all(j.state is JobState.FINISHED for j in jobs), timeout=10000)
+    qtbot.waitUntil(lambda: window.history.list.count() == 2, timeout=3000)
+    view, history = window.history, window.context.session.history
+    assert not view.undo_delete_button.isEnabled()
+    view.list.setCurrentRow(0)
+    view.star_button.click()
+    starred = view.selected_entry()
+    assert starred is not None and starred.starred
+    view.delete_button.click()
+    qtbot.waitUntil(lambda: view.list.count() == 1, timeout=3000)
+    assert view.undo_delete_button.isEnabled()
+    view.undo_delete_button.click()
+    assert view.list.count() == 2 and not view.undo_delete_button.isEnabled()
+    back = view.selected_entry()  # selected again, star kept
+    assert back is not None and back.id == starred.id and back.starred
+    view.list.setCurrentRow(1)
+    deleted = view.selected_entry()
+    assert deleted is not None
+    view.delete_button.click()
+    qtbot.waitUntil(lambda: view.list.count() == 1, timeout=3000)
+    folder = history.folder
+    window.close()  # the project closes: that deletion is final, nothing is left aside
+    assert [p.name for p in folder.iterdir()] == [starred.id]
+
+
 def test_projects_keep_their_own_work_and_reopen(qtbot, isolated_dirs: Path) -> None:
     window = _open_window(qtbot)
     lyric = window.panels["lyric"]

@@ -50,6 +50,8 @@ THUMBNAIL_SIDE = 128
 TMP_PREFIX = ".tmp-"
 # A temporary folder this old belongs to a writer that died; younger ones may still be being written.
 STALE_TMP_SECONDS = 3600.0
+# An entry the artist deleted waits here until the project closes, so Undo delete can bring it back.
+DELETED_PREFIX = ".deleted-"
 # Result fields whose files get a singular name: images -> image-1.png, variations -> melody-1.json.
 _FILE_STEMS = {"images": "image", "variations": "melody"}
 
@@ -287,6 +289,7 @@ class ProjectHistory:
         # the writer thread must not delete an entry the GUI thread is starring. Writing an entry's files,
         # the slow part, happens outside it in a folder of its own.
         self._lock = threading.RLock()
+        self._deleted: list[tuple[str, Path]] = []  # (entry id, where it waits), the last deleted last
 
     # -- writing -------------------------------------------------------------------------------
     def add(
@@ -401,8 +404,40 @@ class ProjectHistory:
         self.changed.emit()
 
     def delete(self, entry_id: str) -> None:
-        if self._remove(entry_id):
-            self.changed.emit()
+        """Take an entry out of the listing. Its folder waits aside until `purge_deleted` (the project's
+        close), so `undo_delete` can bring it back whole, star and files included."""
+        folder = self._entry_folder(entry_id)
+        aside = self.folder / f"{DELETED_PREFIX}{_plain_name(entry_id)}-{uuid.uuid4().hex[:8]}"
+        with self._lock:
+            if not folder.is_dir():
+                return
+            os.rename(folder, aside)  # one rename: the entry is either listed or aside, never half
+            self._deleted.append((entry_id, aside))
+        self.changed.emit()
+
+    def can_undo_delete(self) -> bool:
+        return bool(self._deleted)
+
+    def undo_delete(self) -> str | None:
+        """Put the last deleted entry back in the listing; its id, or None when there is none to put back."""
+        with self._lock:
+            while self._deleted:
+                entry_id, aside = self._deleted.pop()
+                folder = self._entry_folder(entry_id)
+                if aside.is_dir() and not folder.exists():
+                    os.rename(aside, folder)
+                    break
+            else:
+                return None
+        self.changed.emit()
+        return entry_id
+
+    def purge_deleted(self) -> None:
+        """Remove for good the entries deleted since the project opened (its close calls this)."""
+        with self._lock:
+            doomed, self._deleted = [aside for _, aside in self._deleted], []
+        for aside in doomed:
+            shutil.rmtree(aside, ignore_errors=True)
 
     def _remove(self, entry_id: str) -> bool:
         folder = self._entry_folder(entry_id)
@@ -440,10 +475,17 @@ class ProjectHistory:
         if not self.folder.is_dir():
             return
         now = time.time()
+        with self._lock:  # this session's deletions, which can still come back
+            waiting = {aside for _, aside in self._deleted}
         for path in self.folder.iterdir():
-            if path.name.startswith(TMP_PREFIX) and path.is_dir():
+            leftover = path.name.startswith(TMP_PREFIX) or path.name.startswith(DELETED_PREFIX)
+            if leftover and path.is_dir() and path not in waiting:
                 with contextlib.suppress(OSError):
-                    if now - path.stat().st_mtime > STALE_TMP_SECONDS:
+                    info = path.stat()
+                    # A deletion's folder keeps its entry's old mtime; its ctime is the rename's, so one left
+                    # by a crashed run is kept the full hour too.
+                    since = info.st_ctime if path.name.startswith(DELETED_PREFIX) else info.st_mtime
+                    if now - since > STALE_TMP_SECONDS:
                         shutil.rmtree(path, ignore_errors=True)
 
     # -- reading -------------------------------------------------------------------------------

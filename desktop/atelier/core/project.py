@@ -661,7 +661,7 @@ def _take_lock(path: Path) -> tuple[int | None, LockOwner | None, LockOwner | No
 
 def _skip_unfinished(folder: str, names: list[str]) -> list[str]:
     """History entries and files still being written (or deleted) are not part of the copy."""
-    return [name for name in names if name.startswith(".tmp-") or is_temp(Path(name))]
+    return [name for name in names if name.startswith((".tmp-", ".deleted-")) or is_temp(Path(name))]
 
 
 def is_project(folder: Path) -> bool:

@@ -1,7 +1,8 @@
 """The History tab: every finished job's result stored in the project, kept across restarts.
 
 Each entry shows a thumbnail (images, palettes) or its summary; it can be starred (pruning keeps
-starred ones), deleted, put back into its panel, or used to recall its settings. Results still being
+starred ones), deleted (Undo delete brings it back until the project closes), put back into its panel,
+or used to recall its settings. Results still being
 written are counted beside the listing ("saving 2…") until they are in it.
 """
 
@@ -57,7 +58,13 @@ class HistoryWidget(QWidget):
         self.star_button.setToolTip("Starred results are never pruned")
         self.star_button.clicked.connect(self._toggle_star)
         self.delete_button = QPushButton("Delete")
+        self.delete_button.setToolTip(
+            "Remove this result from the project (Undo delete brings it back until you close it)"
+        )
         self.delete_button.clicked.connect(self._delete)
+        self.undo_delete_button = QPushButton("Undo delete")
+        self.undo_delete_button.setToolTip("Bring back the last result you deleted")
+        self.undo_delete_button.clicked.connect(self._undo_delete)
         self.put_back_button = QPushButton("Put back")
         self.put_back_button.setToolTip("Show this result in its panel again (canvas, suggestions, melody, palette)")
         self.put_back_button.clicked.connect(self._put_back)
@@ -75,7 +82,7 @@ class HistoryWidget(QWidget):
         # Two rows, so the dock stays narrow enough for the panels beside it.
         actions, keeping = QHBoxLayout(), QHBoxLayout()
         for row, pair in ((actions, (self.put_back_button, self.recall_button)),
-                          (keeping, (self.star_button, self.delete_button))):  # fmt: skip
+                          (keeping, (self.star_button, self.delete_button, self.undo_delete_button))):  # fmt: skip
             for button in pair:
                 row.addWidget(button)
         layout = QVBoxLayout(self)
@@ -89,6 +96,8 @@ class HistoryWidget(QWidget):
     def set_history(self, history: ProjectHistory | None) -> None:
         if self.history is not None:
             self.history.changed.disconnect(self._on_history_changed)
+            if self.history is not history:
+                self.history.purge_deleted()  # the project it belongs to is closing
         self.history = history
         if history is not None:
             history.changed.connect(self._on_history_changed)
@@ -157,6 +166,7 @@ class HistoryWidget(QWidget):
         entry = self.selected_entry()
         for button in (self.delete_button, self.put_back_button, self.recall_button, self.star_button):
             button.setEnabled(entry is not None)
+        self.undo_delete_button.setEnabled(self.history is not None and self.history.can_undo_delete())
         self.star_button.setText("★ Unstar" if entry is not None and entry.starred else "☆ Star")
 
     def _toggle_star(self) -> None:
@@ -168,6 +178,16 @@ class HistoryWidget(QWidget):
         entry = self.selected_entry()
         if entry is not None and self.history is not None:
             self.history.delete(entry.id)
+
+    def _undo_delete(self) -> None:
+        entry_id = self.history.undo_delete() if self.history is not None else None
+        if entry_id is None:
+            return
+        self.refresh()  # now, not at the queued signal's turn: the entry is selected again at once
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == entry_id:
+                self.list.setCurrentRow(row)
+                break
 
     def _put_back(self) -> None:
         entry = self.selected_entry()
