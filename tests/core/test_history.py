@@ -237,6 +237,14 @@ def test_melody_is_kept_as_json_and_midi_by_default(tmp_path: Path) -> None:
     assert "melody-1.json" in entry.files and "melody-1.mid" in entry.files
     assert (entry.folder / "melody-1.mid").read_bytes()[:4] == b"MThd"
     assert_same(history.load_result(entry), result, "melody")
+    # Its thumbnail is a small piano roll of the first variation: one ink run per note along a row.
+    assert entry.thumbnail is not None
+    roll = np.asarray(Image.open(entry.thumbnail).convert("L"))
+    assert isinstance(result, MelodyResult)
+    notes = result.variations[0].notes
+    inked_columns = (roll < 200).any(axis=0)
+    runs = int(np.count_nonzero(np.diff(inked_columns.astype(int)) == 1) + inked_columns[0])
+    assert len(notes) // 2 <= runs <= len(notes)  # neighbours of one pitch may touch; never more runs than notes
 
 
 def test_a_continued_melody_keeps_the_tune_it_went_on_from(tmp_path: Path) -> None:

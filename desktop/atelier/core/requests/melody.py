@@ -380,6 +380,24 @@ class MelodyResult(Result):
     def nbytes(self) -> int:
         return sum(64 * len(m.notes) for m in self.variations)
 
+    def preview_image(self) -> np.ndarray | None:
+        """The first variation as a small piano roll (the History tab's thumbnail): a bar per note, time
+        across and pitch up, on paper, over the whole tune."""
+        notes = self.variations[0].notes if self.variations else ()
+        if not notes:
+            return None
+        width, height, margin = 128, 64, 4
+        roll = np.full((height, width, 3), 250, np.uint8)
+        end = max(note.end for note in notes) or 1.0
+        low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
+        row = (height - 2 * margin) / max(high - low + 1, 12)  # at least an octave tall: a flat tune looks flat
+        for note in notes:
+            left = margin + int(note.start / end * (width - 2 * margin))
+            right = max(left + 1, margin + int(note.end / end * (width - 2 * margin)) - 1)
+            top = height - margin - int((note.pitch - low + 1) * row)
+            roll[max(top, 0) : max(top, 0) + max(int(row), 2), left:right] = (52, 92, 168)
+        return roll
+
 
 @dataclass(frozen=True)
 class MelodyAudioRequest(Request):
