@@ -468,12 +468,27 @@ class MainWindow(QMainWindow):
         state = store.value("state")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        else:
+            self._fit_first_size()
         if state is not None:
             self.restoreState(state)
         with contextlib.suppress(ValueError):  # a hand-edited layout.ini keeps the first tab
             self.tabs.setCurrentIndex(int(str(store.value("tab", 0))))
         for name, panel in self.panels.items():
             panel.restore_state(self.context.session.section(name))
+
+    def _fit_first_size(self) -> None:
+        """The first start's size: 1200x800, within the screen's free area (a 1366x768 laptop has about
+        1366x740 of it), never below the window's own minimum."""
+        screen = self.screen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        least = self.minimumSizeHint()
+        width = max(least.width(), min(1200, room.width()))
+        height = max(least.height(), min(800, room.height() - 30))  # 30: the title bar a window manager adds
+        self.resize(width, height)
+        self.move(room.x() + max(0, (room.width() - width) // 2), room.y())
 
     def save_session(self) -> bool:
         """Save the panels into the project (the autosave); False when nothing could be written."""

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QScrollArea,
+    QSizePolicy,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -59,6 +60,7 @@ PICTURE_FILE = "palette-source.png"
 BUSY_TEXT = "Making the palette…"
 HINT = "Click a swatch to edit it, drag to reorder, lock the ones to keep."
 SOURCE_REGENERATES = ("text", "lyric", "image", "sketch", "harmony")  # sources Regenerate can ask again
+STRIP_SHORTEST = 120  # one row of swatches with its names: the strip scrolls below this
 
 
 class PalettePanel(Panel):
@@ -104,6 +106,10 @@ class PalettePanel(Panel):
     def _build_status_row(self) -> QHBoxLayout:
         self.status = QLabel()
         self.status.setObjectName("palette-status")
+        # Wrapped in the room the panel has: a long note (the hint plus what Regenerate does) widened the
+        # window past a laptop's screen.
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(140)
@@ -200,10 +206,14 @@ class PalettePanel(Panel):
             self.status.setText(warnings[0] if warnings else text)
 
     def _fit_strip(self) -> None:
-        """As tall as the wrapped swatches need (up to three rows), so the checks get the rest."""
+        """As tall as the wrapped swatches need (up to three rows), so the checks get the rest; on a short
+        screen it may shrink to one row and scroll (a fixed height made the window 815 px tall, more than
+        a 1366x768 laptop shows)."""
         width = max(200, self.strip_scroll.viewport().width())
         needed = self.strip.flow.heightForWidth(width) if self.strip.swatches else 60
-        self.strip_scroll.setFixedHeight(min(max(needed, 60) + 6, 560))
+        tallest = min(max(needed, 60) + 6, 560)
+        self.strip_scroll.setMinimumHeight(min(tallest, STRIP_SHORTEST))
+        self.strip_scroll.setMaximumHeight(tallest)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
