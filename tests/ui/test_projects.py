@@ -75,7 +75,8 @@ def test_results_outlive_a_restart_and_an_old_image_goes_back_on_the_canvas(qtbo
     second.close()
 
 
-def test_star_keeps_a_result_and_delete_removes_it(qtbot, isolated_dirs) -> None:
+def _window_with_two_palettes(qtbot):
+    """A window whose History lists two palette results (a triad, then an analogous set)."""
     window = _open_window(qtbot)
     jobs = [
         window.runner.submit(HarmonyRequest(base="#336699", mode=mode, count=5, origin="palette"))
@@ -83,6 +84,11 @@ def test_star_keeps_a_result_and_delete_removes_it(qtbot, isolated_dirs) -> None
     ]
     qtbot.waitUntil(lambda: all(j.state is JobState.FINISHED for j in jobs), timeout=10000)
     qtbot.waitUntil(lambda: window.history.list.count() == 2, timeout=3000)
+    return window
+
+
+def test_star_keeps_a_result_and_delete_removes_it(qtbot, isolated_dirs) -> None:
+    window = _window_with_two_palettes(qtbot)
     window.history.list.setCurrentRow(0)
     window.history.star_button.click()
     starred = [e for e in window.context.session.history.entries() if e.starred]
@@ -103,13 +109,7 @@ def test_star_keeps_a_result_and_delete_removes_it(qtbot, isolated_dirs) -> None
 
 def test_a_deleted_result_comes_back_with_undo_delete_until_the_project_closes(qtbot, isolated_dirs) -> None:
     # Found in the walkthrough: Delete removed a result at once and for good, starred or not.
-    window = _open_window(qtbot)
-    jobs = [
-        window.runner.submit(HarmonyRequest(base="#336699", mode=mode, count=5, origin="palette"))
-        for mode in ("triad", "analogous")
-    ]
-    qtbot.waitUntil(lambda: all(j.state is JobState.FINISHED for j in jobs), timeout=10000)
-    qtbot.waitUntil(lambda: window.history.list.count() == 2, timeout=3000)
+    window = _window_with_two_palettes(qtbot)
     view, history = window.history, window.context.session.history
     assert not view.undo_delete_button.isEnabled()
     view.list.setCurrentRow(0)
