@@ -386,11 +386,11 @@ class MelodyResult(Result):
         notes = self.variations[0].notes if self.variations else ()
         if not notes:
             return None
-        width, height, margin = 128, 64, 4
+        width, height, margin = 64, 40, 2  # fits a History row (64 px icons, rows about 44 px tall) unscaled
         roll = np.full((height, width, 3), 250, np.uint8)
         end = max(note.end for note in notes) or 1.0
         low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
-        row = (height - 2 * margin) / max(high - low + 1, 12)  # at least an octave tall: a flat tune looks flat
+        row = (height - 2 * margin) / max(high - low + 1, 10)  # a narrow tune still looks narrow
         for note in notes:
             left = margin + int(note.start / end * (width - 2 * margin))
             right = max(left + 1, margin + int(note.end / end * (width - 2 * margin)) - 1)
