@@ -42,15 +42,16 @@ MESSAGES = [
 ]
 
 
-def atelier_run(loaded, prompt_ids: list[int]) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def atelier_run(loaded, prompt_ids: list[int], min_max_length: int = 0) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(first token s, decode tokens/s). `min_max_length`: a floor for max_length (Gemma's windowed KV
+    cache refuses one under its 512-token window; models/gemma3 passes 513)."""
     import onnxruntime_genai as og
 
     started = time.perf_counter()
     params = og.GeneratorParams(loaded.model)
     # Greedy with end-of-sequence held off, so both runtimes decode exactly NEW_TOKENS tokens.
-    params.set_search_options(
-        do_sample=False, max_length=len(prompt_ids) + NEW_TOKENS, min_length=len(prompt_ids) + NEW_TOKENS
-    )
+    length = len(prompt_ids) + NEW_TOKENS
+    params.set_search_options(do_sample=False, max_length=max(length, min_max_length), min_length=length)
     generator = og.Generator(loaded.model, params)
     generator.append_tokens(prompt_ids)
     generator.generate_next_token()

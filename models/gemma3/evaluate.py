@@ -34,6 +34,7 @@ from side_by_side import GenaiStepModel, LlamaCppStepModel, Sampler, compare_log
 
 WORDS = len(TEXT.split())
 BOS = 2
+GEMMA_WINDOW = 512  # the sliding window of Gemma 3 270M's local attention layers (its KV cache size)
 # Gemma's end of text and end of turn: a base model may still write either.
 STOP_PIECES = ("<eos>", "<end_of_turn>")
 
@@ -177,23 +178,11 @@ def cmd_speed(args: argparse.Namespace) -> int:
 
     sys.path.insert(0, str(HERE.parents[1] / "bench"))
     from lyrics_vs_llamacpp import NEW_TOKENS, llama_run
+    from lyrics_vs_llamacpp import atelier_run as bench_run
 
     def atelier_run(loaded: Any, prompt_ids: list[int]) -> tuple[float, float]:
-        """The bench's run, with room for Gemma's 512-token sliding window: the builder's windowed KV
-        cache refuses a max_length under it (SmolLM2 is unaffected)."""
-        started = time.perf_counter()
-        params = og.GeneratorParams(loaded.model)
-        length = len(prompt_ids) + NEW_TOKENS
-        params.set_search_options(do_sample=False, max_length=max(length, 512 + 1), min_length=length)
-        generator = og.Generator(loaded.model, params)
-        generator.append_tokens(prompt_ids)
-        generator.generate_next_token()
-        first = time.perf_counter()
-        count = 1
-        while not generator.is_done() and count < NEW_TOKENS:
-            generator.generate_next_token()
-            count += 1
-        return first - started, (count - 1) / (time.perf_counter() - first)
+        # Room for Gemma's 512-token sliding window (SmolLM2 is unaffected).
+        return bench_run(loaded, prompt_ids, min_max_length=GEMMA_WINDOW + 1)
 
     prompt = "Write a song about rain on a city window, with a verse and a chorus.\n\nLyrics:\n\n"
     for folder, gguf in zip(args.pack, args.gguf, strict=True):

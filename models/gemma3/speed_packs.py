@@ -10,30 +10,20 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-NEW_TOKENS = 128
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from lyrics_vs_llamacpp import atelier_run
+
 PROMPT = "Write a song about rain on a city window, with a verse and a chorus.\n\nLyrics:\n\n"
 GEMMA_BOS = 2
 
 
-def run(og: Any, model: Any, ids: list[int]) -> tuple[float, float]:
-    """(first token s, decode tokens/s). max_length leaves room for Gemma's 512-token sliding window."""
-    params = og.GeneratorParams(model)
-    length = len(ids) + NEW_TOKENS
-    params.set_search_options(do_sample=False, max_length=max(length, 513), min_length=length)
-    generator = og.Generator(model, params)
-    started = time.perf_counter()
-    generator.append_tokens(ids)
-    generator.generate_next_token()
-    first = time.perf_counter()
-    count = 1
-    while not generator.is_done() and count < NEW_TOKENS:
-        generator.generate_next_token()
-        count += 1
-    return first - started, (count - 1) / (time.perf_counter() - first)
+def run(model: Any, ids: list[int]) -> tuple[float, float]:
+    """(first token s, decode tokens/s): the bench's run, with room for Gemma's 512-token sliding window."""
+    return atelier_run(SimpleNamespace(model=model), ids, min_max_length=513)
 
 
 def main() -> int:
@@ -55,12 +45,12 @@ def main() -> int:
         if json.loads((folder / "genai_config.json").read_text())["model"]["type"].startswith("gemma"):
             ids = [GEMMA_BOS, *ids]  # Gemma needs <bos>; genai's encode does not add it
         models[folder] = (model, ids)
-        run(og, model, ids)  # warm-up
+        run(model, ids)  # warm-up
     results: dict[Path, list[tuple[float, float]]] = {folder: [] for folder in models}
     for index in range(args.runs):
         order = list(models) if index % 2 == 0 else list(reversed(models))
         for folder in order:
-            results[folder].append(run(og, *models[folder]))
+            results[folder].append(run(*models[folder]))
     for folder, runs in results.items():
         tps = statistics.median(r[1] for r in runs)
         ttft = statistics.median(r[0] for r in runs) * 1000
