@@ -14,6 +14,7 @@ from atelier.core.requests.lineart import LineArtRequest, LineArtResult
 from atelier.core.settings import Settings
 from atelier.engine.doctor import doctor_report
 from atelier.engine.runner import Engine
+from tests.engine.generators import drain
 
 
 def square_picture() -> np.ndarray:
@@ -25,14 +26,7 @@ def square_picture() -> np.ndarray:
 
 def test_lineart_traces_the_square_edges() -> None:
     engine = Engine(Settings(threads=1))
-    generator = engine.run(LineArtRequest(image=square_picture()), CancelToken())
-    progress = []
-    while True:
-        try:
-            progress.append(next(generator))
-        except StopIteration as stop:
-            result = stop.value
-            break
+    progress, result = drain(engine.run(LineArtRequest(image=square_picture()), CancelToken()))
     assert all(isinstance(p, Progress) for p in progress) and len(progress) == 2
     assert isinstance(result, LineArtResult)
     lines = result.lines

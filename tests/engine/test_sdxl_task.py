@@ -18,6 +18,7 @@ from atelier.engine.runner import Engine
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
+from tests.engine.generators import drain  # noqa: E402
 from tests.engine.test_sdxl_pipeline import OrtModels  # noqa: E402
 from tests.engine.test_sketch_task import folder_digest  # noqa: E402
 from tests.sdxl_builders import tiny_sdxl_folder  # noqa: E402
@@ -32,26 +33,13 @@ def test_an_optimum_sdxl_folder_generates_through_the_engine_as_the_pipeline_doe
     before = folder_digest(folder)
     engine = Engine(Settings(threads=1))
     request = SketchRequest(prompt="a cat", pack_id=str(folder), width=64, height=64, steps=2, guidance=0.0, seed=4)
-    progress = []
-    generator = engine.run(request, CancelToken())
-    while True:
-        try:
-            progress.append(next(generator))
-        except StopIteration as stop:
-            result = stop.value
-            break
+    progress, result = drain(engine.run(request, CancelToken()))
     assert isinstance(result, SketchResult)
     assert result.parameters["pack_id"].startswith("folder:sdxl-turbo-onnx")
     assert any(p.preview is not None for p in progress)
     assert folder_digest(folder) == before  # nothing written inside the user's folder
     # The same picture as the SDXL pipeline run directly on plain sessions with the same seed.
-    steps = pipeline_for(folder, OrtModels(folder)).generate("a cat", "", 64, 64, 2, 0.0, numpy_noise(4))
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            direct = stop.value
-            break
+    _, direct = drain(pipeline_for(folder, OrtModels(folder)).generate("a cat", "", 64, 64, 2, 0.0, numpy_noise(4)))
     assert np.array_equal(result.images[0], direct) and direct.std() > 1
 
     sketch = np.full((64, 64, 4), 255, np.uint8)

@@ -20,6 +20,7 @@ from atelier.core.requests.lineart import LineArtRequest, LineArtResult
 from atelier.core.requests.sketch import SketchRequest, SketchResult
 from atelier.core.settings import Settings
 from atelier.engine.runner import Engine
+from tests.engine.generators import drain
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,14 +61,7 @@ def test_plain_folder_generates_variations_without_writing_inside(tiny_folder: P
     before = folder_digest(folder)
     engine = Engine(Settings(threads=1))
     request = SketchRequest(prompt="a cat", pack_id=str(folder), width=64, height=64, steps=3, seed=4, count=2)
-    progress = []
-    generator = engine.run(request, CancelToken())
-    while True:
-        try:
-            progress.append(next(generator))
-        except StopIteration as stop:
-            result = stop.value
-            break
+    progress, result = drain(engine.run(request, CancelToken()))
     assert isinstance(result, SketchResult)
     assert len(result.images) == 2 and result.seeds == (4, 5)
     assert result.images[0].shape == (64, 64, 3) and not np.array_equal(result.images[0], result.images[1])
