@@ -406,12 +406,10 @@ class ProjectHistory:
     def delete(self, entry_id: str) -> None:
         """Take an entry out of the listing. Its folder waits aside until `purge_deleted` (the project's
         close), so `undo_delete` can bring it back whole, star and files included."""
-        folder = self._entry_folder(entry_id)
-        aside = self.folder / f"{DELETED_PREFIX}{_plain_name(entry_id)}-{uuid.uuid4().hex[:8]}"
         with self._lock:
-            if not folder.is_dir():
+            aside = self._take_out(entry_id, DELETED_PREFIX)
+            if aside is None:
                 return
-            os.rename(folder, aside)  # one rename: the entry is either listed or aside, never half
             self._deleted.append((entry_id, aside))
         self.changed.emit()
 
@@ -439,14 +437,21 @@ class ProjectHistory:
         for aside in doomed:
             shutil.rmtree(aside, ignore_errors=True)
 
-    def _remove(self, entry_id: str) -> bool:
+    def _take_out(self, entry_id: str, prefix: str) -> Path | None:
+        """Rename an entry's folder out of the listing, to a hidden name starting with `prefix`; where it
+        went, or None when there is no such entry. One rename: the entry is listed or not, never half."""
         folder = self._entry_folder(entry_id)
-        # Renamed out of the listing first, so a deletion cut short never leaves half an entry showing.
-        doomed = self.folder / f"{TMP_PREFIX}deleted-{entry_id}-{uuid.uuid4().hex[:8]}"
+        aside = self.folder / f"{prefix}{_plain_name(entry_id)}-{uuid.uuid4().hex[:8]}"
         with self._lock:
             if not folder.is_dir():
-                return False
-            os.rename(folder, doomed)
+                return None
+            os.rename(folder, aside)
+        return aside
+
+    def _remove(self, entry_id: str) -> bool:
+        doomed = self._take_out(entry_id, f"{TMP_PREFIX}deleted-")
+        if doomed is None:
+            return False
         shutil.rmtree(doomed, ignore_errors=True)
         return True
 

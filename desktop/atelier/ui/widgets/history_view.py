@@ -183,7 +183,7 @@ class HistoryWidget(QWidget):
         entry_id = self.history.undo_delete() if self.history is not None else None
         if entry_id is None:
             return
-        self.refresh()  # now, not at the queued signal's turn: the entry is selected again at once
+        # The history's `changed` has refreshed the list already (emitted on this thread, so at once).
         for row in range(self.list.count()):
             if self.list.item(row).data(Qt.ItemDataRole.UserRole) == entry_id:
                 self.list.setCurrentRow(row)
