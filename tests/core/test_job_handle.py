@@ -117,19 +117,3 @@ def test_numbers_continue_after_a_reopened_history_and_never_go_back() -> None:
     queue.continue_numbers_after(3)  # a project with a shorter history: no number is reused
     third, _ = queue.enqueue(EchoRequest())
     assert (first.number, second.number, third.number) == (1, 41, 42)
-
-
-def test_a_cancel_that_comes_after_the_last_step_reaches_the_cancelled_handler() -> None:
-    # The worker had already taken the result when the cancel came: the job ends FINISHED (History keeps
-    # the result) but its owner asked it to stop, so the owner hears a cancel, not a success.
-    queue = JobQueue()
-    dispatcher = JobDispatcher(queue)
-    log: list[tuple[str, object]] = []
-    late, _ = queue.enqueue(EchoRequest())
-    dispatcher.watch(late, _recording_handle(log))
-    queue.notify_started(late.id)
-    assert queue.cancel(late.id)  # running: only the token is set
-    queue.notify_finished(late.id, EchoResult())
-    assert late.result is not None and late.state.name == "FINISHED"
-    assert log == [("cancelled", late.id)]
-    assert dispatcher.pending() == []

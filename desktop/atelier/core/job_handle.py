@@ -2,8 +2,7 @@
 
 A `JobHandle` names what to do on success, failure (with the typed AtelierError), cancellation and
 progress; a `JobDispatcher` listens to the queue and calls the right one exactly once per end state,
-whoever cancelled the job (the panel, the Jobs dock, a newer live request, closing the window), also when
-the cancel came just after the job's last step.
+whoever cancelled the job (the panel, the Jobs dock, a newer live request, closing the window).
 """
 
 from __future__ import annotations
@@ -51,12 +50,7 @@ class JobDispatcher:
             handle.progress(job, job.progress)
         elif job.state is JobState.FINISHED and job.result is not None:
             del self._handles[job.id]
-            # Asked to stop (its panel, the Jobs dock, a project switch) but it finished first: for its owner
-            # a cancel, so nothing it did not want shows up. The queue still holds the result (History keeps it).
-            if job.cancel_token.cancelled:
-                handle.cancelled(job)
-            else:
-                handle.success(job, job.result)
+            handle.success(job, job.result)
         elif job.state is JobState.FAILED:
             del self._handles[job.id]
             handle.failure(job, job.failure or AtelierError(job.error or "The job failed."))

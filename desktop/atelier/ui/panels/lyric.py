@@ -314,6 +314,9 @@ class LyricPanel(Panel):
             self.rhyme_title.setText(NO_WORD.format("rhymes"))
 
     def _on_rhymes(self, job: Job, result: Result) -> None:
+        if job.cancel_token.cancelled:  # replaced by a newer word (or cancelled) but it finished first
+            self._on_rhymes_cancelled(job)
+            return
         if job.id != self._rhyme_job or not isinstance(result, RhymeResult):
             return
         self.rhymes.clear()
@@ -427,6 +430,9 @@ class LyricPanel(Panel):
             self.status.setText(progress.message + tokens)
 
     def _on_written(self, job: Job, result: Result) -> None:
+        if job.cancel_token.cancelled:  # asked to stop (Stop, the Jobs dock) but it finished first: a stop
+            self._on_write_cancelled(job)
+            return
         if job.id not in self._writes or not isinstance(result, LyricResult):
             return
         self._show_write(job)

@@ -298,6 +298,9 @@ class PalettePanel(Panel):
             self.status.setText(progress.message)
 
     def _finished(self, job: Job, result: Result) -> None:
+        if job.cancel_token.cancelled:  # asked to stop (by a project switch too) but it finished first
+            self._show_status()
+            return
         request = job.request
         if isinstance(result, PaletteResult):
             detail = result.detail

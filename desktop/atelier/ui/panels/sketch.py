@@ -519,10 +519,11 @@ class SketchPanel(Panel):
 
     def _on_success(self, job: Job, result: Result) -> None:
         batch = self._finished(job)
-        self._show_result(result, batch)
-        note = getattr(result, "note", "")
-        if note and not self.pending:  # e.g. an upscale without a pack: only resized, and said so
-            self.form.show_busy(f"ⓘ {note}", False)
+        if not job.cancel_token.cancelled:  # asked to stop (by a project switch too) but it finished first
+            self._show_result(result, batch)
+            note = getattr(result, "note", "")
+            if note and not self.pending:  # e.g. an upscale without a pack: only resized, and said so
+                self.form.show_busy(f"ⓘ {note}", False)
 
     def _on_failure(self, job: Job, error: AtelierError) -> None:
         self._finished(job)

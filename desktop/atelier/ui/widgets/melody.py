@@ -387,6 +387,9 @@ class MelodyWidget(QWidget):
             self._show_busy(progress.message)
 
     def _on_melody(self, job: Job, result: Result) -> None:
+        if job.cancel_token.cancelled:  # asked to stop (Cancel, the Jobs dock) but it finished first
+            self._on_cancelled(job)
+            return
         request = self._melody_jobs.pop(job.id, None)
         if request is None or not isinstance(result, MelodyResult):
             return
@@ -434,6 +437,8 @@ class MelodyWidget(QWidget):
             return
 
         def store(job: Job, result: Result) -> None:
+            if job.cancel_token.cancelled:  # cancelled from the Jobs dock but it finished first: play nothing
+                return
             if isinstance(result, MelodyAudioResult) and result.melody is not None and result.melody is self.melody:
                 self._audio = (result.melody, result.audio, result.sample_rate)
                 then()
